@@ -1,0 +1,163 @@
+#include "calibrate/plateaus.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace roofaudit::calibrate {
+namespace {
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  const std::size_t n = v.size();
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Noise of log(value) from first differences: MAD is robust to the few large steps
+// between levels, and a difference carries twice the variance of one point.
+double noise_sigma(const std::vector<double>& y, double floor) {
+  if (y.size() < 3) return floor;
+  std::vector<double> d;
+  for (std::size_t i = 1; i < y.size(); ++i) d.push_back(y[i] - y[i - 1]);
+  const double med = median(d);
+  std::vector<double> dev;
+  for (double x : d) dev.push_back(std::fabs(x - med));
+  return std::max(floor, 1.4826 * median(dev) / std::sqrt(2.0));
+}
+
+struct Segment {
+  std::size_t begin, end;  // [begin, end)
+};
+
+std::vector<Segment> segment(const std::vector<double>& y, double beta) {
+  const std::size_t n = y.size();
+  std::vector<double> s1(n + 1, 0), s2(n + 1, 0);
+  for (std::size_t i = 0; i < n; ++i) {
+    s1[i + 1] = s1[i] + y[i];
+    s2[i + 1] = s2[i] + y[i] * y[i];
+  }
+  auto sse = [&](std::size_t b, std::size_t e) {
+    const double k = double(e - b);
+    const double sum = s1[e] - s1[b];
+    return (s2[e] - s2[b]) - sum * sum / k;
+  };
+  std::vector<double> best(n + 1, std::numeric_limits<double>::infinity());
+  std::vector<std::size_t> from(n + 1, 0);
+  best[0] = -beta;
+  for (std::size_t e = 1; e <= n; ++e) {
+    for (std::size_t b = 0; b < e; ++b) {
+      const double c = best[b] + sse(b, e) + beta;
+      if (c < best[e]) {
+        best[e] = c;
+        from[e] = b;
+      }
+    }
+  }
+  std::vector<Segment> segs;
+  for (std::size_t e = n; e > 0; e = from[e]) segs.push_back({from[e], e});
+  std::reverse(segs.begin(), segs.end());
+  return segs;
+}
+
+Plateau make_plateau(const std::vector<CurvePoint>& p, std::size_t b, std::size_t e) {
+  std::vector<double> values;
+  for (std::size_t i = b; i < e; ++i) values.push_back(p[i].value);
+  Plateau out;
+  out.value = median(values);
+  out.from_bytes = p[b].working_set_bytes;
+  out.to_bytes = p[e - 1].working_set_bytes;
+  out.points = int(e - b);
+  const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
+  out.spread = (*hi - *lo) / out.value;
+  return out;
+}
+
+// First working set past `a` where log(value) crosses halfway between the two levels,
+// interpolated in log-log space.
+double crossing(const std::vector<CurvePoint>& p, const Plateau& a, const Plateau& b) {
+  const double mid = 0.5 * (std::log(a.value) + std::log(b.value));
+  const bool falling = b.value < a.value;
+  for (std::size_t i = 1; i < p.size(); ++i) {
+    if (p[i - 1].working_set_bytes < a.to_bytes || p[i].working_set_bytes > b.from_bytes) continue;
+    const double y0 = std::log(p[i - 1].value), y1 = std::log(p[i].value);
+    const bool crossed = falling ? (y0 >= mid && y1 <= mid) : (y0 <= mid && y1 >= mid);
+    if (!crossed) continue;
+    const double x0 = std::log(p[i - 1].working_set_bytes), x1 = std::log(p[i].working_set_bytes);
+    const double t = y1 == y0 ? 0.5 : (mid - y0) / (y1 - y0);
+    return std::exp(x0 + t * (x1 - x0));
+  }
+  return std::sqrt(a.to_bytes * b.from_bytes);
+}
+
+}  // namespace
+
+std::vector<Plateau> detect_plateaus(std::vector<CurvePoint> points, const PlateauOptions& options) {
+  points.erase(std::remove_if(points.begin(), points.end(),
+                              [](const CurvePoint& c) { return !(c.value > 0) || !(c.working_set_bytes > 0); }),
+               points.end());
+  std::sort(points.begin(), points.end(),
+            [](const CurvePoint& a, const CurvePoint& b) { return a.working_set_bytes < b.working_set_bytes; });
+  if (points.size() < std::size_t(options.min_points)) return {};
+
+  std::vector<double> y;
+  for (const auto& c : points) y.push_back(std::log(c.value));
+  const double sigma = noise_sigma(y, options.min_noise);
+  const double beta = options.penalty * sigma * sigma * std::log(double(y.size()));
+
+  // Plateau candidates: segments long enough to be a level rather than a transition.
+  std::vector<Segment> kept;
+  for (const Segment& s : segment(y, beta))
+    if (s.end - s.begin >= std::size_t(options.min_points)) kept.push_back(s);
+
+  // Neighbouring candidates within merge_ratio are one level split by noise or a slope.
+  std::vector<Segment> merged;
+  for (const Segment& s : kept) {
+    if (!merged.empty()) {
+      const Plateau a = make_plateau(points, merged.back().begin, merged.back().end);
+      const Plateau b = make_plateau(points, s.begin, s.end);
+      const double ratio = std::max(a.value, b.value) / std::min(a.value, b.value);
+      if (ratio < options.merge_ratio) {
+        merged.back().end = s.end;
+        continue;
+      }
+    }
+    merged.push_back(s);
+  }
+
+  std::vector<Plateau> out;
+  for (const Segment& s : merged) out.push_back(make_plateau(points, s.begin, s.end));
+  for (std::size_t i = 0; i + 1 < out.size(); ++i) out[i].boundary_bytes = crossing(points, out[i], out[i + 1]);
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    const bool memory = options.last_is_memory && out.size() > 1 && i + 1 == out.size();
+    out[i].level = memory ? "DRAM" : "L" + std::to_string(i + 1);
+  }
+  return out;
+}
+
+nlohmann::json plateaus_to_json(const std::vector<Plateau>& plateaus) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& p : plateaus) {
+    arr.push_back({{"level", p.level}, {"value", p.value}, {"from_bytes", p.from_bytes},
+                   {"to_bytes", p.to_bytes}, {"points", p.points}, {"spread", p.spread},
+                   {"boundary_bytes", p.boundary_bytes}});
+  }
+  return arr;
+}
+
+std::vector<Plateau> plateaus_from_json(const nlohmann::json& j) {
+  std::vector<Plateau> out;
+  for (const auto& e : j) {
+    Plateau p;
+    p.level = e.at("level").get<std::string>();
+    p.value = e.at("value").get<double>();
+    p.from_bytes = e.at("from_bytes").get<double>();
+    p.to_bytes = e.at("to_bytes").get<double>();
+    p.points = e.at("points").get<int>();
+    p.spread = e.value("spread", 0.0);
+    p.boundary_bytes = e.value("boundary_bytes", 0.0);
+    out.push_back(p);
+  }
+  return out;
+}
+
+}  // namespace roofaudit::calibrate

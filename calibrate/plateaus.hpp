@@ -1,0 +1,43 @@
+#pragma once
+// Finds the flat stretches of a bandwidth- or latency-versus-working-set curve: the
+// memory levels the hardware really has, whatever the topology claims.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace roofaudit::calibrate {
+
+struct CurvePoint {
+  double working_set_bytes = 0;
+  double value = 0;  // bandwidth or latency, > 0
+};
+
+struct Plateau {
+  std::string level;        // "L1", "L2", ..., "DRAM"
+  double value = 0;         // median of the plateau's points
+  double from_bytes = 0;    // smallest working set on the plateau
+  double to_bytes = 0;      // largest working set on the plateau
+  int points = 0;
+  double spread = 0;        // (max - min) / value over the plateau's points
+  double boundary_bytes = 0;  // where the curve crosses halfway (in log) to the next
+                              // plateau: the measured capacity; 0 for the last one
+};
+
+struct PlateauOptions {
+  int min_points = 3;           // a plateau needs at least this many sizes
+  double merge_ratio = 1.10;    // neighbouring plateaus closer than this are one level
+  double penalty = 3.0;         // segmentation penalty, in units of noise variance x ln(n)
+  double min_noise = 0.01;      // floor of the relative noise estimate
+  bool last_is_memory = true;   // name the last plateau DRAM (the sweep reached memory)
+};
+
+// Piecewise-constant segmentation of log(value) over the points (sorted by working set)
+// by dynamic programming with a BIC-like penalty scaled by a robust noise estimate,
+// then segments with enough points become plateaus and near-equal neighbours merge.
+std::vector<Plateau> detect_plateaus(std::vector<CurvePoint> points, const PlateauOptions& options = {});
+
+nlohmann::json plateaus_to_json(const std::vector<Plateau>& plateaus);
+std::vector<Plateau> plateaus_from_json(const nlohmann::json& j);
+
+}  // namespace roofaudit::calibrate

@@ -1,0 +1,72 @@
+#include <cctype>
+#include <cmath>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "build_info.hpp"
+#include "cli/command.hpp"
+#include "probes/error.hpp"
+
+namespace roofaudit::cli {
+
+std::uint64_t parse_bytes(const std::string& text) {
+  std::size_t pos = 0;
+  double number = 0;
+  try {
+    number = std::stod(text, &pos);
+  } catch (...) {
+    throw Error(fmt::format("'{}' is not a size (examples: 65536, 24kB, 512KiB, 2GiB)", text));
+  }
+  std::string unit = text.substr(pos);
+  for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
+  double scale = 0;
+  if (unit.empty() || unit == "b") scale = 1;
+  else if (unit == "kb" || unit == "k") scale = 1e3;
+  else if (unit == "mb" || unit == "m") scale = 1e6;
+  else if (unit == "gb" || unit == "g") scale = 1e9;
+  else if (unit == "kib") scale = 1024.0;
+  else if (unit == "mib") scale = 1024.0 * 1024;
+  else if (unit == "gib") scale = 1024.0 * 1024 * 1024;
+  if (scale == 0 || !(number > 0) || !std::isfinite(number))
+    throw Error(fmt::format("'{}' is not a size (examples: 65536, 24kB, 512KiB, 2GiB)", text));
+  return std::uint64_t(std::llround(number * scale));
+}
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{"roofaudit: measures what a machine really delivers and what serving an LLM on it costs"};
+  app.set_version_flag("--version", fmt::format("roofaudit {} ({})", build_info::version, build_info::commit));
+  app.require_subcommand(1);
+  app.fallthrough();
+  GlobalOptions global;
+  for (int i = 0; i < argc; ++i) global.command_line += (i ? " " : "") + std::string(argv[i]);
+  app.add_option("--db", global.db, "SQLite database (default: $ROOFAUDIT_DB, else $XDG_DATA_HOME/roofaudit/roofaudit.db)");
+  app.add_option("--busy-timeout-ms", global.busy_timeout_ms, "how long to wait for another writer's lock")
+      ->capture_default_str()->check(CLI::NonNegativeNumber);
+
+  Action action;
+  static constexpr VerbRegistrar kVerbs[] = {add_run_verb, add_probes_verb, add_runs_verb, add_show_verb};
+  for (VerbRegistrar add : kVerbs) add(app, global, action);
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::Success& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::string what = e.what();
+    if (what.empty()) what = e.get_name();
+    std::cerr << "roofaudit: error: " << what << " (see 'roofaudit --help')\n";
+    return 2;
+  }
+  try {
+    return action ? action() : 2;
+  } catch (const Error& e) {
+    std::cerr << "roofaudit: error: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << "roofaudit: internal error: " << e.what() << "\n";
+    return 2;
+  }
+}
+
+}  // namespace roofaudit::cli

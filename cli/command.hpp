@@ -1,0 +1,39 @@
+#pragma once
+// A verb is one file with one add_*_verb function and one line in app.cpp's table.
+#include <functional>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "reports/run_view.hpp"
+
+namespace roofaudit::store {
+class Store;
+}
+
+namespace roofaudit::cli {
+
+struct GlobalOptions {
+  std::string db;              // --db (empty: $ROOFAUDIT_DB, then the XDG default)
+  int busy_timeout_ms = 5000;  // how long to wait for another writer
+  std::string command_line;    // as typed, recorded with each run
+};
+
+// What the chosen verb does once parsing succeeded; returns the exit code.
+using Action = std::function<int()>;
+using VerbRegistrar = void (*)(CLI::App& app, const GlobalOptions& global, Action& action);
+
+void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_probes_verb(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_runs_verb(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_show_verb(CLI::App& app, const GlobalOptions& global, Action& action);
+
+// "4KiB", "512kB", "1GiB", "2GB", "65536" -> bytes. Throws Error on anything else.
+std::uint64_t parse_bytes(const std::string& text);
+
+// Everything stored about one run; throws Error when there is no such run.
+reports::RunView load_run_view(store::Store& db, std::int64_t run_id);
+
+int run_cli(int argc, char** argv);
+
+}  // namespace roofaudit::cli

@@ -1,0 +1,158 @@
+// roofaudit run: checks every input, then runs the selected probes into one stored run,
+// each result committed as it is made.
+#include <csignal>
+#include <iostream>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "calibrate/memory_levels.hpp"
+#include "cli/command.hpp"
+#include "cli/machine_info.hpp"
+#include "cli/progress.hpp"
+#include "probes/cpu/sweep.hpp"
+#include "probes/error.hpp"
+#include "probes/probe.hpp"
+#include "probes/topology.hpp"
+#include "reports/run_json.hpp"
+#include "reports/summary_table.hpp"
+#include "store/paths.hpp"
+#include "store/store.hpp"
+
+namespace roofaudit::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) {
+  g_stop = true;
+  // A second signal ends the process at once; the next open finds the run interrupted.
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+}
+
+struct RunOptions {
+  std::vector<std::string> probes;
+  bool quick = false;
+  bool json = false;
+  int threads = 0;
+  std::string min_size;
+  std::string max_size;
+  int repetitions = 0;
+  double sample_ms = 0;
+};
+
+nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string>& probes) {
+  return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick},
+          {"min_working_set_bytes", s.min_working_set_bytes}, {"max_working_set_bytes", s.max_working_set_bytes},
+          {"repetitions", s.repetitions}, {"sample_seconds", s.sample_seconds}, {"seed", s.seed}};
+}
+
+// Stores a plateau fit for every working-set curve the probe produced.
+void store_fits(store::Store& db, std::int64_t run_id, std::int64_t device_id, const std::vector<Measurement>& ms,
+                bool reached_memory) {
+  calibrate::PlateauOptions options;
+  options.last_is_memory = reached_memory;
+  for (const auto& fit : calibrate::fit_memory_levels(ms, options)) {
+    db.put_fit(run_id, device_id,
+               {run_id, fit.device, fit.probe, fit.variant, "plateaus", calibrate::plateaus_to_json(fit.plateaus)});
+  }
+}
+
+int execute_run(const GlobalOptions& global, const RunOptions& opt) {
+  // Everything that can be refused is checked before the database is touched.
+  const auto probes = ProbeRegistry::instance().select(opt.probes);
+  if (opt.threads < 0) throw Error("--threads must be positive");
+  Topology topology;
+  RunSettings settings;
+  settings.quick = opt.quick;
+  settings.threads = opt.threads;
+  if (opt.threads > topology.pus())
+    throw Error(fmt::format("--threads {} exceeds the {} hardware threads this process may use", opt.threads, topology.pus()));
+  if (!opt.min_size.empty()) settings.min_working_set_bytes = parse_bytes(opt.min_size);
+  if (!opt.max_size.empty()) settings.max_working_set_bytes = parse_bytes(opt.max_size);
+  if (settings.max_working_set_bytes && settings.max_working_set_bytes < settings.min_working_set_bytes)
+    throw Error("--max-size is smaller than --min-size");
+  settings.repetitions = opt.repetitions;
+  settings.sample_seconds = opt.sample_ms / 1000.0;
+  for (const auto& p : probes) p->check(settings, topology);
+
+  store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
+  const std::int64_t machine_id = db.upsert_machine(describe_machine(topology));
+  const std::int64_t device_id = db.upsert_device(machine_id, {"cpu", 0, topology.cpu_model(), topology.to_json()});
+  std::vector<std::string> probe_names;
+  for (const auto& p : probes) probe_names.emplace_back(p->name());
+  const std::int64_t run_id =
+      db.begin_run(machine_id, global.command_line, settings_json(settings, probe_names), describe_environment());
+
+  g_stop = false;
+  std::signal(SIGINT, on_stop_signal);
+  std::signal(SIGTERM, on_stop_signal);
+  Progress progress(stderr_is_terminal());
+  const bool reached_memory = settings.max_working_set_bytes == 0 ||
+                              settings.max_working_set_bytes >= default_max_working_set(topology.last_level_cache_bytes());
+  int index = 0;
+  for (const auto& probe : probes) {
+    if (g_stop) break;
+    progress.probe(++index, int(probes.size()), std::string(probe->name()));
+    std::vector<Measurement> results;
+    ProbeContext ctx{settings, topology,
+                     [&](Measurement m) {
+                       db.add_measurement(run_id, device_id, m);
+                       results.push_back(std::move(m));
+                     },
+                     [&](const std::string& text) { progress.detail(text); }, g_stop};
+    try {
+      probe->run(ctx);
+    } catch (const Error& e) {
+      progress.clear();
+      db.finish_run(run_id, "failed", fmt::format("{}: {}", probe->name(), e.what()));
+      throw Error(fmt::format("{} failed: {} (run {} stored as failed)", probe->name(), e.what(), run_id));
+    }
+    store_fits(db, run_id, device_id, results, reached_memory);
+  }
+  progress.clear();
+  std::signal(SIGINT, SIG_DFL);
+  std::signal(SIGTERM, SIG_DFL);
+
+  if (g_stop) {
+    db.finish_run(run_id, "interrupted", "stopped by a signal; finished results are kept");
+    std::cerr << fmt::format("roofaudit: interrupted; run {} keeps {} finished measurements\n", run_id,
+                             db.run(run_id)->measurement_count);
+    return 130;
+  }
+  db.finish_run(run_id, "complete");
+  const auto view = load_run_view(db, run_id);
+  if (opt.json) std::cout << reports::run_to_json(view).dump(2) << "\n";
+  else std::cout << reports::render_run_text(view) << fmt::format("stored as run {} in {}\n", run_id, db.path());
+  for (const auto& m : view.measurements)
+    if (!m.valid) return 1;
+  return 0;
+}
+
+}  // namespace
+
+void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto* cmd = app.add_subcommand("run", "run probes and store one run");
+  auto opt = std::make_shared<RunOptions>();
+  cmd->add_option("--probes", opt->probes, "probes to run, comma-separated; 'cpu.' or 'cpu.*' selects a family")
+      ->delimiter(',');
+  cmd->add_flag("--quick", opt->quick, "fewer repetitions and shorter samples (memory probes in under 30 s)");
+  cmd->add_flag("--json", opt->json, "print the stored run as JSON");
+  cmd->add_option("--threads", opt->threads, "threads for multi-threaded probes (default: one per core)");
+  cmd->add_option("--min-size", opt->min_size, "smallest working set of the memory sweeps (default 4KiB)");
+  cmd->add_option("--max-size", opt->max_size, "largest working set (default: 4x the last-level cache, at least 1GiB)");
+  cmd->add_option("--repetitions", opt->repetitions, "timed repetitions per point (default 5, quick 3)")
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--sample-ms", opt->sample_ms, "target duration of one repetition in ms")->check(CLI::PositiveNumber);
+  cmd->callback([&action, &global, opt] {
+    action = [&global, opt] {
+      RunOptions o = *opt;
+      if (o.probes.empty())
+        for (const auto& p : ProbeRegistry::instance().all()) o.probes.emplace_back(p->name());
+      return execute_run(global, o);
+    };
+  });
+}
+
+}  // namespace roofaudit::cli

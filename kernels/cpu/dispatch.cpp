@@ -1,0 +1,46 @@
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cpu/stream.hpp"
+
+namespace roofaudit::kernels {
+
+extern const StreamKernels kStream_generic;
+extern const StreamKernels kStream_avx2;
+extern const StreamKernels kStream_avx512;
+
+std::string_view isa_name(Isa isa) {
+  switch (isa) {
+    case Isa::avx512: return "avx512";
+    case Isa::avx2: return "avx2";
+    case Isa::generic: return "generic";
+  }
+  return "unknown";
+}
+
+std::vector<Isa> supported_isas() {
+  std::vector<Isa> isas;
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+      __builtin_cpu_supports("avx512bw"))
+    isas.push_back(Isa::avx512);
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isas.push_back(Isa::avx2);
+  isas.push_back(Isa::generic);
+  return isas;
+}
+
+Isa widest_isa() { return supported_isas().front(); }
+
+const StreamKernels& stream_kernels(Isa isa) {
+  for (Isa s : supported_isas()) {
+    if (s != isa) continue;
+    switch (isa) {
+      case Isa::avx512: return kStream_avx512;
+      case Isa::avx2: return kStream_avx2;
+      case Isa::generic: return kStream_generic;
+    }
+  }
+  throw std::invalid_argument("this CPU cannot run the " + std::string(isa_name(isa)) + " kernels");
+}
+
+}  // namespace roofaudit::kernels

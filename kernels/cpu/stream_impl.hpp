@@ -1,0 +1,120 @@
+// One definition of the streaming kernels, included by one translation unit per ISA.
+// The including file defines ROOFAUDIT_VEC_BYTES and ROOFAUDIT_ISA_NS and is compiled
+// with the matching -m flags; GCC vector extensions then lower to that ISA's vectors.
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/cpu/stream.hpp"
+
+namespace roofaudit::kernels::ROOFAUDIT_ISA_NS {
+
+using vu64 = std::uint64_t __attribute__((vector_size(ROOFAUDIT_VEC_BYTES)));
+using vf64 = double __attribute__((vector_size(ROOFAUDIT_VEC_BYTES)));
+inline constexpr std::size_t kLanes = ROOFAUDIT_VEC_BYTES / 8;
+// Eight independent accumulators cover add latency x two load ports on current cores.
+inline constexpr std::size_t kUnroll = 8;
+static_assert(kStreamBlockElems % (kLanes * kUnroll) == 0);
+
+// Between passes: stops the compiler from merging or dropping passes whose stores are
+// identical; emits no instruction.
+inline void pass_barrier() { asm volatile("" ::: "memory"); }
+
+template <typename V, typename T>
+inline V load(const T* p) {
+  return *reinterpret_cast<const V*>(__builtin_assume_aligned(p, ROOFAUDIT_VEC_BYTES));
+}
+template <typename V, typename T>
+inline void store(T* p, V v) {
+  *reinterpret_cast<V*>(__builtin_assume_aligned(p, ROOFAUDIT_VEC_BYTES)) = v;
+}
+// Non-temporal store: bypasses the caches, so no read-for-ownership of the target line.
+inline void store_nt(std::uint64_t* p, vu64 v) {
+#if ROOFAUDIT_VEC_BYTES == 64
+  _mm512_stream_si512(reinterpret_cast<__m512i*>(p), reinterpret_cast<__m512i&>(v));
+#elif ROOFAUDIT_VEC_BYTES == 32
+  _mm256_stream_si256(reinterpret_cast<__m256i*>(p), reinterpret_cast<__m256i&>(v));
+#else
+  _mm_stream_si128(reinterpret_cast<__m128i*>(p), reinterpret_cast<__m128i&>(v));
+#endif
+}
+
+std::uint64_t read_sum(const std::uint64_t* a, std::size_t n, std::size_t passes) {
+  vu64 acc[kUnroll] = {};
+  for (std::size_t p = 0; p < passes; ++p) {
+    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
+#pragma GCC unroll 8
+      for (std::size_t u = 0; u < kUnroll; ++u) acc[u] += load<vu64>(a + i + u * kLanes);
+    }
+    pass_barrier();
+  }
+  vu64 total = acc[0];
+#pragma GCC unroll 8
+  for (std::size_t u = 1; u < kUnroll; ++u) total += acc[u];
+  std::uint64_t sum = 0;
+  for (std::size_t l = 0; l < kLanes; ++l) sum += total[l];
+  return sum;
+}
+
+void fill(std::uint64_t* a, std::size_t n, std::uint64_t value, std::size_t passes) {
+  const vu64 v = vu64{} + value;
+  for (std::size_t p = 0; p < passes; ++p) {
+    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
+#pragma GCC unroll 8
+      for (std::size_t u = 0; u < kUnroll; ++u) store(a + i + u * kLanes, v);
+    }
+    pass_barrier();
+  }
+}
+
+void fill_nt(std::uint64_t* a, std::size_t n, std::uint64_t value, std::size_t passes) {
+  const vu64 v = vu64{} + value;
+  for (std::size_t p = 0; p < passes; ++p) {
+    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
+#pragma GCC unroll 8
+      for (std::size_t u = 0; u < kUnroll; ++u) store_nt(a + i + u * kLanes, v);
+    }
+    pass_barrier();
+  }
+  _mm_sfence();  // NT stores are weakly ordered: make them visible before returning
+}
+
+void copy(std::uint64_t* dst, const std::uint64_t* src, std::size_t n, std::size_t passes) {
+  for (std::size_t p = 0; p < passes; ++p) {
+    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
+#pragma GCC unroll 8
+      for (std::size_t u = 0; u < kUnroll; ++u)
+        store(dst + i + u * kLanes, load<vu64>(src + i + u * kLanes));
+    }
+    pass_barrier();
+  }
+}
+
+void copy_nt(std::uint64_t* dst, const std::uint64_t* src, std::size_t n, std::size_t passes) {
+  for (std::size_t p = 0; p < passes; ++p) {
+    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
+#pragma GCC unroll 8
+      for (std::size_t u = 0; u < kUnroll; ++u)
+        store_nt(dst + i + u * kLanes, load<vu64>(src + i + u * kLanes));
+    }
+    pass_barrier();
+  }
+  _mm_sfence();
+}
+
+void triad(double* a, const double* b, const double* c, double scalar, std::size_t n, std::size_t passes) {
+  const vf64 s = vf64{} + scalar;
+  for (std::size_t p = 0; p < passes; ++p) {
+    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
+#pragma GCC unroll 8
+      for (std::size_t u = 0; u < kUnroll; ++u) {
+        const std::size_t j = i + u * kLanes;
+        store(a + j, load<vf64>(b + j) + s * load<vf64>(c + j));
+      }
+    }
+    pass_barrier();
+  }
+}
+
+}  // namespace roofaudit::kernels::ROOFAUDIT_ISA_NS

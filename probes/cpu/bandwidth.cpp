@@ -1,0 +1,286 @@
+// cpu.bandwidth: STREAM-shaped kernels swept over the working-set size, with OpenMP
+// threads pinned one per core and every page first-touched by the thread that uses it.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/random.hpp"
+#include "kernels/cpu/stream.hpp"
+#include "probes/cpu/buffers.hpp"
+#include "probes/cpu/sweep.hpp"
+#include "probes/error.hpp"
+#include "probes/probe.hpp"
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+#include "probes/topology.hpp"
+
+namespace roofaudit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+enum class Kind { read, write, write_nt, copy, copy_nt, triad };
+
+struct Variant {
+  Kind kind;
+  const char* name;
+  int streams;  // arrays the kernel touches
+};
+
+constexpr Variant kVariants[] = {
+    {Kind::read, "read", 1},   {Kind::write, "write", 1}, {Kind::write_nt, "write_nt", 1},
+    {Kind::copy, "copy", 2},   {Kind::copy_nt, "copy_nt", 2}, {Kind::triad, "triad", 3},
+};
+
+constexpr const char* kConvention =
+    "stream: bytes the kernel reads plus bytes it writes, once each; write-allocate "
+    "traffic not counted; working set = all arrays of all threads";
+
+// Triad inputs are random integers below 2^20, and the scalar is 3: every b + 3c is
+// exact in double, so fused and unfused multiply-add agree bit for bit with the check.
+constexpr double kTriadScalar = 3.0;
+constexpr std::uint64_t kTriadMask = (std::uint64_t{1} << 20) - 1;
+
+class CpuBandwidthProbe final : public Probe {
+ public:
+  std::string_view name() const override { return "cpu.bandwidth"; }
+  std::string_view description() const override {
+    return "memory bandwidth over working-set size: read, write, copy, triad, and NT-store write/copy";
+  }
+  int version() const override { return 1; }
+
+  void check(const RunSettings& settings, const Topology& topology) const override {
+    const auto max_ws = max_working_set(settings, topology);
+    if (max_ws < settings.min_working_set_bytes)
+      throw Error("the largest working set is smaller than the smallest");
+    check_fits_in_memory(max_ws, "cpu.bandwidth's largest working set");
+  }
+
+  void run(ProbeContext& ctx) override {
+    const Topology& topo = ctx.topology;
+    threads_ = ctx.settings.threads > 0 ? ctx.settings.threads : topo.cores();
+    kernels_ = &kernels::stream_kernels(kernels::widest_isa());
+    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
+    const double target_s = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds
+                                                              : (ctx.settings.quick ? 0.002 : 0.01);
+    const auto sizes = geometric_sizes(ctx.settings.min_working_set_bytes,
+                                       max_working_set(ctx.settings, topo), 1.2);
+    for (const Variant& v : kVariants) {
+      if (ctx.stop_requested) return;
+      ctx.progress(fmt::format("{} allocating", v.name));
+      allocate(v, sizes.back(), topo, ctx.settings.seed);
+      std::uint64_t previous = 0;
+      for (std::uint64_t ws : sizes) {
+        if (ctx.stop_requested) return;
+        // Small sizes round to whole blocks per thread; measure each distinct size once.
+        if (rounded_working_set(v, ws) == previous) continue;
+        previous = rounded_working_set(v, ws);
+        ctx.progress(fmt::format("{} {}", v.name, human_bytes(double(ws))));
+        ctx.emit(measure(v, ws, reps, target_s, topo));
+      }
+    }
+    buffers_.clear();
+  }
+
+ private:
+  static std::uint64_t max_working_set(const RunSettings& s, const Topology& topo) {
+    return s.max_working_set_bytes ? s.max_working_set_bytes
+                                   : default_max_working_set(topo.last_level_cache_bytes());
+  }
+
+  // Per-thread arrays, allocated and randomised by their own pinned thread (first touch).
+  void allocate(const Variant& v, std::uint64_t max_ws, const Topology& topo, std::uint64_t seed) {
+    buffers_.clear();
+    buffers_.resize(std::size_t(threads_) * v.streams);
+    const std::size_t per_stream =
+        std::max<std::size_t>(max_ws / (std::uint64_t(threads_) * v.streams), kernels::kStreamBlockElems * 8);
+    const std::uint64_t mask = v.kind == Kind::triad ? kTriadMask : ~std::uint64_t{0};
+#pragma omp parallel num_threads(threads_)
+    {
+      const int t = omp_get_thread_num();
+      topo.pin_current_thread(t);
+      for (int s = 0; s < v.streams; ++s) {
+        HugeBuffer b(per_stream);
+        fill_random(b.as<std::uint64_t>(), per_stream / 8, seed + std::uint64_t(t) * 131 + s, mask);
+        if (v.kind == Kind::triad) {  // reinterpret the random integers as doubles
+          auto* w = b.as<std::uint64_t>();
+          auto* d = b.as<double>();
+          for (std::size_t i = 0; i < per_stream / 8; ++i) d[i] = double(w[i]);
+        }
+        buffers_[std::size_t(t) * v.streams + s] = std::move(b);
+      }
+    }
+  }
+
+  std::size_t elements_per_stream(const Variant& v, std::uint64_t ws) const {
+    const std::uint64_t per_stream_bytes = ws / (std::uint64_t(threads_) * v.streams);
+    const std::size_t block = kernels::kStreamBlockElems;
+    return std::max<std::size_t>(block, (per_stream_bytes / 8) / block * block);
+  }
+  std::uint64_t rounded_working_set(const Variant& v, std::uint64_t ws) const {
+    return std::uint64_t(elements_per_stream(v, ws)) * 8 * v.streams * threads_;
+  }
+
+  std::uint64_t* stream(int thread, int s) const {
+    return buffers_[std::size_t(thread) * streams_ + s].as<std::uint64_t>();
+  }
+
+  // One timed region: all threads start together after a barrier; the clock stops when
+  // the last one finishes. Per-thread read sums land in sums_.
+  double timed_region(const Variant& v, std::size_t n, std::size_t inner, std::uint64_t value,
+                      const Topology& topo) {
+    Clock::time_point t0, t1;
+    const kernels::StreamKernels& k = *kernels_;
+#pragma omp parallel num_threads(threads_)
+    {
+      const int t = omp_get_thread_num();
+      topo.pin_current_thread(t);
+      std::uint64_t* a = stream(t, 0);
+      std::uint64_t* b = v.streams > 1 ? stream(t, 1) : nullptr;
+      std::uint64_t* c = v.streams > 2 ? stream(t, 2) : nullptr;
+      std::uint64_t sum = 0;
+#pragma omp barrier
+#pragma omp single
+      t0 = Clock::now();
+      switch (v.kind) {
+        case Kind::read: sum = k.read_sum(a, n, inner); break;
+        case Kind::write: k.fill(a, n, value, inner); break;
+        case Kind::write_nt: k.fill_nt(a, n, value, inner); break;
+        case Kind::copy: k.copy(b, a, n, inner); break;
+        case Kind::copy_nt: k.copy_nt(b, a, n, inner); break;
+        case Kind::triad:
+          k.triad(reinterpret_cast<double*>(a), reinterpret_cast<const double*>(b),
+                  reinterpret_cast<const double*>(c), kTriadScalar, n, inner);
+          break;
+      }
+#pragma omp barrier
+#pragma omp single
+      t1 = Clock::now();
+      sums_[std::size_t(t)] = sum;
+    }
+    return std::chrono::duration<double>(t1 - t0).count();
+  }
+
+  // Overwrites every output array so a kernel that writes nothing cannot pass the check
+  // on what an earlier size left behind.
+  void poison_outputs(const Variant& v, std::size_t n) {
+    if (v.kind != Kind::copy && v.kind != Kind::copy_nt && v.kind != Kind::triad) return;
+    const int out = v.kind == Kind::triad ? 0 : 1;
+    for (int t = 0; t < threads_; ++t) std::memset(stream(t, out), 0xA5, n * 8);
+  }
+
+  // Checks what the last repetition left in memory. Empty string: valid.
+  std::string validate_outputs(const Variant& v, std::size_t n, std::uint64_t last_value) {
+    for (int t = 0; t < threads_; ++t) {
+      const std::uint64_t* a = stream(t, 0);
+      switch (v.kind) {
+        case Kind::read: break;
+        case Kind::write:
+        case Kind::write_nt:
+          for (std::size_t i = 0; i < n; ++i)
+            if (a[i] != last_value) return fmt::format("thread {} word {} holds {:#x}, expected {:#x}", t, i, a[i], last_value);
+          break;
+        case Kind::copy:
+        case Kind::copy_nt:
+          if (std::memcmp(stream(t, 1), a, n * 8) != 0) return fmt::format("thread {}: copy differs from its source", t);
+          break;
+        case Kind::triad: {
+          const auto* x = reinterpret_cast<const double*>(a);
+          const auto* b = reinterpret_cast<const double*>(stream(t, 1));
+          const auto* c = reinterpret_cast<const double*>(stream(t, 2));
+          for (std::size_t i = 0; i < n; ++i)
+            if (x[i] != b[i] + kTriadScalar * c[i]) return fmt::format("thread {} element {}: {} != {} + 3*{}", t, i, x[i], b[i], c[i]);
+          break;
+        }
+      }
+    }
+    return {};
+  }
+
+  Measurement measure(const Variant& v, std::uint64_t ws_requested, int reps, double target_s,
+                      const Topology& topo) {
+    streams_ = v.streams;
+    sums_.assign(std::size_t(threads_), 0);
+    const std::size_t n = elements_per_stream(v, ws_requested);
+    const std::uint64_t ws = rounded_working_set(v, ws_requested);
+    const std::uint64_t bytes_per_pass = ws;  // every array is read or written once per pass
+
+    std::vector<std::uint64_t> expected_sums(std::size_t(threads_), 0);
+    if (v.kind == Kind::read) {
+      const auto& generic = kernels::stream_kernels(kernels::Isa::generic);
+      for (int t = 0; t < threads_; ++t) expected_sums[std::size_t(t)] = generic.read_sum(stream(t, 0), n, 1);
+    }
+    poison_outputs(v, n);
+
+    // Grow the inner repetition count until one region lasts about target_s.
+    std::size_t inner = 1;
+    std::uint64_t value = 0x0123456789abcdefULL;
+    for (;;) {
+      const double s = timed_region(v, n, inner, ++value, topo);
+      if (s >= target_s || inner >= (std::size_t{1} << 30)) break;
+      const double scale = s > 0 ? target_s / s : 16;
+      inner = std::size_t(std::ceil(double(inner) * std::clamp(scale * 1.05, 1.5, 16.0)));
+    }
+
+    Measurement m;
+    m.probe = std::string(name());
+    m.probe_version = version();
+    m.device = "cpu";
+    m.variant = v.name;
+    m.metric = "bandwidth";
+    m.unit = "B/s";
+    m.higher_is_better = true;
+    m.convention = kConvention;
+    m.params = {{"working_set_bytes", ws}, {"threads", threads_},
+                {"isa", std::string(kernels::isa_name(kernels_->isa))}, {"streams", v.streams},
+                {"inner_passes", inner}, {"bytes_per_pass", bytes_per_pass},
+                {"thp", transparent_hugepage_mode()}};
+
+    const auto timing = time_repetitions(
+        fmt::format("cpu.bandwidth/{}/{}", v.name, ws), 1, reps, [&]() -> double {
+          const double s = timed_region(v, n, inner, ++value, topo);
+          if (v.kind == Kind::read) {
+            for (int t = 0; t < threads_; ++t) {
+              if (sums_[std::size_t(t)] != expected_sums[std::size_t(t)] * inner)
+                throw SampleFailed{fmt::format("thread {} read sum {:#x} != expected {:#x}", t,
+                                               sums_[std::size_t(t)], expected_sums[std::size_t(t)] * inner)};
+            }
+          }
+          return s;
+        });
+    std::string problem = timing.ok ? validate_outputs(v, n, value) : timing.error;
+    if (!problem.empty()) {
+      m.valid = false;
+      m.validation = "failed: " + problem;
+      return m;
+    }
+    std::vector<double> values;
+    for (double s : timing.seconds) {
+      const double bps = double(bytes_per_pass) * double(inner) / s;
+      values.push_back(bps);
+      m.samples.push_back({bps, s});
+    }
+    m.summary = summarize(values, true);
+    m.valid = true;
+    m.validation = v.kind == Kind::read ? "every repetition's per-thread sums matched the scalar reference"
+                                        : "output arrays matched the scalar reference after the last repetition";
+    return m;
+  }
+
+  int threads_ = 1;
+  int streams_ = 1;
+  const kernels::StreamKernels* kernels_ = nullptr;
+  std::vector<HugeBuffer> buffers_;
+  std::vector<std::uint64_t> sums_;
+};
+
+ROOFAUDIT_REGISTER_PROBE(CpuBandwidthProbe);
+
+}  // namespace
+}  // namespace roofaudit

@@ -1,0 +1,65 @@
+#pragma once
+// What the OS and hwloc report about the CPU, and thread pinning. Reported figures are
+// recorded as claims: inside VMs they are often wrong, which is why the bandwidth probe
+// finds the cache levels from its own curve.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+struct hwloc_topology;
+
+namespace roofaudit {
+
+struct CacheLevel {
+  int level = 0;                 // 1, 2, 3, ...
+  std::string type;              // "data", "unified"
+  std::uint64_t size_bytes = 0;  // one instance
+  int instances = 0;
+  int pus_per_instance = 0;
+};
+
+class Topology {
+ public:
+  Topology();
+  ~Topology();
+  Topology(const Topology&) = delete;
+  Topology& operator=(const Topology&) = delete;
+
+  const std::string& cpu_model() const { return cpu_model_; }
+  const std::string& cpu_vendor() const { return cpu_vendor_; }
+  int packages() const { return packages_; }
+  int cores() const { return cores_; }
+  int pus() const { return static_cast<int>(pin_order_.size()); }
+  int numa_nodes() const { return numa_nodes_; }
+  std::uint64_t memory_reported_bytes() const { return memory_bytes_; }
+  const std::vector<CacheLevel>& caches() const { return caches_; }
+  // Sum over all instances of the highest cache level, as reported.
+  std::uint64_t last_level_cache_bytes() const;
+
+  // OS indices of the PUs this process may use: the first PU of every core, then the
+  // second PU of every core, ... so N threads land on N distinct cores when they can.
+  const std::vector<int>& pin_order() const { return pin_order_; }
+  // Binds the calling thread to pin_order()[slot % pus()]. Returns false if refused.
+  bool pin_current_thread(int slot) const;
+
+  nlohmann::json to_json() const;
+
+ private:
+  hwloc_topology* topo_ = nullptr;
+  std::string cpu_model_;
+  std::string cpu_vendor_;
+  int packages_ = 0;
+  int cores_ = 0;
+  int numa_nodes_ = 0;
+  std::uint64_t memory_bytes_ = 0;
+  std::vector<CacheLevel> caches_;
+  std::vector<int> pin_order_;
+};
+
+// Memory this process can still allocate without swapping: MemAvailable, further
+// limited by the cgroup's memory.max when one is set.
+std::uint64_t available_memory_bytes();
+
+}  // namespace roofaudit

@@ -1,0 +1,165 @@
+#include "reports/summary_table.hpp"
+
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "calibrate/plateaus.hpp"
+
+namespace roofaudit::reports {
+namespace {
+
+// Display scale for a unit: bandwidth in GB/s (1e9 B/s), time in ns.
+struct Scale {
+  double factor;
+  const char* label;
+};
+Scale display_scale(const std::string& unit) {
+  if (unit == "B/s") return {1e-9, "GB/s"};
+  if (unit == "s") return {1e9, "ns"};
+  return {1.0, unit.c_str()};
+}
+
+std::vector<std::string> ordered_unique(const std::vector<std::string>& items) {
+  std::vector<std::string> out;
+  for (const auto& s : items)
+    if (std::find(out.begin(), out.end(), s) == out.end()) out.push_back(s);
+  return out;
+}
+
+int level_rank(const std::string& level) {
+  if (level == "DRAM") return 1000;
+  if (level.size() > 1 && level[0] == 'L') return std::atoi(level.c_str() + 1);
+  return 999;
+}
+
+void render_probe_levels(std::string& out, const std::string& probe, const std::vector<const Measurement*>& ms,
+                         const std::vector<const store::FitRecord*>& fits) {
+  const Measurement& first = *ms.front();
+  const Scale scale = display_scale(first.unit);
+  std::vector<std::string> variants;
+  for (const auto* f : fits) variants.push_back(f->variant);
+  variants = ordered_unique(variants);
+
+  std::map<std::string, std::map<std::string, calibrate::Plateau>> cell;  // level -> variant -> plateau
+  std::vector<std::string> levels;
+  for (const auto* f : fits) {
+    for (const auto& p : calibrate::plateaus_from_json(f->result)) {
+      cell[p.level][f->variant] = p;
+      levels.push_back(p.level);
+    }
+  }
+  levels = ordered_unique(levels);
+  std::sort(levels.begin(), levels.end(), [](const auto& a, const auto& b) { return level_rank(a) < level_rank(b); });
+
+  const auto threads = first.params.value("threads", 1);
+  out += fmt::format("\n{} ({}, best repetition; {} thread{})\n", probe, scale.label, threads, threads == 1 ? "" : "s");
+  out += fmt::format("  {:<6}", "level");
+  for (const auto& v : variants) out += fmt::format(" {:>10}", v);
+  out += "\n";
+  for (const auto& level : levels) {
+    out += fmt::format("  {:<6}", level);
+    for (const auto& v : variants) {
+      const auto it = cell[level].find(v);
+      out += it == cell[level].end() ? fmt::format(" {:>10}", "-")
+                                     : fmt::format(" {:>10.4g}", it->second.value * scale.factor);
+    }
+    out += "\n";
+  }
+  // Level extents from the first variant's curve (read for bandwidth).
+  const std::string& lead = variants.front();
+  std::vector<std::string> extents;
+  for (const auto& level : levels) {
+    const auto it = cell[level].find(lead);
+    if (it == cell[level].end()) continue;
+    const auto& p = it->second;
+    std::string e = fmt::format("{} {}..{}", level, format_bytes(p.from_bytes), format_bytes(p.to_bytes));
+    if (p.boundary_bytes > 0) e += fmt::format(" (ends near {})", format_bytes(p.boundary_bytes));
+    extents.push_back(e);
+  }
+  out += fmt::format("  levels found in the {} curve: {}\n", lead, fmt::join(extents, "; "));
+  out += fmt::format("  counting: {}\n", first.convention);
+}
+
+void render_probe_points(std::string& out, const std::string& probe, const std::vector<const Measurement*>& ms) {
+  out += fmt::format("\n{}\n", probe);
+  for (const auto* m : ms) {
+    const Scale scale = display_scale(m->unit);
+    if (m->summary)
+      out += fmt::format("  {:<12} {:>10.4g} {}\n", m->variant, m->summary->best * scale.factor, scale.label);
+    else
+      out += fmt::format("  {:<12} {:>10} ({})\n", m->variant, "invalid", m->validation);
+  }
+}
+
+}  // namespace
+
+std::string format_bytes(double bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int u = 0;
+  while (bytes >= 1024 && u < 4) {
+    bytes /= 1024;
+    ++u;
+  }
+  if (u == 0) return fmt::format("{:.0f} B", bytes);
+  return fmt::format("{:.{}f} {}", bytes, bytes < 10 ? 1 : 0, units[u]);
+}
+
+std::string render_run_text(const RunView& v) {
+  const auto& r = v.run;
+  std::string out = fmt::format("run {} ({}) {} started {}", r.id, r.uuid.substr(0, 8), r.status, r.started_at);
+  if (!r.finished_at.empty()) out += fmt::format(", finished {}", r.finished_at);
+  out += "\n";
+  if (!r.error.empty()) out += fmt::format("  note: {}\n", r.error);
+  if (v.machine) {
+    const auto& m = *v.machine;
+    out += fmt::format("machine: {} on {} ({} cores, {} threads, {} NUMA node{}, {} reported)\n", m.cpu_model,
+                       m.hostname, m.cores, m.threads, m.numa_nodes, m.numa_nodes == 1 ? "" : "s",
+                       format_bytes(double(m.memory_reported_bytes)));
+    std::vector<std::string> caches;
+    for (const auto& c : m.caches_reported)
+      caches.push_back(fmt::format("L{} {} x{}", c.value("level", 0), format_bytes(c.value("size_bytes", 0.0)),
+                                   c.value("instances", 0)));
+    if (!caches.empty()) out += fmt::format("caches as reported: {}\n", fmt::join(caches, ", "));
+  }
+  const auto& env = r.environment;
+  if (env.is_object() && env.contains("kernel"))
+    out += fmt::format("system: {}, kernel {}, {} {} build, roofaudit {} ({})\n", env.value("os", "?"),
+                       env.value("kernel", "?"), env.value("compiler", "?"), env.value("build_type", "?"),
+                       env.value("roofaudit_version", "?"), env.value("roofaudit_commit", "?"));
+
+  std::map<std::string, std::vector<const Measurement*>> by_probe;
+  std::vector<std::string> probes;
+  int valid = 0;
+  std::vector<const Measurement*> failed;
+  for (const auto& m : v.measurements) {
+    by_probe[m.probe].push_back(&m);
+    probes.push_back(m.probe);
+    if (m.valid) ++valid; else failed.push_back(&m);
+  }
+  for (const auto& probe : ordered_unique(probes)) {
+    std::vector<const store::FitRecord*> fits;
+    for (const auto& f : v.fits)
+      if (f.probe == probe && f.kind == "plateaus" && !f.result.empty()) fits.push_back(&f);
+    if (!fits.empty()) render_probe_levels(out, probe, by_probe[probe], fits);
+    else render_probe_points(out, probe, by_probe[probe]);
+  }
+  out += fmt::format("\nvalidation: {} of {} measurements passed\n", valid, v.measurements.size());
+  for (std::size_t i = 0; i < failed.size() && i < 5; ++i)
+    out += fmt::format("  FAILED {} {} {}: {}\n", failed[i]->probe, failed[i]->variant,
+                       failed[i]->params.dump(), failed[i]->validation);
+  return out;
+}
+
+std::string render_runs_text(const std::vector<store::RunRecord>& runs) {
+  if (runs.empty()) return "no runs stored\n";
+  std::string out = fmt::format("{:>5}  {:<8}  {:<24}  {:<11}  {:>12}  {}\n", "id", "uuid", "started", "status",
+                                "measurements", "command");
+  for (const auto& r : runs)
+    out += fmt::format("{:>5}  {:<8}  {:<24}  {:<11}  {:>12}  {}\n", r.id, r.uuid.substr(0, 8), r.started_at,
+                       r.status, r.measurement_count, r.command_line);
+  return out;
+}
+
+}  // namespace roofaudit::reports

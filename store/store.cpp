@@ -1,0 +1,348 @@
+#include "store/store.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "probes/error.hpp"
+#include "store/schema.hpp"
+
+namespace roofaudit::store {
+namespace {
+
+std::string read_first_line(const std::string& path) {
+  std::ifstream in(path);
+  std::string line;
+  std::getline(in, line);
+  return line;
+}
+
+// Field 22 of /proc/PID/stat: start time in clock ticks since boot. With the boot id it
+// tells a live writer from a recycled pid.
+std::string process_start_ticks(long pid) {
+  const std::string stat = read_first_line(fmt::format("/proc/{}/stat", pid));
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) return {};
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  for (int i = 3; i <= 22 && fields >> field; ++i) {
+    if (i == 22) return field;
+  }
+  return {};
+}
+
+std::string hostname() {
+  char name[256] = {};
+  gethostname(name, sizeof name - 1);
+  return name;
+}
+
+std::string new_uuid() {
+  std::random_device rd;
+  std::mt19937_64 gen((std::uint64_t(rd()) << 32) ^ rd() ^
+                      std::uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()));
+  const std::uint64_t hi = (gen() & 0xffffffffffff0fffULL) | 0x0000000000004000ULL;  // version 4
+  const std::uint64_t lo = (gen() & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;  // variant 1
+  return fmt::format("{:08x}-{:04x}-{:04x}-{:04x}-{:012x}", hi >> 32, (hi >> 16) & 0xffff, hi & 0xffff,
+                     lo >> 48, lo & 0xffffffffffffULL);
+}
+
+void ensure_parent_directory(const std::string& path) {
+  const auto parent = std::filesystem::path(path).parent_path();
+  if (parent.empty()) return;
+  std::error_code ec;
+  std::filesystem::create_directories(parent, ec);
+  if (ec) throw Error(fmt::format("cannot create directory {} for the database: {}", parent.string(), ec.message()));
+}
+
+Measurement read_measurement_row(Statement& s) {
+  Measurement m;
+  m.probe = s.text(1);
+  m.probe_version = int(s.integer(2));
+  m.variant = s.text(3);
+  m.metric = s.text(4);
+  m.unit = s.text(5);
+  m.higher_is_better = s.integer(6) != 0;
+  m.convention = s.text(7);
+  m.params = nlohmann::json::parse(s.text(8));
+  m.valid = s.integer(9) != 0;
+  m.validation = s.text(10);
+  if (!s.is_null(11)) {
+    m.summary = Summary{s.real(11), s.real(12), s.real(13), s.real(14), s.real(15), s.real(16), s.real(17)};
+  }
+  m.device = s.text(18);
+  return m;
+}
+
+}  // namespace
+
+std::string utc_now_iso8601() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  return fmt::format("{}.{:03d}Z", buf, int(ms));
+}
+
+std::string this_process_owner() {
+  const long pid = long(getpid());
+  return fmt::format("{}/{}/{}/{}", hostname(), read_first_line("/proc/sys/kernel/random/boot_id"), pid,
+                     process_start_ticks(pid));
+}
+
+bool owner_is_alive(const std::string& owner) {
+  std::vector<std::string> parts;
+  std::stringstream in(owner);
+  for (std::string part; std::getline(in, part, '/');) parts.push_back(part);
+  if (parts.size() != 4) return true;
+  if (parts[0] != hostname()) return true;  // another host's process: cannot tell
+  if (parts[1] != read_first_line("/proc/sys/kernel/random/boot_id")) return false;  // rebooted since
+  long pid = 0;
+  try {
+    pid = std::stol(parts[2]);
+  } catch (...) {
+    return true;
+  }
+  return process_start_ticks(pid) == parts[3];
+}
+
+Store::Store(const std::string& path, StoreOptions options) {
+  ensure_parent_directory(path);
+  db_ = std::make_unique<Database>(path, options.busy_timeout_ms);
+  // Reading the version first detects foreign or corrupt files and newer schemas before
+  // anything (even the journal mode) is written.
+  const int version = db_->user_version();
+  if (version > latest_schema_version())
+    throw Error(fmt::format("database {} has schema version {}, newer than this roofaudit supports ({}); "
+                            "use a newer roofaudit", path, version, latest_schema_version()));
+  Statement& mode = db_->prepare("PRAGMA journal_mode = WAL");
+  mode.step();
+  mode.reset();
+  db_->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
+  migrate(*db_);
+  recover_abandoned_runs();
+}
+
+std::int64_t Store::upsert_machine(const MachineRecord& m) {
+  Transaction tx(*db_);
+  db_->prepare(
+         "INSERT INTO machines (fingerprint, hostname, cpu_model, cpu_vendor, architecture, packages, cores, "
+         "threads, numa_nodes, caches_reported, memory_reported_bytes, first_seen) "
+         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12) ON CONFLICT (fingerprint) DO NOTHING")
+      .bind(1, m.fingerprint).bind(2, m.hostname).bind(3, m.cpu_model).bind(4, m.cpu_vendor)
+      .bind(5, m.architecture).bind(6, m.packages).bind(7, m.cores).bind(8, m.threads)
+      .bind(9, m.numa_nodes).bind(10, m.caches_reported.dump())
+      .bind(11, std::int64_t(m.memory_reported_bytes)).bind(12, utc_now_iso8601())
+      .run();
+  Statement& q = db_->prepare("SELECT id FROM machines WHERE fingerprint = ?1");
+  q.bind(1, m.fingerprint).step();
+  const std::int64_t id = q.integer(0);
+  q.reset();
+  tx.commit();
+  return id;
+}
+
+std::int64_t Store::upsert_device(std::int64_t machine_id, const DeviceInfo& d) {
+  Transaction tx(*db_);
+  db_->prepare(
+         "INSERT INTO devices (machine_id, kind, ordinal, name, properties) VALUES (?1, ?2, ?3, ?4, ?5) "
+         "ON CONFLICT (machine_id, kind, ordinal, name) DO UPDATE SET properties = excluded.properties")
+      .bind(1, machine_id).bind(2, d.kind).bind(3, d.ordinal).bind(4, d.name).bind(5, d.properties.dump())
+      .run();
+  Statement& q = db_->prepare("SELECT id FROM devices WHERE machine_id = ?1 AND kind = ?2 AND ordinal = ?3 AND name = ?4");
+  q.bind(1, machine_id).bind(2, d.kind).bind(3, d.ordinal).bind(4, d.name).step();
+  const std::int64_t id = q.integer(0);
+  q.reset();
+  tx.commit();
+  return id;
+}
+
+std::int64_t Store::begin_run(std::int64_t machine_id, const std::string& command_line,
+                              const nlohmann::json& settings, const nlohmann::json& environment) {
+  Transaction tx(*db_);
+  db_->prepare(
+         "INSERT INTO runs (uuid, machine_id, started_at, status, command_line, settings, environment, owner) "
+         "VALUES (?1, ?2, ?3, 'running', ?4, ?5, ?6, ?7)")
+      .bind(1, new_uuid()).bind(2, machine_id).bind(3, utc_now_iso8601()).bind(4, command_line)
+      .bind(5, settings.dump()).bind(6, environment.dump()).bind(7, this_process_owner())
+      .run();
+  const std::int64_t id = db_->last_insert_id();
+  tx.commit();
+  return id;
+}
+
+void Store::finish_run(std::int64_t run_id, const std::string& status, const std::string& error) {
+  Transaction tx(*db_);
+  Statement& s = db_->prepare("UPDATE runs SET status = ?1, finished_at = ?2, error = ?3 WHERE id = ?4");
+  s.bind(1, status).bind(2, utc_now_iso8601());
+  if (error.empty()) s.bind(3, std::nullopt); else s.bind(3, error);
+  s.bind(4, run_id).run();
+  tx.commit();
+}
+
+std::int64_t Store::add_measurement(std::int64_t run_id, std::int64_t device_id, const Measurement& m) {
+  Transaction tx(*db_);
+  Statement& ins = db_->prepare(
+      "INSERT INTO measurements (run_id, device_id, probe, probe_version, variant, metric, unit, higher_is_better, "
+      "convention, params, valid, validation, best, median, min, max, mean, stddev, cv, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+  ins.bind(1, run_id).bind(2, device_id).bind(3, m.probe).bind(4, m.probe_version).bind(5, m.variant)
+      .bind(6, m.metric).bind(7, m.unit).bind(8, int(m.higher_is_better)).bind(9, m.convention)
+      .bind(10, m.params.dump()).bind(11, int(m.valid)).bind(12, m.validation);
+  const bool has_figure = m.valid && m.summary;
+  auto figure = [&](double v) { return has_figure ? std::optional<double>(v) : std::nullopt; };
+  const Summary s = m.summary.value_or(Summary{});
+  ins.bind(13, figure(s.best)).bind(14, figure(s.median)).bind(15, figure(s.min)).bind(16, figure(s.max))
+      .bind(17, figure(s.mean)).bind(18, figure(s.stddev)).bind(19, figure(s.cv)).bind(20, utc_now_iso8601());
+  ins.run();
+  const std::int64_t id = db_->last_insert_id();
+  if (has_figure) {
+    Statement& sample = db_->prepare("INSERT INTO samples (measurement_id, repetition, value, seconds) VALUES (?1, ?2, ?3, ?4)");
+    for (std::size_t i = 0; i < m.samples.size(); ++i) {
+      sample.reset();
+      sample.bind(1, id).bind(2, std::int64_t(i)).bind(3, m.samples[i].value).bind(4, m.samples[i].seconds).run();
+    }
+  }
+  tx.commit();
+  return id;
+}
+
+void Store::put_fit(std::int64_t run_id, std::int64_t device_id, const FitRecord& fit) {
+  Transaction tx(*db_);
+  db_->prepare(
+         "INSERT INTO fits (run_id, device_id, probe, variant, kind, result, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+         "ON CONFLICT (run_id, device_id, probe, variant, kind) DO UPDATE SET result = excluded.result, "
+         "created_at = excluded.created_at")
+      .bind(1, run_id).bind(2, device_id).bind(3, fit.probe).bind(4, fit.variant).bind(5, fit.kind)
+      .bind(6, fit.result.dump()).bind(7, utc_now_iso8601())
+      .run();
+  tx.commit();
+}
+
+namespace {
+const char* kRunColumns =
+    "SELECT r.id, r.uuid, r.machine_id, r.started_at, coalesce(r.finished_at, ''), r.status, r.command_line, "
+    "r.settings, r.environment, r.owner, coalesce(r.error, ''), "
+    "(SELECT count(*) FROM measurements m WHERE m.run_id = r.id) FROM runs r ";
+
+RunRecord read_run_row(Statement& s) {
+  RunRecord r;
+  r.id = s.integer(0);
+  r.uuid = s.text(1);
+  r.machine_id = s.integer(2);
+  r.started_at = s.text(3);
+  r.finished_at = s.text(4);
+  r.status = s.text(5);
+  r.command_line = s.text(6);
+  r.settings = nlohmann::json::parse(s.text(7));
+  r.environment = nlohmann::json::parse(s.text(8));
+  r.owner = s.text(9);
+  r.error = s.text(10);
+  r.measurement_count = s.integer(11);
+  return r;
+}
+}  // namespace
+
+std::vector<RunRecord> Store::runs() {
+  std::vector<RunRecord> out;
+  Statement& s = db_->prepare(std::string(kRunColumns) + "ORDER BY r.id");
+  while (s.step()) out.push_back(read_run_row(s));
+  return out;
+}
+
+std::optional<RunRecord> Store::run(std::int64_t run_id) {
+  Statement& s = db_->prepare(std::string(kRunColumns) + "WHERE r.id = ?1");
+  s.bind(1, run_id);
+  std::optional<RunRecord> r;
+  if (s.step()) r = read_run_row(s);
+  s.reset();
+  return r;
+}
+
+std::optional<MachineRecord> Store::machine(std::int64_t machine_id) {
+  Statement& s = db_->prepare(
+      "SELECT id, fingerprint, hostname, cpu_model, cpu_vendor, architecture, packages, cores, threads, numa_nodes, "
+      "caches_reported, memory_reported_bytes, first_seen FROM machines WHERE id = ?1");
+  s.bind(1, machine_id);
+  std::optional<MachineRecord> out;
+  if (s.step()) {
+    MachineRecord m;
+    m.id = s.integer(0);
+    m.fingerprint = s.text(1);
+    m.hostname = s.text(2);
+    m.cpu_model = s.text(3);
+    m.cpu_vendor = s.text(4);
+    m.architecture = s.text(5);
+    m.packages = int(s.integer(6));
+    m.cores = int(s.integer(7));
+    m.threads = int(s.integer(8));
+    m.numa_nodes = int(s.integer(9));
+    m.caches_reported = nlohmann::json::parse(s.text(10));
+    m.memory_reported_bytes = std::uint64_t(s.integer(11));
+    m.first_seen = s.text(12);
+    out = m;
+  }
+  s.reset();
+  return out;
+}
+
+std::vector<Measurement> Store::measurements(std::int64_t run_id) {
+  std::vector<std::pair<std::int64_t, Measurement>> rows;
+  Statement& s = db_->prepare(
+      "SELECT m.id, m.probe, m.probe_version, m.variant, m.metric, m.unit, m.higher_is_better, m.convention, "
+      "m.params, m.valid, m.validation, m.best, m.median, m.min, m.max, m.mean, m.stddev, m.cv, d.kind "
+      "FROM measurements m JOIN devices d ON d.id = m.device_id WHERE m.run_id = ?1 ORDER BY m.id");
+  s.bind(1, run_id);
+  while (s.step()) rows.emplace_back(s.integer(0), read_measurement_row(s));
+  Statement& samples = db_->prepare("SELECT value, seconds FROM samples WHERE measurement_id = ?1 ORDER BY repetition");
+  std::vector<Measurement> out;
+  for (auto& [id, m] : rows) {
+    samples.reset();
+    samples.bind(1, id);
+    while (samples.step()) m.samples.push_back({samples.real(0), samples.real(1)});
+    out.push_back(std::move(m));
+  }
+  return out;
+}
+
+std::vector<FitRecord> Store::fits(std::int64_t run_id) {
+  std::vector<FitRecord> out;
+  Statement& s = db_->prepare(
+      "SELECT f.run_id, d.kind, f.probe, f.variant, f.kind, f.result FROM fits f JOIN devices d ON d.id = f.device_id "
+      "WHERE f.run_id = ?1 ORDER BY f.id");
+  s.bind(1, run_id);
+  while (s.step())
+    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), nlohmann::json::parse(s.text(5))});
+  return out;
+}
+
+int Store::recover_abandoned_runs() {
+  std::vector<std::pair<std::int64_t, std::string>> running;
+  Statement& s = db_->prepare("SELECT id, owner FROM runs WHERE status = 'running'");
+  while (s.step()) running.emplace_back(s.integer(0), s.text(1));
+  int marked = 0;
+  for (const auto& [id, owner] : running) {
+    if (owner_is_alive(owner)) continue;
+    Transaction tx(*db_);
+    db_->prepare("UPDATE runs SET status = 'interrupted', error = ?1 WHERE id = ?2 AND status = 'running'")
+        .bind(1, std::string("the writing process ended before the run finished (found on a later open)"))
+        .bind(2, id)
+        .run();
+    tx.commit();
+    ++marked;
+  }
+  return marked;
+}
+
+}  // namespace roofaudit::store
