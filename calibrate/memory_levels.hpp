@@ -21,4 +21,14 @@ struct CurveFit {
 std::vector<CurveFit> fit_memory_levels(const std::vector<Measurement>& measurements,
                                         const PlateauOptions& options = {});
 
+// One row per level of a reference curve (read bandwidth, say), with every variant's
+// median best value over that level's working-set range: one table where the
+// variants' own segmentations would disagree on where levels start.
+struct LevelRow {
+  Plateau level;                                       // from the reference curve
+  std::vector<std::pair<std::string, double>> values;  // variant -> value, in first-seen order
+};
+std::vector<LevelRow> level_table(const std::vector<Measurement>& measurements, const std::string& probe,
+                                  const std::vector<Plateau>& reference);
+
 }  // namespace roofaudit::calibrate

@@ -59,14 +59,41 @@ std::vector<Segment> segment(const std::vector<double>& y, double beta) {
   return segs;
 }
 
-Plateau make_plateau(const std::vector<CurvePoint>& p, std::size_t b, std::size_t e) {
+// A level under construction: the points it owns (transitions between merged
+// candidates are not its points, but its range spans them).
+struct Level {
+  std::vector<std::size_t> idx;
+};
+
+double level_value(const std::vector<CurvePoint>& p, const Level& l) {
+  std::vector<double> v;
+  for (std::size_t i : l.idx) v.push_back(p[i].value);
+  return median(v);
+}
+
+// Least-squares slope of log(value) on log(size) over [b, e).
+double log_slope(const std::vector<CurvePoint>& p, std::size_t b, std::size_t e) {
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  const double n = double(e - b);
+  for (std::size_t i = b; i < e; ++i) {
+    const double x = std::log(p[i].working_set_bytes), y = std::log(p[i].value);
+    sx += x;
+    sy += y;
+    sxx += x * x;
+    sxy += x * y;
+  }
+  const double den = n * sxx - sx * sx;
+  return den > 0 ? (n * sxy - sx * sy) / den : 0.0;
+}
+
+Plateau make_plateau(const std::vector<CurvePoint>& p, const Level& l) {
   std::vector<double> values;
-  for (std::size_t i = b; i < e; ++i) values.push_back(p[i].value);
+  for (std::size_t i : l.idx) values.push_back(p[i].value);
   Plateau out;
   out.value = median(values);
-  out.from_bytes = p[b].working_set_bytes;
-  out.to_bytes = p[e - 1].working_set_bytes;
-  out.points = int(e - b);
+  out.from_bytes = p[l.idx.front()].working_set_bytes;
+  out.to_bytes = p[l.idx.back()].working_set_bytes;
+  out.points = int(l.idx.size());
   const auto [lo, hi] = std::minmax_element(values.begin(), values.end());
   out.spread = (*hi - *lo) / out.value;
   return out;
@@ -97,35 +124,62 @@ std::vector<Plateau> detect_plateaus(std::vector<CurvePoint> points, const Plate
                points.end());
   std::sort(points.begin(), points.end(),
             [](const CurvePoint& a, const CurvePoint& b) { return a.working_set_bytes < b.working_set_bytes; });
-  if (points.size() < std::size_t(options.min_points)) return {};
+  const std::size_t min_points = std::size_t(std::max(1, options.min_points));
+  if (points.size() < min_points) return {};
 
   std::vector<double> y;
   for (const auto& c : points) y.push_back(std::log(c.value));
   const double sigma = noise_sigma(y, options.min_noise);
-  const double beta = options.penalty * sigma * sigma * std::log(double(y.size()));
+  // Splitting m + m points at a step d lowers the squared error by m d^2 / 2: a step of
+  // min_step between two minimal plateaus must pay for its segment.
+  const double step = std::log(options.min_step);
+  const double beta = std::max(options.penalty * sigma * sigma * std::log(double(y.size())),
+                               0.5 * double(min_points) * step * step);
 
-  // Plateau candidates: segments long enough to be a level rather than a transition.
-  std::vector<Segment> kept;
-  for (const Segment& s : segment(y, beta))
-    if (s.end - s.begin >= std::size_t(options.min_points)) kept.push_back(s);
+  std::vector<Level> candidates;
+  for (const Segment& s : segment(y, beta)) {
+    if (s.end - s.begin < min_points) continue;
+    if (std::fabs(log_slope(points, s.begin, s.end)) > options.max_slope) continue;
+    Level l;
+    for (std::size_t i = s.begin; i < s.end; ++i) l.idx.push_back(i);
+    candidates.push_back(std::move(l));
+  }
+  if (candidates.empty()) return {};
 
-  // Neighbouring candidates within merge_ratio are one level split by noise or a slope.
-  std::vector<Segment> merged;
-  for (const Segment& s : kept) {
-    if (!merged.empty()) {
-      const Plateau a = make_plateau(points, merged.back().begin, merged.back().end);
-      const Plateau b = make_plateau(points, s.begin, s.end);
-      const double ratio = std::max(a.value, b.value) / std::min(a.value, b.value);
-      if (ratio < options.merge_ratio) {
-        merged.back().end = s.end;
-        continue;
+  // The curve's direction: bandwidth falls with size, latency rises.
+  const bool falling = y.back() < y.front();
+  std::vector<Level> levels;
+  for (Level& c : candidates) {
+    if (levels.empty()) {
+      levels.push_back(std::move(c));
+      continue;
+    }
+    const double move = std::log(level_value(points, c) / level_value(points, levels.back()));
+    const double along = falling ? -move : move;
+    if (along >= step) {
+      levels.push_back(std::move(c));
+    } else if (std::fabs(move) < step) {
+      levels.back().idx.insert(levels.back().idx.end(), c.idx.begin(), c.idx.end());
+    }  // else: the curve went back by more than a step; an anomaly, not a level
+  }
+  while (options.max_levels > 0 && levels.size() > std::size_t(options.max_levels)) {
+    std::size_t closest = 0;
+    double closest_ratio = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 0; i + 1 < levels.size(); ++i) {
+      const double r = std::fabs(std::log(level_value(points, levels[i]) / level_value(points, levels[i + 1])));
+      if (r < closest_ratio) {
+        closest_ratio = r;
+        closest = i;
       }
     }
-    merged.push_back(s);
+    auto& a = levels[closest].idx;
+    const auto& b = levels[closest + 1].idx;
+    a.insert(a.end(), b.begin(), b.end());
+    levels.erase(levels.begin() + std::ptrdiff_t(closest) + 1);
   }
 
   std::vector<Plateau> out;
-  for (const Segment& s : merged) out.push_back(make_plateau(points, s.begin, s.end));
+  for (const Level& l : levels) out.push_back(make_plateau(points, l));
   for (std::size_t i = 0; i + 1 < out.size(); ++i) out[i].boundary_bytes = crossing(points, out[i], out[i + 1]);
   for (std::size_t i = 0; i < out.size(); ++i) {
     const bool memory = options.last_is_memory && out.size() > 1 && i + 1 == out.size();

@@ -26,15 +26,22 @@ struct Plateau {
 
 struct PlateauOptions {
   int min_points = 3;           // a plateau needs at least this many sizes
-  double merge_ratio = 1.10;    // neighbouring plateaus closer than this are one level
+  double min_step = 1.15;       // levels closer than this ratio are one level
+  double max_slope = 0.15;      // |d ln(value) / d ln(size)| above this is a transition
   double penalty = 3.0;         // segmentation penalty, in units of noise variance x ln(n)
   double min_noise = 0.01;      // floor of the relative noise estimate
+  int max_levels = 0;           // at most this many plateaus (0: no limit); the closest
+                                // neighbours merge first
   bool last_is_memory = true;   // name the last plateau DRAM (the sweep reached memory)
 };
 
-// Piecewise-constant segmentation of log(value) over the points (sorted by working set)
-// by dynamic programming with a BIC-like penalty scaled by a robust noise estimate,
-// then segments with enough points become plateaus and near-equal neighbours merge.
+// 1. Piecewise-constant segmentation of log(value) by dynamic programming, with a
+//    penalty from a robust noise estimate and from the smallest step worth a level.
+// 2. Segments with enough points and a flat fit are plateau candidates; the rest are
+//    transitions.
+// 3. Walking up the sizes, a candidate that moves the curve's way (down for bandwidth,
+//    up for latency) by min_step is a new level; one within min_step extends the
+//    current level; one that moves back is an anomaly, not a level, and is dropped.
 std::vector<Plateau> detect_plateaus(std::vector<CurvePoint> points, const PlateauOptions& options = {});
 
 nlohmann::json plateaus_to_json(const std::vector<Plateau>& plateaus);

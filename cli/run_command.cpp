@@ -50,9 +50,12 @@ nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string
 
 // Stores a plateau fit for every working-set curve the probe produced.
 void store_fits(store::Store& db, std::int64_t run_id, std::int64_t device_id, const std::vector<Measurement>& ms,
-                bool reached_memory) {
+                bool reached_memory, const Topology& topology) {
   calibrate::PlateauOptions options;
   options.last_is_memory = reached_memory;
+  // The topology's sizes are often wrong in VMs, but its count of cache levels is a
+  // sound cap: no more plateaus than caches plus memory.
+  if (!topology.caches().empty()) options.max_levels = int(topology.caches().size()) + (reached_memory ? 1 : 0);
   for (const auto& fit : calibrate::fit_memory_levels(ms, options)) {
     db.put_fit(run_id, device_id,
                {run_id, fit.device, fit.probe, fit.variant, "plateaus", calibrate::plateaus_to_json(fit.plateaus)});
@@ -109,7 +112,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
       db.finish_run(run_id, "failed", fmt::format("{}: {}", probe->name(), e.what()));
       throw Error(fmt::format("{} failed: {} (run {} stored as failed)", probe->name(), e.what(), run_id));
     }
-    store_fits(db, run_id, device_id, results, reached_memory);
+    store_fits(db, run_id, device_id, results, reached_memory, topology);
   }
   progress.clear();
   std::signal(SIGINT, SIG_DFL);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "calibrate/memory_levels.hpp"
 #include "calibrate/plateaus.hpp"
 
 namespace roofaudit::reports {
@@ -34,51 +35,36 @@ int level_rank(const std::string& level) {
   return 999;
 }
 
-void render_probe_levels(std::string& out, const std::string& probe, const std::vector<const Measurement*>& ms,
-                         const std::vector<const store::FitRecord*>& fits) {
+// Levels come from the probe's first curve (read for bandwidth); every variant is shown
+// at those levels' working sets.
+void render_probe_levels(std::string& out, const std::string& probe, const std::vector<Measurement>& all,
+                         const std::vector<const Measurement*>& ms, const store::FitRecord& reference) {
   const Measurement& first = *ms.front();
   const Scale scale = display_scale(first.unit);
+  const auto rows = calibrate::level_table(all, probe, calibrate::plateaus_from_json(reference.result));
   std::vector<std::string> variants;
-  for (const auto* f : fits) variants.push_back(f->variant);
+  for (const auto* m : ms) variants.push_back(m->variant);
   variants = ordered_unique(variants);
-
-  std::map<std::string, std::map<std::string, calibrate::Plateau>> cell;  // level -> variant -> plateau
-  std::vector<std::string> levels;
-  for (const auto* f : fits) {
-    for (const auto& p : calibrate::plateaus_from_json(f->result)) {
-      cell[p.level][f->variant] = p;
-      levels.push_back(p.level);
-    }
-  }
-  levels = ordered_unique(levels);
-  std::sort(levels.begin(), levels.end(), [](const auto& a, const auto& b) { return level_rank(a) < level_rank(b); });
 
   const auto threads = first.params.value("threads", 1);
   out += fmt::format("\n{} ({}, best repetition; {} thread{})\n", probe, scale.label, threads, threads == 1 ? "" : "s");
-  out += fmt::format("  {:<6}", "level");
-  for (const auto& v : variants) out += fmt::format(" {:>10}", v);
+  out += fmt::format("  {:<6} {:<20}", "level", "working sets");
+  for (const auto& v : variants) out += fmt::format(" {:>9}", v);
   out += "\n";
-  for (const auto& level : levels) {
-    out += fmt::format("  {:<6}", level);
+  for (const auto& row : rows) {
+    const auto& p = row.level;
+    out += fmt::format("  {:<6} {:<20}", p.level, fmt::format("{}..{}", format_bytes(p.from_bytes), format_bytes(p.to_bytes)));
     for (const auto& v : variants) {
-      const auto it = cell[level].find(v);
-      out += it == cell[level].end() ? fmt::format(" {:>10}", "-")
-                                     : fmt::format(" {:>10.4g}", it->second.value * scale.factor);
+      const auto it = std::find_if(row.values.begin(), row.values.end(), [&](const auto& kv) { return kv.first == v; });
+      out += it == row.values.end() ? fmt::format(" {:>9}", "-") : fmt::format(" {:>9.4g}", it->second * scale.factor);
     }
     out += "\n";
   }
-  // Level extents from the first variant's curve (read for bandwidth).
-  const std::string& lead = variants.front();
-  std::vector<std::string> extents;
-  for (const auto& level : levels) {
-    const auto it = cell[level].find(lead);
-    if (it == cell[level].end()) continue;
-    const auto& p = it->second;
-    std::string e = fmt::format("{} {}..{}", level, format_bytes(p.from_bytes), format_bytes(p.to_bytes));
-    if (p.boundary_bytes > 0) e += fmt::format(" (ends near {})", format_bytes(p.boundary_bytes));
-    extents.push_back(e);
-  }
-  out += fmt::format("  levels found in the {} curve: {}\n", lead, fmt::join(extents, "; "));
+  std::vector<std::string> ends;
+  for (const auto& row : rows)
+    if (row.level.boundary_bytes > 0) ends.push_back(fmt::format("{} near {}", row.level.level, format_bytes(row.level.boundary_bytes)));
+  if (!ends.empty())
+    out += fmt::format("  levels from the {} curve; measured capacities: {}\n", reference.variant, fmt::join(ends, ", "));
   out += fmt::format("  counting: {}\n", first.convention);
 }
 
@@ -139,10 +125,12 @@ std::string render_run_text(const RunView& v) {
     if (m.valid) ++valid; else failed.push_back(&m);
   }
   for (const auto& probe : ordered_unique(probes)) {
-    std::vector<const store::FitRecord*> fits;
+    const store::FitRecord* reference = nullptr;
     for (const auto& f : v.fits)
-      if (f.probe == probe && f.kind == "plateaus" && !f.result.empty()) fits.push_back(&f);
-    if (!fits.empty()) render_probe_levels(out, probe, by_probe[probe], fits);
+      if (!reference && f.probe == probe && f.kind == "plateaus" && f.variant == by_probe[probe].front()->variant &&
+          !f.result.empty())
+        reference = &f;
+    if (reference) render_probe_levels(out, probe, v.measurements, by_probe[probe], *reference);
     else render_probe_points(out, probe, by_probe[probe]);
   }
   out += fmt::format("\nvalidation: {} of {} measurements passed\n", valid, v.measurements.size());

@@ -33,10 +33,17 @@ struct Variant {
   int streams;  // arrays the kernel touches
 };
 
+// Order matters: the variants share one randomised region per thread. Reads and copies
+// run on the random words, triad then turns them into random small doubles in place,
+// and the write variants, which never read, overwrite them last.
 constexpr Variant kVariants[] = {
-    {Kind::read, "read", 1},   {Kind::write, "write", 1}, {Kind::write_nt, "write_nt", 1},
-    {Kind::copy, "copy", 2},   {Kind::copy_nt, "copy_nt", 2}, {Kind::triad, "triad", 3},
+    {Kind::read, "read", 1},   {Kind::copy, "copy", 2},   {Kind::copy_nt, "copy_nt", 2},
+    {Kind::triad, "triad", 3}, {Kind::write, "write", 1}, {Kind::write_nt, "write_nt", 1},
 };
+
+// Streams inside a region are skewed by this much so that a[i] and b[i] never share
+// their low 12 address bits (4K aliasing makes loads wait on unrelated stores).
+constexpr std::size_t kStreamSkewBytes = 1088;
 
 constexpr const char* kConvention =
     "stream: bytes the kernel reads plus bytes it writes, once each; write-allocate "
@@ -71,10 +78,12 @@ class CpuBandwidthProbe final : public Probe {
                                                               : (ctx.settings.quick ? 0.002 : 0.01);
     const auto sizes = geometric_sizes(ctx.settings.min_working_set_bytes,
                                        max_working_set(ctx.settings, topo), 1.2);
+    ctx.progress("allocating");
+    allocate(sizes.back(), topo, ctx.settings.seed);
     for (const Variant& v : kVariants) {
       if (ctx.stop_requested) return;
-      ctx.progress(fmt::format("{} allocating", v.name));
-      allocate(v, sizes.back(), topo, ctx.settings.seed);
+      streams_ = v.streams;
+      if (v.kind == Kind::triad) randomise_as_doubles(topo);
       std::uint64_t previous = 0;
       for (std::uint64_t ws : sizes) {
         if (ctx.stop_requested) return;
@@ -85,7 +94,7 @@ class CpuBandwidthProbe final : public Probe {
         ctx.emit(measure(v, ws, reps, target_s, topo));
       }
     }
-    buffers_.clear();
+    regions_.clear();
   }
 
  private:
@@ -94,27 +103,32 @@ class CpuBandwidthProbe final : public Probe {
                                    : default_max_working_set(topo.last_level_cache_bytes());
   }
 
-  // Per-thread arrays, allocated and randomised by their own pinned thread (first touch).
-  void allocate(const Variant& v, std::uint64_t max_ws, const Topology& topo, std::uint64_t seed) {
-    buffers_.clear();
-    buffers_.resize(std::size_t(threads_) * v.streams);
-    const std::size_t per_stream =
-        std::max<std::size_t>(max_ws / (std::uint64_t(threads_) * v.streams), kernels::kStreamBlockElems * 8);
-    const std::uint64_t mask = v.kind == Kind::triad ? kTriadMask : ~std::uint64_t{0};
+  // One region per thread, allocated and randomised by its own pinned thread (first
+  // touch), large enough for the largest working set's share of any variant.
+  void allocate(std::uint64_t max_ws, const Topology& topo, std::uint64_t seed) {
+    regions_.clear();
+    regions_.resize(std::size_t(threads_));
+    region_bytes_ = std::max<std::size_t>(max_ws / std::uint64_t(threads_), kernels::kStreamBlockElems * 8 * 3) +
+                    3 * kStreamSkewBytes + 3 * 4096;
 #pragma omp parallel num_threads(threads_)
     {
       const int t = omp_get_thread_num();
       topo.pin_current_thread(t);
-      for (int s = 0; s < v.streams; ++s) {
-        HugeBuffer b(per_stream);
-        fill_random(b.as<std::uint64_t>(), per_stream / 8, seed + std::uint64_t(t) * 131 + s, mask);
-        if (v.kind == Kind::triad) {  // reinterpret the random integers as doubles
-          auto* w = b.as<std::uint64_t>();
-          auto* d = b.as<double>();
-          for (std::size_t i = 0; i < per_stream / 8; ++i) d[i] = double(w[i]);
-        }
-        buffers_[std::size_t(t) * v.streams + s] = std::move(b);
-      }
+      HugeBuffer b(region_bytes_);
+      fill_random(b.as<std::uint64_t>(), region_bytes_ / 8, seed + std::uint64_t(t) * 0x9e37);
+      regions_[std::size_t(t)] = std::move(b);
+    }
+  }
+
+  // Random words -> random integers below 2^20 as doubles (see kTriadMask).
+  void randomise_as_doubles(const Topology& topo) {
+#pragma omp parallel num_threads(threads_)
+    {
+      const int t = omp_get_thread_num();
+      topo.pin_current_thread(t);
+      auto* w = regions_[std::size_t(t)].as<std::uint64_t>();
+      auto* d = regions_[std::size_t(t)].as<double>();
+      for (std::size_t i = 0; i < region_bytes_ / 8; ++i) d[i] = double(w[i] & kTriadMask);
     }
   }
 
@@ -127,8 +141,11 @@ class CpuBandwidthProbe final : public Probe {
     return std::uint64_t(elements_per_stream(v, ws)) * 8 * v.streams * threads_;
   }
 
+  // Stream s of the current variant inside a thread's region.
   std::uint64_t* stream(int thread, int s) const {
-    return buffers_[std::size_t(thread) * streams_ + s].as<std::uint64_t>();
+    const std::size_t stride = (region_bytes_ - streams_ * kStreamSkewBytes) / streams_ / 4096 * 4096;
+    auto* base = regions_[std::size_t(thread)].as<char>();
+    return reinterpret_cast<std::uint64_t*>(base + std::size_t(s) * (stride + kStreamSkewBytes));
   }
 
   // One timed region: all threads start together after a barrier; the clock stops when
@@ -165,6 +182,22 @@ class CpuBandwidthProbe final : public Probe {
       sums_[std::size_t(t)] = sum;
     }
     return std::chrono::duration<double>(t1 - t0).count();
+  }
+
+  // Scalar reference sums of each thread's first n words, extended from the previous
+  // (smaller) size so the whole sweep costs one scalar pass over the region.
+  void extend_reference_sums(std::size_t n) {
+    if (reference_sums_.size() != std::size_t(threads_) || n < reference_n_) {
+      reference_sums_.assign(std::size_t(threads_), 0);
+      reference_n_ = 0;
+    }
+    for (int t = 0; t < threads_; ++t) {
+      const std::uint64_t* a = stream(t, 0);
+      std::uint64_t sum = reference_sums_[std::size_t(t)];
+      for (std::size_t i = reference_n_; i < n; ++i) sum += a[i];
+      reference_sums_[std::size_t(t)] = sum;
+    }
+    reference_n_ = n;
   }
 
   // Overwrites every output array so a kernel that writes nothing cannot pass the check
@@ -205,20 +238,18 @@ class CpuBandwidthProbe final : public Probe {
 
   Measurement measure(const Variant& v, std::uint64_t ws_requested, int reps, double target_s,
                       const Topology& topo) {
-    streams_ = v.streams;
     sums_.assign(std::size_t(threads_), 0);
     const std::size_t n = elements_per_stream(v, ws_requested);
     const std::uint64_t ws = rounded_working_set(v, ws_requested);
     const std::uint64_t bytes_per_pass = ws;  // every array is read or written once per pass
 
-    std::vector<std::uint64_t> expected_sums(std::size_t(threads_), 0);
-    if (v.kind == Kind::read) {
-      const auto& generic = kernels::stream_kernels(kernels::Isa::generic);
-      for (int t = 0; t < threads_; ++t) expected_sums[std::size_t(t)] = generic.read_sum(stream(t, 0), n, 1);
-    }
+    if (v.kind == Kind::read) extend_reference_sums(n);
+    const std::vector<std::uint64_t> expected_sums = reference_sums_;
     poison_outputs(v, n);
 
-    // Grow the inner repetition count until one region lasts about target_s.
+    // Grow the inner repetition count until one region lasts about target_s. These
+    // calibration regions are also the warm-up: caches and TLBs hold the working set
+    // when the timed repetitions start.
     std::size_t inner = 1;
     std::uint64_t value = 0x0123456789abcdefULL;
     for (;;) {
@@ -243,7 +274,7 @@ class CpuBandwidthProbe final : public Probe {
                 {"thp", transparent_hugepage_mode()}};
 
     const auto timing = time_repetitions(
-        fmt::format("cpu.bandwidth/{}/{}", v.name, ws), 1, reps, [&]() -> double {
+        fmt::format("cpu.bandwidth/{}/{}", v.name, ws), 0, reps, [&]() -> double {
           const double s = timed_region(v, n, inner, ++value, topo);
           if (v.kind == Kind::read) {
             for (int t = 0; t < threads_; ++t) {
@@ -276,8 +307,11 @@ class CpuBandwidthProbe final : public Probe {
   int threads_ = 1;
   int streams_ = 1;
   const kernels::StreamKernels* kernels_ = nullptr;
-  std::vector<HugeBuffer> buffers_;
+  std::vector<HugeBuffer> regions_;
+  std::size_t region_bytes_ = 0;
   std::vector<std::uint64_t> sums_;
+  std::vector<std::uint64_t> reference_sums_;
+  std::size_t reference_n_ = 0;
 };
 
 ROOFAUDIT_REGISTER_PROBE(CpuBandwidthProbe);

@@ -54,11 +54,12 @@ class CpuLatencyProbe final : public Probe {
 
  private:
   static std::uint64_t max_working_set(const RunSettings& s, const Topology& topo) {
-    // DRAM latency is reached well before the bandwidth sweep's end; 1 GiB covers any
-    // last-level cache shipping today and keeps the shuffles affordable.
+    // DRAM latency is reached well before the bandwidth sweep's end; 1 GiB (512 MiB when
+    // quick) is past any last-level cache shipping today and keeps the shuffles, one
+    // random write per line, affordable.
     if (s.max_working_set_bytes) return s.max_working_set_bytes;
     return std::min<std::uint64_t>(default_max_working_set(topo.last_level_cache_bytes()),
-                                   std::uint64_t{1} << 30);
+                                   std::uint64_t{s.quick ? 512u : 1024u} << 20);
   }
 
   Measurement measure(ChaseLine* lines, std::uint64_t ws_requested, int reps, double target_s,
@@ -66,8 +67,9 @@ class CpuLatencyProbe final : public Probe {
     const std::size_t n = std::max<std::size_t>(4, ws_requested / sizeof(ChaseLine));
     const auto order = kernels::link_random_cycle(lines, n, seed + n);
     const ChaseLine* start = &lines[order[0]];
-    // Warm up with one full cycle (bounded), so cache-resident sizes start resident.
-    kernels::chase(start, std::min<std::size_t>(n, std::size_t{1} << 24));
+    // Warm up with one full cycle so cache-resident sizes start resident; past 64 MiB no
+    // cache holds the set and the calibration below is warm-up enough.
+    if (n <= (std::size_t{64} << 20) / sizeof(ChaseLine)) kernels::chase(start, n);
 
     auto timed = [&](std::size_t hops, const ChaseLine** end) {
       const auto t0 = Clock::now();
@@ -97,7 +99,7 @@ class CpuLatencyProbe final : public Probe {
                 {"hops", hops}, {"thp", transparent_hugepage_mode()}};
 
     const auto timing = time_repetitions(
-        fmt::format("cpu.latency/{}", n), 1, reps, [&]() -> double {
+        fmt::format("cpu.latency/{}", n), 0, reps, [&]() -> double {
           const ChaseLine* end = nullptr;
           const double s = timed(hops, &end);
           if (end != expected_end)
