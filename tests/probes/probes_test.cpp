@@ -1,0 +1,146 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "probes/cpu/sweep.hpp"
+#include "probes/error.hpp"
+#include "probes/probe.hpp"
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+#include "probes/topology.hpp"
+
+namespace roofaudit {
+namespace {
+
+TEST(Summary, StatisticsOfKnownSamples) {
+  const auto s = summarize({4, 1, 3, 2}, true);
+  EXPECT_EQ(s.best, 4);
+  EXPECT_EQ(s.min, 1);
+  EXPECT_EQ(s.max, 4);
+  EXPECT_DOUBLE_EQ(s.median, 2.5);
+  EXPECT_DOUBLE_EQ(s.mean, 2.5);
+  EXPECT_NEAR(s.stddev, std::sqrt(5.0 / 3.0), 1e-12);
+  EXPECT_NEAR(s.cv, std::sqrt(5.0 / 3.0) / 2.5, 1e-12);
+  EXPECT_EQ(summarize({4, 1, 3}, false).best, 1);  // lower is better: the minimum
+  EXPECT_THROW(summarize({}, true), Error);
+}
+
+TEST(Sweep, GeometricSizesSpanTheRangeInSmallSteps) {
+  const auto sizes = geometric_sizes(4096, std::uint64_t{1} << 30, 1.2);
+  EXPECT_EQ(sizes.front(), 4096u);
+  EXPECT_EQ(sizes.back(), std::uint64_t{1} << 30);
+  for (std::size_t i = 1; i < sizes.size(); ++i) {
+    EXPECT_GT(sizes[i], sizes[i - 1]);
+    EXPECT_LE(double(sizes[i]) / double(sizes[i - 1]), 1.2 + 1e-6);
+  }
+  EXPECT_THROW(geometric_sizes(0, 10, 1.2), Error);
+  EXPECT_THROW(geometric_sizes(100, 10, 1.2), Error);
+}
+
+TEST(Sweep, DefaultMaximumIsFourTimesTheCacheAndAtLeastOneGiB) {
+  EXPECT_EQ(default_max_working_set(32u << 20), std::uint64_t{1} << 30);
+  EXPECT_EQ(default_max_working_set(std::uint64_t{1} << 30), std::uint64_t{4} << 30);
+}
+
+TEST(Sweep, RefusesMoreMemoryThanAvailable) {
+  EXPECT_THROW(check_fits_in_memory(std::uint64_t{1} << 50, "test"), Error);
+  EXPECT_NO_THROW(check_fits_in_memory(1 << 20, "test"));
+}
+
+TEST(Registry, SelectsByNameAndFamily) {
+  auto& registry = ProbeRegistry::instance();
+  EXPECT_EQ(registry.select({"cpu.latency"}).size(), 1u);
+  const auto family = registry.select({"cpu."});
+  EXPECT_GE(family.size(), 2u);
+  EXPECT_EQ(registry.select({"cpu.*"}).size(), family.size());
+  EXPECT_EQ(registry.select({"cpu.latency", "cpu.latency"}).size(), 1u);
+  try {
+    registry.select({"cpu.bandwith"});
+    FAIL() << "unknown probe accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cpu.bandwith"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("cpu.bandwidth"), std::string::npos) << "should list the known probes";
+  }
+}
+
+TEST(Timing, ReturnsEveryRepetition) {
+  int calls = 0;
+  const auto r = time_repetitions("test/every", 2, 5, [&] { return double(++calls); });
+  ASSERT_TRUE(r.ok) << r.error;
+  ASSERT_EQ(r.seconds.size(), 5u);
+  EXPECT_EQ(calls, 7);  // 2 warm-up + 5 timed
+  EXPECT_DOUBLE_EQ(r.seconds.front(), 3.0);
+  EXPECT_DOUBLE_EQ(r.seconds.back(), 7.0);
+}
+
+TEST(Timing, ValidationFailureStopsWithTheReason) {
+  int calls = 0;
+  const auto r = time_repetitions("test/fails", 0, 5, [&]() -> double {
+    if (++calls == 2) throw SampleFailed{"checksum mismatch"};
+    return 1.0;
+  });
+  EXPECT_FALSE(r.ok);
+  EXPECT_NE(r.error.find("checksum mismatch"), std::string::npos);
+}
+
+// Runs a probe over tiny working sets and returns what it emitted.
+std::vector<Measurement> run_small(const std::string& name) {
+  static Topology topology;
+  RunSettings settings;
+  settings.quick = true;
+  settings.min_working_set_bytes = 4096;
+  settings.max_working_set_bytes = 256 * 1024;
+  settings.repetitions = 2;
+  settings.sample_seconds = 0.0005;
+  std::atomic<bool> stop{false};
+  std::vector<Measurement> out;
+  auto probe = std::move(ProbeRegistry::instance().select({name}).front());
+  probe->check(settings, topology);
+  ProbeContext ctx{settings, topology, [&](Measurement m) { out.push_back(std::move(m)); }, [](const std::string&) {},
+                   stop};
+  probe->run(ctx);
+  return out;
+}
+
+TEST(CpuBandwidthProbe, EveryVariantValidatesOverASmallSweep) {
+  const auto ms = run_small("cpu.bandwidth");
+  std::map<std::string, int> per_variant;
+  for (const auto& m : ms) {
+    ASSERT_TRUE(m.valid) << m.variant << ": " << m.validation;
+    ASSERT_TRUE(m.summary);
+    EXPECT_EQ(m.samples.size(), 2u);
+    EXPECT_GT(m.summary->best, 0);
+    EXPECT_GE(m.summary->best, m.summary->median);
+    EXPECT_EQ(m.unit, "B/s");
+    EXPECT_LE(m.params["working_set_bytes"].get<double>(), 256 * 1024.0);
+    ++per_variant[m.variant];
+  }
+  for (const char* v : {"read", "write", "write_nt", "copy", "copy_nt", "triad"}) EXPECT_GE(per_variant[v], 10) << v;
+}
+
+TEST(CpuLatencyProbe, ValidatesAndCoversTheRange) {
+  const auto ms = run_small("cpu.latency");
+  ASSERT_GE(ms.size(), 10u);
+  for (const auto& m : ms) {
+    ASSERT_TRUE(m.valid) << m.validation;
+    EXPECT_FALSE(m.higher_is_better);
+    EXPECT_GT(m.summary->best, 0);
+    EXPECT_LT(m.summary->best, 1e-6);  // a load, not a page fault
+  }
+  EXPECT_LT(ms.front().params["working_set_bytes"].get<double>(), ms.back().params["working_set_bytes"].get<double>());
+}
+
+TEST(Topology, PinOrderCoversTheAllowedCpusOnce) {
+  Topology t;
+  ASSERT_GE(t.pus(), 1);
+  std::set<int> unique(t.pin_order().begin(), t.pin_order().end());
+  EXPECT_EQ(unique.size(), t.pin_order().size());
+  EXPECT_TRUE(t.pin_current_thread(0));
+  EXPECT_FALSE(t.cpu_model().empty());
+}
+
+}  // namespace
+}  // namespace roofaudit

@@ -1,0 +1,260 @@
+#include "store/store.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <thread>
+
+#include "probes/error.hpp"
+#include "store/database.hpp"
+#include "store/paths.hpp"
+#include "store/schema.hpp"
+#include "test_util.hpp"
+
+namespace roofaudit::store {
+namespace {
+
+using roofaudit::testing::read_all;
+using roofaudit::testing::ScratchDir;
+using roofaudit::testing::write_all;
+
+MachineRecord test_machine() {
+  MachineRecord m;
+  m.fingerprint = "fp-1";
+  m.hostname = "host";
+  m.cpu_model = "Test CPU";
+  m.cpu_vendor = "Vendor";
+  m.architecture = "x86_64";
+  m.packages = 1;
+  m.cores = 2;
+  m.threads = 4;
+  m.numa_nodes = 1;
+  m.caches_reported = nlohmann::json::array({{{"level", 1}, {"size_bytes", 49152}}});
+  m.memory_reported_bytes = 1ULL << 34;
+  return m;
+}
+
+Measurement test_measurement(double base) {
+  Measurement m;
+  m.probe = "cpu.bandwidth";
+  m.device = "cpu";
+  m.variant = "read";
+  m.metric = "bandwidth";
+  m.unit = "B/s";
+  m.convention = "stream";
+  m.params = {{"working_set_bytes", 4096}, {"threads", 2}};
+  m.samples = {{base, 0.01}, {base * 1.1, 0.009}, {base * 0.9, 0.011}};
+  m.summary = Summary{base * 1.1, base, base * 0.9, base * 1.1, base, base * 0.1, 0.1};
+  m.valid = true;
+  m.validation = "ok";
+  return m;
+}
+
+struct Seeded {
+  std::int64_t machine, device, run;
+};
+Seeded seed(Store& s) {
+  const auto machine = s.upsert_machine(test_machine());
+  const auto device = s.upsert_device(machine, {"cpu", 0, "Test CPU", {{"cores", 2}}});
+  const auto run = s.begin_run(machine, "roofaudit run", {{"quick", true}}, {{"kernel", "6.1"}});
+  return {machine, device, run};
+}
+
+TEST(Store, RoundTripsRunsMeasurementsSamplesAndFits) {
+  ScratchDir dir;
+  {
+    Store s(dir.file("a.db"));
+    const auto ids = seed(s);
+    EXPECT_EQ(s.upsert_machine(test_machine()), ids.machine) << "same fingerprint, same machine";
+    s.add_measurement(ids.run, ids.device, test_measurement(1e9));
+    s.put_fit(ids.run, ids.device, {ids.run, "cpu", "cpu.bandwidth", "read", "plateaus", {{{"level", "L1"}}}});
+    s.finish_run(ids.run, "complete");
+  }
+  Store s(dir.file("a.db"));
+  const auto runs = s.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].status, "complete");
+  EXPECT_EQ(runs[0].measurement_count, 1);
+  EXPECT_EQ(runs[0].uuid.size(), 36u);
+  EXPECT_FALSE(runs[0].finished_at.empty());
+  EXPECT_EQ(runs[0].environment["kernel"], "6.1");
+  const auto machine = s.machine(runs[0].machine_id);
+  ASSERT_TRUE(machine);
+  EXPECT_EQ(machine->cpu_model, "Test CPU");
+  EXPECT_EQ(machine->memory_reported_bytes, 1ULL << 34);
+  const auto ms = s.measurements(runs[0].id);
+  ASSERT_EQ(ms.size(), 1u);
+  EXPECT_EQ(ms[0].params["working_set_bytes"], 4096);
+  ASSERT_EQ(ms[0].samples.size(), 3u);
+  EXPECT_DOUBLE_EQ(ms[0].samples[1].value, 1.1e9);
+  EXPECT_DOUBLE_EQ(ms[0].summary->best, 1.1e9);
+  const auto fits = s.fits(runs[0].id);
+  ASSERT_EQ(fits.size(), 1u);
+  EXPECT_EQ(fits[0].result[0]["level"], "L1");
+}
+
+TEST(Store, FailedValidationKeepsNoFigureAndNoSamples) {
+  ScratchDir dir;
+  Store s(dir.file("a.db"));
+  const auto ids = seed(s);
+  auto m = test_measurement(1e9);
+  m.valid = false;
+  m.validation = "failed: checksum";
+  s.add_measurement(ids.run, ids.device, m);
+  const auto back = s.measurements(ids.run);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_FALSE(back[0].valid);
+  EXPECT_FALSE(back[0].summary.has_value());
+  EXPECT_TRUE(back[0].samples.empty());
+  EXPECT_EQ(back[0].validation, "failed: checksum");
+}
+
+TEST(Store, MigratesVersionOneDatabaseKeepingItsData) {
+  ScratchDir dir;
+  {
+    Database db(dir.file("old.db"), 1000);
+    migrate(db, 1);
+    ASSERT_EQ(db.user_version(), 1);
+    db.exec("INSERT INTO machines (fingerprint, hostname, cpu_model, cpu_vendor, architecture, packages, cores, threads,"
+            " numa_nodes, caches_reported, memory_reported_bytes, first_seen) VALUES ('fp', 'h', 'Old CPU', 'v', 'x86_64',"
+            " 1, 1, 1, 1, '[]', 1, 'then')");
+    db.exec("INSERT INTO runs (uuid, machine_id, started_at, status, command_line, settings, environment, owner)"
+            " VALUES ('u-1', 1, 'then', 'complete', 'roofaudit run', '{}', '{}', 'x/y/1/2')");
+  }
+  Store s(dir.file("old.db"));
+  EXPECT_EQ(s.database().user_version(), latest_schema_version());
+  const auto runs = s.runs();
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].uuid, "u-1");
+  EXPECT_EQ(s.machine(runs[0].machine_id)->cpu_model, "Old CPU");
+  EXPECT_TRUE(s.fits(runs[0].id).empty());  // the table version 2 added exists and is empty
+}
+
+TEST(Store, RefusesNewerSchemaWithoutTouchingTheFile) {
+  ScratchDir dir;
+  { Store s(dir.file("new.db")); }
+  {
+    Database db(dir.file("new.db"), 1000);
+    db.exec("PRAGMA user_version = 99");
+  }
+  const auto before = read_all(dir.file("new.db"));
+  try {
+    Store s(dir.file("new.db"));
+    FAIL() << "opened a newer schema";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("schema version 99"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(read_all(dir.file("new.db")), before);
+}
+
+TEST(Store, RefusesCorruptFileWithoutTouchingIt) {
+  ScratchDir dir;
+  std::string garbage(8192, '\0');
+  for (std::size_t i = 0; i < garbage.size(); ++i) garbage[i] = char((i * 131) % 251);
+  write_all(dir.file("bad.db"), garbage);
+  EXPECT_THROW(Store s(dir.file("bad.db")), Error);
+  EXPECT_EQ(read_all(dir.file("bad.db")), garbage);
+}
+
+TEST(Store, RefusesForeignSqliteDatabase) {
+  ScratchDir dir;
+  {
+    Database db(dir.file("other.db"), 1000);
+    db.exec("CREATE TABLE notes (text TEXT); INSERT INTO notes VALUES ('keep me')");
+  }
+  try {
+    Store s(dir.file("other.db"));
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not a roofaudit"), std::string::npos) << e.what();
+  }
+  Database db(dir.file("other.db"), 1000);
+  auto& q = db.prepare("SELECT text FROM notes");
+  ASSERT_TRUE(q.step());
+  EXPECT_EQ(q.text(0), "keep me");
+}
+
+TEST(Store, UnwritablePathIsAnError) {
+  ScratchDir dir;
+  write_all(dir.file("plain-file"), "x");
+  // A directory cannot be created under a regular file, even by root.
+  EXPECT_THROW(Store s(dir.file("plain-file") + "/sub/roofaudit.db"), Error);
+}
+
+TEST(Store, LockedDatabaseGivesUpAfterTheTimeout) {
+  ScratchDir dir;
+  { Store s(dir.file("a.db")); }
+  Database holder(dir.file("a.db"), 0);
+  holder.exec("BEGIN IMMEDIATE");
+  Store s(dir.file("a.db"), {100});
+  try {
+    s.upsert_machine(test_machine());
+    FAIL() << "wrote while another writer held the lock";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("locked"), std::string::npos) << e.what();
+  }
+  holder.exec("ROLLBACK");
+  EXPECT_NO_THROW(s.upsert_machine(test_machine()));
+}
+
+TEST(Store, AbandonedRunIsMarkedInterruptedOnOpen) {
+  ScratchDir dir;
+  std::int64_t run = 0;
+  {
+    Store s(dir.file("a.db"));
+    run = seed(s).run;
+    // Same host and boot, but a pid whose start time cannot match: the writer is gone.
+    const std::string owner = this_process_owner();
+    const std::string dead = owner.substr(0, owner.rfind('/')) + "/0";
+    s.database().prepare("UPDATE runs SET owner = ?1 WHERE id = ?2").bind(1, dead).bind(2, run).run();
+  }
+  Store s(dir.file("a.db"));
+  EXPECT_EQ(s.run(run)->status, "interrupted");
+}
+
+TEST(Store, RunOfALiveProcessStaysRunning) {
+  ScratchDir dir;
+  Store s(dir.file("a.db"));
+  const auto run = seed(s).run;
+  EXPECT_EQ(s.recover_abandoned_runs(), 0);
+  EXPECT_EQ(s.run(run)->status, "running");
+  EXPECT_TRUE(owner_is_alive(this_process_owner()));
+}
+
+TEST(Store, ConcurrentWritersBothSucceed) {
+  ScratchDir dir;
+  { Store s(dir.file("a.db")); }
+  auto writer = [&](int k) {
+    Store s(dir.file("a.db"), {10000});
+    const auto ids = seed(s);
+    for (int i = 0; i < 100; ++i) s.add_measurement(ids.run, ids.device, test_measurement(1e9 + k * 1000 + i));
+    s.finish_run(ids.run, "complete");
+  };
+  std::thread a(writer, 1), b(writer, 2);
+  a.join();
+  b.join();
+  Store s(dir.file("a.db"));
+  const auto runs = s.runs();
+  ASSERT_EQ(runs.size(), 2u);
+  for (const auto& r : runs) {
+    EXPECT_EQ(r.status, "complete");
+    EXPECT_EQ(r.measurement_count, 100);
+  }
+}
+
+TEST(Paths, FlagThenEnvironmentThenXdgDefault) {
+  const std::string home = getenv("HOME") ? getenv("HOME") : "";
+  setenv("ROOFAUDIT_DB", "/tmp/env.db", 1);
+  EXPECT_EQ(resolve_database_path("/tmp/flag.db"), "/tmp/flag.db");
+  EXPECT_EQ(resolve_database_path(""), "/tmp/env.db");
+  unsetenv("ROOFAUDIT_DB");
+  setenv("XDG_DATA_HOME", "/tmp/xdg", 1);
+  EXPECT_EQ(resolve_database_path(""), "/tmp/xdg/roofaudit/roofaudit.db");
+  unsetenv("XDG_DATA_HOME");
+  setenv("HOME", "/tmp/home", 1);
+  EXPECT_EQ(resolve_database_path(""), "/tmp/home/.local/share/roofaudit/roofaudit.db");
+  setenv("HOME", home.c_str(), 1);
+}
+
+}  // namespace
+}  // namespace roofaudit::store
