@@ -162,22 +162,22 @@ std::vector<Plateau> detect_plateaus(std::vector<CurvePoint> points, const Plate
       levels.back().idx.insert(levels.back().idx.end(), c.idx.begin(), c.idx.end());
     }  // else: the curve went back by more than a step; an anomaly, not a level
   }
-  while (options.max_levels > 0 && levels.size() > std::size_t(options.max_levels)) {
-    std::size_t closest = 0;
-    double closest_ratio = std::numeric_limits<double>::infinity();
-    for (std::size_t i = 0; i + 1 < levels.size(); ++i) {
-      const double r = std::fabs(std::log(level_value(points, levels[i]) / level_value(points, levels[i + 1])));
-      if (r < closest_ratio) {
-        closest_ratio = r;
-        closest = i;
+  // Over the cap, the inner level spanning the narrowest range of sizes goes first: a
+  // shoulder inside a long transition is narrow, a real cache level spans its size.
+  // The first and last levels are anchored by the ends of the sweep.
+  while (options.max_levels > 0 && levels.size() > std::size_t(std::max(2, options.max_levels))) {
+    std::size_t narrowest = 1;
+    double narrowest_span = std::numeric_limits<double>::infinity();
+    for (std::size_t i = 1; i + 1 < levels.size(); ++i) {
+      const double span = std::log(points[levels[i].idx.back()].working_set_bytes /
+                                   points[levels[i].idx.front()].working_set_bytes);
+      if (span < narrowest_span) {
+        narrowest_span = span;
+        narrowest = i;
       }
     }
-    auto& a = levels[closest].idx;
-    const auto& b = levels[closest + 1].idx;
-    a.insert(a.end(), b.begin(), b.end());
-    levels.erase(levels.begin() + std::ptrdiff_t(closest) + 1);
+    levels.erase(levels.begin() + std::ptrdiff_t(narrowest));
   }
-
   std::vector<Plateau> out;
   for (const Level& l : levels) out.push_back(make_plateau(points, l));
   for (std::size_t i = 0; i + 1 < out.size(); ++i) out[i].boundary_bytes = crossing(points, out[i], out[i + 1]);

@@ -30,8 +30,8 @@ struct PlateauOptions {
   double max_slope = 0.15;      // |d ln(value) / d ln(size)| above this is a transition
   double penalty = 3.0;         // segmentation penalty, in units of noise variance x ln(n)
   double min_noise = 0.01;      // floor of the relative noise estimate
-  int max_levels = 0;           // at most this many plateaus (0: no limit); the closest
-                                // neighbours merge first
+  int max_levels = 0;           // at most this many plateaus (0: no limit); the inner
+                                // level spanning the narrowest size range goes first
   bool last_is_memory = true;   // name the last plateau DRAM (the sweep reached memory)
 };
 

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Interleaved comparison of roofaudit's cpu.bandwidth with likwid-bench on this machine.
+# Shared machines drift between minutes, so each round measures both tools back to back.
+# Usage: docs/compare-likwid.sh [ROUNDS] [ROOFAUDIT_BINARY]
+set -euo pipefail
+rounds=${1:-3}
+bin=${2:-build/release/roofaudit}
+threads=$(nproc)
+db=$(mktemp -d)/compare.db
+
+likwid() {  # kernel, working set -> GB/s
+  likwid-bench -t "$1" -w "S0:$2:$threads" 2>/dev/null | awk '/MByte\/s/ {printf "%.1f", $2 / 1000}'
+}
+plateau() {  # run id, variant, level -> GB/s of the stored plateau fit
+  sqlite3 "$db" "select round(json_extract(p.value, '$.value') / 1e9, 1) from fits f, json_each(f.result) p
+                 where f.run_id = $1 and f.variant = '$2' and json_extract(p.value, '$.level') = '$3'"
+}
+point() {  # run id, variant, working set -> GB/s of the point nearest that size
+  sqlite3 "$db" "select round(best / 1e9, 1) from measurements where run_id = $1 and variant = '$2'
+                 order by abs(json_extract(params, '$.working_set_bytes') - $3) limit 1"
+}
+
+printf "%-5s | %-28s | %-28s | %-28s | %-28s\n" round "DRAM read: likwid / ours" "DRAM copy: likwid / ours" \
+  "24 kB read: likwid / L1 / pt" "512 kB read: likwid / L2 / pt"
+for r in $(seq 1 "$rounds"); do
+  l_dram=$(likwid load_avx512 2GB); l_copy=$(likwid copy_avx512 2GB)
+  l_l1=$(likwid load_avx512 24kB); l_l2=$(likwid load_avx512 512kB)
+  "$bin" --db "$db" run --probes cpu.bandwidth > /dev/null
+  id=$(sqlite3 "$db" "select max(id) from runs")
+  printf "%-5s | %-28s | %-28s | %-28s | %-28s\n" "$r" \
+    "$l_dram / $(plateau "$id" read DRAM)" "$l_copy / $(plateau "$id" copy DRAM)" \
+    "$l_l1 / $(plateau "$id" read L1) / $(point "$id" read 24000)" \
+    "$l_l2 / $(plateau "$id" read L2) / $(point "$id" read 512000)"
+done
