@@ -45,7 +45,8 @@ int run_cli(int argc, char** argv) {
       ->capture_default_str()->check(CLI::NonNegativeNumber);
 
   Action action;
-  static constexpr VerbRegistrar kVerbs[] = {add_run_verb, add_probes_verb, add_runs_verb, add_show_verb};
+  static constexpr VerbRegistrar kVerbs[] = {add_run_verb,     add_probes_verb,  add_runs_verb,
+                                             add_show_verb,    add_predict_verb, add_catalog_verb};
   for (VerbRegistrar add : kVerbs) add(app, global, action);
 
   try {

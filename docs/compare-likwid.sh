@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Interleaved comparison of roofaudit's cpu.bandwidth with likwid-bench on this machine.
 # Shared machines drift between minutes, so each round measures both tools back to back.
-# Usage: docs/compare-likwid.sh [ROUNDS] [ROOFAUDIT_BINARY]
+# Usage: docs/compare-likwid.sh [ROUNDS] [ROOFAUDIT_BINARY]   full sweeps vs likwid
+#        docs/compare-likwid.sh points [ROUNDS] [BINARY]     one size at a time, seconds apart
 set -euo pipefail
+mode=sweep
+if [ "${1:-}" = points ]; then mode=points; shift; fi
 rounds=${1:-3}
 bin=${2:-build/release/roofaudit}
 threads=$(nproc)
@@ -19,6 +22,23 @@ point() {  # run id, variant, working set -> GB/s of the point nearest that size
   sqlite3 "$db" "select round(best / 1e9, 1) from measurements where run_id = $1 and variant = '$2'
                  order by abs(json_extract(params, '$.working_set_bytes') - $3) limit 1"
 }
+
+if [ "$mode" = points ]; then
+  printf "%-5s | %-22s | %-22s | %-22s | %-22s\n" round "2GB load: likwid/ours" "2GB copy: likwid/ours" \
+    "24kB load: likwid/ours" "512kB load: likwid/ours"
+  for r in $(seq 1 "$rounds"); do
+    row=()
+    for spec in "load_avx512 2GB read" "copy_avx512 2GB copy" "load_avx512 24kB read" "load_avx512 512kB read"; do
+      set -- $spec
+      l=$(likwid "$1" "$2")
+      "$bin" --db "$db" run --probes cpu.bandwidth --min-size "$2" --max-size "$2" > /dev/null
+      id=$(sqlite3 "$db" "select max(id) from runs")
+      row+=("$l / $(sqlite3 "$db" "select round(best / 1e9, 1) from measurements where run_id = $id and variant = '$3'")")
+    done
+    printf "%-5s | %-22s | %-22s | %-22s | %-22s\n" "$r" "${row[@]}"
+  done
+  exit 0
+fi
 
 printf "%-5s | %-28s | %-28s | %-28s | %-28s\n" round "DRAM read: likwid / ours" "DRAM copy: likwid / ours" \
   "24 kB read: likwid / L1 / pt" "512 kB read: likwid / L2 / pt"

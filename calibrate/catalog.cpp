@@ -1,0 +1,196 @@
+#include "calibrate/catalog.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+
+#include <fmt/format.h>
+
+#include "probes/error.hpp"
+
+namespace roofaudit::calibrate {
+
+extern const char* const kChipsJson;
+extern const char* const kModelsJson;
+
+namespace {
+
+double positive(const nlohmann::json& j, const char* key, const std::string& origin) {
+  if (!j.contains(key)) throw Error(fmt::format("{}: missing field '{}'", origin, key));
+  if (!j[key].is_number()) throw Error(fmt::format("{}: field '{}' is not a number", origin, key));
+  const double v = j[key].get<double>();
+  if (!std::isfinite(v) || v <= 0) throw Error(fmt::format("{}: field '{}' must be positive, not {}", origin, key, v));
+  return v;
+}
+
+std::size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1)});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+template <typename T>
+const T& find_named(const std::vector<T>& items, const std::string& name, const char* what) {
+  for (const auto& item : items)
+    if (item.name == name) return item;
+  std::vector<std::string> names;
+  for (const auto& item : items) names.push_back(item.name);
+  auto close = close_names(name, names);
+  throw Error(fmt::format("unknown {} '{}'; {} {}", what, name, close.empty() ? "known:" : "did you mean",
+                          fmt::join(close.empty() ? names : close, ", ")));
+}
+
+}  // namespace
+
+std::vector<std::string> close_names(const std::string& wanted, const std::vector<std::string>& names) {
+  std::vector<std::pair<std::size_t, std::string>> scored;
+  for (const auto& n : names) {
+    const std::size_t d = edit_distance(wanted, n);
+    const bool substring = !wanted.empty() && (n.find(wanted) != std::string::npos || wanted.find(n) != std::string::npos);
+    if (d <= 3 || substring) scored.emplace_back(substring ? 0 : d, n);
+  }
+  std::sort(scored.begin(), scored.end());
+  std::vector<std::string> out;
+  for (const auto& [d, n] : scored) out.push_back(n);
+  return out;
+}
+
+nlohmann::json read_json_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw Error(fmt::format("cannot read {}", path));
+  try {
+    return nlohmann::json::parse(in);
+  } catch (const nlohmann::json::parse_error& e) {
+    throw Error(fmt::format("{} is not valid JSON: {}", path, e.what()));
+  }
+}
+
+ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
+  ChipSpec c;
+  if (!j.contains("name") || !j["name"].is_string()) throw Error(fmt::format("{}: missing field 'name'", origin));
+  c.name = j["name"].get<std::string>();
+  const std::string where = fmt::format("{} ({})", origin, c.name);
+  c.display_name = j.value("display_name", c.name);
+  c.kind = j.value("kind", "gpu");
+  if (!j.contains("flops_per_s") || !j["flops_per_s"].is_object() || j["flops_per_s"].empty())
+    throw Error(fmt::format("{}: missing field 'flops_per_s'", where));
+  for (const auto& [dtype, value] : j["flops_per_s"].items()) {
+    if (!value.is_number() || !(value.get<double>() > 0) || !std::isfinite(value.get<double>()))
+      throw Error(fmt::format("{}: flops_per_s.{} must be a positive number", where, dtype));
+    c.flops_per_s[parse_dtype(dtype)] = value.get<double>();
+  }
+  if (!c.flops_per_s.count(Dtype::bf16) && !c.flops_per_s.count(Dtype::fp16))
+    throw Error(fmt::format("{}: flops_per_s needs a bf16 (or fp16) rate", where));
+  if (!c.flops_per_s.count(Dtype::bf16)) c.flops_per_s[Dtype::bf16] = c.flops_per_s[Dtype::fp16];
+  c.hbm_bytes = positive(j, "hbm_bytes", where);
+  c.hbm_bytes_per_s = positive(j, "hbm_bytes_per_s", where);
+  if (j.contains("link_bytes_per_s")) c.link_bytes_per_s = positive(j, "link_bytes_per_s", where);
+  if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null()) {
+    const auto& p = j["usd_per_hour"];
+    if (!p.is_number() || !std::isfinite(p.get<double>()) || p.get<double>() < 0)
+      throw Error(fmt::format("{}: usd_per_hour must be a non-negative number", where));
+    c.usd_per_hour = p.get<double>();
+  }
+  if (j.contains("topologies")) {
+    for (const auto& t : j["topologies"]) {
+      if (!t.is_number_integer() || t.get<int>() < 1) throw Error(fmt::format("{}: topologies must be positive integers", where));
+      c.topologies.push_back(t.get<int>());
+    }
+    std::sort(c.topologies.begin(), c.topologies.end());
+  }
+  if (j.contains("efficiency")) {
+    const auto& e = j["efficiency"];
+    c.efficiency.bandwidth = e.value("bandwidth", c.efficiency.bandwidth);
+    c.efficiency.decode_matmul = e.value("decode_matmul", c.efficiency.decode_matmul);
+    c.efficiency.prefill_mfu = e.value("prefill_mfu", c.efficiency.prefill_mfu);
+    c.efficiency.layer_overhead_s = e.value("layer_overhead_s", c.efficiency.layer_overhead_s);
+  }
+  const auto sources = j.value("sources", nlohmann::json::object());
+  for (const char* figure : {"flops", "memory", "link", "price"})
+    c.provenance[figure] = {j.value("provenance", "spec"), sources.value(figure, origin)};
+  return c;
+}
+
+ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name) {
+  auto field = [&](const char* key) -> int {
+    if (!j.contains(key) || j[key].is_null()) throw Error(fmt::format("{}: config.json lacks '{}'", name, key));
+    if (!j[key].is_number_integer() || j[key].get<long long>() <= 0)
+      throw Error(fmt::format("{}: config.json field '{}' must be a positive integer", name, key));
+    return j[key].get<int>();
+  };
+  ModelSpec m;
+  m.name = name;
+  m.layers = field("num_hidden_layers");
+  m.d_model = field("hidden_size");
+  m.d_ff = field("intermediate_size");
+  m.q_heads = field("num_attention_heads");
+  m.kv_heads = j.contains("num_key_value_heads") ? field("num_key_value_heads") : m.q_heads;
+  m.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? field("head_dim") : m.d_model / m.q_heads;
+  m.vocab = field("vocab_size");
+  m.tied_embeddings = j.value("tie_word_embeddings", false);
+  if (j.contains("num_local_experts") && !j["num_local_experts"].is_null()) {
+    m.experts = field("num_local_experts");
+    m.active_experts = field("num_experts_per_tok");
+  }
+  return m;
+}
+
+const std::vector<ChipSpec>& catalog_chips() {
+  static const std::vector<ChipSpec> chips = [] {
+    std::vector<ChipSpec> out;
+    const auto doc = nlohmann::json::parse(kChipsJson);  // kept alive: the loop refers into it
+    for (const auto& e : doc.at("chips")) out.push_back(chip_from_json(e, "chip catalogue"));
+    return out;
+  }();
+  return chips;
+}
+
+const std::vector<ModelSpec>& catalog_models() {
+  static const std::vector<ModelSpec> models = [] {
+    std::vector<ModelSpec> out;
+    const auto doc = nlohmann::json::parse(kModelsJson);
+    for (const auto& e : doc.at("models")) {
+      ModelSpec m;
+      m.name = e.at("name").get<std::string>();
+      m.layers = e.at("layers");
+      m.d_model = e.at("d_model");
+      m.d_ff = e.at("d_ff");
+      m.q_heads = e.at("q_heads");
+      m.kv_heads = e.at("kv_heads");
+      m.head_dim = e.at("head_dim");
+      m.vocab = e.at("vocab");
+      m.tied_embeddings = e.value("tied_embeddings", false);
+      m.experts = e.value("experts", 0);
+      m.active_experts = e.value("active_experts", 0);
+      out.push_back(m);
+    }
+    return out;
+  }();
+  return models;
+}
+
+const ChipSpec& find_chip(const std::string& name) { return find_named(catalog_chips(), name, "chip"); }
+const ModelSpec& find_model(const std::string& name) { return find_named(catalog_models(), name, "model"); }
+
+double owned_usd_per_hour(const OwnedCost& c) {
+  auto check = [](double v, const char* what, bool allow_zero) {
+    if (!std::isfinite(v) || v < 0 || (!allow_zero && v == 0))
+      throw Error(fmt::format("{} must be a {} number, not {}", what, allow_zero ? "non-negative" : "positive", v));
+  };
+  check(c.purchase_usd, "purchase price", true);
+  check(c.lifetime_h, "lifetime", false);
+  check(c.utilisation, "utilisation", false);
+  if (c.utilisation > 1) throw Error(fmt::format("utilisation is a fraction of hours (0..1], not {}", c.utilisation));
+  check(c.watts, "power draw", true);
+  check(c.pue, "PUE", false);
+  check(c.usd_per_kwh, "electricity price", true);
+  return c.purchase_usd / (c.lifetime_h * c.utilisation) + c.watts / 1000.0 * c.pue * c.usd_per_kwh;
+}
+
+}  // namespace roofaudit::calibrate

@@ -1,0 +1,45 @@
+#pragma once
+// Catalogues of chips and models (data files embedded at build time), a user's own chip
+// or Hugging Face config.json, and owned-hardware pricing.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "calibrate/serving_types.hpp"
+
+namespace roofaudit::calibrate {
+
+const std::vector<ChipSpec>& catalog_chips();
+const std::vector<ModelSpec>& catalog_models();
+
+// By catalogue name; throws Error naming the close names when there is no such entry.
+const ChipSpec& find_chip(const std::string& name);
+const ModelSpec& find_model(const std::string& name);
+
+// A chip in the catalogue's format (one entry of "chips"). `origin` names the file in errors.
+ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin);
+// A Hugging Face config.json: num_hidden_layers, hidden_size, intermediate_size,
+// num_attention_heads, num_key_value_heads, head_dim, vocab_size, tie_word_embeddings,
+// num_local_experts, num_experts_per_tok. Throws Error naming a missing field.
+ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name);
+// Reads and parses a JSON file; throws Error with the path on failure.
+nlohmann::json read_json_file(const std::string& path);
+
+// "did you mean" list: names within a small edit distance or sharing a substring.
+std::vector<std::string> close_names(const std::string& wanted, const std::vector<std::string>& names);
+
+// Owned hardware: capital spread over the used hours, plus power at the wall.
+struct OwnedCost {
+  double purchase_usd = 0;
+  double lifetime_h = 5 * 8766.0;  // five years
+  double utilisation = 0.7;        // fraction of hours doing paid work
+  double watts = 0;
+  double pue = 1.3;
+  double usd_per_kwh = 0.15;
+};
+// price = purchase_usd / (lifetime_h * utilisation) + watts/1000 * pue * usd_per_kwh.
+// Throws Error on negative, zero or non-finite inputs where they make no sense.
+double owned_usd_per_hour(const OwnedCost& cost);
+
+}  // namespace roofaudit::calibrate

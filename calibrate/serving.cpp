@@ -1,0 +1,239 @@
+#include "calibrate/serving.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "probes/error.hpp"
+
+namespace roofaudit::calibrate {
+
+double bytes_per_element(Dtype d) {
+  switch (d) {
+    case Dtype::fp32: return 4;
+    case Dtype::bf16:
+    case Dtype::fp16: return 2;
+    case Dtype::fp8:
+    case Dtype::int8: return 1;
+    case Dtype::int4: return 0.5;
+  }
+  return 2;
+}
+
+std::string dtype_name(Dtype d) {
+  switch (d) {
+    case Dtype::fp32: return "fp32";
+    case Dtype::bf16: return "bf16";
+    case Dtype::fp16: return "fp16";
+    case Dtype::fp8: return "fp8";
+    case Dtype::int8: return "int8";
+    case Dtype::int4: return "int4";
+  }
+  return "?";
+}
+
+Dtype parse_dtype(const std::string& name) {
+  for (Dtype d : {Dtype::fp32, Dtype::bf16, Dtype::fp16, Dtype::fp8, Dtype::int8, Dtype::int4})
+    if (dtype_name(d) == name) return d;
+  throw Error(fmt::format("unknown dtype '{}' (known: fp32, bf16, fp16, fp8, int8, int4)", name));
+}
+
+double ChipSpec::peak_flops_per_s(Dtype d) const {
+  if (auto it = flops_per_s.find(d); it != flops_per_s.end()) return it->second;
+  return flops_per_s.at(Dtype::bf16);
+}
+
+double ModelSpec::total_params() const {
+  const double D = d_model, F = d_ff, H = head_dim;
+  const double attention = D * (q_heads * H) + 2.0 * D * (kv_heads * H) + (q_heads * H) * D;
+  const double expert_mlp = 3.0 * D * F;  // SwiGLU: gate, up, down
+  const double mlp = experts > 0 ? experts * expert_mlp + D * experts /* router */ : expert_mlp;
+  const double per_layer = attention + mlp + 2.0 * D;  // two RMSNorm weights
+  const double embeddings = double(vocab) * D * (tied_embeddings ? 1 : 2);
+  return layers * per_layer + embeddings + D;  // + final norm
+}
+
+double ModelSpec::active_params() const {
+  if (experts == 0) return total_params();
+  const double inactive = double(experts - active_experts) * 3.0 * d_model * d_ff;
+  return total_params() - layers * inactive;
+}
+
+double param_bytes(const ModelSpec& m, Dtype weights) { return m.total_params() * bytes_per_element(weights); }
+
+double kv_bytes_token(const ModelSpec& m, Dtype kv) {
+  return 2.0 * m.kv_heads * m.head_dim * m.layers * bytes_per_element(kv);
+}
+
+double compute_flops_per_s(const ChipSpec& c, Dtype weights) {
+  if (weights == Dtype::int4 && !c.flops_per_s.count(Dtype::int4)) return c.peak_flops_per_s(Dtype::int8);
+  return c.peak_flops_per_s(weights);
+}
+
+bool is_legal_topology(const ChipSpec& c, int n) {
+  if (n < 1) return false;
+  return c.topologies.empty() || std::find(c.topologies.begin(), c.topologies.end(), n) != c.topologies.end();
+}
+
+int round_up_topology(const ChipSpec& c, std::int64_t n) {
+  n = std::max<std::int64_t>(n, 1);
+  if (c.topologies.empty()) return int(n);
+  for (int t : c.topologies)
+    if (t >= n) return t;
+  throw Error(fmt::format("does not fit: needs {} chips of {}, more than its largest topology ({})", n, c.name,
+                          c.topologies.back()));
+}
+
+int min_chips(const ModelSpec& m, const ChipSpec& c, Dtype weights) {
+  return round_up_topology(c, std::int64_t(std::ceil(param_bytes(m, weights) / c.hbm_bytes)));
+}
+
+std::int64_t max_batch(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
+  const double kv_bytes_seq = kv_bytes_token(m, d.kv) * double(d.context);
+  return std::int64_t(std::floor((d.usable * d.chips * c.hbm_bytes - param_bytes(m, d.weights)) / kv_bytes_seq));
+}
+
+double critical_batch(const ChipSpec& c, Dtype weights) {
+  const double C = compute_flops_per_s(c, weights) * c.efficiency.decode_matmul;
+  const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
+  return C * bytes_per_element(weights) / (2.0 * W);
+}
+
+double min_step_time_s(const ChipSpec& c) { return c.hbm_bytes / c.hbm_bytes_per_s; }
+
+namespace {
+
+// Per MLP matmul under tensor parallelism over Y chips, activations in bf16.
+struct TpTimes {
+  double t_ici, t_hbm, t_math;
+};
+TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
+  const double D = m.d_model, F = m.d_ff;
+  const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
+  const double C = c.peak_flops_per_s(Dtype::bf16) * c.efficiency.decode_matmul;
+  TpTimes t{};
+  t.t_ici = c.link_bytes_per_s > 0 ? 2.0 * batch * D / c.link_bytes_per_s : 0.0;
+  t.t_hbm = 2.0 * D * F / (Y * W);
+  t.t_math = 2.0 * batch * D * F / (Y * C);
+  return t;
+}
+
+}  // namespace
+
+StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq) {
+  const double N = d.chips;
+  const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
+  const double C = compute_flops_per_s(c, d.weights) * c.efficiency.decode_matmul;
+  StepTime s;
+  s.t_param_s = param_bytes(m, d.weights) / (N * W);
+  s.t_flops_s = 2.0 * m.active_params() * double(d.batch) * tokens_per_seq / (N * C);
+  s.t_kv_s = double(d.batch) * double(d.context) * kv_bytes_token(m, d.kv) / (N * W);
+  // Communication that does not hide under the matmuls it feeds: two collectives per
+  // layer (after attention and after the MLP), each exposed by t_ici - max(t_hbm, t_math).
+  if (d.chips > 1) {
+    const int Y = d.tp_degree > 0 ? d.tp_degree : d.chips;
+    const auto t = tp_times(m, c, double(d.batch) * tokens_per_seq, Y);
+    s.t_comm_s = m.layers * 2.0 * std::max(0.0, t.t_ici - std::max(t.t_hbm, t.t_math));
+  }
+  s.t_overhead_s = m.layers * c.efficiency.layer_overhead_s;
+  s.total_s = std::max(s.t_flops_s, s.t_param_s) + s.t_kv_s + s.t_comm_s + s.t_overhead_s;
+  return s;
+}
+
+int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
+  if (c.link_bytes_per_s <= 0) return 1;
+  // t_ici <= max(t_hbm, t_math)  <=>  Y <= max(F W_ici / (B W), F W_ici / C)
+  const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
+  const double C = c.peak_flops_per_s(Dtype::bf16) * c.efficiency.decode_matmul;
+  const double F = m.d_ff, B = double(std::max<std::int64_t>(d.batch, 1));
+  return std::max(1, int(std::floor(std::max(F * c.link_bytes_per_s / (B * W), F * c.link_bytes_per_s / C))));
+}
+
+ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
+  ServingEstimate e;
+  e.model = m.name;
+  e.chip = c.name;
+  e.deployment = d;
+  e.param_bytes = param_bytes(m, d.weights);
+  e.kv_bytes_per_token = kv_bytes_token(m, d.kv);
+  e.kv_bytes_per_seq = e.kv_bytes_per_token * double(d.context);
+  e.min_chips = std::int64_t(std::ceil(e.param_bytes / c.hbm_bytes));
+  if (!c.topologies.empty() && e.min_chips <= c.topologies.back()) e.min_chips = round_up_topology(c, e.min_chips);
+  e.max_batch = max_batch(m, c, d);
+  e.critical_batch = critical_batch(c, d.weights);
+  e.fits = e.max_batch >= d.batch && d.batch >= 1;
+
+  const StepTime s = decode_step(m, c, d);
+  e.t_param_s = s.t_param_s;
+  e.t_kv_s = s.t_kv_s;
+  e.t_flops_s = s.t_flops_s;
+  e.t_comm_s = s.t_comm_s;
+  e.t_overhead_s = s.t_overhead_s;
+  e.step_time_s = s.total_s;
+  e.tokens_per_s = double(d.batch) / e.step_time_s;
+  e.tokens_per_s_per_chip = e.tokens_per_s / d.chips;
+  e.qps = double(d.batch) / (e.step_time_s * double(d.decode_len));
+  if (c.usd_per_hour) {
+    e.usd_per_hour = d.chips * *c.usd_per_hour;
+    const double usd_per_s = *e.usd_per_hour / 3600.0;
+    e.usd_per_mtok = usd_per_s / e.tokens_per_s * 1e6;
+  }
+
+  const double C = compute_flops_per_s(c, d.weights);
+  const double mfu = c.efficiency.prefill_mfu;
+  e.t_prefill_s = 2.0 * m.active_params() * double(d.prompt_len) / (d.chips * C * mfu);
+  e.prefill_decode_ratio = (double(d.batch) / (e.step_time_s * double(d.decode_len))) / (1.0 / e.t_prefill_s);
+  e.t_chunk_s = 2.0 * m.active_params() * double(d.prefill_chunk) / (d.chips * C * mfu);
+  e.prefill_wall_s = std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) * (e.step_time_s + e.t_chunk_s);
+
+  const int Y = d.tp_degree > 0 ? d.tp_degree : d.chips;
+  const auto tp = tp_times(m, c, double(d.batch), Y);
+  e.t_ici_s = tp.t_ici;
+  e.t_hbm_s = tp.t_hbm;
+  e.t_math_s = tp.t_math;
+  e.comm_hidden = tp.t_ici <= std::max(tp.t_hbm, tp.t_math);
+  e.useful_tp_degree = useful_tp_degree(m, c, d);
+  e.splits_kv_heads = Y > m.kv_heads;
+  return e;
+}
+
+SpeculativeEstimate speculative(const ModelSpec& verifier, const ModelSpec& drafter, const ChipSpec& c,
+                                const Deployment& d, int g, double a) {
+  if (g < 1) throw Error("draft length must be at least 1");
+  if (!(a >= 0) || !(a < 1)) throw Error(fmt::format("acceptance rate must be in [0, 1), not {}", a));
+  SpeculativeEstimate s;
+  s.expected_tokens = (1.0 - std::pow(a, g + 1)) / (1.0 - a);
+  s.t_plain_step_s = decode_step(verifier, c, d).total_s;
+  s.t_iteration_s = g * decode_step(drafter, c, d).total_s + decode_step(verifier, c, d, g + 1).total_s;
+  s.speedup = s.expected_tokens * s.t_plain_step_s / s.t_iteration_s;
+  return s;
+}
+
+std::vector<ServingEstimate> batch_frontier(const ModelSpec& m, const ChipSpec& c, Deployment d) {
+  const std::int64_t top = max_batch(m, c, d);
+  if (top < 1) return {};
+  std::vector<std::int64_t> batches;
+  for (std::int64_t b = 1; b < top; b *= 2) batches.push_back(b);
+  batches.push_back(top);
+  std::vector<ServingEstimate> points;
+  for (std::int64_t b : batches) {
+    d.batch = b;
+    points.push_back(estimate(m, c, d));
+  }
+  // Sorted by step time (it grows with the batch); a point stays if it is cheaper (or,
+  // unpriced, more productive per chip) than every faster point.
+  std::vector<ServingEstimate> frontier;
+  double best = std::numeric_limits<double>::infinity();
+  for (const auto& p : points) {
+    const double cost = p.usd_per_mtok ? *p.usd_per_mtok : 1.0 / p.tokens_per_s_per_chip;
+    if (cost < best) {
+      frontier.push_back(p);
+      best = cost;
+    }
+  }
+  return frontier;
+}
+
+}  // namespace roofaudit::calibrate

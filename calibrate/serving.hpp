@@ -1,0 +1,65 @@
+#pragma once
+// The serving-cost model of ../shared/serving-model.md: memory fit, batch limits, decode
+// step time, throughput and cost, prefill, disaggregation, chunked prefill, tensor-
+// parallel limits and speculative decoding. Pure computation; names follow the spec.
+#include <cstdint>
+#include <vector>
+
+#include "calibrate/serving_types.hpp"
+
+namespace roofaudit::calibrate {
+
+// Bytes of the weights and of one token's KV cache.
+double param_bytes(const ModelSpec& m, Dtype weights);
+double kv_bytes_token(const ModelSpec& m, Dtype kv);
+
+// The matmul rate decode uses for these weights: the weights' own dtype where the chip
+// has a path for it (int4 falls back to int8), else bf16.
+double compute_flops_per_s(const ChipSpec& c, Dtype weights);
+
+// Smallest legal topology with at least n chips; throws Error when the chip has none.
+int round_up_topology(const ChipSpec& c, std::int64_t n);
+bool is_legal_topology(const ChipSpec& c, int n);
+
+// min_chips = ceil(param_bytes / HBM), rounded up to a legal topology.
+int min_chips(const ModelSpec& m, const ChipSpec& c, Dtype weights);
+// max_batch = floor((u * N * HBM - param_bytes) / kv_bytes_seq); negative when the
+// weights alone do not fit.
+std::int64_t max_batch(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
+// critical_batch = C * bytes_w / (2 * W): the batch where a decode step turns compute-bound.
+double critical_batch(const ChipSpec& c, Dtype weights);
+// Shortest possible decode step on a full chip: HBM / W.
+double min_step_time_s(const ChipSpec& c);
+
+struct StepTime {
+  double t_param_s = 0, t_kv_s = 0, t_flops_s = 0, t_comm_s = 0, t_overhead_s = 0;
+  double total_s = 0;
+};
+// One decode step: `tokens_per_seq` tokens for each of B sequences (1 for plain decode,
+// g + 1 when verifying a draft). Parameter and KV bytes are read once per step.
+StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq = 1);
+
+// Everything for one deployment. Does not throw for a deployment that does not fit:
+// `fits` says so and max_batch tells by how much.
+ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
+
+// Tensor parallelism over Y chips: the largest Y whose per-matmul communication hides
+// under the larger of its memory and compute time.
+int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
+
+struct SpeculativeEstimate {
+  double expected_tokens = 0;   // per verifier step
+  double t_iteration_s = 0;
+  double t_plain_step_s = 0;    // the verifier alone
+  double speedup = 0;
+};
+// Drafter d proposes g tokens, the verifier checks them; each accepted with probability a.
+SpeculativeEstimate speculative(const ModelSpec& verifier, const ModelSpec& drafter, const ChipSpec& c,
+                                const Deployment& d, int g, double a);
+
+// Batch sizes 1, 2, 4, ... up to max_batch (and max_batch itself), keeping only the
+// Pareto-efficient points of (step time, USD per 1M tokens) - or of (step time,
+// tokens/s per chip) when the chip has no price.
+std::vector<ServingEstimate> batch_frontier(const ModelSpec& m, const ChipSpec& c, Deployment d);
+
+}  // namespace roofaudit::calibrate

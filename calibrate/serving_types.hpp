@@ -1,0 +1,106 @@
+#pragma once
+// Value types of the serving model (../shared/serving-model.md): a chip, a model, a
+// deployment, and what the model predicts for them. Plain data; the logic lives in
+// serving.cpp, catalog.cpp and model_config.cpp.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace roofaudit::calibrate {
+
+enum class Dtype { fp32, bf16, fp16, fp8, int8, int4 };
+
+double bytes_per_element(Dtype d);
+std::string dtype_name(Dtype d);
+// Throws Error for an unknown name (lists the known ones).
+Dtype parse_dtype(const std::string& name);
+
+// Where a figure came from: a spec sheet (with its source) or a measurement (run/probe).
+struct Provenance {
+  std::string kind = "spec";  // "spec" or "measured"
+  std::string source;
+};
+
+// Fractions of the ideal the chip reaches per regime, plus a fixed cost per layer.
+// All 1 and 0 reproduce the idealised roofline of the book; measured devices fill them.
+struct Efficiency {
+  double bandwidth = 1.0;       // achieved / peak memory bandwidth when streaming weights
+  double decode_matmul = 1.0;   // achieved / peak matmul rate at decode shapes
+  double prefill_mfu = 0.4;     // model FLOP utilisation during prefill
+  double layer_overhead_s = 0;  // fixed time per layer per step (launches, norms, sync)
+};
+
+struct ChipSpec {
+  std::string name;          // catalogue key, e.g. "tpu-v5e"
+  std::string display_name;
+  std::string kind;          // "tpu", "gpu", "cpu"
+  std::map<Dtype, double> flops_per_s;  // dense peak matmul rate per compute dtype
+  double hbm_bytes = 0;                 // device memory per chip
+  double hbm_bytes_per_s = 0;           // memory bandwidth per chip
+  double link_bytes_per_s = 0;          // chip-to-chip, per direction (0: unknown)
+  std::optional<double> usd_per_hour;   // per chip
+  std::vector<int> topologies;          // legal chip counts, ascending; empty: any
+  Efficiency efficiency;
+  std::map<std::string, Provenance> provenance;  // per figure: "flops", "hbm", "price", ...
+
+  // The peak rate for a dtype: its own entry, else bf16's (no faster path).
+  double peak_flops_per_s(Dtype d) const;
+};
+
+struct ModelSpec {
+  std::string name;
+  int layers = 0;          // L
+  int d_model = 0;         // D
+  int d_ff = 0;            // F
+  int q_heads = 0;         // N_q
+  int kv_heads = 0;        // K
+  int head_dim = 0;        // H
+  int vocab = 0;           // V
+  bool tied_embeddings = false;
+  int experts = 0;         // 0: dense
+  int active_experts = 0;
+
+  double total_params() const;   // P, derived
+  double active_params() const;  // P_active: the experts a token uses
+};
+
+struct Deployment {
+  int chips = 1;                 // N
+  Dtype weights = Dtype::bf16;
+  Dtype kv = Dtype::bf16;
+  std::int64_t context = 8192;   // S
+  std::int64_t batch = 1;        // B
+  std::int64_t decode_len = 512;   // T_dec
+  std::int64_t prompt_len = 8192;  // S_p
+  double usable = 0.9;           // u
+  std::int64_t prefill_chunk = 512;  // c
+  int tp_degree = 0;             // Y for the tensor-parallel check (0: chips)
+};
+
+struct ServingEstimate {
+  std::string model, chip;
+  Deployment deployment;
+  double param_bytes = 0;
+  double kv_bytes_per_token = 0;
+  double kv_bytes_per_seq = 0;
+  std::int64_t min_chips = 0;
+  std::int64_t max_batch = 0;
+  double critical_batch = 0;
+  bool fits = false;
+  double t_param_s = 0, t_kv_s = 0, t_flops_s = 0, t_comm_s = 0, t_overhead_s = 0;
+  double step_time_s = 0;
+  double tokens_per_s = 0, tokens_per_s_per_chip = 0, qps = 0;
+  std::optional<double> usd_per_hour, usd_per_mtok;
+  double t_prefill_s = 0;
+  double prefill_decode_ratio = 0;  // prefill servers per decode server
+  double t_chunk_s = 0, prefill_wall_s = 0;
+  // Tensor parallelism over Y chips, per MLP matmul
+  double t_ici_s = 0, t_hbm_s = 0, t_math_s = 0;
+  bool comm_hidden = true;
+  int useful_tp_degree = 0;
+  bool splits_kv_heads = false;
+};
+
+}  // namespace roofaudit::calibrate

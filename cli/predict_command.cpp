@@ -1,0 +1,357 @@
+// roofaudit predict: the serving model on a catalogue chip or the user's own, for a
+// catalogue model or a Hugging Face config.json.
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "calibrate/catalog.hpp"
+#include "calibrate/serving.hpp"
+#include "cli/command.hpp"
+#include "probes/error.hpp"
+#include "reports/serving_report.hpp"
+
+namespace roofaudit::cli {
+namespace {
+
+using namespace roofaudit::calibrate;
+
+struct PredictOptions {
+  std::string model = "llama3-70b";
+  std::string chip;
+  std::string chips = "min";
+  std::string weights;  // empty: bf16, or each of bf16/int8/int4 with --compare
+  std::string kv;       // empty: the weights' dtype (int8 for int4 weights)
+  std::int64_t context = 8192;
+  std::string batch;  // empty: 1, or the largest that fits with --compare
+  std::int64_t decode_len = 512;
+  std::int64_t prompt_len = 0;  // 0: the context length
+  double usable = 0.9;
+  std::int64_t chunk = 512;
+  int tp = 0;
+  std::string sweep;
+  bool compare = false;
+  bool json = false;
+  std::optional<double> price_per_hour, purchase_usd, lifetime_years, utilisation, watts, pue, usd_per_kwh;
+  std::optional<double> bw_efficiency, matmul_efficiency, mfu, layer_overhead_us;
+  std::string draft;
+  int draft_len = 4;
+  double accept = 0.8;
+};
+
+bool looks_like_file(const std::string& s) {
+  return s.find('/') != std::string::npos || s.ends_with(".json") || std::filesystem::exists(s);
+}
+
+ModelSpec load_model(const std::string& name) {
+  if (!looks_like_file(name)) return find_model(name);
+  return model_from_hf_config(read_json_file(name), std::filesystem::path(name).parent_path().filename().string().empty()
+                                                        ? name
+                                                        : std::filesystem::path(name).parent_path().filename().string());
+}
+
+ChipSpec load_chip(const std::string& name) {
+  if (!looks_like_file(name)) return find_chip(name);
+  auto j = read_json_file(name);
+  if (j.contains("chips")) {
+    if (!j["chips"].is_array() || j["chips"].size() != 1) throw Error(fmt::format("{}: give exactly one chip", name));
+    j = j["chips"][0];
+  }
+  return chip_from_json(j, name);
+}
+
+void check_fraction(double v, const char* what, bool allow_above_one = false) {
+  if (!std::isfinite(v) || v <= 0 || (!allow_above_one && v > 1))
+    throw Error(fmt::format("{} must be in (0, 1], not {}", what, v));
+}
+
+// Applies price and efficiency overrides to a chip.
+ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
+  if (o.price_per_hour) {
+    if (!std::isfinite(*o.price_per_hour) || *o.price_per_hour < 0)
+      throw Error(fmt::format("--price-per-hour must be a non-negative number, not {}", *o.price_per_hour));
+    c.usd_per_hour = *o.price_per_hour;
+    c.provenance["price"] = {"given", "--price-per-hour"};
+  } else if (o.purchase_usd) {
+    OwnedCost cost;
+    cost.purchase_usd = *o.purchase_usd;
+    if (o.lifetime_years) cost.lifetime_h = *o.lifetime_years * 8766.0;
+    if (o.utilisation) cost.utilisation = *o.utilisation;
+    if (o.watts) cost.watts = *o.watts;
+    if (o.pue) cost.pue = *o.pue;
+    if (o.usd_per_kwh) cost.usd_per_kwh = *o.usd_per_kwh;
+    c.usd_per_hour = owned_usd_per_hour(cost);
+    c.provenance["price"] = {"owned", "purchase, lifetime, utilisation and power flags"};
+  }
+  if (o.bw_efficiency) check_fraction(c.efficiency.bandwidth = *o.bw_efficiency, "--bw-efficiency");
+  if (o.matmul_efficiency) check_fraction(c.efficiency.decode_matmul = *o.matmul_efficiency, "--matmul-efficiency");
+  if (o.mfu) check_fraction(c.efficiency.prefill_mfu = *o.mfu, "--mfu");
+  if (o.layer_overhead_us) {
+    if (!std::isfinite(*o.layer_overhead_us) || *o.layer_overhead_us < 0) throw Error("--layer-overhead-us must be >= 0");
+    c.efficiency.layer_overhead_s = *o.layer_overhead_us * 1e-6;
+  }
+  return c;
+}
+
+Dtype default_kv(Dtype weights) { return weights == Dtype::int4 ? Dtype::int8 : weights; }
+
+// Smallest legal topology whose memory holds the weights and `batch` sequences of KV.
+int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64_t batch) {
+  std::vector<int> candidates = c.topologies;
+  if (candidates.empty())
+    for (int n = 1; n <= 4096; n *= 2) candidates.push_back(n);
+  for (int n : candidates) {
+    d.chips = n;
+    if (max_batch(m, c, d) >= batch) return n;
+  }
+  const double per_chip = d.usable * c.hbm_bytes;
+  const auto needed = std::int64_t(std::ceil((param_bytes(m, d.weights) + double(batch) * kv_bytes_token(m, d.kv) * double(d.context)) / per_chip));
+  throw Error(fmt::format("does not fit: {} needs {} chips of {}, more than its largest topology ({})", m.name, needed,
+                          c.name, candidates.back()));
+}
+
+Deployment base_deployment(const PredictOptions& o, Dtype weights) {
+  if (o.context <= 0) throw Error(fmt::format("--context must be at least 1, not {}", o.context));
+  if (o.decode_len <= 0) throw Error("--decode-len must be at least 1");
+  if (o.prompt_len < 0) throw Error("--prompt-len must be positive");
+  if (o.chunk <= 0) throw Error("--chunk must be at least 1");
+  if (!std::isfinite(o.usable) || o.usable <= 0 || o.usable > 1)
+    throw Error(fmt::format("--usable must be in (0, 1], not {}", o.usable));
+  Deployment d;
+  d.weights = weights;
+  d.kv = o.kv.empty() ? default_kv(weights) : parse_dtype(o.kv);
+  d.context = o.context;
+  d.decode_len = o.decode_len;
+  d.prompt_len = o.prompt_len > 0 ? o.prompt_len : o.context;
+  d.usable = o.usable;
+  d.prefill_chunk = o.chunk;
+  d.tp_degree = o.tp;
+  return d;
+}
+
+std::int64_t parse_batch(const std::string& text) {
+  if (text == "max") return -1;
+  std::size_t pos = 0;
+  long long b = 0;
+  try {
+    b = std::stoll(text, &pos);
+  } catch (...) {
+    throw Error(fmt::format("--batch takes a positive integer or 'max', not '{}'", text));
+  }
+  if (pos != text.size()) throw Error(fmt::format("--batch takes a positive integer or 'max', not '{}'", text));
+  if (b < 1) throw Error(fmt::format("--batch must be at least 1, not {}", b));
+  return b;
+}
+
+// Resolves --chips and --batch (min / max) into a concrete deployment; throws "does not fit".
+ServingEstimate plan(const ModelSpec& m, const ChipSpec& c, Deployment d, const std::string& chips_text,
+                     std::int64_t batch) {
+  if (chips_text == "min") {
+    d.chips = chips_needed(m, c, d, std::max<std::int64_t>(batch, 1));
+  } else {
+    try {
+      std::size_t pos = 0;
+      d.chips = std::stoi(chips_text, &pos);
+      if (pos != chips_text.size()) throw std::invalid_argument(chips_text);
+    } catch (const std::exception&) {
+      throw Error(fmt::format("--chips takes a positive integer or 'min', not '{}'", chips_text));
+    }
+    if (d.chips < 1) throw Error(fmt::format("--chips must be at least 1, not {}", d.chips));
+    if (!is_legal_topology(c, d.chips))
+      throw Error(fmt::format("{} chips is not a legal {} topology ({})", d.chips, c.name, fmt::join(c.topologies, ", ")));
+  }
+  const std::int64_t fit = max_batch(m, c, d);
+  d.batch = batch < 0 ? fit : batch;
+  if (fit < 1 || d.batch > fit) {
+    const int needed = chips_needed(m, c, d, std::max<std::int64_t>(d.batch, 1));
+    throw Error(fmt::format("does not fit: {} ({} weights, {} KV, context {}, batch {}) needs {} chips of {}, not {}", m.name,
+                            dtype_name(d.weights), dtype_name(d.kv), d.context, std::max<std::int64_t>(d.batch, 1), needed,
+                            c.name, d.chips));
+  }
+  return estimate(m, c, d);
+}
+
+int run_compare(const PredictOptions& o, const ModelSpec& m, std::int64_t batch) {
+  std::vector<Dtype> dtypes;
+  if (o.weights.empty()) dtypes = {Dtype::bf16, Dtype::int8, Dtype::int4};
+  else dtypes = {parse_dtype(o.weights)};
+  std::vector<ServingEstimate> priced, unpriced;
+  for (const ChipSpec& catalogue_chip : catalog_chips()) {
+    const ChipSpec c = adjust_chip(catalogue_chip, o);
+    std::optional<ServingEstimate> best;
+    for (Dtype w : dtypes) {
+      const Deployment d = base_deployment(o, w);
+      // Cheapest: the smallest topology that fits, then each larger one up to 4x (more
+      // chips can pay off when the KV cache, not the weights, limits the batch).
+      int first = 0;
+      try {
+        first = chips_needed(m, c, d, std::max<std::int64_t>(batch, 1));
+      } catch (const Error&) {
+        continue;
+      }
+      std::vector<int> options = c.topologies.empty() ? std::vector<int>{first, first * 2, first * 4} : c.topologies;
+      for (int n : options) {
+        if (n < first || n > 4 * first) continue;
+        try {
+          const auto e = plan(m, c, d, std::to_string(n), batch);
+          const auto key = [](const ServingEstimate& x) { return x.usd_per_mtok ? *x.usd_per_mtok : 1.0 / x.tokens_per_s_per_chip; };
+          if (!best || key(e) < key(*best)) best = e;
+        } catch (const Error&) {
+        }
+      }
+    }
+    if (best) (best->usd_per_mtok ? priced : unpriced).push_back(*best);
+  }
+  std::sort(priced.begin(), priced.end(), [](const auto& a, const auto& b) { return *a.usd_per_mtok < *b.usd_per_mtok; });
+  std::sort(unpriced.begin(), unpriced.end(),
+            [](const auto& a, const auto& b) { return a.tokens_per_s_per_chip > b.tokens_per_s_per_chip; });
+  priced.insert(priced.end(), unpriced.begin(), unpriced.end());
+  if (o.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& e : priced) arr.push_back(reports::estimate_to_json(e));
+    std::cout << arr.dump(2) << "\n";
+  } else {
+    std::cout << fmt::format("{} at context {}, batch {}, usable fraction {:.2f}; each chip at its cheapest fitting "
+                             "configuration, by USD per 1M output tokens (unpriced chips last, by tokens/s per chip)\n",
+                             m.name, o.context, batch < 0 ? std::string("max") : std::to_string(batch), o.usable)
+              << reports::render_compare_text(priced);
+  }
+  return 0;
+}
+
+int run_predict(const PredictOptions& o) {
+  const ModelSpec m = load_model(o.model);
+  const std::int64_t batch = parse_batch(o.batch.empty() ? (o.compare ? "max" : "1") : o.batch);
+  if (o.compare) return run_compare(o, m, batch);
+  if (o.chip.empty()) throw Error("--chip is required (or use --compare); see 'roofaudit catalog chips'");
+  const ChipSpec c = adjust_chip(load_chip(o.chip), o);
+  const Deployment d = base_deployment(o, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
+  const ServingEstimate e = plan(m, c, d, o.chips, batch);
+
+  if (o.sweep == "batch") {
+    const auto frontier = batch_frontier(m, c, e.deployment);
+    if (o.json) {
+      nlohmann::json arr = nlohmann::json::array();
+      for (const auto& p : frontier) arr.push_back(reports::estimate_to_json(p));
+      std::cout << arr.dump(2) << "\n";
+    } else {
+      std::cout << fmt::format("{} on {} x {}: Pareto frontier of step time against cost, batch 1 to {}\n", m.name,
+                               e.deployment.chips, c.name, e.max_batch)
+                << reports::render_frontier_text(frontier);
+    }
+    return 0;
+  }
+  if (!o.sweep.empty()) throw Error(fmt::format("--sweep takes 'batch', not '{}'", o.sweep));
+
+  std::optional<SpeculativeEstimate> spec;
+  if (!o.draft.empty()) spec = speculative(m, load_model(o.draft), c, e.deployment, o.draft_len, o.accept);
+  if (o.json) {
+    auto j = reports::estimate_to_json(e);
+    if (spec)
+      j["speculative"] = {{"drafter", o.draft}, {"draft_len", o.draft_len}, {"acceptance", o.accept},
+                          {"expected_tokens", spec->expected_tokens}, {"t_iteration_s", spec->t_iteration_s},
+                          {"speedup", spec->speedup}};
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << reports::render_estimate_text(e, c);
+    if (spec) std::cout << reports::render_speculative_text(*spec, o.draft, o.draft_len, o.accept);
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_predict_verb(CLI::App& app, const GlobalOptions&, Action& action) {
+  auto* cmd = app.add_subcommand("predict", "predict serving latency, throughput and cost of an LLM on a chip");
+  auto o = std::make_shared<PredictOptions>();
+  cmd->add_option("--model", o->model, "catalogue model or path to a Hugging Face config.json")->capture_default_str();
+  cmd->add_option("--chip", o->chip, "catalogue chip or path to a chip JSON file");
+  cmd->add_option("--chips", o->chips, "number of chips, or 'min' for the smallest legal topology that fits")
+      ->capture_default_str();
+  cmd->add_option("--weights", o->weights, "weight dtype: bf16, fp8, int8, int4 (default bf16; --compare tries each)");
+  cmd->add_option("--kv", o->kv, "KV-cache dtype (default: as the weights, int8 for int4 weights)");
+  cmd->add_option("--context", o->context, "context length S in tokens")->capture_default_str();
+  cmd->add_option("--batch", o->batch,
+                  "sequences decoded together, or 'max' for the largest that fits (default 1; max with --compare)");
+  cmd->add_option("--decode-len", o->decode_len, "median decoded tokens per request")->capture_default_str();
+  cmd->add_option("--prompt-len", o->prompt_len, "median prompt tokens (default: the context)");
+  cmd->add_option("--usable", o->usable, "usable fraction of device memory (1.0: the book's idealised tables)")
+      ->capture_default_str();
+  cmd->add_option("--chunk", o->chunk, "chunked-prefill chunk in tokens")->capture_default_str();
+  cmd->add_option("--tp", o->tp, "tensor-parallel degree for the communication check (default: all chips)");
+  cmd->add_option("--sweep", o->sweep, "'batch': the Pareto frontier from batch 1 to the largest that fits");
+  cmd->add_flag("--compare", o->compare, "every catalogue chip at its cheapest fitting configuration");
+  cmd->add_flag("--json", o->json, "print JSON");
+  cmd->add_option("--price-per-hour", o->price_per_hour, "USD per chip-hour, overriding the catalogue");
+  cmd->add_option("--purchase-usd", o->purchase_usd, "owned hardware: purchase price per chip");
+  cmd->add_option("--lifetime-years", o->lifetime_years, "owned hardware: depreciation period (default 5)");
+  cmd->add_option("--utilisation", o->utilisation, "owned hardware: fraction of hours in use (default 0.7)");
+  cmd->add_option("--watts", o->watts, "owned hardware: power per chip at load");
+  cmd->add_option("--pue", o->pue, "owned hardware: power usage effectiveness (default 1.3)");
+  cmd->add_option("--usd-per-kwh", o->usd_per_kwh, "owned hardware: electricity price (default 0.15)");
+  cmd->add_option("--bw-efficiency", o->bw_efficiency, "achieved fraction of memory bandwidth (default 1.0)");
+  cmd->add_option("--matmul-efficiency", o->matmul_efficiency, "achieved fraction of matmul peak at decode (default 1.0)");
+  cmd->add_option("--mfu", o->mfu, "prefill model FLOP utilisation (default 0.4)");
+  cmd->add_option("--layer-overhead-us", o->layer_overhead_us, "fixed time per layer per step (default 0)");
+  cmd->add_option("--draft", o->draft, "speculative decoding: the drafter model");
+  cmd->add_option("--draft-len", o->draft_len, "speculative decoding: tokens drafted per step")->capture_default_str();
+  cmd->add_option("--accept", o->accept, "speculative decoding: acceptance probability per token")->capture_default_str();
+  cmd->callback([&action, o] { action = [o] { return run_predict(*o); }; });
+}
+
+void add_catalog_verb(CLI::App& app, const GlobalOptions&, Action& action) {
+  auto* cmd = app.add_subcommand("catalog", "list the chip or model catalogue");
+  auto what = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("WHAT", *what, "chips or models")->required()->check(CLI::IsMember({"chips", "models"}));
+  cmd->add_flag("--json", *json, "print JSON");
+  cmd->callback([&action, what, json] {
+    action = [what, json] {
+      nlohmann::json arr = nlohmann::json::array();
+      if (*what == "chips") {
+        if (!*json)
+          fmt::print("{:<11} {:>10} {:>10} {:>10} {:>9} {:>11} {:>7}  {}\n", "chip", "bf16 TF/s", "int8 TO/s", "HBM GB",
+                     "HBM TB/s", "link GB/s", "USD/h", "name");
+        for (const auto& c : catalog_chips()) {
+          if (*json) {
+            nlohmann::json flops;
+            for (const auto& [d, v] : c.flops_per_s) flops[dtype_name(d)] = v;
+            arr.push_back({{"name", c.name}, {"display_name", c.display_name}, {"kind", c.kind}, {"flops_per_s", flops},
+                           {"hbm_bytes", c.hbm_bytes}, {"hbm_bytes_per_s", c.hbm_bytes_per_s},
+                           {"link_bytes_per_s", c.link_bytes_per_s},
+                           {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
+                           {"topologies", c.topologies},
+                           {"sources", {{"flops", c.provenance.at("flops").source}, {"memory", c.provenance.at("memory").source},
+                                        {"link", c.provenance.at("link").source}, {"price", c.provenance.at("price").source}}}});
+          } else {
+            fmt::print("{:<11} {:>10.1f} {:>10.1f} {:>10.1f} {:>9.3f} {:>11.1f} {:>7}  {}\n", c.name,
+                       c.peak_flops_per_s(Dtype::bf16) / 1e12, c.peak_flops_per_s(Dtype::int8) / 1e12, c.hbm_bytes / 1e9,
+                       c.hbm_bytes_per_s / 1e12, c.link_bytes_per_s / 1e9,
+                       c.usd_per_hour ? fmt::format("{:.2f}", *c.usd_per_hour) : "-", c.display_name);
+          }
+        }
+      } else {
+        if (!*json)
+          fmt::print("{:<13} {:>6} {:>6} {:>6} {:>5} {:>4} {:>5} {:>7} {:>8} {:>9} {:>9}\n", "model", "L", "D", "F", "N_q", "K",
+                     "H", "V", "experts", "P", "P_active");
+        for (const auto& m : catalog_models()) {
+          if (*json)
+            arr.push_back({{"name", m.name}, {"layers", m.layers}, {"d_model", m.d_model}, {"d_ff", m.d_ff},
+                           {"q_heads", m.q_heads}, {"kv_heads", m.kv_heads}, {"head_dim", m.head_dim}, {"vocab", m.vocab},
+                           {"experts", m.experts}, {"active_experts", m.active_experts},
+                           {"params", m.total_params()}, {"active_params", m.active_params()}});
+          else
+            fmt::print("{:<13} {:>6} {:>6} {:>6} {:>5} {:>4} {:>5} {:>7} {:>8} {:>8.1f}B {:>8.1f}B\n", m.name, m.layers,
+                       m.d_model, m.d_ff, m.q_heads, m.kv_heads, m.head_dim, m.vocab,
+                       m.experts ? fmt::format("{}/{}", m.active_experts, m.experts) : "-", m.total_params() / 1e9,
+                       m.active_params() / 1e9);
+        }
+      }
+      if (*json) std::cout << arr.dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace roofaudit::cli

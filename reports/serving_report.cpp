@@ -1,0 +1,98 @@
+#include "reports/serving_report.hpp"
+
+#include <fmt/format.h>
+
+namespace roofaudit::reports {
+namespace {
+
+std::string ms(double s) {
+  return s < 1e-3 ? fmt::format("{:.1f} us", s * 1e6) : fmt::format("{:.2f} ms", s * 1e3);
+}
+std::string gb(double bytes) { return fmt::format("{:.2f} GB", bytes / 1e9); }
+std::string usd(const std::optional<double>& v, int digits = 2) {
+  return v ? fmt::format("{:.{}f}", *v, digits) : std::string("-");
+}
+
+}  // namespace
+
+nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
+  const auto& d = e.deployment;
+  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  return {{"model", e.model}, {"chip", e.chip}, {"chips", d.chips},
+          {"weights", calibrate::dtype_name(d.weights)}, {"kv", calibrate::dtype_name(d.kv)},
+          {"context", d.context}, {"batch", d.batch}, {"decode_len", d.decode_len}, {"prompt_len", d.prompt_len},
+          {"usable", d.usable}, {"param_bytes", e.param_bytes}, {"kv_bytes_per_token", e.kv_bytes_per_token},
+          {"kv_bytes_per_seq", e.kv_bytes_per_seq}, {"max_batch", e.max_batch}, {"min_chips", e.min_chips},
+          {"critical_batch", e.critical_batch}, {"t_param_s", e.t_param_s}, {"t_kv_s", e.t_kv_s},
+          {"t_flops_s", e.t_flops_s}, {"t_comm_s", e.t_comm_s}, {"t_overhead_s", e.t_overhead_s},
+          {"step_time_s", e.step_time_s}, {"tokens_per_s", e.tokens_per_s},
+          {"tokens_per_s_per_chip", e.tokens_per_s_per_chip}, {"qps", e.qps}, {"usd_per_hour", opt(e.usd_per_hour)},
+          {"usd_per_mtok", opt(e.usd_per_mtok)}, {"fits", e.fits}, {"t_prefill_s", e.t_prefill_s},
+          {"prefill_decode_ratio", e.prefill_decode_ratio}, {"t_chunk_s", e.t_chunk_s},
+          {"prefill_wall_s", e.prefill_wall_s}, {"t_ici_s", e.t_ici_s}, {"t_hbm_s", e.t_hbm_s},
+          {"t_math_s", e.t_math_s}, {"comm_hidden", e.comm_hidden}, {"useful_tp_degree", e.useful_tp_degree},
+          {"splits_kv_heads", e.splits_kv_heads}};
+}
+
+std::string render_estimate_text(const calibrate::ServingEstimate& e, const calibrate::ChipSpec& chip) {
+  const auto& d = e.deployment;
+  std::string out = fmt::format("{} on {} x {} ({} weights, {} KV, context {}, batch {})\n", e.model, d.chips, chip.name,
+                                calibrate::dtype_name(d.weights), calibrate::dtype_name(d.kv), d.context, d.batch);
+  out += fmt::format("  memory      weights {}, KV {:.1f} kB/token ({} per sequence); min chips {}; max batch {} at usable "
+                     "fraction {:.2f}{}\n",
+                     gb(e.param_bytes), e.kv_bytes_per_token / 1e3, gb(e.kv_bytes_per_seq), e.min_chips, e.max_batch, d.usable,
+                     d.usable == 1.0 ? " (the book's idealised tables)" : "");
+  out += fmt::format("  decode      step {} = max(weights {}, compute {}) + KV {}{}{}\n", ms(e.step_time_s), ms(e.t_param_s),
+                     ms(e.t_flops_s), ms(e.t_kv_s), e.t_comm_s > 0 ? " + exposed comm " + ms(e.t_comm_s) : "",
+                     e.t_overhead_s > 0 ? " + layer overhead " + ms(e.t_overhead_s) : "");
+  out += fmt::format("              critical batch {:.0f}: batch {} is {}\n", e.critical_batch, d.batch,
+                     double(d.batch) < e.critical_batch ? "bandwidth-bound" : "compute-bound");
+  out += fmt::format("  throughput  {:.0f} tokens/s, {:.1f} tokens/s per chip, {:.2f} QPS at {} decoded tokens\n",
+                     e.tokens_per_s, e.tokens_per_s_per_chip, e.qps, d.decode_len);
+  if (e.usd_per_mtok)
+    out += fmt::format("  cost        {} USD/h, {} USD per 1M output tokens\n", usd(e.usd_per_hour), usd(e.usd_per_mtok, 3));
+  else
+    out += "  cost        no price for this chip (give --price-per-hour or the owned-hardware flags)\n";
+  out += fmt::format("  prefill     {}-token prompt in {:.3f} s at MFU {:.2f}; {:.2f} prefill servers per decode server; "
+                     "chunked by {}: {:.3f} s wall\n",
+                     d.prompt_len, e.t_prefill_s, chip.efficiency.prefill_mfu, e.prefill_decode_ratio, d.prefill_chunk,
+                     e.prefill_wall_s);
+  if (d.chips > 1 || e.useful_tp_degree > 1)
+    out += fmt::format("  tensor par. per MLP matmul: link {} vs weights {} / math {}: {}; useful TP degree up to {}{}\n",
+                       ms(e.t_ici_s), ms(e.t_hbm_s), ms(e.t_math_s), e.comm_hidden ? "hidden" : "exposed",
+                       e.useful_tp_degree, e.splits_kv_heads ? " (more chips than KV heads: heads are split)" : "");
+  const auto& eff = chip.efficiency;
+  const bool ideal = eff.bandwidth == 1.0 && eff.decode_matmul == 1.0 && eff.layer_overhead_s == 0;
+  out += fmt::format("  efficiency  bandwidth {:.2f}, decode matmul {:.2f}, layer overhead {:.0f} us{}\n", eff.bandwidth,
+                     eff.decode_matmul, eff.layer_overhead_s * 1e6,
+                     ideal ? " (idealised roofline: spec-sheet figures run 1.3-2x optimistic)" : "");
+  return out;
+}
+
+std::string render_frontier_text(const std::vector<calibrate::ServingEstimate>& frontier) {
+  std::string out = fmt::format("{:>7} {:>11} {:>11} {:>14} {:>12} {:>10}\n", "batch", "step", "tokens/s", "tokens/s/chip",
+                                "USD/1M tok", "KV bytes");
+  for (const auto& e : frontier)
+    out += fmt::format("{:>7} {:>11} {:>11.0f} {:>14.1f} {:>12} {:>10}\n", e.deployment.batch, ms(e.step_time_s),
+                       e.tokens_per_s, e.tokens_per_s_per_chip, usd(e.usd_per_mtok, 3),
+                       gb(e.kv_bytes_per_seq * double(e.deployment.batch)));
+  return out;
+}
+
+std::string render_compare_text(const std::vector<calibrate::ServingEstimate>& rows) {
+  std::string out = fmt::format("{:<12} {:>6} {:>7} {:>7} {:>11} {:>10} {:>13} {:>9} {:>11}\n", "chip", "chips", "weights",
+                                "batch", "step", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok");
+  for (const auto& e : rows)
+    out += fmt::format("{:<12} {:>6} {:>7} {:>7} {:>11} {:>10.0f} {:>13.1f} {:>9} {:>11}\n", e.chip, e.deployment.chips,
+                       calibrate::dtype_name(e.deployment.weights), e.deployment.batch, ms(e.step_time_s), e.tokens_per_s,
+                       e.tokens_per_s_per_chip, usd(e.usd_per_hour), usd(e.usd_per_mtok, 3));
+  return out;
+}
+
+std::string render_speculative_text(const calibrate::SpeculativeEstimate& s, const std::string& drafter, int g, double a) {
+  return fmt::format("  speculative drafter {} proposes {} tokens, acceptance {:.2f}: {:.2f} tokens per verifier step, "
+                     "iteration {} vs plain step {}: speedup {:.2f}x\n",
+                     drafter, g, a, s.expected_tokens, ms(s.t_iteration_s), ms(s.t_plain_step_s), s.speedup);
+}
+
+}  // namespace roofaudit::reports

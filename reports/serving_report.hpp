@@ -1,0 +1,19 @@
+#pragma once
+// Renderings of serving-model estimates: text for terminals, JSON with the field names
+// the CLI documents.
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "calibrate/serving.hpp"
+
+namespace roofaudit::reports {
+
+nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e);
+std::string render_estimate_text(const calibrate::ServingEstimate& e, const calibrate::ChipSpec& chip);
+std::string render_frontier_text(const std::vector<calibrate::ServingEstimate>& frontier);
+std::string render_compare_text(const std::vector<calibrate::ServingEstimate>& rows);
+std::string render_speculative_text(const calibrate::SpeculativeEstimate& s, const std::string& drafter, int g, double a);
+
+}  // namespace roofaudit::reports
