@@ -129,7 +129,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   if (opt.json) std::cout << reports::run_to_json(view).dump(2) << "\n";
   else std::cout << reports::render_run_text(view) << fmt::format("stored as run {} in {}\n", run_id, db.path());
   for (const auto& m : view.measurements)
-    if (!m.valid) return 1;
+    if (!m.valid && m.supported) return 1;
   return 0;
 }
 

@@ -3,9 +3,10 @@
 # Shared machines drift between minutes, so each round measures both tools back to back.
 # Usage: docs/compare-likwid.sh [ROUNDS] [ROOFAUDIT_BINARY]   full sweeps vs likwid
 #        docs/compare-likwid.sh points [ROUNDS] [BINARY]     one size at a time, seconds apart
+#        docs/compare-likwid.sh peak [ROUNDS] [BINARY]       cpu.peak fp32/fp64 vs peakflops
 set -euo pipefail
 mode=sweep
-if [ "${1:-}" = points ]; then mode=points; shift; fi
+case "${1:-}" in points|peak) mode=$1; shift ;; esac
 rounds=${1:-3}
 bin=${2:-build/release/roofaudit}
 threads=$(nproc)
@@ -13,6 +14,9 @@ db=$(mktemp -d)/compare.db
 
 likwid() {  # kernel, working set -> GB/s
   likwid-bench -t "$1" -w "S0:$2:$threads" 2>/dev/null | awk '/MByte\/s/ {printf "%.1f", $2 / 1000}'
+}
+likwid_flops() {  # kernel -> GFLOP/s on an L1-resident working set
+  likwid-bench -t "$1" -w "S0:24kB:$threads" 2>/dev/null | awk '/MFlops\/s/ {printf "%.1f", $2 / 1000}'
 }
 plateau() {  # run id, variant, level -> GB/s of the stored plateau fit
   sqlite3 "$db" "select round(json_extract(p.value, '$.value') / 1e9, 1) from fits f, json_each(f.result) p
@@ -22,6 +26,19 @@ point() {  # run id, variant, working set -> GB/s of the point nearest that size
   sqlite3 "$db" "select round(best / 1e9, 1) from measurements where run_id = $1 and variant = '$2'
                  order by abs(json_extract(params, '$.working_set_bytes') - $3) limit 1"
 }
+
+if [ "$mode" = peak ]; then
+  printf "%-5s | %-30s | %-30s\n" round "fp32 all threads: likwid/ours" "fp64 all threads: likwid/ours"
+  for r in $(seq 1 "$rounds"); do
+    sp=$(likwid_flops peakflops_sp_avx512_fma); dp=$(likwid_flops peakflops_avx512_fma)
+    "$bin" --db "$db" run --probes cpu.peak > /dev/null
+    id=$(sqlite3 "$db" "select max(id) from runs")
+    ours() { sqlite3 "$db" "select round(best / 1e9, 1) from measurements where run_id = $id and variant = '$1'
+                             and json_extract(params, '$.threads') = $threads"; }
+    printf "%-5s | %-30s | %-30s\n" "$r" "$sp / $(ours fp32)" "$dp / $(ours fp64)"
+  done
+  exit 0
+fi
 
 if [ "$mode" = points ]; then
   printf "%-5s | %-22s | %-22s | %-22s | %-22s\n" round "2GB load: likwid/ours" "2GB copy: likwid/ours" \

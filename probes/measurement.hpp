@@ -40,6 +40,7 @@ struct Measurement {
   std::optional<Summary> summary;  // empty when validation failed
   bool valid = false;
   std::string validation;   // what was checked, or why it failed
+  bool supported = true;    // false: the device lacks the feature; `validation` says which
 };
 
 // A device a probe ran on.

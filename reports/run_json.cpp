@@ -6,7 +6,8 @@ nlohmann::json measurement_to_json(const Measurement& m) {
   nlohmann::json j = {{"probe", m.probe}, {"probe_version", m.probe_version}, {"device", m.device},
                       {"variant", m.variant}, {"metric", m.metric}, {"unit", m.unit},
                       {"higher_is_better", m.higher_is_better}, {"convention", m.convention},
-                      {"params", m.params}, {"valid", m.valid}, {"validation", m.validation}};
+                      {"params", m.params}, {"valid", m.valid}, {"validation", m.validation},
+                      {"supported", m.supported}};
   if (m.summary) {
     const Summary& s = *m.summary;
     j["summary"] = {{"best", s.best}, {"median", s.median}, {"min", s.min}, {"max", s.max},

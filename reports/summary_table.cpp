@@ -7,6 +7,7 @@
 
 #include "calibrate/memory_levels.hpp"
 #include "calibrate/plateaus.hpp"
+#include "probes/cpu/sweep.hpp"
 
 namespace roofaudit::reports {
 namespace {
@@ -19,6 +20,8 @@ struct Scale {
 Scale display_scale(const std::string& unit) {
   if (unit == "B/s") return {1e-9, "GB/s"};
   if (unit == "s") return {1e9, "ns"};
+  if (unit == "FLOP/s") return {1e-9, "GFLOP/s"};
+  if (unit == "OP/s") return {1e-9, "GOP/s"};
   return {1.0, unit.c_str()};
 }
 
@@ -72,25 +75,19 @@ void render_probe_points(std::string& out, const std::string& probe, const std::
   out += fmt::format("\n{}\n", probe);
   for (const auto* m : ms) {
     const Scale scale = display_scale(m->unit);
+    std::string where;
+    if (m->params.contains("threads")) where += fmt::format("{} thr", m->params["threads"].get<int>());
+    if (m->params.contains("instruction")) where += fmt::format(", {}", m->params["instruction"].get<std::string>());
     if (m->summary)
-      out += fmt::format("  {:<12} {:>10.4g} {}\n", m->variant, m->summary->best * scale.factor, scale.label);
+      out += fmt::format("  {:<8} {:>10.4g} {:<8} {}\n", m->variant, m->summary->best * scale.factor, scale.label, where);
     else
-      out += fmt::format("  {:<12} {:>10} ({})\n", m->variant, "invalid", m->validation);
+      out += fmt::format("  {:<8} {:>10} ({})\n", m->variant, m->supported ? "invalid" : "unsupported", m->validation);
   }
 }
 
 }  // namespace
 
-std::string format_bytes(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  if (u == 0) return fmt::format("{:.0f} B", bytes);
-  return fmt::format("{:.{}f} {}", bytes, bytes < 10 ? 1 : 0, units[u]);
-}
+std::string format_bytes(double bytes) { return human_bytes(bytes); }
 
 std::string render_run_text(const RunView& v) {
   const auto& r = v.run;
@@ -117,12 +114,14 @@ std::string render_run_text(const RunView& v) {
 
   std::map<std::string, std::vector<const Measurement*>> by_probe;
   std::vector<std::string> probes;
-  int valid = 0;
+  int valid = 0, unsupported = 0;
   std::vector<const Measurement*> failed;
   for (const auto& m : v.measurements) {
     by_probe[m.probe].push_back(&m);
     probes.push_back(m.probe);
-    if (m.valid) ++valid; else failed.push_back(&m);
+    if (m.valid) ++valid;
+    else if (!m.supported) ++unsupported;
+    else failed.push_back(&m);
   }
   for (const auto& probe : ordered_unique(probes)) {
     const store::FitRecord* reference = nullptr;
@@ -133,7 +132,8 @@ std::string render_run_text(const RunView& v) {
     if (reference) render_probe_levels(out, probe, v.measurements, by_probe[probe], *reference);
     else render_probe_points(out, probe, by_probe[probe]);
   }
-  out += fmt::format("\nvalidation: {} of {} measurements passed\n", valid, v.measurements.size());
+  out += fmt::format("\nvalidation: {} of {} measurements passed{}\n", valid, v.measurements.size() - unsupported,
+                     unsupported ? fmt::format(" ({} variants unsupported on this device)", unsupported) : "");
   for (std::size_t i = 0; i < failed.size() && i < 5; ++i)
     out += fmt::format("  FAILED {} {} {}: {}\n", failed[i]->probe, failed[i]->variant,
                        failed[i]->params.dump(), failed[i]->validation);

@@ -101,6 +101,11 @@ CREATE TABLE fits (
 CREATE INDEX measurements_by_run ON measurements(run_id, probe, variant);
 CREATE INDEX runs_by_machine ON runs(machine_id, started_at);
 )sql",
+      // 2 -> 3: a variant the device cannot run is stored as unsupported, not as a
+      // failure and never as a zero.
+      R"sql(
+ALTER TABLE measurements ADD COLUMN supported INTEGER NOT NULL DEFAULT 1;
+)sql",
   };
   return steps;
 }

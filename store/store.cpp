@@ -79,6 +79,7 @@ Measurement read_measurement_row(Statement& s) {
     m.summary = Summary{s.real(11), s.real(12), s.real(13), s.real(14), s.real(15), s.real(16), s.real(17)};
   }
   m.device = s.text(18);
+  m.supported = s.integer(19) != 0;
   return m;
 }
 
@@ -195,8 +196,8 @@ std::int64_t Store::add_measurement(std::int64_t run_id, std::int64_t device_id,
   Transaction tx(*db_);
   Statement& ins = db_->prepare(
       "INSERT INTO measurements (run_id, device_id, probe, probe_version, variant, metric, unit, higher_is_better, "
-      "convention, params, valid, validation, best, median, min, max, mean, stddev, cv, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)");
+      "convention, params, valid, validation, best, median, min, max, mean, stddev, cv, created_at, supported) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)");
   ins.bind(1, run_id).bind(2, device_id).bind(3, m.probe).bind(4, m.probe_version).bind(5, m.variant)
       .bind(6, m.metric).bind(7, m.unit).bind(8, int(m.higher_is_better)).bind(9, m.convention)
       .bind(10, m.params.dump()).bind(11, int(m.valid)).bind(12, m.validation);
@@ -204,7 +205,7 @@ std::int64_t Store::add_measurement(std::int64_t run_id, std::int64_t device_id,
   auto figure = [&](double v) { return has_figure ? std::optional<double>(v) : std::nullopt; };
   const Summary s = m.summary.value_or(Summary{});
   ins.bind(13, figure(s.best)).bind(14, figure(s.median)).bind(15, figure(s.min)).bind(16, figure(s.max))
-      .bind(17, figure(s.mean)).bind(18, figure(s.stddev)).bind(19, figure(s.cv)).bind(20, utc_now_iso8601());
+      .bind(17, figure(s.mean)).bind(18, figure(s.stddev)).bind(19, figure(s.cv)).bind(20, utc_now_iso8601()).bind(21, int(m.supported));
   ins.run();
   const std::int64_t id = db_->last_insert_id();
   if (has_figure) {
@@ -301,7 +302,7 @@ std::vector<Measurement> Store::measurements(std::int64_t run_id) {
   std::vector<std::pair<std::int64_t, Measurement>> rows;
   Statement& s = db_->prepare(
       "SELECT m.id, m.probe, m.probe_version, m.variant, m.metric, m.unit, m.higher_is_better, m.convention, "
-      "m.params, m.valid, m.validation, m.best, m.median, m.min, m.max, m.mean, m.stddev, m.cv, d.kind "
+      "m.params, m.valid, m.validation, m.best, m.median, m.min, m.max, m.mean, m.stddev, m.cv, d.kind, m.supported "
       "FROM measurements m JOIN devices d ON d.id = m.device_id WHERE m.run_id = ?1 ORDER BY m.id");
   s.bind(1, run_id);
   while (s.step()) rows.emplace_back(s.integer(0), read_measurement_row(s));

@@ -57,50 +57,50 @@ std::uint64_t read_sum(const std::uint64_t* a, std::size_t n, std::size_t passes
   return sum;
 }
 
+// One body for the regular and the non-temporal variant of each store kernel.
+template <bool kNonTemporal>
+inline void put(std::uint64_t* p, vu64 v) {
+  if constexpr (kNonTemporal) store_nt(p, v);
+  else store(p, v);
+}
+
+template <bool kNonTemporal>
+void fill_impl(std::uint64_t* a, std::size_t n, std::uint64_t value, std::size_t passes) {
+  const vu64 v = vu64{} + value;
+  for (std::size_t p = 0; p < passes; ++p) {
+    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
+#pragma GCC unroll 8
+      for (std::size_t u = 0; u < kUnroll; ++u) put<kNonTemporal>(a + i + u * kLanes, v);
+    }
+    pass_barrier();
+  }
+  if constexpr (kNonTemporal) _mm_sfence();  // NT stores are weakly ordered: publish them
+}
+
+template <bool kNonTemporal>
+void copy_impl(std::uint64_t* dst, const std::uint64_t* src, std::size_t n, std::size_t passes) {
+  for (std::size_t p = 0; p < passes; ++p) {
+    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
+#pragma GCC unroll 8
+      for (std::size_t u = 0; u < kUnroll; ++u)
+        put<kNonTemporal>(dst + i + u * kLanes, load<vu64>(src + i + u * kLanes));
+    }
+    pass_barrier();
+  }
+  if constexpr (kNonTemporal) _mm_sfence();
+}
+
 void fill(std::uint64_t* a, std::size_t n, std::uint64_t value, std::size_t passes) {
-  const vu64 v = vu64{} + value;
-  for (std::size_t p = 0; p < passes; ++p) {
-    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
-#pragma GCC unroll 8
-      for (std::size_t u = 0; u < kUnroll; ++u) store(a + i + u * kLanes, v);
-    }
-    pass_barrier();
-  }
+  fill_impl<false>(a, n, value, passes);
 }
-
 void fill_nt(std::uint64_t* a, std::size_t n, std::uint64_t value, std::size_t passes) {
-  const vu64 v = vu64{} + value;
-  for (std::size_t p = 0; p < passes; ++p) {
-    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
-#pragma GCC unroll 8
-      for (std::size_t u = 0; u < kUnroll; ++u) store_nt(a + i + u * kLanes, v);
-    }
-    pass_barrier();
-  }
-  _mm_sfence();  // NT stores are weakly ordered: make them visible before returning
+  fill_impl<true>(a, n, value, passes);
 }
-
 void copy(std::uint64_t* dst, const std::uint64_t* src, std::size_t n, std::size_t passes) {
-  for (std::size_t p = 0; p < passes; ++p) {
-    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
-#pragma GCC unroll 8
-      for (std::size_t u = 0; u < kUnroll; ++u)
-        store(dst + i + u * kLanes, load<vu64>(src + i + u * kLanes));
-    }
-    pass_barrier();
-  }
+  copy_impl<false>(dst, src, n, passes);
 }
-
 void copy_nt(std::uint64_t* dst, const std::uint64_t* src, std::size_t n, std::size_t passes) {
-  for (std::size_t p = 0; p < passes; ++p) {
-    for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
-#pragma GCC unroll 8
-      for (std::size_t u = 0; u < kUnroll; ++u)
-        store_nt(dst + i + u * kLanes, load<vu64>(src + i + u * kLanes));
-    }
-    pass_barrier();
-  }
-  _mm_sfence();
+  copy_impl<true>(dst, src, n, passes);
 }
 
 void triad(double* a, const double* b, const double* c, double scalar, std::size_t n, std::size_t passes) {

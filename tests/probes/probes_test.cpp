@@ -144,3 +144,43 @@ TEST(Topology, PinOrderCoversTheAllowedCpusOnce) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+TEST(CpuPeakProbe, EveryPrecisionIsMeasuredOrReportedUnsupported) {
+  const auto ms = run_small("cpu.peak");
+  std::set<std::string> precisions;
+  for (const auto& m : ms) {
+    precisions.insert(m.variant);
+    if (!m.supported) {
+      EXPECT_FALSE(m.valid);
+      EXPECT_FALSE(m.summary.has_value()) << "an unsupported precision has no figure, not a zero";
+      EXPECT_EQ(m.validation.rfind("unsupported: ", 0), 0u) << m.validation;
+      continue;
+    }
+    ASSERT_TRUE(m.valid) << m.variant << ": " << m.validation;
+    EXPECT_GT(m.summary->best, 0);
+    EXPECT_TRUE(m.unit == "FLOP/s" || m.unit == "OP/s");
+  }
+  EXPECT_EQ(precisions, (std::set<std::string>{"fp64", "fp32", "bf16", "int8"}));
+  for (const auto& m : ms)
+    if (m.variant == "fp64" || m.variant == "fp32") EXPECT_TRUE(m.supported);
+}
+
+TEST(CpuPeakProbe, IsaCapForcesTheScalarFallback) {
+  setenv("ROOFAUDIT_MAX_ISA", "generic", 1);
+  const auto ms = run_small("cpu.peak");
+  unsetenv("ROOFAUDIT_MAX_ISA");
+  for (const auto& m : ms) {
+    if (m.variant == "bf16" || m.variant == "int8") {
+      EXPECT_FALSE(m.supported);
+    } else {
+      ASSERT_TRUE(m.valid) << m.validation;
+      EXPECT_EQ(m.params["isa"], "generic");
+    }
+  }
+}
+
+}  // namespace
+}  // namespace roofaudit

@@ -1,0 +1,73 @@
+// Peak kernels with 256-bit vectors: FMA (fp64, fp32) and AVX-VNNI int8 dots.
+#include <immintrin.h>
+
+#include "kernels/cpu/peak.hpp"
+#include "kernels/cpu/peak_impl.hpp"
+
+namespace roofaudit::kernels::avx2_peak {
+using peak_detail::opaque;
+using peak_detail::start_sum;
+
+// Twelve chains and two constants fit the 16 ymm registers.
+constexpr int kChains = 12;
+
+double fp64_fma(std::size_t iterations) {
+  __m256d acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_add_pd(_mm256_set1_pd(c), _mm256_set_pd(3, 2, 1, 0));
+  __m256d one = _mm256_set1_pd(1.0), inc = _mm256_set1_pd(1.0);
+  opaque(one);
+  for (std::size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_pd(acc[c], one, inc);
+  }
+  double sum = 0;
+  alignas(32) double out[4];
+  for (int c = 0; c < kChains; ++c) {
+    _mm256_store_pd(out, acc[c]);
+    for (double v : out) sum += v;
+  }
+  return sum;
+}
+double fp64_expected(std::size_t iterations) { return start_sum(kChains, 4) + double(kChains) * 4 * double(iterations); }
+
+double fp32_fma(std::size_t iterations) {
+  __m256 acc[kChains];
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_add_ps(_mm256_set1_ps(float(c)), _mm256_set_ps(7, 6, 5, 4, 3, 2, 1, 0));
+  __m256 one = _mm256_set1_ps(1.0f), inc = _mm256_set1_ps(1.0f);
+  opaque(one);
+  for (std::size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], one, inc);
+  }
+  double sum = 0;
+  alignas(32) float out[8];
+  for (int c = 0; c < kChains; ++c) {
+    _mm256_store_ps(out, acc[c]);
+    for (float v : out) sum += double(v);
+  }
+  return sum;
+}
+double fp32_expected(std::size_t iterations) { return start_sum(kChains, 8) + double(kChains) * 8 * double(iterations); }
+
+__attribute__((target("avxvnni"))) double int8_dot(std::size_t iterations) {
+  __m256i acc[kChains];
+  for (int c = 0; c < kChains; ++c)
+    acc[c] = _mm256_add_epi32(_mm256_set1_epi32(c), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
+  __m256i a = _mm256_set1_epi8(1), b = _mm256_set1_epi8(1);
+  opaque(a);
+  opaque(b);
+  for (std::size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 12
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_dpbusd_avx_epi32(acc[c], a, b);
+  }
+  double sum = 0;
+  alignas(32) std::int32_t out[8];
+  for (int c = 0; c < kChains; ++c) {
+    _mm256_store_si256(reinterpret_cast<__m256i*>(out), acc[c]);
+    for (std::int32_t v : out) sum += double(v);
+  }
+  return sum;
+}
+double int8_expected(std::size_t iterations) { return start_sum(kChains, 8) + double(kChains) * 8 * 4 * double(iterations); }
+
+}  // namespace roofaudit::kernels::avx2_peak

@@ -1,0 +1,97 @@
+// Peak kernels with 512-bit vectors: FMA (fp64, fp32), AVX512_BF16 and AVX512_VNNI dots.
+#include <immintrin.h>
+
+#include "kernels/cpu/peak.hpp"
+#include "kernels/cpu/peak_impl.hpp"
+
+namespace roofaudit::kernels::avx512_peak {
+using peak_detail::opaque;
+using peak_detail::start_sum;
+
+// Sixteen chains: enough for 2 pipes x latency up to 8 cycles, within 32 registers.
+constexpr int kChains = 16;
+
+double fp64_fma(std::size_t iterations) {
+  __m512d acc[kChains];
+  for (int c = 0; c < kChains; ++c)
+    acc[c] = _mm512_add_pd(_mm512_set1_pd(c), _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0));
+  __m512d one = _mm512_set1_pd(1.0), inc = _mm512_set1_pd(1.0);
+  opaque(one);
+  for (std::size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_pd(acc[c], one, inc);
+  }
+  double sum = 0;
+  for (int c = 0; c < kChains; ++c) sum += _mm512_reduce_add_pd(acc[c]);
+  return sum;
+}
+double fp64_expected(std::size_t iterations) { return start_sum(kChains, 8) + double(kChains) * 8 * double(iterations); }
+
+double fp32_fma(std::size_t iterations) {
+  __m512 acc[kChains];
+  const __m512 lanes = _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_add_ps(_mm512_set1_ps(float(c)), lanes);
+  __m512 one = _mm512_set1_ps(1.0f), inc = _mm512_set1_ps(1.0f);
+  opaque(one);
+  for (std::size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], one, inc);
+  }
+  double sum = 0;
+  alignas(64) float out[16];
+  for (int c = 0; c < kChains; ++c) {
+    _mm512_store_ps(out, acc[c]);
+    for (float v : out) sum += double(v);
+  }
+  return sum;
+}
+double fp32_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * double(iterations); }
+
+// vdpbf16ps: each fp32 lane gains a0*b0 + a1*b1 = 1 + 1 per instruction. The two products
+// are added one after the other, each rounded, so the lanes stay exact only while a
+// single product (1.0) is at least one ulp: below 2^24.
+__attribute__((target("avx512bf16"))) double bf16_dot(std::size_t iterations) {
+  __m512 acc[kChains];
+  const __m512 lanes = _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_add_ps(_mm512_set1_ps(float(c)), lanes);
+  __m512bh a = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.0f), _mm512_set1_ps(1.0f));
+  __m512bh b = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.0f), _mm512_set1_ps(1.0f));
+  opaque(a);
+  opaque(b);
+  for (std::size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
+  }
+  double sum = 0;
+  alignas(64) float out[16];
+  for (int c = 0; c < kChains; ++c) {
+    _mm512_store_ps(out, acc[c]);
+    for (float v : out) sum += double(v);
+  }
+  return sum;
+}
+double bf16_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * 2 * double(iterations); }
+
+// vpdpbusd: each int32 lane gains four u8 x s8 products, 1 * 1 each.
+__attribute__((target("avx512vnni"))) double int8_dot(std::size_t iterations) {
+  __m512i acc[kChains];
+  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
+  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_add_epi32(_mm512_set1_epi32(c), lanes);
+  __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(1);
+  opaque(a);
+  opaque(b);
+  for (std::size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
+  }
+  double sum = 0;
+  alignas(64) std::int32_t out[16];
+  for (int c = 0; c < kChains; ++c) {
+    _mm512_store_si512(out, acc[c]);
+    for (std::int32_t v : out) sum += double(v);
+  }
+  return sum;
+}
+double int8_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * 4 * double(iterations); }
+
+}  // namespace roofaudit::kernels::avx512_peak

@@ -1,0 +1,21 @@
+// Helpers shared by the per-ISA peak translation units.
+#include <cstddef>
+
+namespace roofaudit::kernels::peak_detail {
+
+// Makes `v` opaque to the optimiser, so a multiply by a register holding 1.0 stays a real
+// multiply and the chains are not folded into a closed form.
+template <typename V>
+inline void opaque(V& v) {
+  asm volatile("" : "+x"(v));
+}
+
+// Sum of chain starting values: chain c, lane l starts at c + l.
+inline double start_sum(int chains, int lanes) {
+  double s = 0;
+  for (int c = 0; c < chains; ++c)
+    for (int l = 0; l < lanes; ++l) s += c + l;
+  return s;
+}
+
+}  // namespace roofaudit::kernels::peak_detail

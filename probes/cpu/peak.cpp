@@ -1,0 +1,160 @@
+// cpu.peak: peak arithmetic rate per precision (fp64/fp32 FMA, bf16 and int8 dot
+// products) with the widest ISA this CPU has, on one pinned thread and on all of them.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/peak.hpp"
+#include "probes/error.hpp"
+#include "probes/probe.hpp"
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+#include "probes/topology.hpp"
+
+namespace roofaudit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using kernels::PeakKernel;
+using kernels::Precision;
+
+// ROOFAUDIT_MAX_ISA=avx2|generic caps the kernels, to audit what a narrower build or an
+// older CPU would reach (and to exercise the fallbacks).
+std::string isa_cap() {
+  const char* cap = std::getenv("ROOFAUDIT_MAX_ISA");
+  return cap ? cap : "";
+}
+
+class CpuPeakProbe final : public Probe {
+ public:
+  std::string_view name() const override { return "cpu.peak"; }
+  std::string_view description() const override {
+    return "peak arithmetic per precision: fp64/fp32 FMA, bf16 dot, int8 dot; one thread and all threads";
+  }
+  int version() const override { return 1; }
+  void check(const RunSettings&, const Topology&) const override {}
+
+  void run(ProbeContext& ctx) override {
+    const int all = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
+    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
+    const double target_s = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds
+                                                              : (ctx.settings.quick ? 0.005 : 0.02);
+    const auto kernels = kernels::peak_kernels(isa_cap());
+    warm_up(kernels.front(), all, ctx.settings.quick ? 0.2 : 0.5, ctx.topology);
+    for (Precision p : {Precision::fp64, Precision::fp32, Precision::bf16, Precision::int8}) {
+      const auto it = std::find_if(kernels.begin(), kernels.end(), [&](const PeakKernel& k) { return k.precision == p; });
+      std::vector<int> thread_counts{1};
+      if (all > 1) thread_counts.push_back(all);
+      for (int threads : thread_counts) {
+        if (ctx.stop_requested) return;
+        ctx.progress(fmt::format("{} x{}", kernels::precision_name(p), threads));
+        if (it == kernels.end()) {
+          ctx.emit(unsupported(p, threads));
+          continue;
+        }
+        ctx.emit(measure(*it, threads, reps, target_s, ctx.topology));
+      }
+    }
+  }
+
+ private:
+  Measurement base(Precision p, int threads) const {
+    Measurement m;
+    m.probe = std::string(name());
+    m.probe_version = version();
+    m.device = "cpu";
+    m.variant = kernels::precision_name(p);
+    m.metric = "peak";
+    m.unit = p == Precision::int8 ? "OP/s" : "FLOP/s";
+    m.higher_is_better = true;
+    m.convention = "a fused multiply-add counts 2 operations; a dot-product lane counts a multiply and an add per pair";
+    m.params = {{"threads", threads}};
+    return m;
+  }
+
+  Measurement unsupported(Precision p, int threads) const {
+    Measurement m = base(p, threads);
+    m.supported = false;
+    m.valid = false;
+    m.validation = "unsupported: " + kernels::peak_unsupported_reason(p, isa_cap());
+    return m;
+  }
+
+  // Busy cores before the first figure: clocks and power states ramp up over hundreds of
+  // milliseconds, and the first precision measured would otherwise pay for it.
+  static void warm_up(const PeakKernel& k, int threads, double seconds, const Topology& topo) {
+    std::vector<double> results;
+    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    while (Clock::now() < end) timed_region(k, threads, 1 << 20, topo, results);
+  }
+
+  // All threads start together after a barrier; the clock stops when the last finishes.
+  static double timed_region(const PeakKernel& k, int threads, std::size_t iterations, const Topology& topo,
+                             std::vector<double>& results) {
+    Clock::time_point t0, t1;
+    results.assign(std::size_t(threads), 0);
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num();
+      topo.pin_current_thread(t);
+#pragma omp barrier
+#pragma omp single
+      t0 = Clock::now();
+      results[std::size_t(t)] = k.run(iterations);
+#pragma omp barrier
+#pragma omp single
+      t1 = Clock::now();
+    }
+    return std::chrono::duration<double>(t1 - t0).count();
+  }
+
+  Measurement measure(const PeakKernel& k, int threads, int reps, double target_s, const Topology& topo) {
+    Measurement m = base(k.precision, threads);
+    std::vector<double> results;
+    // Calibration doubles as warm-up (clocks ramp up, the code is hot).
+    std::size_t iterations = 4096;
+    for (;;) {
+      const double s = timed_region(k, threads, iterations, topo, results);
+      if (s >= target_s || iterations >= k.max_iterations) break;
+      const double scale = s > 0 ? target_s / s : 16;
+      iterations = std::min(k.max_iterations,
+                            std::size_t(std::ceil(double(iterations) * std::clamp(scale * 1.05, 1.5, 16.0))));
+    }
+    const double expected = k.expected(iterations);
+    m.params.update({{"isa", k.isa}, {"instruction", k.instruction}, {"iterations", iterations},
+                     {"ops_per_iteration", k.ops_per_iteration}});
+    const auto timing = time_repetitions(
+        fmt::format("cpu.peak/{}/{}", kernels::precision_name(k.precision), threads), 0, reps, [&]() -> double {
+          const double s = timed_region(k, threads, iterations, topo, results);
+          for (int t = 0; t < threads; ++t)
+            if (results[std::size_t(t)] != expected)
+              throw SampleFailed{fmt::format("thread {} checksum {} != expected {}", t, results[std::size_t(t)], expected)};
+          return s;
+        });
+    if (!timing.ok) {
+      m.valid = false;
+      m.validation = "failed: " + timing.error;
+      return m;
+    }
+    std::vector<double> values;
+    for (double s : timing.seconds) {
+      const double rate = k.ops_per_iteration * double(iterations) * threads / s;
+      values.push_back(rate);
+      m.samples.push_back({rate, s});
+    }
+    m.summary = summarize(values, true);
+    m.valid = true;
+    m.validation = "every thread's chains ended on the exact closed-form value in every repetition";
+    return m;
+  }
+};
+
+ROOFAUDIT_REGISTER_PROBE(CpuPeakProbe);
+
+}  // namespace
+}  // namespace roofaudit
