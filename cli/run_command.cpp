@@ -1,6 +1,7 @@
 // roofaudit run: checks every input, then runs the selected probes into one stored run,
 // each result committed as it is made.
 #include <csignal>
+#include <filesystem>
 #include <iostream>
 #include <sstream>
 
@@ -77,6 +78,8 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   if (settings.max_working_set_bytes && settings.max_working_set_bytes < settings.min_working_set_bytes)
     throw Error("--max-size is smaller than --min-size");
   settings.repetitions = opt.repetitions;
+  std::error_code ec;
+  settings.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   settings.sample_seconds = opt.sample_ms / 1000.0;
   for (const auto& p : probes) p->check(settings, topology);
 

@@ -23,6 +23,8 @@ struct RunSettings {
   int repetitions = 0;                   // 0: the probe's default
   double sample_seconds = 0;             // 0: the probe's default target per repetition
   std::uint64_t seed = 0x5eed;
+  std::string executable;                // roofaudit itself, for probes that need a child
+                                         // process (empty: those parts are skipped)
 };
 
 // Everything a probe may use while it runs, and the one way its results leave it.

@@ -310,3 +310,33 @@ TEST_F(Cli, CatalogListsChipsAndModels) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+TEST_F(Cli, BlasChildRunsWithTheRequestedCoreType) {
+  setenv("OPENBLAS_CORETYPE", "Haswell", 1);
+  const auto r = roofaudit(dir, {"blas-gemm", "--precision", "fp64", "--size", "64", "--repetitions", "2"});
+  unsetenv("OPENBLAS_CORETYPE");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["corename"], "Haswell");
+  EXPECT_TRUE(j["valid"].get<bool>());
+  EXPECT_EQ(j["seconds"].size(), 2u);
+}
+
+TEST_F(Cli, GemmRunAuditsTheBlasCoreType) {
+  const auto r = roofaudit(dir, {"--db", db, "run", "--probes", "cpu.gemm", "--quick", "--max-size", "2MiB"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  store::Store s(db);
+  const auto ms = s.measurements(s.runs().back().id);
+  bool default_kernels = false;
+  for (const auto& m : ms) {
+    EXPECT_TRUE(m.valid) << m.validation;
+    if (!m.params.contains("coretype")) default_kernels = true;
+  }
+  EXPECT_TRUE(default_kernels);
+}
+
+}  // namespace
+}  // namespace roofaudit

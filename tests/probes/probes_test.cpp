@@ -184,3 +184,51 @@ TEST(CpuPeakProbe, IsaCapForcesTheScalarFallback) {
 
 }  // namespace
 }  // namespace roofaudit
+
+#include "probes/cpu/blas_gemm.hpp"
+
+namespace roofaudit {
+namespace {
+
+TEST(BlasGemm, ValidatesAgainstTheReferenceAtOddSizes) {
+  for (const char* precision : {"fp32", "fp64"}) {
+    for (int n : {1, 17, 100}) {
+      const auto r = measure_blas_gemm(precision, n, 1, 2, 42);
+      EXPECT_TRUE(r.valid) << precision << " " << n << ": " << r.validation;
+      EXPECT_EQ(r.seconds.size(), 2u);
+      EXPECT_FALSE(r.corename.empty());
+    }
+  }
+  EXPECT_THROW(measure_blas_gemm("bf16", 64, 1, 1, 1), Error);
+}
+
+TEST(BlasGemm, ResultSurvivesItsJsonRoundTrip) {
+  const auto r = measure_blas_gemm("fp64", 32, 1, 2, 7);
+  const auto back = BlasGemmResult::from_json(r.to_json());
+  EXPECT_EQ(back.corename, r.corename);
+  EXPECT_EQ(back.seconds, r.seconds);
+  EXPECT_EQ(back.valid, r.valid);
+}
+
+TEST(BlasGemm, WiderCoreTypesAreOnlyOfferedForNarrowerKernels) {
+  EXPECT_TRUE(wider_blas_coretypes("SkylakeX").empty());
+  EXPECT_TRUE(wider_blas_coretypes("Cooperlake").empty());
+  __builtin_cpu_init();
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512dq"))
+    EXPECT_EQ(wider_blas_coretypes("Haswell").front(), "SkylakeX");
+  else
+    EXPECT_TRUE(wider_blas_coretypes("Haswell").empty());
+}
+
+TEST(CpuGemmProbe, SmallRunValidatesEveryMatmul) {
+  const auto ms = run_small("cpu.gemm");
+  ASSERT_FALSE(ms.empty());
+  for (const auto& m : ms) {
+    ASSERT_TRUE(m.valid) << m.variant << ": " << m.validation;
+    EXPECT_EQ(m.metric, "gemm");
+    EXPECT_GT(m.summary->best, 0);
+  }
+}
+
+}  // namespace
+}  // namespace roofaudit

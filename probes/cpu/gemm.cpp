@@ -1,0 +1,111 @@
+// cpu.gemm: matmul throughput. fp32 and fp64 through the system BLAS, swept over square
+// sizes on one thread and on all of them; the BLAS is itself audited by re-running its
+// best case with wider OpenBLAS core types when the default picked narrower kernels.
+#include <algorithm>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "probes/cpu/blas_gemm.hpp"
+#include "probes/error.hpp"
+#include "probes/probe.hpp"
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+#include "probes/topology.hpp"
+
+namespace roofaudit {
+namespace {
+
+class CpuGemmProbe final : public Probe {
+ public:
+  std::string_view name() const override { return "cpu.gemm"; }
+  std::string_view description() const override {
+    return "matmul throughput: fp32/fp64 system BLAS (with an OpenBLAS core-type audit) over square sizes";
+  }
+  int version() const override { return 1; }
+  void check(const RunSettings&, const Topology&) const override {}
+
+  void run(ProbeContext& ctx) override {
+    const int all = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
+    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : 3;
+    // Up to matrices far larger than the caches: 4096^2 fp64 is 128 MiB per matrix.
+    std::vector<int> sizes = {256, 512, 1024, 2048};
+    if (!ctx.settings.quick) sizes.push_back(4096);
+    if (ctx.settings.max_working_set_bytes)  // small test runs: bound the matrices too
+      sizes.erase(std::remove_if(sizes.begin(), sizes.end(),
+                                 [&](int n) { return 3.0 * n * n * 8 > double(ctx.settings.max_working_set_bytes); }),
+                  sizes.end());
+    if (sizes.empty()) sizes.push_back(64);
+    std::vector<int> thread_counts{1};
+    if (all > 1) thread_counts.push_back(all);
+
+    for (const std::string precision : {"fp32", "fp64"}) {
+      Measurement best_all;
+      for (int threads : thread_counts) {
+        for (int n : sizes) {
+          if (ctx.stop_requested) return;
+          if (threads == 1 && n > 2048) continue;  // a single core at 4096 costs seconds and says nothing new
+          ctx.progress(fmt::format("blas {} n={} x{}", precision, n, threads));
+          Measurement m = from_result(precision, n, threads, "", measure_blas_gemm(precision, n, threads, reps, ctx.settings.seed));
+          if (threads == all && m.summary && (!best_all.summary || m.summary->best > best_all.summary->best)) best_all = m;
+          ctx.emit(std::move(m));
+        }
+      }
+      if (!best_all.summary || ctx.settings.executable.empty()) continue;
+      const std::string current = best_all.params["corename"].get<std::string>();
+      for (const auto& coretype : wider_blas_coretypes(current)) {
+        if (ctx.stop_requested) return;
+        const int n = best_all.params["n"].get<int>();
+        ctx.progress(fmt::format("blas {} n={} OPENBLAS_CORETYPE={}", precision, n, coretype));
+        try {
+          ctx.emit(from_result(precision, n, all, coretype,
+                               measure_blas_gemm_in_child(ctx.settings.executable, coretype, precision, n, all, reps,
+                                                          ctx.settings.seed)));
+        } catch (const Error& e) {
+          Measurement m = base(precision, n, all, coretype);
+          m.valid = false;
+          m.validation = std::string("failed: ") + e.what();
+          ctx.emit(std::move(m));
+        }
+      }
+    }
+  }
+
+ private:
+  Measurement base(const std::string& precision, int n, int threads, const std::string& coretype) const {
+    Measurement m;
+    m.probe = std::string(name());
+    m.probe_version = version();
+    m.device = "cpu";
+    m.variant = precision;
+    m.metric = "gemm";
+    m.unit = "FLOP/s";
+    m.higher_is_better = true;
+    m.convention = "2 n^3 floating-point operations per n x n x n product";
+    m.params = {{"n", n}, {"threads", threads}, {"library", "blas"}};
+    if (!coretype.empty()) m.params["coretype"] = coretype;
+    return m;
+  }
+
+  Measurement from_result(const std::string& precision, int n, int threads, const std::string& coretype,
+                          const BlasGemmResult& r) const {
+    Measurement m = base(precision, n, threads, coretype);
+    m.params["corename"] = r.corename;
+    m.valid = r.valid;
+    m.validation = r.valid ? r.validation : "failed: " + r.validation;
+    if (!r.valid || r.seconds.empty()) return m;
+    std::vector<double> values;
+    const double flops = 2.0 * double(n) * double(n) * double(n);
+    for (double s : r.seconds) {
+      values.push_back(flops / s);
+      m.samples.push_back({flops / s, s});
+    }
+    m.summary = summarize(values, true);
+    return m;
+  }
+};
+
+ROOFAUDIT_REGISTER_PROBE(CpuGemmProbe);
+
+}  // namespace
+}  // namespace roofaudit
