@@ -41,3 +41,63 @@ TEST(PeakDispatch, GenericCapLeavesOnlyScalarFpAndSaysWhy) {
 
 }  // namespace
 }  // namespace roofaudit::kernels
+
+#include "kernels/cpu/gemm_lowp.hpp"
+#include "kernels/cpu/random.hpp"
+
+namespace roofaudit::kernels {
+namespace {
+
+// Odd shapes: none a multiple of the 8 x 32 tile or of the k-groups.
+const std::size_t kShapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 3}, {65, 70, 259}, {17, 100, 515}};
+
+TEST(LowPrecisionGemm, Bf16MatchesIntegerReference) {
+  if (!lowp_gemm_supported_bf16()) {  // then the probes must say so instead of measuring
+    EXPECT_FALSE(peak_unsupported_reason(Precision::bf16).empty());
+    return;
+  }
+  for (const auto& s : kShapes) {
+    const std::size_t m = s[0], n = s[1], k = s[2];
+    SplitMix64 rng(m * 1000 + n);
+    std::vector<int> ai(m * k), bi(k * n);
+    std::vector<std::uint16_t> a(m * k), b(k * n);
+    for (std::size_t i = 0; i < m * k; ++i) a[i] = to_bf16(float(ai[i] = int(rng.below(17)) - 8));
+    for (std::size_t i = 0; i < k * n; ++i) b[i] = to_bf16(float(bi[i] = int(rng.below(17)) - 8));
+    for (int threads : {1, 2}) {
+      std::vector<float> c(m * n, -1);
+      gemm_bf16(a.data(), b.data(), c.data(), m, n, k, threads);
+      for (std::size_t i = 0; i < m; ++i)
+        for (std::size_t j = 0; j < n; ++j) {
+          long ref = 0;
+          for (std::size_t q = 0; q < k; ++q) ref += long(ai[i * k + q]) * bi[q * n + j];
+          ASSERT_EQ(c[i * n + j], float(ref)) << m << "x" << n << "x" << k << " at " << i << "," << j;
+        }
+    }
+  }
+}
+
+TEST(LowPrecisionGemm, Int8MatchesIntegerReference) {
+  if (!lowp_gemm_supported_int8()) {
+    EXPECT_FALSE(peak_unsupported_reason(Precision::int8).empty());
+    return;
+  }
+  for (const auto& s : kShapes) {
+    const std::size_t m = s[0], n = s[1], k = s[2];
+    SplitMix64 rng(m * 77 + k);
+    std::vector<std::uint8_t> a(m * k);
+    std::vector<std::int8_t> b(k * n);
+    for (auto& x : a) x = std::uint8_t(rng.below(256));
+    for (auto& x : b) x = std::int8_t(int(rng.below(256)) - 128);
+    std::vector<std::int32_t> c(m * n, -1);
+    gemm_int8(a.data(), b.data(), c.data(), m, n, k, 2);
+    for (std::size_t i = 0; i < m; ++i)
+      for (std::size_t j = 0; j < n; ++j) {
+        long ref = 0;
+        for (std::size_t q = 0; q < k; ++q) ref += long(a[i * k + q]) * b[q * n + j];
+        ASSERT_EQ(c[i * n + j], ref) << m << "x" << n << "x" << k << " at " << i << "," << j;
+      }
+  }
+}
+
+}  // namespace
+}  // namespace roofaudit::kernels
