@@ -12,7 +12,8 @@ namespace roofaudit::testing {
 class ScratchDir {
  public:
   ScratchDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "roofaudit-test-XXXXXX").string();
+    // mkdtemp replaces the template's six trailing X characters.
+    std::string tmpl = (std::filesystem::temp_directory_path() / "roofaudit-test-").string() + std::string(6, 'X');
     path_ = mkdtemp(tmpl.data());
   }
   ~ScratchDir() {

@@ -7,6 +7,7 @@
 namespace roofaudit::kernels::avx2_peak {
 using peak_detail::opaque;
 using peak_detail::start_sum;
+using peak_detail::sum_lanes;
 
 // Twelve chains and two constants fit the 16 ymm registers.
 constexpr int kChains = 12;
@@ -20,13 +21,7 @@ double fp64_fma(std::size_t iterations) {
 #pragma GCC unroll 12
     for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_pd(acc[c], one, inc);
   }
-  double sum = 0;
-  alignas(32) double out[4];
-  for (int c = 0; c < kChains; ++c) {
-    _mm256_store_pd(out, acc[c]);
-    for (double v : out) sum += v;
-  }
-  return sum;
+  return sum_lanes<double>(acc, kChains);
 }
 double fp64_expected(std::size_t iterations) { return start_sum(kChains, 4) + double(kChains) * 4 * double(iterations); }
 
@@ -39,13 +34,7 @@ double fp32_fma(std::size_t iterations) {
 #pragma GCC unroll 12
     for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(acc[c], one, inc);
   }
-  double sum = 0;
-  alignas(32) float out[8];
-  for (int c = 0; c < kChains; ++c) {
-    _mm256_store_ps(out, acc[c]);
-    for (float v : out) sum += double(v);
-  }
-  return sum;
+  return sum_lanes<float>(acc, kChains);
 }
 double fp32_expected(std::size_t iterations) { return start_sum(kChains, 8) + double(kChains) * 8 * double(iterations); }
 
@@ -60,13 +49,7 @@ __attribute__((target("avxvnni"))) double int8_dot(std::size_t iterations) {
 #pragma GCC unroll 12
     for (int c = 0; c < kChains; ++c) acc[c] = _mm256_dpbusd_avx_epi32(acc[c], a, b);
   }
-  double sum = 0;
-  alignas(32) std::int32_t out[8];
-  for (int c = 0; c < kChains; ++c) {
-    _mm256_store_si256(reinterpret_cast<__m256i*>(out), acc[c]);
-    for (std::int32_t v : out) sum += double(v);
-  }
-  return sum;
+  return sum_lanes<std::int32_t>(acc, kChains);
 }
 double int8_expected(std::size_t iterations) { return start_sum(kChains, 8) + double(kChains) * 8 * 4 * double(iterations); }
 

@@ -7,6 +7,7 @@
 namespace roofaudit::kernels::avx512_peak {
 using peak_detail::opaque;
 using peak_detail::start_sum;
+using peak_detail::sum_lanes;
 
 // Sixteen chains: enough for 2 pipes x latency up to 8 cycles, within 32 registers.
 constexpr int kChains = 16;
@@ -21,9 +22,7 @@ double fp64_fma(std::size_t iterations) {
 #pragma GCC unroll 16
     for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_pd(acc[c], one, inc);
   }
-  double sum = 0;
-  for (int c = 0; c < kChains; ++c) sum += _mm512_reduce_add_pd(acc[c]);
-  return sum;
+  return sum_lanes<double>(acc, kChains);
 }
 double fp64_expected(std::size_t iterations) { return start_sum(kChains, 8) + double(kChains) * 8 * double(iterations); }
 
@@ -37,13 +36,7 @@ double fp32_fma(std::size_t iterations) {
 #pragma GCC unroll 16
     for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], one, inc);
   }
-  double sum = 0;
-  alignas(64) float out[16];
-  for (int c = 0; c < kChains; ++c) {
-    _mm512_store_ps(out, acc[c]);
-    for (float v : out) sum += double(v);
-  }
-  return sum;
+  return sum_lanes<float>(acc, kChains);
 }
 double fp32_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * double(iterations); }
 
@@ -62,13 +55,7 @@ __attribute__((target("avx512bf16"))) double bf16_dot(std::size_t iterations) {
 #pragma GCC unroll 16
     for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbf16_ps(acc[c], a, b);
   }
-  double sum = 0;
-  alignas(64) float out[16];
-  for (int c = 0; c < kChains; ++c) {
-    _mm512_store_ps(out, acc[c]);
-    for (float v : out) sum += double(v);
-  }
-  return sum;
+  return sum_lanes<float>(acc, kChains);
 }
 double bf16_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * 2 * double(iterations); }
 
@@ -84,13 +71,7 @@ __attribute__((target("avx512vnni"))) double int8_dot(std::size_t iterations) {
 #pragma GCC unroll 16
     for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
   }
-  double sum = 0;
-  alignas(64) std::int32_t out[16];
-  for (int c = 0; c < kChains; ++c) {
-    _mm512_store_si512(out, acc[c]);
-    for (std::int32_t v : out) sum += double(v);
-  }
-  return sum;
+  return sum_lanes<std::int32_t>(acc, kChains);
 }
 double int8_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * 4 * double(iterations); }
 

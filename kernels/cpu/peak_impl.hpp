@@ -1,5 +1,6 @@
 // Helpers shared by the per-ISA peak translation units.
 #include <cstddef>
+#include <cstring>
 
 namespace roofaudit::kernels::peak_detail {
 
@@ -16,6 +17,18 @@ inline double start_sum(int chains, int lanes) {
   for (int c = 0; c < chains; ++c)
     for (int l = 0; l < lanes; ++l) s += c + l;
   return s;
+}
+
+// Sum of every lane of every chain, in double (exact for the small integers the chains hold).
+template <typename Lane, typename V>
+inline double sum_lanes(const V* acc, int chains) {
+  double sum = 0;
+  for (int c = 0; c < chains; ++c) {
+    Lane lanes[sizeof(V) / sizeof(Lane)];
+    std::memcpy(lanes, &acc[c], sizeof(V));
+    for (Lane v : lanes) sum += double(v);
+  }
+  return sum;
 }
 
 }  // namespace roofaudit::kernels::peak_detail
