@@ -1,6 +1,8 @@
 #include <cctype>
 #include <cmath>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -50,6 +52,19 @@ int run_cli(int argc, char** argv) {
                                              add_blas_child_verb};
   for (VerbRegistrar add : kVerbs) add(app, global, action);
 
+  // A first word that is no option and no verb is a typo: name it, and the verbs.
+  if (argc > 1 && argv[1][0] != '-') {
+    std::vector<std::string> verbs;
+    bool known = false;
+    for (const auto* sub : app.get_subcommands({})) {
+      if (sub->get_name() == argv[1]) known = true;
+      if (!sub->get_group().empty()) verbs.push_back(sub->get_name());
+    }
+    if (!known) {
+      std::cerr << fmt::format("roofaudit: error: unknown verb '{}' (verbs: {})\n", argv[1], fmt::join(verbs, ", "));
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::Success& e) {

@@ -8,7 +8,8 @@
 namespace roofaudit::cli {
 
 void add_blas_child_verb(CLI::App& app, const GlobalOptions&, Action& action) {
-  auto* cmd = app.add_subcommand("blas-gemm", "");  // empty description: hidden from --help
+  auto* cmd = app.add_subcommand("blas-gemm", "child process of cpu.gemm's BLAS audit");
+  cmd->group("");  // internal: hidden from --help
   struct Options {
     std::string precision = "fp32";
     int size = 1024, threads = 1, repetitions = 3;

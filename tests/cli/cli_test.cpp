@@ -340,3 +340,16 @@ TEST_F(Cli, GemmRunAuditsTheBlasCoreType) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+TEST_F(Cli, UnknownVerbNamesTheVerbs) {
+  const auto r = roofaudit(dir, {"rnu"});
+  expect_one_line_error(r, "unknown verb 'rnu'");
+  EXPECT_NE(r.err.find("predict"), std::string::npos);
+  EXPECT_EQ(r.err.find("blas-gemm"), std::string::npos) << "internal verbs stay hidden";
+}
+
+}  // namespace
+}  // namespace roofaudit
