@@ -23,8 +23,9 @@ TEST_P(PeakKernelsTest, ChecksumsMatchTheClosedForm) {
 
 TEST_P(PeakKernelsTest, Fp32AndBf16StayExactUpToTheirLimits) {
   for (const auto& k : peak_kernels(GetParam()))
-    if (k.precision == Precision::fp32 || k.precision == Precision::bf16)
+    if (k.precision == Precision::fp32 || k.precision == Precision::bf16) {
       EXPECT_EQ(k.run(k.max_iterations), k.expected(k.max_iterations)) << precision_name(k.precision);
+    }
 }
 
 INSTANTIATE_TEST_SUITE_P(IsaCaps, PeakKernelsTest, ::testing::Values("", "avx2", "generic"),
