@@ -32,12 +32,6 @@ std::vector<std::string> ordered_unique(const std::vector<std::string>& items) {
   return out;
 }
 
-int level_rank(const std::string& level) {
-  if (level == "DRAM") return 1000;
-  if (level.size() > 1 && level[0] == 'L') return std::atoi(level.c_str() + 1);
-  return 999;
-}
-
 // Levels come from the probe's first curve (read for bandwidth); every variant is shown
 // at those levels' working sets.
 void render_probe_levels(std::string& out, const std::string& probe, const std::vector<Measurement>& all,

@@ -13,7 +13,9 @@ TEST_P(PeakKernelsTest, ChecksumsMatchTheClosedForm) {
   const auto kernels = peak_kernels(GetParam());
   ASSERT_GE(kernels.size(), 2u) << "fp64 and fp32 are always available";
   for (const auto& k : kernels) {
-    if (!GetParam().empty()) EXPECT_EQ(k.isa == "avx512", GetParam() == "avx512") << k.instruction;
+    if (!GetParam().empty()) {
+      EXPECT_EQ(k.isa == "avx512", GetParam() == "avx512") << k.instruction;
+    }
     for (std::size_t iterations : {1u, 7u, 1000u, 65537u}) {
       EXPECT_EQ(k.run(iterations), k.expected(iterations)) << precision_name(k.precision) << " " << k.isa << " " << iterations;
     }

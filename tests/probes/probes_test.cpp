@@ -164,8 +164,11 @@ TEST(CpuPeakProbe, EveryPrecisionIsMeasuredOrReportedUnsupported) {
     EXPECT_TRUE(m.unit == "FLOP/s" || m.unit == "OP/s");
   }
   EXPECT_EQ(precisions, (std::set<std::string>{"fp64", "fp32", "bf16", "int8"}));
-  for (const auto& m : ms)
-    if (m.variant == "fp64" || m.variant == "fp32") EXPECT_TRUE(m.supported);
+  for (const auto& m : ms) {
+    if (m.variant == "fp64" || m.variant == "fp32") {
+      EXPECT_TRUE(m.supported);
+    }
+  }
 }
 
 TEST(CpuPeakProbe, IsaCapForcesTheScalarFallback) {
