@@ -31,4 +31,22 @@ Summary summarize(const std::vector<double>& values, bool higher_is_better) {
   return s;
 }
 
+void record_outcome(Measurement& m, const std::vector<double>& seconds, const std::string& problem,
+                    const std::string& checked, const std::function<double(double)>& value_of) {
+  const std::string why = problem.empty() && seconds.empty() ? "no timed repetition" : problem;
+  if (!why.empty()) {
+    m.valid = false;
+    m.validation = "failed: " + why;
+    return;
+  }
+  std::vector<double> values;
+  for (double s : seconds) {
+    values.push_back(value_of(s));
+    m.samples.push_back({values.back(), s});
+  }
+  m.summary = summarize(values, m.higher_is_better);
+  m.valid = true;
+  m.validation = checked;
+}
+
 }  // namespace roofaudit

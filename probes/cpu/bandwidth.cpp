@@ -285,22 +285,10 @@ class CpuBandwidthProbe final : public Probe {
           }
           return s;
         });
-    std::string problem = timing.ok ? validate_outputs(v, n, value) : timing.error;
-    if (!problem.empty()) {
-      m.valid = false;
-      m.validation = "failed: " + problem;
-      return m;
-    }
-    std::vector<double> values;
-    for (double s : timing.seconds) {
-      const double bps = double(bytes_per_pass) * double(inner) / s;
-      values.push_back(bps);
-      m.samples.push_back({bps, s});
-    }
-    m.summary = summarize(values, true);
-    m.valid = true;
-    m.validation = v.kind == Kind::read ? "every repetition's per-thread sums matched the scalar reference"
-                                        : "output arrays matched the scalar reference after the last repetition";
+    record_outcome(m, timing.seconds, timing.ok ? validate_outputs(v, n, value) : timing.error,
+                   v.kind == Kind::read ? "every repetition's per-thread sums matched the scalar reference"
+                                        : "output arrays matched the scalar reference after the last repetition",
+                   [&](double s) { return double(bytes_per_pass) * double(inner) / s; });
     return m;
   }
 

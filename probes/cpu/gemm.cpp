@@ -153,20 +153,10 @@ class CpuGemmProbe final : public Probe {
       const double got = bf16 ? double(c32[i * un + j]) : double(ci[i * un + j]);
       if (got != double(ref)) problem = fmt::format("C[{},{}] = {} but the integer reference is {}", i, j, got, ref);
     }
-    if (!problem.empty()) {
-      m.valid = false;
-      m.validation = "failed: " + problem;
-      return m;
-    }
-    std::vector<double> values;
     const double ops = 2.0 * double(n) * double(n) * double(n);
-    for (double sec : timing.seconds) {
-      values.push_back(ops / sec);
-      m.samples.push_back({ops / sec, sec});
-    }
-    m.summary = summarize(values, true);
-    m.valid = true;
-    m.validation = "256 sampled entries of C equal the exact integer reference (packing included in the time)";
+    record_outcome(m, timing.seconds, problem,
+                   "256 sampled entries of C equal the exact integer reference (packing included in the time)",
+                   [&](double sec) { return ops / sec; });
     return m;
   }
 
@@ -174,16 +164,8 @@ class CpuGemmProbe final : public Probe {
                           const BlasGemmResult& r) const {
     Measurement m = base(precision, n, threads, coretype);
     m.params["corename"] = r.corename;
-    m.valid = r.valid;
-    m.validation = r.valid ? r.validation : "failed: " + r.validation;
-    if (!r.valid || r.seconds.empty()) return m;
-    std::vector<double> values;
     const double flops = 2.0 * double(n) * double(n) * double(n);
-    for (double s : r.seconds) {
-      values.push_back(flops / s);
-      m.samples.push_back({flops / s, s});
-    }
-    m.summary = summarize(values, true);
+    record_outcome(m, r.seconds, r.valid ? "" : r.validation, r.validation, [&](double s) { return flops / s; });
     return m;
   }
 };

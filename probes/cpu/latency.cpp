@@ -107,19 +107,9 @@ class CpuLatencyProbe final : public Probe {
                                            end - lines, expected_end - lines)};
           return s;
         });
-    if (!timing.ok) {
-      m.valid = false;
-      m.validation = "failed: " + timing.error;
-      return m;
-    }
-    std::vector<double> values;
-    for (double s : timing.seconds) {
-      values.push_back(s / double(hops));
-      m.samples.push_back({s / double(hops), s});
-    }
-    m.summary = summarize(values, false);
-    m.valid = true;
-    m.validation = "every repetition ended on the line the permutation predicts";
+    record_outcome(m, timing.seconds, timing.ok ? "" : timing.error,
+                   "every repetition ended on the line the permutation predicts",
+                   [&](double s) { return s / double(hops); });
     return m;
   }
 };

@@ -136,20 +136,9 @@ class CpuPeakProbe final : public Probe {
               throw SampleFailed{fmt::format("thread {} checksum {} != expected {}", t, results[std::size_t(t)], expected)};
           return s;
         });
-    if (!timing.ok) {
-      m.valid = false;
-      m.validation = "failed: " + timing.error;
-      return m;
-    }
-    std::vector<double> values;
-    for (double s : timing.seconds) {
-      const double rate = k.ops_per_iteration * double(iterations) * threads / s;
-      values.push_back(rate);
-      m.samples.push_back({rate, s});
-    }
-    m.summary = summarize(values, true);
-    m.valid = true;
-    m.validation = "every thread's chains ended on the exact closed-form value in every repetition";
+    record_outcome(m, timing.seconds, timing.ok ? "" : timing.error,
+                   "every thread's chains ended on the exact closed-form value in every repetition",
+                   [&](double s) { return k.ops_per_iteration * double(iterations) * threads / s; });
     return m;
   }
 };

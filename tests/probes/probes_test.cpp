@@ -235,3 +235,32 @@ TEST(CpuGemmProbe, SmallRunValidatesEveryMatmul) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+TEST(Summary, RecordOutcomeStoresSamplesOrTheFailure) {
+  Measurement latency;
+  latency.higher_is_better = false;
+  record_outcome(latency, {2.0, 1.0, 4.0}, "", "checked", [](double s) { return s / 100; });
+  ASSERT_TRUE(latency.valid);
+  EXPECT_EQ(latency.validation, "checked");
+  ASSERT_EQ(latency.samples.size(), 3u);
+  EXPECT_DOUBLE_EQ(latency.samples[2].value, 0.04);
+  EXPECT_DOUBLE_EQ(latency.samples[2].seconds, 4.0);
+  EXPECT_DOUBLE_EQ(latency.summary->best, 0.01) << "lower is better: the minimum";
+
+  Measurement failed;
+  record_outcome(failed, {1.0}, "checksum mismatch", "checked", [](double s) { return s; });
+  EXPECT_FALSE(failed.valid);
+  EXPECT_EQ(failed.validation, "failed: checksum mismatch");
+  EXPECT_FALSE(failed.summary.has_value());
+  EXPECT_TRUE(failed.samples.empty());
+
+  Measurement empty;
+  record_outcome(empty, {}, "", "checked", [](double s) { return s; });
+  EXPECT_FALSE(empty.valid) << "no repetition is no figure";
+}
+
+}  // namespace
+}  // namespace roofaudit
