@@ -45,6 +45,8 @@ TEST(PeakDispatch, GenericCapLeavesOnlyScalarFpAndSaysWhy) {
 }  // namespace
 }  // namespace roofaudit::kernels
 
+#include <cmath>
+
 #include "kernels/cpu/gemm_lowp.hpp"
 #include "kernels/cpu/random.hpp"
 
@@ -77,6 +79,26 @@ TEST(LowPrecisionGemm, Bf16MatchesIntegerReference) {
         }
     }
   }
+}
+
+// The packing buffers are reused between calls: what a larger earlier call left behind
+// (here bf16 infinities) must not leak into the k padding of a later, smaller one, where
+// Inf x 0 would turn an entry into NaN.
+TEST(LowPrecisionGemm, Bf16ReusedBuffersKeepThePaddingZero) {
+  if (!lowp_gemm_supported_bf16()) {
+    EXPECT_FALSE(peak_unsupported_reason(Precision::bf16).empty());
+    return;
+  }
+  const std::size_t big = 64;
+  std::vector<std::uint16_t> inf(big * big, 0x7f80);
+  std::vector<float> sink(big * big);
+  gemm_bf16(inf.data(), inf.data(), sink.data(), big, big, big, 1);
+  EXPECT_TRUE(std::isinf(sink[0]));
+  const std::size_t m = 9, n = 31, k = 3;  // k odd: the last bf16 pair is half padding
+  std::vector<std::uint16_t> a(m * k, to_bf16(2.0f)), b(k * n, to_bf16(-3.0f));
+  std::vector<float> c(m * n);
+  gemm_bf16(a.data(), b.data(), c.data(), m, n, k, 1);
+  for (float x : c) ASSERT_EQ(x, -18.0f);
 }
 
 TEST(LowPrecisionGemm, Int8MatchesIntegerReference) {
