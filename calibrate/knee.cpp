@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 
 #include <fmt/format.h>
 
@@ -44,6 +45,97 @@ KneeFit fit_decode_knee(std::vector<KneePoint> points) {
   best.within_sweep = best.knee_batch > points.front().batch * 1.01 && best.knee_batch < points.back().batch / 1.01;
   best.rms_log_error = std::sqrt(best_sse / double(points.size()));
   return best;
+}
+
+std::vector<DecodeKnee> fit_decode_knees(const std::vector<Measurement>& measurements,
+                                         std::optional<double> memory_bandwidth) {
+  std::map<std::string, std::map<double, double>> step_time;  // variant -> batch -> best
+  std::map<std::string, double> batch1, bytes_per_weight, peak;
+  std::map<std::string, int> peak_threads;
+  for (const auto& m : measurements) {
+    if (!m.valid || !m.summary) continue;
+    if (m.probe == "cpu.peak") {
+      const int threads = m.params.value("threads", 1);
+      if (threads >= peak_threads[m.variant]) {
+        peak_threads[m.variant] = threads;
+        peak[m.variant] = m.summary->best;
+      }
+      continue;
+    }
+    if (m.probe != "cpu.decode" || !m.params.contains("batch")) continue;
+    const double batch = m.params["batch"].get<double>();
+    if (m.metric == "step_time") step_time[m.variant][batch] = m.summary->best;
+    if (m.metric == "weight_bandwidth" && batch == 1) batch1[m.variant] = m.summary->best;
+    const double weights = m.params.value("rows", 0.0) * m.params.value("k", 0.0);
+    if (weights > 0) bytes_per_weight[m.variant] = m.params.value("weight_bytes", 0.0) / weights;
+  }
+  std::vector<DecodeKnee> out;
+  for (const auto& [variant, curve] : step_time) {
+    if (curve.size() < 3) continue;
+    std::vector<KneePoint> points;
+    for (const auto& [batch, seconds] : curve) points.push_back({batch, seconds});
+    DecodeKnee k;
+    k.probe = "cpu.decode";
+    k.variant = variant;
+    k.fit = fit_decode_knee(points);
+    k.bytes_per_weight = bytes_per_weight[variant];
+    k.batch1_bandwidth = batch1.count(variant) ? batch1[variant] : 0;
+    if (memory_bandwidth && *memory_bandwidth > 0) {
+      k.memory_bandwidth = memory_bandwidth;
+      if (k.batch1_bandwidth > 0) k.batch1_fraction = k.batch1_bandwidth / *memory_bandwidth;
+    }
+    if (peak.count(variant)) {
+      k.peak_ops = peak[variant];
+      if (k.memory_bandwidth) k.roofline_knee = *k.peak_ops * k.bytes_per_weight / (2 * *k.memory_bandwidth);
+    }
+    out.push_back(std::move(k));
+  }
+  return out;
+}
+
+namespace {
+template <typename T>
+void put_optional(nlohmann::json& j, const char* key, const std::optional<T>& v) {
+  if (v) j[key] = *v;
+}
+template <typename T>
+std::optional<T> get_optional(const nlohmann::json& j, const char* key) {
+  if (!j.contains(key) || j[key].is_null()) return std::nullopt;
+  return j[key].get<T>();
+}
+}  // namespace
+
+nlohmann::json decode_knee_to_json(const DecodeKnee& k) {
+  nlohmann::json j = {{"knee_batch", k.fit.knee_batch},
+                      {"memory_step_time_s", k.fit.memory_step_time_s},
+                      {"per_sequence_time_s", k.fit.per_sequence_time_s},
+                      {"within_sweep", k.fit.within_sweep},
+                      {"rms_log_error", k.fit.rms_log_error},
+                      {"bytes_per_weight", k.bytes_per_weight},
+                      {"batch1_bandwidth", k.batch1_bandwidth}};
+  put_optional(j, "memory_bandwidth", k.memory_bandwidth);
+  put_optional(j, "peak_ops", k.peak_ops);
+  put_optional(j, "roofline_knee", k.roofline_knee);
+  put_optional(j, "batch1_fraction", k.batch1_fraction);
+  return j;
+}
+
+DecodeKnee decode_knee_from_json(const std::string& probe, const std::string& variant, const nlohmann::json& j) {
+  DecodeKnee k;
+  k.probe = probe;
+  k.variant = variant;
+  k.fit.knee_batch = j.value("knee_batch", 0.0);
+  k.fit.memory_step_time_s = j.value("memory_step_time_s", 0.0);
+  k.fit.per_sequence_time_s = j.value("per_sequence_time_s", 0.0);
+  k.fit.within_sweep = j.value("within_sweep", false);
+  k.fit.rms_log_error = j.value("rms_log_error", 0.0);
+  k.bytes_per_weight = j.value("bytes_per_weight", 0.0);
+  k.batch1_bandwidth = j.value("batch1_bandwidth", 0.0);
+  k.memory_bandwidth = get_optional<double>(j, "memory_bandwidth");
+  k.peak_ops = get_optional<double>(j, "peak_ops");
+  k.roofline_knee = get_optional<double>(j, "roofline_knee");
+  k.batch1_fraction = get_optional<double>(j, "batch1_fraction");
+  return k;
 }
 
 }  // namespace roofaudit::calibrate

@@ -3,7 +3,13 @@
 // streaming the weights (flat in B) and becomes bound by arithmetic (linear in B).
 // Fitted from measured step times, it is the measured critical batch that the serving
 // model predicts as C * bytes_w / (2 W).
+#include <optional>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "probes/measurement.hpp"
 
 namespace roofaudit::calibrate {
 
@@ -25,5 +31,26 @@ struct KneeFit {
 // logarithmic grid from a quarter of the smallest batch to four times the largest.
 // Needs at least three points; throws Error otherwise.
 KneeFit fit_decode_knee(std::vector<KneePoint> points);
+
+// A run's decode sweep (cpu.decode step times) against the run's own ceilings.
+struct DecodeKnee {
+  std::string probe;                 // "cpu.decode"
+  std::string variant;               // "int8", "bf16"
+  KneeFit fit;
+  double bytes_per_weight = 0;       // streamed bytes per weight (int8 includes its row scales)
+  double batch1_bandwidth = 0;       // best effective weight bandwidth at B = 1, B/s
+  // From other probes of the same run, when they ran:
+  std::optional<double> memory_bandwidth;  // DRAM read bandwidth (cpu.bandwidth read, last level)
+  std::optional<double> peak_ops;          // cpu.peak of this precision, all threads
+  std::optional<double> roofline_knee;     // peak_ops * bytes_per_weight / (2 * memory_bandwidth)
+  std::optional<double> batch1_fraction;   // batch1_bandwidth / memory_bandwidth
+};
+
+// One knee per variant with at least three valid batch sizes; `memory_bandwidth` is the
+// run's fitted DRAM read bandwidth, if it has one.
+std::vector<DecodeKnee> fit_decode_knees(const std::vector<Measurement>& measurements,
+                                         std::optional<double> memory_bandwidth);
+nlohmann::json decode_knee_to_json(const DecodeKnee& k);
+DecodeKnee decode_knee_from_json(const std::string& probe, const std::string& variant, const nlohmann::json& j);
 
 }  // namespace roofaudit::calibrate

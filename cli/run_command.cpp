@@ -3,10 +3,13 @@
 #include <csignal>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
 
+#include "calibrate/knee.hpp"
 #include "calibrate/memory_levels.hpp"
 #include "cli/command.hpp"
 #include "cli/machine_info.hpp"
@@ -49,9 +52,11 @@ nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string
           {"repetitions", s.repetitions}, {"sample_seconds", s.sample_seconds}, {"seed", s.seed}};
 }
 
-// Stores a plateau fit for every working-set curve the probe produced.
-void store_fits(store::Store& db, std::int64_t run_id, std::int64_t device_id, const std::vector<Measurement>& ms,
-                bool reached_memory, const Topology& topology) {
+// Stores a plateau fit for every working-set curve the probe produced. Returns the
+// DRAM read bandwidth when the probe's read curve reached memory.
+std::optional<double> store_fits(store::Store& db, std::int64_t run_id, std::int64_t device_id,
+                                 const std::vector<Measurement>& ms, bool reached_memory, const Topology& topology) {
+  std::optional<double> dram_read;
   calibrate::PlateauOptions options;
   options.last_is_memory = reached_memory;
   // The topology's sizes are often wrong in VMs, but its count of cache levels is a
@@ -60,7 +65,20 @@ void store_fits(store::Store& db, std::int64_t run_id, std::int64_t device_id, c
   for (const auto& fit : calibrate::fit_memory_levels(ms, options)) {
     db.put_fit(run_id, device_id,
                {run_id, fit.device, fit.probe, fit.variant, "plateaus", calibrate::plateaus_to_json(fit.plateaus)});
+    if (fit.probe == "cpu.bandwidth" && fit.variant == "read" && !fit.plateaus.empty() &&
+        fit.plateaus.back().level == "DRAM")
+      dram_read = fit.plateaus.back().value;
   }
+  return dram_read;
+}
+
+// The decode knee of every cpu.decode variant, against the run's own DRAM read
+// bandwidth and peak: fitted once every probe has finished, whatever their order.
+void store_decode_knees(store::Store& db, std::int64_t run_id, std::int64_t device_id,
+                        const std::vector<Measurement>& all, std::optional<double> dram_read) {
+  for (const auto& knee : calibrate::fit_decode_knees(all, dram_read))
+    db.put_fit(run_id, device_id, {run_id, "cpu", knee.probe, knee.variant, "decode_knee",
+                                   calibrate::decode_knee_to_json(knee)});
 }
 
 int execute_run(const GlobalOptions& global, const RunOptions& opt) {
@@ -98,6 +116,8 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   const bool reached_memory = settings.max_working_set_bytes == 0 ||
                               settings.max_working_set_bytes >= default_max_working_set(topology.last_level_cache_bytes());
   int index = 0;
+  std::vector<Measurement> all_results;
+  std::optional<double> dram_read;
   for (const auto& probe : probes) {
     if (g_stop) break;
     progress.probe(++index, int(probes.size()), std::string(probe->name()));
@@ -115,8 +135,11 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
       db.finish_run(run_id, "failed", fmt::format("{}: {}", probe->name(), e.what()));
       throw Error(fmt::format("{} failed: {} (run {} stored as failed)", probe->name(), e.what(), run_id));
     }
-    store_fits(db, run_id, device_id, results, reached_memory, topology);
+    if (auto bw = store_fits(db, run_id, device_id, results, reached_memory, topology)) dram_read = bw;
+    all_results.insert(all_results.end(), std::make_move_iterator(results.begin()),
+                       std::make_move_iterator(results.end()));
   }
+  store_decode_knees(db, run_id, device_id, all_results, dram_read);
   progress.clear();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "calibrate/knee.hpp"
 #include "calibrate/memory_levels.hpp"
 #include "calibrate/plateaus.hpp"
 #include "probes/cpu/sweep.hpp"
@@ -94,6 +95,77 @@ void render_probe_points(std::string& out, const std::string& probe, const std::
   }
 }
 
+// The decode sweep: one row per batch size with each variant's step time, effective
+// weight bandwidth and arithmetic rate, then each variant's fitted knee beside the
+// roofline's prediction from the same run's peak and DRAM bandwidth.
+void render_decode(std::string& out, const std::vector<const Measurement*>& ms,
+                   const std::vector<store::FitRecord>& fits) {
+  std::vector<std::string> variants;
+  std::map<std::string, std::map<int, std::map<std::string, const Measurement*>>> at;  // variant, B, metric
+  std::map<std::string, const Measurement*> any;
+  for (const auto* m : ms) {
+    variants.push_back(m->variant);
+    at[m->variant][m->params.value("batch", 0)][m->metric] = m;
+    any[m->variant] = m;
+  }
+  variants = ordered_unique(variants);
+  const Measurement& first = *ms.front();
+  out += fmt::format("\ncpu.decode (best repetition; {} threads; k = {})\n", first.params.value("threads", 1),
+                     first.params.value("k", 0));
+  for (const auto& v : variants) {
+    const Measurement& m = *any[v];
+    out += fmt::format("  {} weights: {} rows, {}, {}\n", v, m.params.value("rows", 0),
+                       format_bytes(m.params.value("weight_bytes", 0.0)), m.params.value("kernel", "?"));
+  }
+  out += fmt::format("  {:>5}", "B");
+  for (const auto& v : variants) out += fmt::format("  {:>10} {:>7} {:>9}", v + " step", "GB/s", v == "int8" ? "GOP/s" : "GFLOP/s");
+  out += "\n";
+  std::vector<int> batches;
+  for (const auto& v : variants)
+    for (const auto& [b, metrics] : at[v]) batches.push_back(b);
+  std::sort(batches.begin(), batches.end());
+  batches.erase(std::unique(batches.begin(), batches.end()), batches.end());
+  for (int b : batches) {
+    out += fmt::format("  {:>5}", b);
+    for (const auto& v : variants) {
+      auto cell = [&](const char* metric, double factor, const char* spec) {
+        const auto it = at[v][b].find(metric);
+        if (it == at[v][b].end()) return std::string("-");
+        const Measurement& m = *it->second;
+        if (!m.summary) return std::string(m.supported ? "invalid" : "unsupp.");
+        return fmt::format(fmt::runtime(spec), m.summary->best * factor);
+      };
+      out += fmt::format("  {:>10} {:>7} {:>9}", cell("step_time", 1e3, "{:.1f} ms"), cell("weight_bandwidth", 1e-9, "{:.3g}"),
+                         cell("throughput", 1e-9, "{:.4g}"));
+    }
+    out += "\n";
+  }
+  for (const auto& f : fits) {
+    if (f.probe != "cpu.decode" || f.kind != "decode_knee") continue;
+    const auto k = calibrate::decode_knee_from_json(f.probe, f.variant, f.result);
+    std::string measured =
+        k.fit.within_sweep
+            ? fmt::format("measured B* = {:.1f} (memory-bound step {:.3g} ms, then {:.3g} ms per vector)", k.fit.knee_batch,
+                          k.fit.memory_step_time_s * 1e3, k.fit.per_sequence_time_s * 1e3)
+            : fmt::format("no knee inside the sweep (fit bound B* = {:.1f})", k.fit.knee_batch);
+    std::vector<std::string> missing;
+    if (!k.peak_ops) missing.push_back("cpu.peak");
+    if (!k.memory_bandwidth) missing.push_back("cpu.bandwidth sweep into DRAM");
+    std::string predicted = fmt::format("no roofline prediction: this run has no {}", fmt::join(missing, " and no "));
+    if (k.roofline_knee)
+      predicted = fmt::format("roofline peak/bandwidth predicts B* = {:.1f} ({:.4g} {} x {:.3g} B per weight / 2 / {:.3g} GB/s), "
+                              "measured/predicted {:.2f}",
+                              *k.roofline_knee, *k.peak_ops * 1e-9, k.variant == "int8" ? "GOP/s" : "GFLOP/s",
+                              k.bytes_per_weight, *k.memory_bandwidth * 1e-9, k.fit.knee_batch / *k.roofline_knee);
+    out += fmt::format("  knee {}: {}; {}\n", k.variant, measured, predicted);
+    if (k.batch1_fraction)
+      out += fmt::format("  B=1 {}: weights stream at {:.3g} GB/s, {:.0f}% of this run's DRAM read bandwidth ({:.3g} GB/s; "
+                         "target 90%)\n",
+                         k.variant, k.batch1_bandwidth * 1e-9, 100 * *k.batch1_fraction, *k.memory_bandwidth * 1e-9);
+  }
+  out += fmt::format("  counting: {}\n", first.convention);
+}
+
 // When a wider OpenBLAS core type beat the one OpenBLAS picked, say so and how to get it.
 void render_blas_advice(std::string& out, const std::vector<Measurement>& all) {
   std::map<std::string, double> peak, picked, wider;
@@ -170,7 +242,8 @@ std::string render_run_text(const RunView& v) {
       if (!reference && f.probe == probe && f.kind == "plateaus" && f.variant == by_probe[probe].front()->variant &&
           !f.result.empty())
         reference = &f;
-    if (reference) render_probe_levels(out, probe, v.measurements, by_probe[probe], *reference);
+    if (probe == "cpu.decode") render_decode(out, by_probe[probe], v.fits);
+    else if (reference) render_probe_levels(out, probe, v.measurements, by_probe[probe], *reference);
     else render_probe_points(out, probe, by_probe[probe]);
     if (probe == "cpu.gemm") render_blas_advice(out, v.measurements);
   }
