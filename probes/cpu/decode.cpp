@@ -79,9 +79,9 @@ class CpuDecodeProbe final : public Probe {
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     const std::uint64_t w = default_weight_bytes(settings, topology);
-    if (w < kK * 64)
-      throw Error(fmt::format("cpu.decode needs a weight matrix of at least {} (64 rows of {})",
-                              human_bytes(double(kK * 64)), kK));
+    if (w < kK * 16)
+      throw Error(fmt::format("cpu.decode needs a weight matrix of at least {} (16 rows of {})",
+                              human_bytes(double(kK * 16)), kK));
     check_fits_in_memory(w + output_bytes(w), "cpu.decode's weights and outputs");
   }
 

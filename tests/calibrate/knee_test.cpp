@@ -90,3 +90,71 @@ TEST(DecodeKnee, RefusesTooFewOrBadPoints) {
 
 }  // namespace
 }  // namespace roofaudit::calibrate
+
+namespace roofaudit::calibrate {
+namespace {
+
+Measurement decode_point(const std::string& variant, int batch, const std::string& metric, double best) {
+  Measurement m;
+  m.probe = "cpu.decode";
+  m.variant = variant;
+  m.metric = metric;
+  m.valid = true;
+  m.summary = Summary{best, best, best, best, best, 0, 0};
+  m.params = {{"batch", batch}, {"rows", 1000}, {"k", 1000}, {"weight_bytes", variant == "int8" ? 1004000 : 2000000}};
+  return m;
+}
+
+Measurement peak(const std::string& variant, int threads, double best) {
+  Measurement m;
+  m.probe = "cpu.peak";
+  m.variant = variant;
+  m.metric = "peak";
+  m.valid = true;
+  m.summary = Summary{best, best, best, best, best, 0, 0};
+  m.params = {{"threads", threads}};
+  return m;
+}
+
+// A run's decode sweep on an exact roofline, with the run's peak and DRAM bandwidth:
+// the fitted knee, the roofline's prediction and the B = 1 fraction all follow.
+TEST(DecodeKnees, FromARunsMeasurementsWithItsCeilings) {
+  std::vector<Measurement> ms;
+  const double t_mem = 1e-3, knee = 16;
+  for (int b = 1; b <= 512; b *= 2) {
+    const double t = std::max(t_mem, t_mem * b / knee);
+    ms.push_back(decode_point("int8", b, "step_time", t));
+    if (b == 1) ms.push_back(decode_point("int8", b, "weight_bandwidth", 1004000 / t));
+  }
+  ms.push_back(decode_point("bf16", 1, "step_time", 1e-3));  // too few points for a knee
+  ms.push_back(peak("int8", 1, 5e11));
+  ms.push_back(peak("int8", 2, 1e12));  // the all-thread figure is the ceiling
+  Measurement broken = decode_point("int8", 1024, "step_time", 1.0);
+  broken.valid = false;  // a failed point never enters the fit
+  ms.push_back(broken);
+
+  const auto knees = fit_decode_knees(ms, 2e9);
+  ASSERT_EQ(knees.size(), 1u);
+  const auto& k = knees[0];
+  EXPECT_EQ(k.variant, "int8");
+  EXPECT_NEAR(k.fit.knee_batch / knee, 1.0, 0.01);
+  EXPECT_NEAR(k.bytes_per_weight, 1.004, 1e-12);
+  ASSERT_TRUE(k.roofline_knee && k.batch1_fraction);
+  EXPECT_NEAR(*k.roofline_knee, 1e12 * 1.004 / (2 * 2e9), 1e-6);
+  EXPECT_NEAR(*k.batch1_fraction, (1004000 / t_mem) / 2e9, 1e-12);
+
+  const auto back = decode_knee_from_json(k.probe, k.variant, decode_knee_to_json(k));
+  EXPECT_EQ(back.fit.knee_batch, k.fit.knee_batch);
+  EXPECT_EQ(back.roofline_knee, k.roofline_knee);
+  EXPECT_EQ(back.peak_ops, k.peak_ops);
+
+  // Without the run's DRAM figure there is a knee but no prediction.
+  const auto alone = fit_decode_knees(ms, std::nullopt);
+  ASSERT_EQ(alone.size(), 1u);
+  EXPECT_FALSE(alone[0].roofline_knee);
+  EXPECT_FALSE(alone[0].batch1_fraction);
+  EXPECT_FALSE(decode_knee_to_json(alone[0]).contains("roofline_knee"));
+}
+
+}  // namespace
+}  // namespace roofaudit::calibrate

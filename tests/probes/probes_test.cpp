@@ -264,3 +264,43 @@ TEST(Summary, RecordOutcomeStoresSamplesOrTheFailure) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// Every batch size of both weight types validates, with three figures each, and the
+// figures agree with one another (bandwidth and rate are the step time restated).
+void expect_complete_decode_sweep(const std::vector<Measurement>& ms, const std::string& kernel_prefix) {
+  std::map<std::string, std::map<int, std::map<std::string, double>>> best;
+  for (const auto& m : ms) {
+    ASSERT_TRUE(m.valid) << m.variant << " B=" << m.params["batch"] << ": " << m.validation;
+    EXPECT_EQ(m.params["kernel"].get<std::string>().rfind(kernel_prefix, 0), 0u) << m.params["kernel"];
+    best[m.variant][m.params["batch"].get<int>()][m.metric] = m.summary->best;
+  }
+  for (const char* variant : {"int8", "bf16"}) {
+    ASSERT_EQ(best[variant].size(), 10u) << variant;  // B = 1, 2, 4, ..., 512
+    for (const auto& [batch, metrics] : best[variant]) {
+      ASSERT_EQ(metrics.size(), 3u);
+      const auto& any = *std::find_if(ms.begin(), ms.end(), [&](const Measurement& m) { return m.variant == variant; });
+      const double weights = any.params["rows"].get<double>() * any.params["k"].get<double>();
+      EXPECT_NEAR(metrics.at("throughput") * metrics.at("step_time") / (2.0 * batch * weights), 1.0, 1e-9);
+      EXPECT_NEAR(metrics.at("weight_bandwidth") * metrics.at("step_time") / any.params["weight_bytes"].get<double>(),
+                  1.0, 1e-9);
+    }
+  }
+}
+
+TEST(CpuDecodeProbe, SweepsEveryBatchAndValidates) {
+  const auto ms = run_small("cpu.decode");
+  expect_complete_decode_sweep(ms, "");
+}
+
+TEST(CpuDecodeProbe, IsaCapForcesThePortableKernel) {
+  setenv("ROOFAUDIT_MAX_ISA", "generic", 1);
+  const auto ms = run_small("cpu.decode");
+  unsetenv("ROOFAUDIT_MAX_ISA");
+  expect_complete_decode_sweep(ms, "portable");
+}
+
+}  // namespace
+}  // namespace roofaudit
