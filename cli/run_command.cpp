@@ -129,6 +129,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
                      },
                      [&](const std::string& text) { progress.detail(text); }, g_stop};
     try {
+      const Topology::BindingGuard unpin_afterwards(topology);
       probe->run(ctx);
     } catch (const Error& e) {
       progress.clear();

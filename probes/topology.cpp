@@ -110,6 +110,19 @@ std::uint64_t Topology::last_level_cache_bytes() const {
   return llc.size_bytes * static_cast<std::uint64_t>(std::max(1, llc.instances));
 }
 
+Topology::BindingGuard::BindingGuard(const Topology& topology) : topology_(topology), saved_(hwloc_bitmap_alloc()) {
+  if (hwloc_get_cpubind(topology_.topo_, static_cast<hwloc_bitmap_t>(saved_), HWLOC_CPUBIND_THREAD) != 0) {
+    hwloc_bitmap_free(static_cast<hwloc_bitmap_t>(saved_));
+    saved_ = nullptr;
+  }
+}
+
+Topology::BindingGuard::~BindingGuard() {
+  if (!saved_) return;
+  hwloc_set_cpubind(topology_.topo_, static_cast<hwloc_bitmap_t>(saved_), HWLOC_CPUBIND_THREAD);
+  hwloc_bitmap_free(static_cast<hwloc_bitmap_t>(saved_));
+}
+
 bool Topology::pin_current_thread(int slot) const {
   if (pin_order_.empty()) return false;
   const int pu = pin_order_[static_cast<std::size_t>(slot) % pin_order_.size()];

@@ -44,6 +44,22 @@ class Topology {
   // Binds the calling thread to pin_order()[slot % pus()]. Returns false if refused.
   bool pin_current_thread(int slot) const;
 
+  // Restores the calling thread's CPU binding when it goes out of scope. A probe that
+  // pins its OpenMP threads pins the calling thread too (it is OpenMP thread 0); left
+  // so, every later probe would inherit one core: OpenBLAS sizes its thread count from
+  // the caller's affinity, and child processes start with it.
+  class BindingGuard {
+   public:
+    explicit BindingGuard(const Topology& topology);
+    ~BindingGuard();
+    BindingGuard(const BindingGuard&) = delete;
+    BindingGuard& operator=(const BindingGuard&) = delete;
+
+   private:
+    const Topology& topology_;
+    void* saved_;  // hwloc_bitmap_t
+  };
+
   nlohmann::json to_json() const;
 
  private:

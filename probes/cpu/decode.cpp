@@ -42,7 +42,9 @@ std::uint64_t default_weight_bytes(const RunSettings& s, const Topology& topo) {
   const std::uint64_t gib = std::uint64_t(1) << 30;
   const std::uint64_t llc = topo.last_level_cache_bytes();
   std::uint64_t bytes = std::max<std::uint64_t>(gib, 2 * llc);
-  if (s.quick) bytes = std::min<std::uint64_t>(bytes, gib / 2);
+  // --quick: 256 MiB, past the last-level caches of nearly every CPU shipping (the
+  // largest stacked-cache parts report more, and their figures are then partly cache).
+  if (s.quick) bytes = std::min<std::uint64_t>(bytes, gib / 4);
   return std::min<std::uint64_t>(bytes, 4 * gib);
 }
 
@@ -148,8 +150,11 @@ class CpuDecodeProbe final : public Probe {
         else w.step_bf16(x16.data(), batch, y.data(), threads);
         return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       };
+      // Short steps get more repetitions: they cost little and the machine's noise
+      // matters most where the step is one pass over memory.
+      const int point_reps = ctx.settings.repetitions > 0 ? reps : (batch <= 16 ? 2 * reps + 1 : reps);
       const auto timing =
-          time_repetitions(fmt::format("cpu.decode/{}/{}", int8 ? "int8" : "bf16", batch), 1, reps, step);
+          time_repetitions(fmt::format("cpu.decode/{}/{}", int8 ? "int8" : "bf16", batch), 1, point_reps, step);
       std::string problem = timing.ok ? check(w, int8, seed, x8, x16, xs, batch, y) : timing.error;
       emit_point(ctx, w, batch, threads, timing.seconds, problem);
       if (!timing.seconds.empty() && *std::min_element(timing.seconds.begin(), timing.seconds.end()) > kStepBudgetSeconds) {

@@ -30,7 +30,7 @@ class CpuGemmProbe final : public Probe {
 
   void run(ProbeContext& ctx) override {
     const int all = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : 3;
+    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 2 : 3);
     // Up to matrices far larger than the caches: 4096^2 fp64 is 128 MiB per matrix.
     std::vector<int> sizes = {256, 512, 1024, 2048};
     if (!ctx.settings.quick) sizes.push_back(4096);
