@@ -353,3 +353,31 @@ TEST_F(Cli, UnknownVerbNamesTheVerbs) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// The decode sweep's knee is stored with the run and shown in its summary, with the
+// roofline's prediction when the run measured a peak (here it has no DRAM figure: the
+// bandwidth sweep is capped far below memory, and the summary says so).
+TEST_F(Cli, DecodeRunStoresItsKneeAndShowsIt) {
+  const auto r = roofaudit(dir, {"--db", db, "run", "--probes", "cpu.decode,cpu.peak", "--quick", "--max-size", "1MiB"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  store::Store s(db);
+  const auto run_id = s.runs().back().id;
+  int knees = 0;
+  for (const auto& f : s.fits(run_id)) {
+    if (f.kind != "decode_knee") continue;
+    ++knees;
+    EXPECT_GT(f.result["knee_batch"].get<double>(), 0);
+    EXPECT_FALSE(f.result.contains("roofline_knee"));
+  }
+  EXPECT_EQ(knees, 2);  // int8 and bf16
+  EXPECT_NE(r.out.find("knee int8: "), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no roofline prediction: this run has no cpu.bandwidth sweep into DRAM"), std::string::npos);
+  const auto shown = roofaudit(dir, {"--db", db, "show", std::to_string(run_id)});
+  EXPECT_NE(shown.out.find("knee bf16: "), std::string::npos);
+}
+
+}  // namespace
+}  // namespace roofaudit

@@ -304,3 +304,25 @@ TEST(CpuDecodeProbe, IsaCapForcesThePortableKernel) {
 
 }  // namespace
 }  // namespace roofaudit
+
+#include <sched.h>
+
+namespace roofaudit {
+namespace {
+
+TEST(Topology, BindingGuardRestoresTheCallersAffinity) {
+  static Topology topology;
+  cpu_set_t before, pinned, after;
+  ASSERT_EQ(sched_getaffinity(0, sizeof before, &before), 0);
+  {
+    const Topology::BindingGuard guard(topology);
+    ASSERT_TRUE(topology.pin_current_thread(0));
+    ASSERT_EQ(sched_getaffinity(0, sizeof pinned, &pinned), 0);
+    EXPECT_EQ(CPU_COUNT(&pinned), 1);
+  }
+  ASSERT_EQ(sched_getaffinity(0, sizeof after, &after), 0);
+  EXPECT_TRUE(CPU_EQUAL(&before, &after));
+}
+
+}  // namespace
+}  // namespace roofaudit
