@@ -1,9 +1,11 @@
 // roofaudit run: checks every input, then runs the selected probes into one stored run,
 // each result committed as it is made.
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <sstream>
 
@@ -44,30 +46,45 @@ struct RunOptions {
   std::string max_size;
   int repetitions = 0;
   double sample_ms = 0;
+  std::string device;
 };
 
 nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string>& probes) {
-  return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick},
+  return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick}, {"gpu_device", s.gpu_device},
           {"min_working_set_bytes", s.min_working_set_bytes}, {"max_working_set_bytes", s.max_working_set_bytes},
           {"repetitions", s.repetitions}, {"sample_seconds", s.sample_seconds}, {"seed", s.seed}};
 }
 
-// Stores a plateau fit for every working-set curve the probe produced. Returns the
-// DRAM read bandwidth when the probe's read curve reached memory.
-std::optional<double> store_fits(store::Store& db, std::int64_t run_id, std::int64_t device_id,
+// Stores a plateau fit for every working-set curve the probe produced, under the device
+// that produced it. Returns the CPU's DRAM read bandwidth when its read curve reached
+// memory.
+std::optional<double> store_fits(store::Store& db, std::int64_t run_id, std::int64_t cpu_device_id,
+                                 const std::map<std::string, std::int64_t>& other_devices,
                                  const std::vector<Measurement>& ms, bool reached_memory, const Topology& topology) {
   std::optional<double> dram_read;
-  calibrate::PlateauOptions options;
-  options.last_is_memory = reached_memory;
-  // The topology's sizes are often wrong in VMs, but its count of cache levels is a
-  // sound cap: no more plateaus than caches plus memory.
-  if (!topology.caches().empty()) options.max_levels = int(topology.caches().size()) + (reached_memory ? 1 : 0);
-  for (const auto& fit : calibrate::fit_memory_levels(ms, options)) {
-    db.put_fit(run_id, device_id,
-               {run_id, fit.device, fit.probe, fit.variant, "plateaus", calibrate::plateaus_to_json(fit.plateaus)});
-    if (fit.probe == "cpu.bandwidth" && fit.variant == "read" && !fit.plateaus.empty() &&
-        fit.plateaus.back().level == "DRAM")
-      dram_read = fit.plateaus.back().value;
+  std::map<std::string, std::vector<Measurement>> by_device;
+  for (const auto& m : ms) by_device[m.device].push_back(m);
+  for (const auto& [device, curves] : by_device) {
+    calibrate::PlateauOptions options;
+    std::int64_t device_id = cpu_device_id;
+    if (device == "cpu") {
+      options.last_is_memory = reached_memory;
+      // The topology's sizes are often wrong in VMs, but its count of cache levels is a
+      // sound cap: no more plateaus than caches plus memory.
+      if (!topology.caches().empty()) options.max_levels = int(topology.caches().size()) + (reached_memory ? 1 : 0);
+    } else {
+      const auto it = other_devices.find(device);
+      if (it == other_devices.end()) continue;
+      device_id = it->second;
+      options.max_levels = 4;  // L1 / shared memory, L2, a last-level cache, device memory
+    }
+    for (const auto& fit : calibrate::fit_memory_levels(curves, options)) {
+      db.put_fit(run_id, device_id,
+                 {run_id, fit.device, fit.probe, fit.variant, "plateaus", calibrate::plateaus_to_json(fit.plateaus)});
+      if (fit.probe == "cpu.bandwidth" && fit.variant == "read" && !fit.plateaus.empty() &&
+          fit.plateaus.back().level == "DRAM")
+        dram_read = fit.plateaus.back().value;
+    }
   }
   return dram_read;
 }
@@ -99,6 +116,11 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   std::error_code ec;
   settings.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   settings.sample_seconds = opt.sample_ms / 1000.0;
+  settings.gpu_device = opt.device;
+  // The Khronos validation layer (with synchronization validation): the tests turn it
+  // on; any message of error severity fails the measurement it happened in.
+  const char* validation = std::getenv("ROOFAUDIT_VK_VALIDATION");
+  settings.vulkan_validation = validation && std::string(validation) != "0";
   for (const auto& p : probes) p->check(settings, topology);
 
   store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
@@ -118,16 +140,23 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   int index = 0;
   std::vector<Measurement> all_results;
   std::optional<double> dram_read;
+  std::map<std::string, std::int64_t> other_devices;  // "gpu:0" -> device id
   for (const auto& probe : probes) {
     if (g_stop) break;
     progress.probe(++index, int(probes.size()), std::string(probe->name()));
     std::vector<Measurement> results;
-    ProbeContext ctx{settings, topology,
+    ProbeContext ctx{settings,
+                     topology,
                      [&](Measurement m) {
-                       db.add_measurement(run_id, device_id, m);
+                       const auto other = other_devices.find(m.device);
+                       db.add_measurement(run_id, other == other_devices.end() ? device_id : other->second, m);
                        results.push_back(std::move(m));
                      },
-                     [&](const std::string& text) { progress.detail(text); }, g_stop};
+                     [&](const std::string& text) { progress.detail(text); },
+                     g_stop,
+                     [&](const DeviceInfo& d) {
+                       other_devices[fmt::format("{}:{}", d.kind, d.ordinal)] = db.upsert_device(machine_id, d);
+                     }};
     try {
       const Topology::BindingGuard unpin_afterwards(topology);
       probe->run(ctx);
@@ -136,7 +165,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
       db.finish_run(run_id, "failed", fmt::format("{}: {}", probe->name(), e.what()));
       throw Error(fmt::format("{} failed: {} (run {} stored as failed)", probe->name(), e.what(), run_id));
     }
-    if (auto bw = store_fits(db, run_id, device_id, results, reached_memory, topology)) dram_read = bw;
+    if (auto bw = store_fits(db, run_id, device_id, other_devices, results, reached_memory, topology)) dram_read = bw;
     all_results.insert(all_results.end(), std::make_move_iterator(results.begin()),
                        std::make_move_iterator(results.end()));
   }
@@ -175,6 +204,9 @@ void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("--repetitions", opt->repetitions, "timed repetitions per point (default 5, quick 3)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--sample-ms", opt->sample_ms, "target duration of one repetition in ms")->check(CLI::PositiveNumber);
+  cmd->add_option("--device", opt->device,
+                  "Vulkan device for gpu.* probes: index or name substring (default: discrete, then integrated; "
+                  "the CPU implementation only when it is the only one)");
   cmd->callback([&action, &global, opt] {
     action = [&global, opt] {
       RunOptions o = *opt;

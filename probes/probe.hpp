@@ -25,6 +25,9 @@ struct RunSettings {
   std::uint64_t seed = 0x5eed;
   std::string executable;                // roofaudit itself, for probes that need a child
                                          // process (empty: those parts are skipped)
+  std::string gpu_device;                // Vulkan device: index or name substring (empty:
+                                         // discrete, then integrated, ..., CPU last)
+  bool vulkan_validation = false;        // Khronos validation layer; any error fails the figure
 };
 
 // Everything a probe may use while it runs, and the one way its results leave it.
@@ -34,6 +37,9 @@ struct ProbeContext {
   std::function<void(Measurement)> emit;          // stores one result, in its own transaction
   std::function<void(const std::string&)> progress;  // what is being measured now
   const std::atomic<bool>& stop_requested;
+  // Records a device other than the CPU (a GPU) before its measurements are emitted;
+  // measurements name it in `device` ("gpu:N").
+  std::function<void(const DeviceInfo&)> describe_device = [](const DeviceInfo&) {};
 };
 
 class Probe {

@@ -45,7 +45,10 @@ void render_probe_levels(std::string& out, const std::string& probe, const std::
   variants = ordered_unique(variants);
 
   const auto threads = first.params.value("threads", 1);
-  out += fmt::format("\n{} ({}, best repetition; {} thread{})\n", probe, scale.label, threads, threads == 1 ? "" : "s");
+  const std::string where = first.params.contains("device_name")
+                                ? first.params["device_name"].get<std::string>()
+                                : fmt::format("{} thread{}", threads, threads == 1 ? "" : "s");
+  out += fmt::format("\n{} ({}, best repetition; {})\n", probe, scale.label, where);
   out += fmt::format("  {:<6} {:<20}", "level", "working sets");
   for (const auto& v : variants) out += fmt::format(" {:>9}", v);
   out += "\n";
@@ -68,6 +71,14 @@ void render_probe_levels(std::string& out, const std::string& probe, const std::
 
 // Best figure per (variant, threads, BLAS core type), with where it came from.
 void render_probe_points(std::string& out, const std::string& probe, const std::vector<const Measurement*>& ms) {
+  // A probe skipped as a whole (no such device) is one line.
+  const bool all_skipped = std::all_of(ms.begin(), ms.end(), [&](const Measurement* m) {
+    return !m->supported && m->validation == ms.front()->validation;
+  });
+  if (all_skipped) {
+    out += fmt::format("\n{}: {}\n", probe, ms.front()->validation);
+    return;
+  }
   out += fmt::format("\n{} (best repetition)\n", probe);
   std::vector<std::string> order;
   std::map<std::string, const Measurement*> best;

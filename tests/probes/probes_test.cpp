@@ -100,7 +100,7 @@ std::vector<Measurement> run_small(const std::string& name) {
   auto probe = std::move(ProbeRegistry::instance().select({name}).front());
   probe->check(settings, topology);
   ProbeContext ctx{settings, topology, [&](Measurement m) { out.push_back(std::move(m)); }, [](const std::string&) {},
-                   stop};
+                   stop, [](const DeviceInfo&) {}};
   probe->run(ctx);
   return out;
 }

@@ -1,0 +1,336 @@
+// gpu.bandwidth: device-memory bandwidth of a Vulkan device over working-set size: read
+// (sum), write, copy, triad, with 16-byte vector loads and stores, random contents (no
+// memory compression can shrink them), grid-stride compute shaders, and many dispatches
+// per submit timed with timestamp queries. Bytes are counted the STREAM way.
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/random.hpp"
+#include "kernels/vulkan/shaders.hpp"
+#include "probes/cpu/sweep.hpp"
+#include "probes/error.hpp"
+#include "probes/gpu/session.hpp"
+#include "probes/probe.hpp"
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+
+namespace roofaudit {
+namespace {
+
+using vk::Buffer;
+
+// Must match kernels/vulkan/common.glsl.
+std::uint32_t fill_word(std::uint32_t index, std::uint32_t seed) {
+  std::uint32_t x = index * 0x9e3779b9u ^ seed;
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+float fill_float(std::uint32_t index, std::uint32_t seed) { return float(fill_word(index, seed) & 1023u); }
+
+enum class Kind { read, write, copy, triad };
+struct Variant {
+  Kind kind;
+  const char* name;
+  int streams;  // buffers the kernel touches; the working set is split among them
+};
+const Variant kVariants[] = {{Kind::read, "read", 1}, {Kind::write, "write", 1}, {Kind::copy, "copy", 2},
+                             {Kind::triad, "triad", 3}};
+constexpr std::uint32_t kSeedSrc = 0x1234567u, kSeedB = 0xabcdefu, kSeedC = 0x7654321u;
+constexpr float kTriadScalar = 3.0f;
+constexpr std::uint32_t kMaxDispatches = 1024;  // per sample: one read-sum slot each
+constexpr std::uint64_t kChunk = 4096;          // validation reads back chunks this size
+constexpr int kChunks = 16;
+
+class GpuBandwidthProbe final : public Probe {
+ public:
+  std::string_view name() const override { return "gpu.bandwidth"; }
+  std::string_view description() const override {
+    return "Vulkan device-memory bandwidth over working-set size: read, write, copy, triad (timestamp queries)";
+  }
+  int version() const override { return 1; }
+  void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
+
+  void run(ProbeContext& ctx) override {
+    gpu::Session session = gpu::open_session(ctx.settings);
+    if (!session.skipped.empty()) {
+      for (const auto& v : kVariants) {
+        Measurement m = base(v, "gpu", 0);
+        m.supported = false;
+        m.validation = session.skipped;
+        ctx.emit(std::move(m));
+      }
+      ctx.progress(session.skipped);
+      return;
+    }
+    ctx.describe_device(session.device_info());
+    const auto& desc = session.device->description();
+    if (!desc.timestamps) {
+      for (const auto& v : kVariants) {
+        Measurement m = base(v, session.device_key(), 0);
+        m.supported = false;
+        m.validation = "unsupported: the device's compute queue has no timestamps (timestampValidBits = 0)";
+        ctx.emit(std::move(m));
+      }
+      return;
+    }
+    Sweep sweep(ctx, session);
+    sweep.run();
+  }
+
+ private:
+  Measurement base(const Variant& v, const std::string& device, std::uint64_t ws) const {
+    Measurement m;
+    m.probe = std::string(name());
+    m.probe_version = version();
+    m.device = device;
+    m.variant = v.name;
+    m.metric = "bandwidth";
+    m.unit = "B/s";
+    m.higher_is_better = true;
+    m.convention = "stream: bytes the kernel reads plus bytes it writes, once each; working set = all buffers";
+    m.params = {{"working_set_bytes", ws}};
+    return m;
+  }
+
+  class Sweep {
+   public:
+    Sweep(ProbeContext& ctx, gpu::Session& session)
+        : ctx_(ctx), session_(session), dev_(*session.device), desc_(dev_.description()) {}
+
+    void run() {
+      const std::uint64_t max_ws = max_working_set();
+      const std::uint64_t min_ws = std::max<std::uint64_t>(ctx_.settings.min_working_set_bytes, 64 * 1024);
+      const auto sizes = geometric_sizes(std::min(min_ws, max_ws), max_ws, 1.5);
+      local_ = std::min<std::uint32_t>(256, desc_.max_workgroup_size);
+      ctx_.progress(fmt::format("{}: allocating 3 x {}", desc_.name, human_bytes(double(max_ws))));
+      buffers_[0] = std::make_unique<Buffer>(dev_, max_ws, Buffer::Memory::device_local);
+      buffers_[1] = std::make_unique<Buffer>(dev_, max_ws, Buffer::Memory::device_local);
+      buffers_[2] = std::make_unique<Buffer>(dev_, max_ws, Buffer::Memory::device_local);
+      sums_ = std::make_unique<Buffer>(dev_, kMaxDispatches * 4, Buffer::Memory::device_local);
+      staging_ = std::make_unique<Buffer>(dev_, kChunk * (kChunks + 1) + kMaxDispatches * 4, Buffer::Memory::host_visible);
+      commands_ = std::make_unique<vk::Commands>(dev_, 2);
+      fill_ = std::make_unique<vk::ComputePipeline>(dev_, kernels::vulkan::shader("bw_fill"), 1, 12, local_, 4);
+      read_ = std::make_unique<vk::ComputePipeline>(dev_, kernels::vulkan::shader("bw_read"), 2, 8, local_, 1);
+      write_ = std::make_unique<vk::ComputePipeline>(dev_, kernels::vulkan::shader("bw_write"), 1, 8, local_, 1);
+      copy_ = std::make_unique<vk::ComputePipeline>(dev_, kernels::vulkan::shader("bw_copy"), 2, 4, local_, 1);
+      triad_ = std::make_unique<vk::ComputePipeline>(dev_, kernels::vulkan::shader("bw_triad"), 3, 8, local_, 1);
+      read_set_ = read_->bind({buffers_[0].get(), sums_.get()});
+      write_set_ = write_->bind({buffers_[1].get()});
+      copy_set_ = copy_->bind({buffers_[0].get(), buffers_[1].get()});
+      triad_set_ = triad_->bind({buffers_[2].get(), buffers_[0].get(), buffers_[1].get()});
+
+      fill(0, kSeedSrc, false);
+      for (const auto& v : kVariants) {
+        if (v.kind == Kind::triad) {  // b and c hold small integers as floats
+          fill(0, kSeedB, true);
+          fill(1, kSeedC, true);
+        }
+        std::uint64_t previous = 0;
+        for (std::uint64_t ws : sizes) {
+          if (ctx_.stop_requested) return;
+          const std::uint64_t n = ws / std::uint64_t(v.streams) / 16;  // vec4 elements per buffer
+          if (n == 0 || n == previous) continue;
+          previous = n;
+          ctx_.progress(fmt::format("{} {}", v.name, human_bytes(double(ws))));
+          ctx_.emit(measure(v, n));
+        }
+      }
+    }
+
+   private:
+    std::uint64_t max_working_set() const {
+      // Per buffer: within maxStorageBufferRange and one allocation; in all, an eighth of
+      // device memory. The CPU implementation (lavapipe) is a correctness target: small.
+      std::uint64_t cap = std::min<std::uint64_t>(desc_.max_storage_buffer_range, desc_.max_allocation_bytes);
+      cap = std::min<std::uint64_t>(cap, std::max<std::uint64_t>(desc_.device_local_bytes() / 8, 1 << 20));
+      const std::uint64_t wanted = ctx_.settings.max_working_set_bytes
+                                       ? ctx_.settings.max_working_set_bytes
+                                       : (desc_.type == "cpu" ? std::uint64_t(64) << 20 : std::uint64_t(1) << 30);
+      return std::max<std::uint64_t>(std::min(wanted, cap) / 16 * 16, 64 * 1024);
+    }
+
+    std::uint32_t groups_for(std::uint64_t n) const {
+      return std::uint32_t(std::clamp<std::uint64_t>((n + local_ - 1) / local_, 1, 65535));
+    }
+
+    void fill(int buffer, std::uint32_t seed, bool as_float) {
+      const std::uint64_t n = buffers_[buffer]->bytes() / 16;
+      VkDescriptorSet set = fill_->bind({buffers_[buffer].get()});
+      const std::uint32_t push[3] = {std::uint32_t(n), seed, as_float ? 1u : 0u};
+      VkCommandBuffer cmd = commands_->begin();
+      fill_->dispatch(cmd, set, push, groups_for(n));
+      vk::transfer_barrier(cmd);
+      commands_->submit_and_wait();
+    }
+
+    // One sample: `dispatches` kernels between two timestamps, each after a barrier on the
+    // previous one; then the validation read-back. Returns GPU seconds per dispatch.
+    double batch(const Variant& v, std::uint64_t n, std::uint32_t dispatches, std::string& problem) {
+      VkCommandBuffer cmd = commands_->begin();
+      if (v.kind == Kind::read) vkCmdFillBuffer(cmd, sums_->get(), 0, VK_WHOLE_SIZE, 0);
+      if (v.kind == Kind::copy) vkCmdFillBuffer(cmd, buffers_[1]->get(), 0, n * 16, 0);  // poison the target
+      if (v.kind == Kind::triad) vkCmdFillBuffer(cmd, buffers_[2]->get(), 0, n * 16, 0);
+      vk::transfer_barrier(cmd);
+      commands_->timestamp(0);
+      const std::uint32_t groups = groups_for(n);
+      for (std::uint32_t d = 0; d < dispatches; ++d) {
+        if (d) vk::compute_barrier(cmd);
+        switch (v.kind) {
+          case Kind::read: {
+            const std::uint32_t push[2] = {std::uint32_t(n), d};
+            read_->dispatch(cmd, read_set_, push, groups);
+            break;
+          }
+          case Kind::write: {
+            const std::uint32_t push[2] = {std::uint32_t(n), write_value(d)};
+            write_->dispatch(cmd, write_set_, push, groups);
+            break;
+          }
+          case Kind::copy: {
+            const std::uint32_t push[1] = {std::uint32_t(n)};
+            copy_->dispatch(cmd, copy_set_, push, groups);
+            break;
+          }
+          case Kind::triad: {
+            struct {
+              std::uint32_t n;
+              float scalar;
+            } push{std::uint32_t(n), kTriadScalar};
+            triad_->dispatch(cmd, triad_set_, &push, groups);
+            break;
+          }
+        }
+      }
+      commands_->timestamp(1);
+      vk::transfer_barrier(cmd);
+      // Read-back for validation: the per-dispatch sums, or chunks of the written buffer.
+      const Buffer& written = v.kind == Kind::write || v.kind == Kind::copy ? *buffers_[1] : *buffers_[2];
+      std::vector<std::uint64_t> offsets;
+      if (v.kind == Kind::read) {
+        vk::copy_buffer(cmd, *sums_, *staging_, 0, 0, dispatches * 4);
+      } else {
+        offsets = chunk_offsets(n * 16);
+        for (std::size_t i = 0; i < offsets.size(); ++i)
+          vk::copy_buffer(cmd, written, *staging_, offsets[i], i * kChunk, std::min<std::uint64_t>(kChunk, n * 16));
+      }
+      vk::transfer_barrier(cmd);
+      commands_->submit_and_wait();
+      const double seconds = commands_->seconds_between(0, 1) / dispatches;
+      problem = v.kind == Kind::read ? check_sums(n, dispatches) : check_chunks(v, n, dispatches, offsets);
+      if (problem.empty()) problem = session_.validation_problem();
+      return seconds;
+    }
+
+    static std::uint32_t write_value(std::uint32_t d) { return 0x5a5a0000u + d; }
+
+    std::vector<std::uint64_t> chunk_offsets(std::uint64_t bytes) {
+      std::vector<std::uint64_t> out;
+      if (bytes <= kChunk) return {0};
+      const std::uint64_t last = (bytes - kChunk) / 16 * 16;
+      for (int i = 0; i < kChunks; ++i) out.push_back(rng_.below(last / 16 + 1) * 16);
+      out.push_back(last);  // the end of the buffer, always
+      return out;
+    }
+
+    std::string check_sums(std::uint64_t n, std::uint32_t dispatches) {
+      while (summed_words_ < 4 * n) expected_sum_ += fill_word(std::uint32_t(summed_words_++), kSeedSrc);
+      if (summed_words_ > 4 * n) {  // sizes only grow within a variant; recompute if not
+        expected_sum_ = 0;
+        for (summed_words_ = 0; summed_words_ < 4 * n;) expected_sum_ += fill_word(std::uint32_t(summed_words_++), kSeedSrc);
+      }
+      const auto* sums = static_cast<const std::uint32_t*>(staging_->mapped());
+      for (std::uint32_t d = 0; d < dispatches; ++d)
+        if (sums[d] != expected_sum_)
+          return fmt::format("dispatch {} of {} summed {:#x}, expected {:#x}", d, dispatches, sums[d], expected_sum_);
+      return "";
+    }
+
+    std::string check_chunks(const Variant& v, std::uint64_t n, std::uint32_t dispatches,
+                             const std::vector<std::uint64_t>& offsets) {
+      const auto* base = static_cast<const std::uint8_t*>(staging_->mapped());
+      const std::uint64_t length = std::min<std::uint64_t>(kChunk, n * 16);
+      for (std::size_t c = 0; c < offsets.size(); ++c) {
+        for (std::uint64_t b = 0; b < length; b += 4) {
+          const auto word = std::uint32_t((offsets[c] + b) / 4);
+          std::uint32_t got;
+          std::memcpy(&got, base + c * kChunk + b, 4);
+          std::uint32_t want = 0;
+          if (v.kind == Kind::write) want = word ^ write_value(dispatches - 1);
+          if (v.kind == Kind::copy) want = fill_word(word, kSeedSrc);
+          if (v.kind == Kind::triad) {
+            const float f = fill_float(word, kSeedB) + kTriadScalar * fill_float(word, kSeedC);
+            std::memcpy(&want, &f, 4);
+          }
+          if (got != want)
+            return fmt::format("{}: word {} is {:#x}, expected {:#x}", v.name, word, got, want);
+        }
+      }
+      return "";
+    }
+
+    Measurement measure(const Variant& v, std::uint64_t n) {
+      const std::uint64_t bytes_per_dispatch = n * 16 * std::uint64_t(v.streams);
+      const double target = ctx_.settings.sample_seconds > 0 ? ctx_.settings.sample_seconds
+                                                             : (ctx_.settings.quick ? 0.01 : 0.05);
+      const int reps = ctx_.settings.repetitions > 0 ? ctx_.settings.repetitions : (ctx_.settings.quick ? 3 : 5);
+      std::string problem;
+      // Calibration doubles as warm-up: one dispatch, then as many as fill the target.
+      const double one = batch(v, n, 1, problem);
+      std::uint32_t dispatches =
+          std::uint32_t(std::clamp(target / std::max(one, 1e-7), 1.0, double(kMaxDispatches)));
+      std::vector<double> seconds;
+      if (problem.empty()) {
+        const auto timing = time_repetitions(fmt::format("gpu.bandwidth/{}/{}", v.name, n), 1, reps, [&] {
+          std::string p;
+          const double s = batch(v, n, dispatches, p);
+          if (!p.empty()) throw SampleFailed{p};
+          return s;
+        });
+        seconds = timing.seconds;
+        if (!timing.ok) problem = timing.error;
+      }
+      Measurement m;
+      m.probe = "gpu.bandwidth";
+      m.probe_version = 1;
+      m.device = session_.device_key();
+      m.variant = v.name;
+      m.metric = "bandwidth";
+      m.unit = "B/s";
+      m.higher_is_better = true;
+      m.convention = "stream: bytes the kernel reads plus bytes it writes, once each; working set = all buffers";
+      m.params = {{"working_set_bytes", bytes_per_dispatch}, {"threads", 1},
+                  {"device_name", desc_.name},                {"local_size", local_},
+                  {"workgroups", groups_for(n)},              {"dispatches_per_sample", dispatches},
+                  {"vector_bytes", 16}};
+      record_outcome(m, seconds, problem,
+                     v.kind == Kind::read ? "every dispatch's sum of every word equals the host's (mod 2^32)"
+                                          : "17 chunks of 4 KiB (one at the end) read back equal the host's values",
+                     [&](double s) { return double(bytes_per_dispatch) / s; });
+      return m;
+    }
+
+    ProbeContext& ctx_;
+    gpu::Session& session_;
+    const vk::Device& dev_;
+    const vk::DeviceDescription& desc_;
+    std::uint32_t local_ = 256;
+    std::unique_ptr<Buffer> buffers_[3], sums_, staging_;
+    std::unique_ptr<vk::Commands> commands_;
+    std::unique_ptr<vk::ComputePipeline> fill_, read_, write_, copy_, triad_;
+    VkDescriptorSet read_set_{}, write_set_{}, copy_set_{}, triad_set_{};
+    kernels::SplitMix64 rng_{0x9a11};
+    std::uint64_t summed_words_ = 0;
+    std::uint32_t expected_sum_ = 0;
+  };
+};
+
+ROOFAUDIT_REGISTER_PROBE(GpuBandwidthProbe);
+
+}  // namespace
+}  // namespace roofaudit

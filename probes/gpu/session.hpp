@@ -1,0 +1,32 @@
+#pragma once
+// What every GPU probe starts from: a Vulkan instance and the selected device, or the
+// one-line reason there is none (no driver, no device), which the probe stores as its
+// variants being skipped.
+#include <memory>
+#include <string>
+
+#include "probes/gpu/vulkan.hpp"
+#include "probes/measurement.hpp"
+#include "probes/probe.hpp"
+
+namespace roofaudit::gpu {
+
+struct Session {
+  std::unique_ptr<vk::Instance> instance;
+  std::unique_ptr<vk::Device> device;
+  std::string skipped;  // non-empty: no device, and why
+  // "gpu:N", the name measurements carry in `device`.
+  std::string device_key() const;
+  DeviceInfo device_info() const;
+  // Validation-layer errors so far, as a failure reason (empty: none, or layer off).
+  std::string validation_problem() const;
+};
+
+// Opens the device settings.gpu_device selects. Throws Error when a selector was given
+// and matches no device (bad input); a machine without Vulkan gives `skipped`.
+Session open_session(const RunSettings& settings);
+
+// For Probe::check: throws Error when settings.gpu_device names no device.
+void check_device_selector(const RunSettings& settings);
+
+}  // namespace roofaudit::gpu
