@@ -302,7 +302,9 @@ std::vector<Measurement> Store::measurements(std::int64_t run_id) {
   std::vector<std::pair<std::int64_t, Measurement>> rows;
   Statement& s = db_->prepare(
       "SELECT m.id, m.probe, m.probe_version, m.variant, m.metric, m.unit, m.higher_is_better, m.convention, "
-      "m.params, m.valid, m.validation, m.best, m.median, m.min, m.max, m.mean, m.stddev, m.cv, d.kind, m.supported "
+      "m.params, m.valid, m.validation, m.best, m.median, m.min, m.max, m.mean, m.stddev, m.cv, "
+      // Devices are named as probes name them: "cpu", "gpu:0", ...
+      "CASE WHEN d.kind = 'cpu' THEN d.kind ELSE d.kind || ':' || d.ordinal END, m.supported "
       "FROM measurements m JOIN devices d ON d.id = m.device_id WHERE m.run_id = ?1 ORDER BY m.id");
   s.bind(1, run_id);
   while (s.step()) rows.emplace_back(s.integer(0), read_measurement_row(s));
@@ -320,7 +322,8 @@ std::vector<Measurement> Store::measurements(std::int64_t run_id) {
 std::vector<FitRecord> Store::fits(std::int64_t run_id) {
   std::vector<FitRecord> out;
   Statement& s = db_->prepare(
-      "SELECT f.run_id, d.kind, f.probe, f.variant, f.kind, f.result FROM fits f JOIN devices d ON d.id = f.device_id "
+      "SELECT f.run_id, CASE WHEN d.kind = 'cpu' THEN d.kind ELSE d.kind || ':' || d.ordinal END, f.probe, f.variant, "
+      "f.kind, f.result FROM fits f JOIN devices d ON d.id = f.device_id "
       "WHERE f.run_id = ?1 ORDER BY f.id");
   s.bind(1, run_id);
   while (s.step())

@@ -381,3 +381,34 @@ TEST_F(Cli, DecodeRunStoresItsKneeAndShowsIt) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+TEST_F(Cli, DevicesListsVulkanDevicesOrSaysWhyNone) {
+  const auto r = roofaudit(dir, {"devices"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const bool listed = r.out.find("timestamps") != std::string::npos;
+  const bool none = r.out.find("no Vulkan devices") != std::string::npos;
+  EXPECT_TRUE(listed || none) << r.out;
+  const auto j = roofaudit(dir, {"devices", "--json"});
+  ASSERT_EQ(j.exit_code, 0);
+  EXPECT_TRUE(nlohmann::json::parse(j.out).contains("devices"));
+}
+
+TEST_F(Cli, GpuRunStoresTheDeviceAndAnUnknownDeviceIsRefused) {
+  const auto bad = roofaudit(dir, {"--db", db, "run", "--probes", "gpu.bandwidth", "--device", "no-such-gpu"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(db)) << "refused before the database is touched";
+  const auto r = roofaudit(dir, {"--db", db, "run", "--probes", "gpu.bandwidth", "--quick", "--max-size", "512KiB"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("gpu.bandwidth"), std::string::npos) << r.out;
+  store::Store s(db);
+  for (const auto& m : s.measurements(s.runs().back().id))
+    if (m.supported) {
+      EXPECT_EQ(m.device.rfind("gpu:", 0), 0u);
+    }
+}
+
+}  // namespace
+}  // namespace roofaudit

@@ -1,0 +1,157 @@
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <map>
+
+#include "probes/error.hpp"
+#include "probes/gpu/vulkan.hpp"
+#include "probes/probe.hpp"
+#include "probes/topology.hpp"
+
+namespace roofaudit {
+namespace {
+
+vk::DeviceDescription fake(int index, const std::string& name, const std::string& type) {
+  vk::DeviceDescription d;
+  d.index = index;
+  d.name = name;
+  d.type = type;
+  return d;
+}
+
+TEST(VulkanSelection, PrefersDiscreteThenIntegratedAndTheCpuLast) {
+  const std::vector<vk::DeviceDescription> devices = {fake(0, "llvmpipe (LLVM 15)", "cpu"),
+                                                      fake(1, "AMD Radeon 780M", "integrated"),
+                                                      fake(2, "NVIDIA H100 80GB HBM3", "discrete")};
+  EXPECT_EQ(vk::select_device(devices, ""), 2);
+  EXPECT_EQ(vk::select_device({devices[0], devices[1]}, ""), 1);
+  EXPECT_EQ(vk::select_device({devices[0]}, ""), 0);  // the CPU implementation when it is all there is
+  EXPECT_EQ(vk::select_device(devices, "0"), 0);      // or when asked for, by index
+  EXPECT_EQ(vk::select_device(devices, "h100"), 2);   // or by name, case-insensitively
+  try {
+    vk::select_device(devices, "mi300");
+    FAIL() << "a selector that matches nothing is bad input";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2: NVIDIA H100 80GB HBM3 (discrete)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(vk::select_device(devices, "7"), Error);
+}
+
+// These run on whatever Vulkan driver the machine has: lavapipe in CI. Without one, the
+// instance reports VK_ERROR_INCOMPATIBLE_DRIVER, which the probes turn into "skipped".
+std::unique_ptr<vk::Instance> instance_or_reason(std::string& reason) {
+  try {
+    return std::make_unique<vk::Instance>(true);
+  } catch (const vk::VulkanError& e) {
+    reason = e.what();
+    EXPECT_EQ(e.result(), VK_ERROR_INCOMPATIBLE_DRIVER);
+    return nullptr;
+  }
+}
+
+TEST(Vulkan, DescribesEveryDeviceWithItsLimits) {
+  std::string reason;
+  auto instance = instance_or_reason(reason);
+  if (!instance) return;
+  const auto devices = instance->describe_devices();
+  ASSERT_FALSE(devices.empty());
+  for (const auto& d : devices) {
+    EXPECT_FALSE(d.name.empty());
+    EXPECT_FALSE(d.heaps.empty());
+    EXPECT_GT(d.max_storage_buffer_range, 0u);
+    EXPECT_GT(d.subgroup_size, 0u);
+    const auto j = d.to_json();
+    EXPECT_EQ(j["name"], d.name);
+    EXPECT_TRUE(j.contains("cooperative_matrix_nv"));
+  }
+}
+
+// The hook that fails measurements on validation errors does see them: a buffer of size
+// zero is invalid usage.
+TEST(Vulkan, ValidationLayerErrorsAreCounted) {
+  std::string reason;
+  auto instance = instance_or_reason(reason);
+  if (!instance) return;
+  ASSERT_TRUE(instance->validation_enabled()) << "the Khronos validation layer is installed with the test dependencies";
+  const vk::Device device(*instance, vk::select_device(instance->describe_devices(), ""));
+  EXPECT_EQ(instance->validation_errors(), 0);
+  VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, nullptr, 0, 0, VK_BUFFER_USAGE_STORAGE_BUFFER_BIT,
+                          VK_SHARING_MODE_EXCLUSIVE, 0, nullptr};
+  VkBuffer buffer = VK_NULL_HANDLE;
+  if (vkCreateBuffer(device.get(), &info, nullptr, &buffer) == VK_SUCCESS && buffer) vkDestroyBuffer(device.get(), buffer, nullptr);
+  EXPECT_GE(instance->validation_errors(), 1);
+}
+
+std::vector<Measurement> run_gpu_probe(const std::string& name, bool validation) {
+  static Topology topology;
+  RunSettings settings;
+  settings.quick = true;
+  settings.max_working_set_bytes = 1 << 20;
+  settings.repetitions = 2;
+  settings.sample_seconds = 0.002;
+  settings.vulkan_validation = validation;
+  std::atomic<bool> stop{false};
+  std::vector<Measurement> out;
+  std::vector<DeviceInfo> devices;
+  auto probe = std::move(ProbeRegistry::instance().select({name}).front());
+  probe->check(settings, topology);
+  ProbeContext ctx{settings, topology, [&](Measurement m) { out.push_back(std::move(m)); }, [](const std::string&) {},
+                   stop, [&](const DeviceInfo& d) { devices.push_back(d); }};
+  probe->run(ctx);
+  for (const auto& m : out)
+    if (m.supported) {
+      EXPECT_EQ(devices.size(), 1u) << "the device is described before its measurements";
+      EXPECT_EQ(m.device, "gpu:" + std::to_string(devices.front().ordinal));
+    }
+  return out;
+}
+
+// Under the validation layer with synchronization validation: every variant at every
+// size validates, and no layer error occurred (an error fails the measurement).
+TEST(GpuBandwidthProbe, EveryVariantValidatesUnderTheValidationLayer) {
+  const auto ms = run_gpu_probe("gpu.bandwidth", true);
+  std::map<std::string, int> per_variant;
+  for (const auto& m : ms) {
+    if (!m.supported) {  // no Vulkan on this machine: skipped, with the reason
+      EXPECT_EQ(m.validation.rfind("skipped: ", 0), 0u) << m.validation;
+      continue;
+    }
+    ASSERT_TRUE(m.valid) << m.variant << " " << m.params.dump() << ": " << m.validation;
+    EXPECT_GT(m.summary->best, 0);
+    EXPECT_EQ(m.samples.size(), 2u);
+    EXPECT_LE(m.params["working_set_bytes"].get<double>(), double(1 << 20));
+    ++per_variant[m.variant];
+  }
+  if (per_variant.empty()) return;
+  for (const char* v : {"read", "write", "copy", "triad"}) EXPECT_GE(per_variant[v], 4) << v;
+}
+
+TEST(GpuBandwidthProbe, NoDriverIsSkippedNotAnError) {
+  const char* saved = std::getenv("VK_ICD_FILENAMES");
+  const std::string old = saved ? saved : "";
+  setenv("VK_ICD_FILENAMES", "/nonexistent/icd.json", 1);
+  const auto ms = run_gpu_probe("gpu.bandwidth", false);
+  if (saved) setenv("VK_ICD_FILENAMES", old.c_str(), 1);
+  else unsetenv("VK_ICD_FILENAMES");
+  ASSERT_EQ(ms.size(), 4u);
+  for (const auto& m : ms) {
+    EXPECT_FALSE(m.supported);
+    EXPECT_FALSE(m.valid);
+    EXPECT_FALSE(m.summary);
+    EXPECT_NE(m.validation.find("VK_ERROR_INCOMPATIBLE_DRIVER"), std::string::npos) << m.validation;
+  }
+}
+
+TEST(GpuBandwidthProbe, AnUnknownDeviceIsRefusedBeforeRunning) {
+  std::string reason;
+  if (!instance_or_reason(reason)) return;
+  static Topology topology;
+  RunSettings settings;
+  settings.gpu_device = "no-such-gpu";
+  auto probe = std::move(ProbeRegistry::instance().select({"gpu.bandwidth"}).front());
+  EXPECT_THROW(probe->check(settings, topology), Error);
+}
+
+}  // namespace
+}  // namespace roofaudit
