@@ -89,20 +89,26 @@ void render_probe_points(std::string& out, const std::string& probe, const std::
     const bool better = m->summary && (!slot || !slot->summary || m->summary->best > slot->summary->best);
     if (!slot || better) slot = m;
   }
+  std::size_t width = 8;
+  for (const auto* m : ms) width = std::max(width, m->variant.size());
   for (const auto& key : order) {
     const Measurement* m = best[key];
     const Scale scale = display_scale(m->unit);
     std::vector<std::string> where;
     if (m->params.contains("threads")) where.push_back(fmt::format("{} thr", m->params["threads"].get<int>()));
     if (m->params.contains("n")) where.push_back(fmt::format("n={}", m->params["n"].get<int>()));
+    if (m->params.contains("bytes")) where.push_back(format_bytes(m->params["bytes"].get<double>()));
+    for (const char* k : {"device_name", "memory"})
+      if (m->params.contains(k)) where.push_back(m->params[k].get<std::string>());
     for (const char* k : {"instruction", "corename"})
       if (m->params.contains(k)) where.push_back(m->params[k].get<std::string>());
     if (m->params.contains("coretype")) where.push_back("OPENBLAS_CORETYPE=" + m->params["coretype"].get<std::string>());
     if (m->summary)
-      out += fmt::format("  {:<8} {:>10.4g} {:<8} {}\n", m->variant, m->summary->best * scale.factor, scale.label,
+      out += fmt::format("  {:<{}} {:>10.4g} {:<8} {}\n", m->variant, width, m->summary->best * scale.factor, scale.label,
                          fmt::join(where, ", "));
     else
-      out += fmt::format("  {:<8} {:>10} ({})\n", m->variant, m->supported ? "invalid" : "unsupported", m->validation);
+      out += fmt::format("  {:<{}} {:>10} ({})\n", m->variant, width, m->supported ? "invalid" : "unsupported",
+                         m->validation);
   }
 }
 

@@ -304,7 +304,7 @@ class GpuBandwidthProbe final : public Probe {
       m.unit = "B/s";
       m.higher_is_better = true;
       m.convention = "stream: bytes the kernel reads plus bytes it writes, once each; working set = all buffers";
-      m.params = {{"working_set_bytes", bytes_per_dispatch}, {"threads", 1},
+      m.params = {{"working_set_bytes", bytes_per_dispatch},
                   {"device_name", desc_.name},                {"local_size", local_},
                   {"workgroups", groups_for(n)},              {"dispatches_per_sample", dispatches},
                   {"vector_bytes", 16}};

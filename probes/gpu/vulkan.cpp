@@ -373,6 +373,12 @@ std::uint32_t Device::memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags
   return std::uint32_t(fallback);
 }
 
+bool Device::has_memory(VkMemoryPropertyFlags flags) const {
+  for (std::uint32_t i = 0; i < memory_.memoryTypeCount; ++i)
+    if ((memory_.memoryTypes[i].propertyFlags & flags) == flags) return true;
+  return false;
+}
+
 Buffer::Buffer(const Device& device, std::uint64_t bytes, Memory memory) : device_(device), bytes_(bytes) {
   VkBufferCreateInfo info{VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO};
   info.size = bytes;
@@ -383,18 +389,25 @@ Buffer::Buffer(const Device& device, std::uint64_t bytes, Memory memory) : devic
   vkGetBufferMemoryRequirements(device.get(), buffer_, &req);
   VkMemoryAllocateInfo alloc{VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO};
   alloc.allocationSize = req.size;
-  alloc.memoryTypeIndex =
-      memory == Memory::device_local
-          ? device.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT)
-          : device.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT,
-                               VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+  const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  switch (memory) {
+    case Memory::device_local:
+      alloc.memoryTypeIndex = device.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+      break;
+    case Memory::host_visible:
+      alloc.memoryTypeIndex = device.memory_type(req.memoryTypeBits, coherent, VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+      break;
+    case Memory::device_mapped:
+      alloc.memoryTypeIndex = device.memory_type(req.memoryTypeBits, coherent | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+      break;
+  }
   const VkResult r = vkAllocateMemory(device.get(), &alloc, nullptr, &memory_);
   if (r != VK_SUCCESS) {
     vkDestroyBuffer(device.get(), buffer_, nullptr);
     check(r, "vkAllocateMemory");
   }
   vkBindBufferMemory(device.get(), buffer_, memory_, 0);
-  if (memory == Memory::host_visible) check(vkMapMemory(device.get(), memory_, 0, VK_WHOLE_SIZE, 0, &mapped_), "vkMapMemory");
+  if (memory != Memory::device_local) check(vkMapMemory(device.get(), memory_, 0, VK_WHOLE_SIZE, 0, &mapped_), "vkMapMemory");
 }
 
 Buffer::~Buffer() {

@@ -116,6 +116,8 @@ class Device {
   // `preferred` too. Throws Error when none has the required flags.
   std::uint32_t memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags required,
                             VkMemoryPropertyFlags preferred = 0) const;
+  // Whether any memory type has all of `flags`.
+  bool has_memory(VkMemoryPropertyFlags flags) const;
 
  private:
   VkPhysicalDevice physical_ = VK_NULL_HANDLE;
@@ -129,7 +131,9 @@ class Device {
 // and coherent (staging; mapped for its lifetime).
 class Buffer {
  public:
-  enum class Memory { device_local, host_visible };
+  // device_mapped: device-local and host-visible (resizable BAR or unified memory); check
+  // Device::has_memory first.
+  enum class Memory { device_local, host_visible, device_mapped };
   Buffer(const Device& device, std::uint64_t bytes, Memory memory);
   ~Buffer();
   Buffer(const Buffer&) = delete;

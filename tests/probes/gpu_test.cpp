@@ -155,3 +155,43 @@ TEST(GpuBandwidthProbe, AnUnknownDeviceIsRefusedBeforeRunning) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+std::vector<Measurement> run_gpu_probe_small(const std::string& name) {
+  static Topology topology;
+  RunSettings settings;
+  settings.quick = true;
+  settings.max_working_set_bytes = 1 << 20;
+  settings.repetitions = 2;
+  settings.sample_seconds = 0.002;
+  settings.vulkan_validation = true;
+  std::atomic<bool> stop{false};
+  std::vector<Measurement> out;
+  auto probe = std::move(ProbeRegistry::instance().select({name}).front());
+  ProbeContext ctx{settings, topology, [&](Measurement m) { out.push_back(std::move(m)); }, [](const std::string&) {},
+                   stop, [](const DeviceInfo&) {}};
+  probe->run(ctx);
+  return out;
+}
+
+TEST(GpuTransferProbe, EveryDirectionValidatesUnderTheValidationLayer) {
+  const auto ms = run_gpu_probe_small("gpu.transfer");
+  std::map<std::string, int> per_variant;
+  for (const auto& m : ms) {
+    if (!m.supported) {
+      EXPECT_EQ(m.validation.rfind("skipped: ", 0), 0u) << m.validation;
+      continue;
+    }
+    ASSERT_TRUE(m.valid) << m.variant << " " << m.params.dump() << ": " << m.validation;
+    EXPECT_GT(m.summary->best, 0);
+    ++per_variant[m.variant];
+  }
+  if (per_variant.empty()) return;
+  for (const char* v : {"h2d_copy", "d2h_copy", "bidirectional_copy", "h2d_mapped", "d2h_mapped"})
+    EXPECT_GE(per_variant[v], 2) << v;
+}
+
+}  // namespace
+}  // namespace roofaudit
