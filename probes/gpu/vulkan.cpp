@@ -64,13 +64,15 @@ DeviceDescription describe(VkInstance instance, VkPhysicalDevice pd, int index) 
   d.name = base.deviceName;
   d.type = type_name(base.deviceType);
   d.api_version = version_string(base.apiVersion);
+  d.api_version_number = base.apiVersion;
   d.vendor_id = base.vendorID;
   d.device_id = base.deviceID;
   d.max_workgroup_size = base.limits.maxComputeWorkGroupSize[0];
   d.max_storage_buffer_range = base.limits.maxStorageBufferRange;
   d.timestamp_period_ns = base.limits.timestampPeriod;
   const bool v12 = base.apiVersion >= VK_API_VERSION_1_2;
-  const bool dot_ext = base.apiVersion >= VK_API_VERSION_1_3 || has(extensions, "VK_KHR_shader_integer_dot_product");
+  // The instance asks for Vulkan 1.2, so 1.3 core features come through their extensions.
+  const bool dot_ext = has(extensions, "VK_KHR_shader_integer_dot_product");
   const bool coop_nv = has(extensions, "VK_NV_cooperative_matrix");
 
   // Properties: subgroup (1.1), maintenance3 (max allocation), driver (1.2), dot product.
@@ -345,9 +347,41 @@ Device::Device(const Instance& instance, int index) {
   queue.queueFamilyIndex = description_.compute_queue_family;
   queue.queueCount = 1;
   queue.pQueuePriorities = &priority;
+  // Every feature the probes gate on is enabled when the device has it; a shader that
+  // needs one is only created when the description says so.
+  const auto& d = description_;
+  VkPhysicalDeviceVulkan11Features f11{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceVulkan12Features f12{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES};
+  VkPhysicalDeviceShaderIntegerDotProductFeatures dot{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_FEATURES};
+  VkPhysicalDeviceCooperativeMatrixFeaturesNV coop{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_FEATURES_NV};
+  std::vector<const char*> extensions;
+  void* chain = nullptr;
+  if (d.api_version_number >= VK_API_VERSION_1_2) {
+    f11.storageBuffer16BitAccess = d.storage_16bit;
+    f12.shaderFloat16 = d.shader_float16;
+    f12.shaderInt8 = d.shader_int8;
+    f12.storageBuffer8BitAccess = d.storage_8bit;
+    f11.pNext = &f12;
+    chain = &f11;
+  }
+  if (d.integer_dot_product) {
+    extensions.push_back("VK_KHR_shader_integer_dot_product");
+    dot.shaderIntegerDotProduct = VK_TRUE;
+    dot.pNext = chain;
+    chain = &dot;
+  }
+  if (d.cooperative_matrix_nv) {
+    extensions.push_back("VK_NV_cooperative_matrix");
+    coop.cooperativeMatrix = VK_TRUE;
+    coop.pNext = chain;
+    chain = &coop;
+  }
   VkDeviceCreateInfo info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
+  info.pNext = chain;
   info.queueCreateInfoCount = 1;
   info.pQueueCreateInfos = &queue;
+  info.enabledExtensionCount = std::uint32_t(extensions.size());
+  info.ppEnabledExtensionNames = extensions.data();
   check(vkCreateDevice(physical_, &info, nullptr, &device_), "vkCreateDevice");
   vkGetDeviceQueue(device_, description_.compute_queue_family, 0, &queue_);
 }

@@ -44,6 +44,7 @@ struct DeviceDescription {
   std::string type;  // "discrete", "integrated", "virtual", "cpu", "other"
   std::string driver;
   std::string api_version;
+  std::uint32_t api_version_number = 0;  // VK_MAKE_API_VERSION form
   std::uint32_t vendor_id = 0, device_id = 0;
   std::vector<MemoryHeap> heaps;
   std::uint32_t subgroup_size = 0;

@@ -195,3 +195,26 @@ TEST(GpuTransferProbe, EveryDirectionValidatesUnderTheValidationLayer) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// fp32, fp16 and the int8 dot product (SPIR-V assembly) each run and check every
+// invocation's result, or say which feature the device lacks.
+TEST(GpuPeakProbe, EveryPrecisionValidatesOrIsUnsupported) {
+  const auto ms = run_gpu_probe_small("gpu.peak");
+  ASSERT_EQ(ms.size(), 3u);
+  for (const auto& m : ms) {
+    if (!m.supported) {
+      EXPECT_TRUE(m.validation.rfind("skipped: ", 0) == 0 || m.validation.rfind("unsupported: ", 0) == 0)
+          << m.validation;
+      continue;
+    }
+    ASSERT_TRUE(m.valid) << m.variant << ": " << m.validation;
+    EXPECT_GT(m.summary->best, 0);
+    EXPECT_GE(m.params["iterations"].get<int>(), 16);
+  }
+}
+
+}  // namespace
+}  // namespace roofaudit
