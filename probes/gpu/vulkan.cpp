@@ -531,10 +531,15 @@ VkDescriptorSet ComputePipeline::bind(const std::vector<const Buffer*>& buffers)
 }
 
 void ComputePipeline::dispatch(VkCommandBuffer cmd, VkDescriptorSet set, const void* push, std::uint32_t groups) const {
+  dispatch2d(cmd, set, push, groups, 1);
+}
+
+void ComputePipeline::dispatch2d(VkCommandBuffer cmd, VkDescriptorSet set, const void* push, std::uint32_t groups_x,
+                                 std::uint32_t groups_y) const {
   vkCmdBindPipeline(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, pipeline_);
   vkCmdBindDescriptorSets(cmd, VK_PIPELINE_BIND_POINT_COMPUTE, layout_, 0, 1, &set, 0, nullptr);
   if (push_bytes_) vkCmdPushConstants(cmd, layout_, VK_SHADER_STAGE_COMPUTE_BIT, 0, push_bytes_, push);
-  vkCmdDispatch(cmd, groups, 1, 1);
+  vkCmdDispatch(cmd, groups_x, groups_y, 1);
 }
 
 Commands::Commands(const Device& device, std::uint32_t timestamp_slots) : device_(device), slots_(timestamp_slots) {

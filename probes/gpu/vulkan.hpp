@@ -167,6 +167,8 @@ class ComputePipeline {
   VkDescriptorSet bind(const std::vector<const Buffer*>& buffers);
   // Records bind + push constants + dispatch of `groups` workgroups.
   void dispatch(VkCommandBuffer cmd, VkDescriptorSet set, const void* push, std::uint32_t groups) const;
+  void dispatch2d(VkCommandBuffer cmd, VkDescriptorSet set, const void* push, std::uint32_t groups_x,
+                  std::uint32_t groups_y) const;
   std::uint32_t local_size() const { return local_size_; }
 
  private:

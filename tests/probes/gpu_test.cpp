@@ -218,3 +218,22 @@ TEST(GpuPeakProbe, EveryPrecisionValidatesOrIsUnsupported) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+TEST(GpuGemmProbe, Fp32AndFp16ValidateAgainstTheIntegerReference) {
+  const auto ms = run_gpu_probe_small("gpu.gemm");
+  ASSERT_FALSE(ms.empty());
+  int measured = 0;
+  for (const auto& m : ms) {
+    if (!m.supported) continue;
+    ASSERT_TRUE(m.valid) << m.variant << " n=" << m.params["n"] << ": " << m.validation;
+    EXPECT_EQ(m.params["n"].get<int>() % 64, 0);
+    ++measured;
+  }
+  if (measured) EXPECT_GE(measured, 2);
+}
+
+}  // namespace
+}  // namespace roofaudit
