@@ -232,7 +232,9 @@ TEST(GpuGemmProbe, Fp32AndFp16ValidateAgainstTheIntegerReference) {
     EXPECT_EQ(m.params["n"].get<int>() % 64, 0);
     ++measured;
   }
-  if (measured) EXPECT_GE(measured, 2);
+  if (measured) {
+    EXPECT_GE(measured, 2);
+  }
 }
 
 }  // namespace
