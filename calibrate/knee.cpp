@@ -4,6 +4,7 @@
 #include <cmath>
 #include <limits>
 #include <map>
+#include <tuple>
 
 #include <fmt/format.h>
 
@@ -48,44 +49,46 @@ KneeFit fit_decode_knee(std::vector<KneePoint> points) {
 }
 
 std::vector<DecodeKnee> fit_decode_knees(const std::vector<Measurement>& measurements,
-                                         std::optional<double> memory_bandwidth) {
-  std::map<std::string, std::map<double, double>> step_time;  // variant -> batch -> best
-  std::map<std::string, double> batch1, bytes_per_weight, peak;
-  std::map<std::string, int> peak_threads;
+                                         const std::map<std::string, double>& memory_bandwidth) {
+  using Key = std::tuple<std::string, std::string, std::string>;  // probe, device, variant
+  std::map<Key, std::map<double, double>> step_time;             // -> batch -> best seconds
+  std::map<Key, double> batch1, bytes_per_weight;
+  std::map<Key, std::string> peak_variant;
+  std::map<std::pair<std::string, std::string>, std::pair<int, double>> peak;  // (peak probe/device, variant)
+  auto family = [](const std::string& probe) { return probe.substr(0, probe.find('.')); };
   for (const auto& m : measurements) {
     if (!m.valid || !m.summary) continue;
-    if (m.probe == "cpu.peak") {
+    if (m.probe.size() > 5 && m.probe.ends_with(".peak")) {
+      auto& slot = peak[{family(m.probe) + "|" + m.device, m.variant}];
       const int threads = m.params.value("threads", 1);
-      if (threads >= peak_threads[m.variant]) {
-        peak_threads[m.variant] = threads;
-        peak[m.variant] = m.summary->best;
-      }
+      if (threads >= slot.first) slot = {threads, m.summary->best};
       continue;
     }
-    if (m.probe != "cpu.decode" || !m.params.contains("batch")) continue;
+    if (!m.probe.ends_with(".decode") || !m.params.contains("batch")) continue;
+    const Key key{m.probe, m.device, m.variant};
     const double batch = m.params["batch"].get<double>();
-    if (m.metric == "step_time") step_time[m.variant][batch] = m.summary->best;
-    if (m.metric == "weight_bandwidth" && batch == 1) batch1[m.variant] = m.summary->best;
+    if (m.metric == "step_time") step_time[key][batch] = m.summary->best;
+    if (m.metric == "weight_bandwidth" && batch == 1) batch1[key] = m.summary->best;
     const double weights = m.params.value("rows", 0.0) * m.params.value("k", 0.0);
-    if (weights > 0) bytes_per_weight[m.variant] = m.params.value("weight_bytes", 0.0) / weights;
+    if (weights > 0) bytes_per_weight[key] = m.params.value("weight_bytes", 0.0) / weights;
+    peak_variant[key] = m.params.value("peak_variant", m.variant);
   }
   std::vector<DecodeKnee> out;
-  for (const auto& [variant, curve] : step_time) {
+  for (const auto& [key, curve] : step_time) {
     if (curve.size() < 3) continue;
     std::vector<KneePoint> points;
     for (const auto& [batch, seconds] : curve) points.push_back({batch, seconds});
     DecodeKnee k;
-    k.probe = "cpu.decode";
-    k.variant = variant;
+    std::tie(k.probe, k.device, k.variant) = key;
     k.fit = fit_decode_knee(points);
-    k.bytes_per_weight = bytes_per_weight[variant];
-    k.batch1_bandwidth = batch1.count(variant) ? batch1[variant] : 0;
-    if (memory_bandwidth && *memory_bandwidth > 0) {
-      k.memory_bandwidth = memory_bandwidth;
-      if (k.batch1_bandwidth > 0) k.batch1_fraction = k.batch1_bandwidth / *memory_bandwidth;
+    k.bytes_per_weight = bytes_per_weight[key];
+    k.batch1_bandwidth = batch1.count(key) ? batch1[key] : 0;
+    if (const auto bw = memory_bandwidth.find(k.device); bw != memory_bandwidth.end() && bw->second > 0) {
+      k.memory_bandwidth = bw->second;
+      if (k.batch1_bandwidth > 0) k.batch1_fraction = k.batch1_bandwidth / bw->second;
     }
-    if (peak.count(variant)) {
-      k.peak_ops = peak[variant];
+    if (const auto p = peak.find({family(k.probe) + "|" + k.device, peak_variant[key]}); p != peak.end()) {
+      k.peak_ops = p->second.second;
       if (k.memory_bandwidth) k.roofline_knee = *k.peak_ops * k.bytes_per_weight / (2 * *k.memory_bandwidth);
     }
     out.push_back(std::move(k));
@@ -112,7 +115,8 @@ nlohmann::json decode_knee_to_json(const DecodeKnee& k) {
                       {"within_sweep", k.fit.within_sweep},
                       {"rms_log_error", k.fit.rms_log_error},
                       {"bytes_per_weight", k.bytes_per_weight},
-                      {"batch1_bandwidth", k.batch1_bandwidth}};
+                      {"batch1_bandwidth", k.batch1_bandwidth},
+                      {"device", k.device}};
   put_optional(j, "memory_bandwidth", k.memory_bandwidth);
   put_optional(j, "peak_ops", k.peak_ops);
   put_optional(j, "roofline_knee", k.roofline_knee);
@@ -123,6 +127,7 @@ nlohmann::json decode_knee_to_json(const DecodeKnee& k) {
 DecodeKnee decode_knee_from_json(const std::string& probe, const std::string& variant, const nlohmann::json& j) {
   DecodeKnee k;
   k.probe = probe;
+  k.device = j.value("device", "cpu");
   k.variant = variant;
   k.fit.knee_batch = j.value("knee_batch", 0.0);
   k.fit.memory_step_time_s = j.value("memory_step_time_s", 0.0);

@@ -3,6 +3,7 @@
 // streaming the weights (flat in B) and becomes bound by arithmetic (linear in B).
 // Fitted from measured step times, it is the measured critical batch that the serving
 // model predicts as C * bytes_w / (2 W).
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,22 +35,26 @@ KneeFit fit_decode_knee(std::vector<KneePoint> points);
 
 // A run's decode sweep (cpu.decode step times) against the run's own ceilings.
 struct DecodeKnee {
-  std::string probe;                 // "cpu.decode"
-  std::string variant;               // "int8", "bf16"
+  std::string probe;                 // "cpu.decode", "gpu.decode"
+  std::string device;                // "cpu", "gpu:0"
+  std::string variant;               // "int8", "bf16", "fp16"
   KneeFit fit;
   double bytes_per_weight = 0;       // streamed bytes per weight (int8 includes its row scales)
   double batch1_bandwidth = 0;       // best effective weight bandwidth at B = 1, B/s
   // From other probes of the same run, when they ran:
-  std::optional<double> memory_bandwidth;  // DRAM read bandwidth (cpu.bandwidth read, last level)
-  std::optional<double> peak_ops;          // cpu.peak of this precision, all threads
+  std::optional<double> memory_bandwidth;  // device-memory read bandwidth (the bandwidth probe's read
+                                           // curve, last level)
+  std::optional<double> peak_ops;          // the device's peak probe for the precision the kernel computes
+                                           // in (params.peak_variant, else the variant), all threads
   std::optional<double> roofline_knee;     // peak_ops * bytes_per_weight / (2 * memory_bandwidth)
   std::optional<double> batch1_fraction;   // batch1_bandwidth / memory_bandwidth
 };
 
-// One knee per variant with at least three valid batch sizes; `memory_bandwidth` is the
-// run's fitted DRAM read bandwidth, if it has one.
+// One knee per (decode probe, device, variant) with at least three valid batch sizes;
+// `memory_bandwidth` maps a device ("cpu", "gpu:0") to its fitted read bandwidth of
+// device memory in this run, where it has one.
 std::vector<DecodeKnee> fit_decode_knees(const std::vector<Measurement>& measurements,
-                                         std::optional<double> memory_bandwidth);
+                                         const std::map<std::string, double>& memory_bandwidth);
 nlohmann::json decode_knee_to_json(const DecodeKnee& k);
 DecodeKnee decode_knee_from_json(const std::string& probe, const std::string& variant, const nlohmann::json& j);
 

@@ -56,12 +56,11 @@ nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string
 }
 
 // Stores a plateau fit for every working-set curve the probe produced, under the device
-// that produced it. Returns the CPU's DRAM read bandwidth when its read curve reached
-// memory.
-std::optional<double> store_fits(store::Store& db, std::int64_t run_id, std::int64_t cpu_device_id,
-                                 const std::map<std::string, std::int64_t>& other_devices,
-                                 const std::vector<Measurement>& ms, bool reached_memory, const Topology& topology) {
-  std::optional<double> dram_read;
+// that produced it, and notes each device's memory read bandwidth (the last level of its
+// read curve, when the sweep reached memory) in `memory_read`.
+void store_fits(store::Store& db, std::int64_t run_id, std::int64_t cpu_device_id,
+                const std::map<std::string, std::int64_t>& other_devices, const std::vector<Measurement>& ms,
+                bool reached_memory, const Topology& topology, std::map<std::string, double>& memory_read) {
   std::map<std::string, std::vector<Measurement>> by_device;
   for (const auto& m : ms) by_device[m.device].push_back(m);
   for (const auto& [device, curves] : by_device) {
@@ -81,21 +80,23 @@ std::optional<double> store_fits(store::Store& db, std::int64_t run_id, std::int
     for (const auto& fit : calibrate::fit_memory_levels(curves, options)) {
       db.put_fit(run_id, device_id,
                  {run_id, fit.device, fit.probe, fit.variant, "plateaus", calibrate::plateaus_to_json(fit.plateaus)});
-      if (fit.probe == "cpu.bandwidth" && fit.variant == "read" && !fit.plateaus.empty() &&
+      if (fit.probe.ends_with(".bandwidth") && fit.variant == "read" && !fit.plateaus.empty() &&
           fit.plateaus.back().level == "DRAM")
-        dram_read = fit.plateaus.back().value;
+        memory_read[device] = fit.plateaus.back().value;
     }
   }
-  return dram_read;
 }
 
 // The decode knee of every cpu.decode variant, against the run's own DRAM read
 // bandwidth and peak: fitted once every probe has finished, whatever their order.
-void store_decode_knees(store::Store& db, std::int64_t run_id, std::int64_t device_id,
-                        const std::vector<Measurement>& all, std::optional<double> dram_read) {
-  for (const auto& knee : calibrate::fit_decode_knees(all, dram_read))
-    db.put_fit(run_id, device_id, {run_id, "cpu", knee.probe, knee.variant, "decode_knee",
-                                   calibrate::decode_knee_to_json(knee)});
+void store_decode_knees(store::Store& db, std::int64_t run_id, std::int64_t cpu_device_id,
+                        const std::map<std::string, std::int64_t>& other_devices, const std::vector<Measurement>& all,
+                        const std::map<std::string, double>& memory_read) {
+  for (const auto& knee : calibrate::fit_decode_knees(all, memory_read)) {
+    const auto other = other_devices.find(knee.device);
+    db.put_fit(run_id, other == other_devices.end() ? cpu_device_id : other->second,
+               {run_id, knee.device, knee.probe, knee.variant, "decode_knee", calibrate::decode_knee_to_json(knee)});
+  }
 }
 
 int execute_run(const GlobalOptions& global, const RunOptions& opt) {
@@ -139,7 +140,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
                               settings.max_working_set_bytes >= default_max_working_set(topology.last_level_cache_bytes());
   int index = 0;
   std::vector<Measurement> all_results;
-  std::optional<double> dram_read;
+  std::map<std::string, double> memory_read;  // device -> read bandwidth of its memory
   std::map<std::string, std::int64_t> other_devices;  // "gpu:0" -> device id
   for (const auto& probe : probes) {
     if (g_stop) break;
@@ -165,11 +166,11 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
       db.finish_run(run_id, "failed", fmt::format("{}: {}", probe->name(), e.what()));
       throw Error(fmt::format("{} failed: {} (run {} stored as failed)", probe->name(), e.what(), run_id));
     }
-    if (auto bw = store_fits(db, run_id, device_id, other_devices, results, reached_memory, topology)) dram_read = bw;
+    store_fits(db, run_id, device_id, other_devices, results, reached_memory, topology, memory_read);
     all_results.insert(all_results.end(), std::make_move_iterator(results.begin()),
                        std::make_move_iterator(results.end()));
   }
-  store_decode_knees(db, run_id, device_id, all_results, dram_read);
+  store_decode_knees(db, run_id, device_id, other_devices, all_results, memory_read);
   progress.clear();
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);

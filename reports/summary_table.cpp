@@ -115,7 +115,7 @@ void render_probe_points(std::string& out, const std::string& probe, const std::
 // The decode sweep: one row per batch size with each variant's step time, effective
 // weight bandwidth and arithmetic rate, then each variant's fitted knee beside the
 // roofline's prediction from the same run's peak and DRAM bandwidth.
-void render_decode(std::string& out, const std::vector<const Measurement*>& ms,
+void render_decode(std::string& out, const std::string& probe, const std::vector<const Measurement*>& ms,
                    const std::vector<store::FitRecord>& fits) {
   std::vector<std::string> variants;
   std::map<std::string, std::map<int, std::map<std::string, const Measurement*>>> at;  // variant, B, metric
@@ -127,8 +127,10 @@ void render_decode(std::string& out, const std::vector<const Measurement*>& ms,
   }
   variants = ordered_unique(variants);
   const Measurement& first = *ms.front();
-  out += fmt::format("\ncpu.decode (best repetition; {} threads; k = {})\n", first.params.value("threads", 1),
-                     first.params.value("k", 0));
+  const std::string where = first.params.contains("device_name")
+                                ? first.params["device_name"].get<std::string>()
+                                : fmt::format("{} threads", first.params.value("threads", 1));
+  out += fmt::format("\n{} (best repetition; {}; k = {})\n", probe, where, first.params.value("k", 0));
   for (const auto& v : variants) {
     const Measurement& m = *any[v];
     out += fmt::format("  {} weights: {} rows, {}, {}\n", v, m.params.value("rows", 0),
@@ -158,7 +160,7 @@ void render_decode(std::string& out, const std::vector<const Measurement*>& ms,
     out += "\n";
   }
   for (const auto& f : fits) {
-    if (f.probe != "cpu.decode" || f.kind != "decode_knee") continue;
+    if (f.probe != probe || f.kind != "decode_knee") continue;
     const auto k = calibrate::decode_knee_from_json(f.probe, f.variant, f.result);
     std::string measured =
         k.fit.within_sweep
@@ -166,8 +168,9 @@ void render_decode(std::string& out, const std::vector<const Measurement*>& ms,
                           k.fit.memory_step_time_s * 1e3, k.fit.per_sequence_time_s * 1e3)
             : fmt::format("no knee inside the sweep (fit bound B* = {:.1f})", k.fit.knee_batch);
     std::vector<std::string> missing;
-    if (!k.peak_ops) missing.push_back("cpu.peak");
-    if (!k.memory_bandwidth) missing.push_back("cpu.bandwidth sweep into DRAM");
+    const std::string family = probe.substr(0, probe.find('.'));
+    if (!k.peak_ops) missing.push_back(family + ".peak");
+    if (!k.memory_bandwidth) missing.push_back(family + ".bandwidth sweep into device memory");
     std::string predicted = fmt::format("no roofline prediction: this run has no {}", fmt::join(missing, " and no "));
     if (k.roofline_knee)
       predicted = fmt::format("roofline peak/bandwidth predicts B* = {:.1f} ({:.4g} {} x {:.3g} B per weight / 2 / {:.3g} GB/s), "
@@ -259,7 +262,7 @@ std::string render_run_text(const RunView& v) {
       if (!reference && f.probe == probe && f.kind == "plateaus" && f.variant == by_probe[probe].front()->variant &&
           !f.result.empty())
         reference = &f;
-    if (probe == "cpu.decode") render_decode(out, by_probe[probe], v.fits);
+    if (probe.ends_with(".decode") && by_probe[probe].front()->supported) render_decode(out, probe, by_probe[probe], v.fits);
     else if (reference) render_probe_levels(out, probe, v.measurements, by_probe[probe], *reference);
     else render_probe_points(out, probe, by_probe[probe]);
     if (probe == "cpu.gemm") render_blas_advice(out, v.measurements);

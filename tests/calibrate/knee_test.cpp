@@ -97,6 +97,7 @@ namespace {
 Measurement decode_point(const std::string& variant, int batch, const std::string& metric, double best) {
   Measurement m;
   m.probe = "cpu.decode";
+  m.device = "cpu";
   m.variant = variant;
   m.metric = metric;
   m.valid = true;
@@ -108,6 +109,7 @@ Measurement decode_point(const std::string& variant, int batch, const std::strin
 Measurement peak(const std::string& variant, int threads, double best) {
   Measurement m;
   m.probe = "cpu.peak";
+  m.device = "cpu";
   m.variant = variant;
   m.metric = "peak";
   m.valid = true;
@@ -133,7 +135,7 @@ TEST(DecodeKnees, FromARunsMeasurementsWithItsCeilings) {
   broken.valid = false;  // a failed point never enters the fit
   ms.push_back(broken);
 
-  const auto knees = fit_decode_knees(ms, 2e9);
+  const auto knees = fit_decode_knees(ms, {{"cpu", 2e9}, {"gpu:0", 1e12}});
   ASSERT_EQ(knees.size(), 1u);
   const auto& k = knees[0];
   EXPECT_EQ(k.variant, "int8");
@@ -149,7 +151,7 @@ TEST(DecodeKnees, FromARunsMeasurementsWithItsCeilings) {
   EXPECT_EQ(back.peak_ops, k.peak_ops);
 
   // Without the run's DRAM figure there is a knee but no prediction.
-  const auto alone = fit_decode_knees(ms, std::nullopt);
+  const auto alone = fit_decode_knees(ms, {});
   ASSERT_EQ(alone.size(), 1u);
   EXPECT_FALSE(alone[0].roofline_knee);
   EXPECT_FALSE(alone[0].batch1_fraction);

@@ -374,7 +374,7 @@ TEST_F(Cli, DecodeRunStoresItsKneeAndShowsIt) {
   }
   EXPECT_EQ(knees, 2);  // int8 and bf16
   EXPECT_NE(r.out.find("knee int8: "), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("no roofline prediction: this run has no cpu.bandwidth sweep into DRAM"), std::string::npos);
+  EXPECT_NE(r.out.find("no roofline prediction: this run has no cpu.bandwidth sweep into device memory"), std::string::npos);
   const auto shown = roofaudit(dir, {"--db", db, "show", std::to_string(run_id)});
   EXPECT_NE(shown.out.find("knee bf16: "), std::string::npos);
 }

@@ -3,6 +3,7 @@
 #include <atomic>
 #include <cstdlib>
 #include <map>
+#include <set>
 
 #include "probes/error.hpp"
 #include "probes/gpu/vulkan.hpp"
@@ -235,6 +236,25 @@ TEST(GpuGemmProbe, Fp32AndFp16ValidateAgainstTheIntegerReference) {
   if (measured) {
     EXPECT_GE(measured, 2);
   }
+}
+
+}  // namespace
+}  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+TEST(GpuDecodeProbe, SweepsEveryBatchAndValidates) {
+  const auto ms = run_gpu_probe_small("gpu.decode");
+  std::map<std::string, std::set<int>> batches;
+  for (const auto& m : ms) {
+    if (!m.supported) continue;
+    ASSERT_TRUE(m.valid) << m.variant << " B=" << m.params["batch"] << ": " << m.validation;
+    batches[m.variant].insert(m.params["batch"].get<int>());
+  }
+  if (batches.empty()) return;  // no Vulkan on this machine
+  EXPECT_EQ(batches["int8"].size(), 10u);
+  EXPECT_EQ(batches["fp16"].size(), 10u);
 }
 
 }  // namespace

@@ -1,0 +1,253 @@
+// gpu.decode: the decode-shaped sweep of cpu.decode on a Vulkan device. A weight matrix
+// past the GPU's caches (int8 with per-row scales, and fp16) times B = 1, 2, 4, ... 512
+// activation vectors: step time, effective weight bandwidth and arithmetic rate per B;
+// the knee is fitted after the run like the CPU's. Weights are generated on the device;
+// sampled outputs are checked against a host reference computed from the same formula.
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/random.hpp"
+#include "kernels/vulkan/shaders.hpp"
+#include "probes/error.hpp"
+#include "probes/gpu/session.hpp"
+#include "probes/probe.hpp"
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+
+namespace roofaudit {
+namespace {
+
+using vk::Buffer;
+
+constexpr std::uint32_t kK = 8192;
+constexpr std::uint32_t kMaxBatch = 512;
+constexpr std::uint32_t kSeed = 0x0dec0de;
+
+// Must match kernels/vulkan/common.glsl.
+std::uint32_t fill_word(std::uint32_t index, std::uint32_t seed) {
+  std::uint32_t x = index * 0x9e3779b9u ^ seed;
+  x ^= x >> 16;
+  x *= 0x7feb352du;
+  x ^= x >> 15;
+  x *= 0x846ca68bu;
+  x ^= x >> 16;
+  return x;
+}
+// Element j of weight row r, as bw_fill writes it (mode 0 bytes, mode 2 fp16 pairs).
+int weight(bool int8, std::uint32_t r, std::uint32_t j) {
+  if (int8) return int(std::int8_t((fill_word(r * (kK / 4) + j / 4, kSeed) >> (8 * (j % 4))) & 0xffu));
+  const std::uint32_t v = fill_word(r * (kK / 2) + j / 2, kSeed);
+  return int(((j % 2 ? v >> 8 : v) & 15u)) - 8;
+}
+float row_scale(std::uint32_t r) { return std::ldexp(1.0f + float(r % 7) / 8.0f, -int(r % 9)); }
+float vector_scale(std::uint32_t b) { return std::ldexp(1.0f + float(b % 5) / 4.0f, -3 - int(b % 4)); }
+std::uint16_t to_half(int v) {  // small integers only: exact
+  if (v == 0) return 0;
+  const std::uint16_t sign = v < 0 ? 0x8000 : 0;
+  unsigned m = unsigned(v < 0 ? -v : v);
+  int e = 0;
+  while ((m >> e) > 1) ++e;
+  return std::uint16_t(sign | ((e + 15) << 10) | ((m << (10 - e)) & 0x3ff));
+}
+
+class GpuDecodeProbe final : public Probe {
+ public:
+  std::string_view name() const override { return "gpu.decode"; }
+  std::string_view description() const override {
+    return "decode-shaped sweep on a Vulkan device: int8 (per-row scales) and fp16 weights times B = 1..512 vectors";
+  }
+  int version() const override { return 1; }
+  void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
+
+  void run(ProbeContext& ctx) override {
+    gpu::Session session = gpu::open_session(ctx.settings);
+    if (!session.skipped.empty()) {
+      for (const char* v : {"int8", "fp16"}) {
+        Measurement m = base(v, "gpu", "step_time");
+        m.supported = false;
+        m.validation = session.skipped;
+        ctx.emit(std::move(m));
+      }
+      return;
+    }
+    ctx.describe_device(session.device_info());
+    const auto& desc = session.device->description();
+    if (!desc.timestamps) {
+      for (const char* v : {"int8", "fp16"}) {
+        Measurement m = base(v, session.device_key(), "step_time");
+        m.supported = false;
+        m.validation = "unsupported: the compute queue has no timestamps";
+        ctx.emit(std::move(m));
+      }
+      return;
+    }
+    for (bool int8 : {true, false}) sweep(ctx, session, int8);
+  }
+
+ private:
+  Measurement base(const std::string& variant, const std::string& device, const std::string& metric) const {
+    Measurement m;
+    m.probe = std::string(name());
+    m.probe_version = version();
+    m.device = device;
+    m.variant = variant;
+    m.metric = metric;
+    m.convention =
+        "one step: y (B x rows) = x (B x k) . W^T; bandwidth counts every weight byte (and int8 row scale) once per "
+        "step; 2 operations per weight per vector";
+    return m;
+  }
+
+  static std::uint64_t weight_bytes(const RunSettings& s, const vk::DeviceDescription& d) {
+    std::uint64_t cap = std::min<std::uint64_t>(d.max_storage_buffer_range, d.max_allocation_bytes);
+    cap = std::min<std::uint64_t>(cap, std::max<std::uint64_t>(d.device_local_bytes() / 4, 1 << 20));
+    const std::uint64_t wanted = s.max_working_set_bytes ? s.max_working_set_bytes
+                                                         : (d.type == "cpu" ? std::uint64_t(16) << 20 : std::uint64_t(1) << 30);
+    return std::max<std::uint64_t>(std::min(wanted, cap), std::uint64_t(kK) * 2 * 8);
+  }
+
+  void sweep(ProbeContext& ctx, gpu::Session& session, bool int8) {
+    const vk::Device& dev = *session.device;
+    const auto& desc = dev.description();
+    const std::string variant = int8 ? "int8" : "fp16";
+    const std::uint32_t elem = int8 ? 1 : 2;
+    const std::uint32_t rows = std::uint32_t(weight_bytes(ctx.settings, desc) / (std::uint64_t(kK) * elem));
+    const std::uint32_t chunks = kK * elem / 16;
+    const std::uint64_t w_bytes = std::uint64_t(rows) * kK * elem;
+    ctx.progress(fmt::format("{} weights: {} rows x {}", variant, rows, kK));
+
+    Buffer w(dev, w_bytes, Buffer::Memory::device_local);
+    Buffer x(dev, std::uint64_t(kMaxBatch) * kK * elem, Buffer::Memory::device_local);
+    Buffer scales(dev, std::uint64_t(rows) * 4, Buffer::Memory::device_local);
+    Buffer x_scales(dev, kMaxBatch * 4, Buffer::Memory::device_local);
+    Buffer y(dev, std::uint64_t(kMaxBatch) * rows * 4, Buffer::Memory::device_local);
+    Buffer staging(dev, std::max<std::uint64_t>(x.bytes() + rows * 4 + kMaxBatch * 4, 4096), Buffer::Memory::host_visible);
+    vk::Commands commands(dev, 2);
+
+    // Weights: generated on the device. Activations and scales: from the host.
+    {
+      vk::ComputePipeline fill(dev, kernels::vulkan::shader("bw_fill"), 1, 12, 256, 1);
+      VkDescriptorSet set = fill.bind({&w});
+      const std::uint32_t n = std::uint32_t(w_bytes / 16), push[3] = {n, kSeed, int8 ? 0u : 2u};
+      auto* host = static_cast<std::uint8_t*>(staging.mapped());
+      kernels::SplitMix64 rng(ctx.settings.seed);
+      for (std::uint32_t b = 0; b < kMaxBatch; ++b)
+        for (std::uint32_t j = 0; j < kK; ++j) {
+          const int v = int(rng.below(16)) - 8;
+          if (int8) host[std::uint64_t(b) * kK + j] = std::uint8_t(std::int8_t(v));
+          else {
+            const std::uint16_t h = to_half(v);
+            std::memcpy(host + (std::uint64_t(b) * kK + j) * 2, &h, 2);
+          }
+        }
+      auto* sc = reinterpret_cast<float*>(host + x.bytes());
+      for (std::uint32_t r = 0; r < rows; ++r) sc[r] = row_scale(r);
+      for (std::uint32_t b = 0; b < kMaxBatch; ++b) sc[rows + b] = vector_scale(b);
+      VkCommandBuffer cmd = commands.begin();
+      fill.dispatch(cmd, set, push, std::uint32_t(std::min<std::uint64_t>((n + 255) / 256, 65535)));
+      vk::copy_buffer(cmd, staging, x, 0, 0, x.bytes());
+      vk::copy_buffer(cmd, staging, scales, x.bytes(), 0, std::uint64_t(rows) * 4);
+      vk::copy_buffer(cmd, staging, x_scales, x.bytes() + std::uint64_t(rows) * 4, 0, kMaxBatch * 4);
+      vk::transfer_barrier(cmd);
+      commands.submit_and_wait();
+    }
+    std::vector<int> xi(std::size_t(kMaxBatch) * kK);
+    {
+      kernels::SplitMix64 rng(ctx.settings.seed);
+      for (auto& v : xi) v = int(rng.below(16)) - 8;
+    }
+
+    vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(int8 ? "decode_int8" : "decode_fp16"), 5, 12, 64, 1);
+    VkDescriptorSet set = pipeline.bind({&w, &x, &scales, &x_scales, &y});
+    const double target = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds : (ctx.settings.quick ? 0.01 : 0.05);
+    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
+    const std::uint32_t row_groups = (rows + 3) / 4;
+
+    for (std::uint32_t batch = 1; batch <= kMaxBatch; batch *= 2) {
+      if (ctx.stop_requested) return;
+      ctx.progress(fmt::format("{} B={}", variant, batch));
+      std::uint32_t dispatches = 1;
+      auto run_batch = [&](std::string& problem) {
+        VkCommandBuffer cmd = commands.begin();
+        vkCmdFillBuffer(cmd, y.get(), 0, std::uint64_t(batch) * rows * 4, 0xffffffffu);  // NaN until written
+        vk::transfer_barrier(cmd);
+        commands.timestamp(0);
+        const std::uint32_t push[3] = {rows, chunks, batch};
+        for (std::uint32_t d = 0; d < dispatches; ++d) {
+          if (d) vk::compute_barrier(cmd);
+          pipeline.dispatch2d(cmd, set, push, row_groups, (batch + 7) / 8);
+        }
+        commands.timestamp(1);
+        vk::transfer_barrier(cmd);
+        // Read back sampled outputs: each sample's whole output row for one vector is too
+        // much at 1 GiB; copy single floats.
+        kernels::SplitMix64 pick(batch * 977 + dispatches);
+        std::vector<std::pair<std::uint32_t, std::uint32_t>> samples;  // (b, r)
+        for (std::uint32_t s = 0; s < std::max<std::uint32_t>(64, batch); ++s)
+          samples.emplace_back(s < batch ? s : std::uint32_t(pick.below(batch)), s == 0 ? rows - 1 : std::uint32_t(pick.below(rows)));
+        std::vector<VkBufferCopy> regions;
+        for (std::size_t i = 0; i < samples.size(); ++i)
+          regions.push_back({(std::uint64_t(samples[i].first) * rows + samples[i].second) * 4, i * 4, 4});
+        vkCmdCopyBuffer(cmd, y.get(), staging.get(), std::uint32_t(regions.size()), regions.data());
+        vk::transfer_barrier(cmd);
+        commands.submit_and_wait();
+        const double seconds = commands.seconds_between(0, 1) / dispatches;
+        const auto* got = static_cast<const float*>(staging.mapped());
+        for (std::size_t i = 0; i < samples.size() && problem.empty(); ++i) {
+          const auto [b, r] = samples[i];
+          long dot = 0;
+          for (std::uint32_t j = 0; j < kK; ++j) dot += long(weight(int8, r, j)) * xi[std::size_t(b) * kK + j];
+          const double ref = int8 ? double(dot) * row_scale(r) * vector_scale(b) : double(dot);
+          if (!(std::abs(double(got[i]) - ref) <= 1e-6 * std::abs(ref)))
+            problem = fmt::format("y[{}][{}] = {} but the reference is {}", b, r, got[i], ref);
+        }
+        if (problem.empty()) problem = session.validation_problem();
+        return seconds;
+      };
+      std::string problem;
+      const double one = run_batch(problem);
+      dispatches = std::uint32_t(std::clamp(target / std::max(one, 1e-7), 1.0, 64.0));
+      std::vector<double> seconds;
+      if (problem.empty()) {
+        const auto timing = time_repetitions(fmt::format("gpu.decode/{}/{}", variant, batch), 1, reps, [&] {
+          std::string p;
+          const double s = run_batch(p);
+          if (!p.empty()) throw SampleFailed{p};
+          return s;
+        });
+        seconds = timing.seconds;
+        if (!timing.ok) problem = timing.error;
+      }
+      const double streamed = double(w_bytes) + (int8 ? double(rows) * 4 : 0);
+      const double ops = 2.0 * batch * double(rows) * kK;
+      struct Metric {
+        const char* metric;
+        const char* unit;
+        bool higher;
+        double numerator;  // value = numerator / seconds, or seconds itself when 0
+      };
+      for (const Metric& mt : {Metric{"step_time", "s", false, 0}, Metric{"weight_bandwidth", "B/s", true, streamed},
+                               Metric{"throughput", int8 ? "OP/s" : "FLOP/s", true, ops}}) {
+        Measurement m = base(variant, session.device_key(), mt.metric);
+        m.unit = mt.unit;
+        m.higher_is_better = mt.higher;
+        m.params = {{"batch", batch},       {"rows", rows},   {"k", kK}, {"weight_bytes", std::uint64_t(streamed)},
+                    {"device_name", desc.name}, {"kernel", "unpacked to fp32 FMA, 4 rows x 8 vectors per workgroup"},
+                    {"peak_variant", "fp32"}, {"dispatches_per_sample", dispatches}};
+        record_outcome(m, seconds, problem,
+                       "at least 64 sampled outputs (every vector of the batch) against a host reference from the same "
+                       "generator, exact before scaling",
+                       [&](double s) { return mt.numerator > 0 ? mt.numerator / s : s; });
+        ctx.emit(std::move(m));
+      }
+    }
+  }
+};
+
+ROOFAUDIT_REGISTER_PROBE(GpuDecodeProbe);
+
+}  // namespace
+}  // namespace roofaudit
