@@ -1,5 +1,6 @@
 // roofaudit run: checks every input, then runs the selected probes into one stored run,
 // each result committed as it is made.
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -76,6 +77,9 @@ void store_fits(store::Store& db, std::int64_t run_id, std::int64_t cpu_device_i
       if (it == other_devices.end()) continue;
       device_id = it->second;
       options.max_levels = 4;  // L1 / shared memory, L2, a last-level cache, device memory
+      options.last_is_memory = std::any_of(curves.begin(), curves.end(), [](const Measurement& m) {
+        return m.params.value("sweep_reaches_memory", false);
+      });
     }
     for (const auto& fit : calibrate::fit_memory_levels(curves, options)) {
       db.put_fit(run_id, device_id,

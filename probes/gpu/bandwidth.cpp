@@ -304,7 +304,10 @@ class GpuBandwidthProbe final : public Probe {
       m.unit = "B/s";
       m.higher_is_better = true;
       m.convention = "stream: bytes the kernel reads plus bytes it writes, once each; working set = all buffers";
-      m.params = {{"working_set_bytes", bytes_per_dispatch},
+      // Past every GPU L2 / last-level cache shipping (up to ~256 MiB) only on a GPU swept to
+      // 1 GiB; the CPU implementation's sweep never reaches "device memory".
+      const bool reaches_memory = desc_.type != "cpu" && max_working_set() >= (std::uint64_t(512) << 20);
+      m.params = {{"working_set_bytes", bytes_per_dispatch}, {"sweep_reaches_memory", reaches_memory},
                   {"device_name", desc_.name},                {"local_size", local_},
                   {"workgroups", groups_for(n)},              {"dispatches_per_sample", dispatches},
                   {"vector_bytes", 16}};
