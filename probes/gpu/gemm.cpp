@@ -24,9 +24,12 @@ struct Variant {
   const char* name;
   const char* shader;
   int element_bytes;
+  bool coopmat;  // on the matrix units: VK_NV_cooperative_matrix
 };
-const Variant kVariants[] = {{"fp32", "gemm_fp32", 4}, {"fp16", "gemm_fp16", 2}};
-constexpr std::uint32_t kTile = 64;  // the shader's output tile; n is a multiple of it
+const Variant kVariants[] = {{"fp32", "gemm_fp32", 4, false},
+                             {"fp16", "gemm_fp16", 2, false},
+                             {"fp16_coopmat", "gemm_coopmat_nv", 2, true}};
+constexpr const char* kCoopmatShape = "16x16x16 f16*f16+f32";
 
 std::uint16_t to_half(int v) {  // small integers only: exact
   if (v == 0) return 0;
@@ -76,11 +79,19 @@ class GpuGemmProbe final : public Probe {
       if (!desc.timestamps) missing = "unsupported: the compute queue has no timestamps";
       else if (v.element_bytes == 2 && !desc.storage_16bit)
         missing = "unsupported: the device lacks storageBuffer16BitAccess";
+      else if (v.coopmat && !desc.cooperative_matrix_nv)
+        missing = "unsupported: the device lacks VK_NV_cooperative_matrix (the KHR form needs newer shader tools)";
+      else if (v.coopmat && (!desc.cooperative_matrix_compute ||
+                             std::find(desc.cooperative_matrix_shapes.begin(), desc.cooperative_matrix_shapes.end(),
+                                       kCoopmatShape) == desc.cooperative_matrix_shapes.end()))
+        missing = fmt::format("unsupported: the device's cooperative matrices lack {} in compute shaders", kCoopmatShape);
       if (!missing.empty()) {
         emit_unsupported(ctx, v, session.device_key(), 0, missing);
         continue;
       }
-      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.shader), 3, 4, 16, std::uint32_t(sizes.size()));
+      // The tiled shader's workgroup is fixed (16 x 16); the matrix-unit one is one subgroup.
+      const std::uint32_t local = v.coopmat ? desc.subgroup_size : 16;
+      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.shader), 3, 4, local, std::uint32_t(sizes.size()));
       for (std::uint32_t n : sizes) {
         if (ctx.stop_requested) return;
         ctx.progress(fmt::format("{} n={}", v.name, n));
@@ -123,7 +134,7 @@ class GpuGemmProbe final : public Probe {
       commands.submit_and_wait();
     }
     VkDescriptorSet set = pipeline.bind({&a, &b, &c});
-    const std::uint32_t groups = n / kTile;
+    const std::uint32_t groups = n / (v.coopmat ? 32 : 64);  // output tile per workgroup
     std::uint32_t dispatches = 1;
     auto run_batch = [&](std::string& problem) {
       VkCommandBuffer cmd = commands.begin();
@@ -168,7 +179,8 @@ class GpuGemmProbe final : public Probe {
     }
     Measurement m = base(v, session.device_key(), n);
     m.params["device_name"] = dev.description().name;
-    m.params["kernel"] = "shared-memory tiles 64x64x16, 4x4 per invocation, fp32 accumulate";
+    m.params["kernel"] = v.coopmat ? "cooperative matrix 16x16x16, 2x2 tiles per subgroup, fp32 accumulate"
+                                   : "shared-memory tiles 64x64x16, 4x4 per invocation, fp32 accumulate";
     m.params["dispatches_per_sample"] = dispatches;
     const double flops = 2.0 * double(n) * double(n) * double(n);
     record_outcome(m, seconds, problem, "256 sampled entries of C (one the last) equal the exact integer reference",

@@ -81,6 +81,7 @@ DeviceDescription describe(VkInstance instance, VkPhysicalDevice pd, int index) 
   VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
   VkPhysicalDeviceShaderIntegerDotProductProperties dot_props{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES};
+  VkPhysicalDeviceCooperativeMatrixPropertiesNV coop_props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   props.pNext = &subgroup;
   subgroup.pNext = &maint3;
@@ -92,6 +93,10 @@ DeviceDescription describe(VkInstance instance, VkPhysicalDevice pd, int index) 
   if (dot_ext) {
     *tail = &dot_props;
     tail = &dot_props.pNext;
+  }
+  if (coop_nv) {
+    *tail = &coop_props;
+    tail = &coop_props.pNext;
   }
   vkGetPhysicalDeviceProperties2(pd, &props);
   d.subgroup_size = subgroup.subgroupSize;
@@ -134,6 +139,7 @@ DeviceDescription describe(VkInstance instance, VkPhysicalDevice pd, int index) 
   d.integer_dot_product = dot_ext && dot.shaderIntegerDotProduct;
   d.integer_dot_4x8_accelerated = d.integer_dot_product && dot_props.integerDotProduct4x8BitPackedSignedAccelerated;
   d.cooperative_matrix_nv = coop_nv && coop.cooperativeMatrix;
+  d.cooperative_matrix_compute = d.cooperative_matrix_nv && (coop_props.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT);
   if (d.cooperative_matrix_nv) {
     auto get = reinterpret_cast<PFN_vkGetPhysicalDeviceCooperativeMatrixPropertiesNV>(
         vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesNV"));
@@ -230,6 +236,7 @@ nlohmann::json DeviceDescription::to_json() const {
           {"integer_dot_4x8_accelerated", integer_dot_4x8_accelerated},
           {"cooperative_matrix_nv", cooperative_matrix_nv},
           {"cooperative_matrix_shapes", cooperative_matrix_shapes},
+          {"cooperative_matrix_compute", cooperative_matrix_compute},
           {"cooperative_matrix_khr_extension", cooperative_matrix_khr},
           {"timestamps", timestamps},
           {"timestamp_valid_bits", timestamp_valid_bits},

@@ -58,7 +58,8 @@ struct DeviceDescription {
   bool integer_dot_product = false;        // VK_KHR_shader_integer_dot_product + feature
   bool integer_dot_4x8_accelerated = false;
   bool cooperative_matrix_nv = false;      // VK_NV_cooperative_matrix + feature
-  std::vector<std::string> cooperative_matrix_shapes;  // "MxNxK A/B -> C/D" per supported shape
+  std::vector<std::string> cooperative_matrix_shapes;  // "MxNxK a*b+c" per supported shape
+  bool cooperative_matrix_compute = false;             // supported in compute shaders
   bool cooperative_matrix_khr = false;     // extension and feature present (shapes need newer headers)
   bool timestamps = false;                 // compute queue timestampValidBits > 0
   std::uint32_t timestamp_valid_bits = 0;
