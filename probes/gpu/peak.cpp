@@ -25,17 +25,22 @@ struct Variant {
   const char* shader;
   const char* instruction;
   const char* unit;
-  bool fp;  // push constants a, b as floats; else as packed int8 words
+  bool fp;       // push constants a, b as floats; else as packed int8 words
+  bool coopmat;  // one subgroup per workgroup on the matrix units
 };
 const Variant kVariants[] = {
-    {"fp32", "peak_fp32", "fma vec4", "FLOP/s", true},
-    {"fp16", "peak_fp16", "fma f16vec4 (packed half2)", "FLOP/s", true},
-    {"int8", "peak_int8", "OpSDotAccSat 4x8-bit packed", "OP/s", false},
+    {"fp32", "peak_fp32", "fma vec4", "FLOP/s", true, false},
+    {"fp16", "peak_fp16", "fma f16vec4 (packed half2)", "FLOP/s", true, false},
+    {"int8", "peak_int8", "OpSDotAccSat 4x8-bit packed", "OP/s", false, false},
+    {"fp16_coopmat", "peak_coopmat_nv", "coopMatMulAddNV 16x16x16 f16*f16+f32", "FLOP/s", true, true},
 };
-constexpr double kOpsPerIteration = 128;  // 16 vec4 FMAs, 16 f16vec4 FMAs, or 16 dp4a
+constexpr double kOpsPerIteration = 128;  // per invocation: 16 vec4 FMAs, 16 f16vec4 FMAs, or 16 dp4a
+constexpr double kCoopmatOpsPerIteration = 4 * 2.0 * 16 * 16 * 16;  // per subgroup: four 16x16x16 products
+constexpr const char* kCoopmatShape = "16x16x16 f16*f16+f32";
 
 // What every invocation must return: the sum of its chains' start values.
 float expected(const Variant& v, std::uint32_t id) {
+  if (v.coopmat) return float(1 + (id % 1024) / 256);  // tile k of each workgroup holds k + 1
   std::uint32_t sum = 0;
   if (v.fp) {
     for (std::uint32_t k = 0; k < 8; ++k)
@@ -50,7 +55,7 @@ class GpuPeakProbe final : public Probe {
  public:
   std::string_view name() const override { return "gpu.peak"; }
   std::string_view description() const override {
-    return "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a)";
+    return "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a), fp16 cooperative matrix";
   }
   int version() const override { return 1; }
   void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
@@ -69,8 +74,22 @@ class GpuPeakProbe final : public Probe {
     // implementation gets a few per core.
     const std::uint32_t groups = desc.type == "cpu" ? 16 : 4096;
     const std::uint32_t invocations = groups * local;
-    Buffer results(dev, std::uint64_t(invocations) * 4, Buffer::Memory::device_local);
-    Buffer readback(dev, std::uint64_t(invocations) * 4, Buffer::Memory::host_visible);
+    // Results: one float per invocation, or four 16 x 16 tiles per workgroup (coopmat).
+    const std::uint64_t result_words = std::max<std::uint64_t>(invocations, std::uint64_t(groups) * 1024);
+    Buffer results(dev, result_words * 4, Buffer::Memory::device_local);
+    Buffer readback(dev, result_words * 4, Buffer::Memory::host_visible);
+    // The coopmat shader's input tiles: A all zeros, B all ones (fp16 1.0 = 0x3c00).
+    Buffer tiles(dev, 512 * 2, Buffer::Memory::device_local);
+    {
+      Buffer staging(dev, 512 * 2, Buffer::Memory::host_visible);
+      auto* h = static_cast<std::uint16_t*>(staging.mapped());
+      for (int i = 0; i < 512; ++i) h[i] = i < 256 ? 0 : 0x3c00;
+      vk::Commands upload(dev, 0);
+      VkCommandBuffer cmd = upload.begin();
+      vk::copy_buffer(cmd, staging, tiles, 0, 0, 512 * 2);
+      vk::transfer_barrier(cmd);
+      upload.submit_and_wait();
+    }
     vk::Commands commands(dev, 2);
     const double target = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds : (ctx.settings.quick ? 0.02 : 0.1);
     const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
@@ -82,13 +101,21 @@ class GpuPeakProbe final : public Probe {
       else if (std::string(v.name) == "fp16" && !desc.shader_float16) missing = "unsupported: the device lacks shaderFloat16";
       else if (std::string(v.name) == "int8" && !desc.integer_dot_product)
         missing = "unsupported: the device lacks VK_KHR_shader_integer_dot_product";
+      else if (v.coopmat && !desc.cooperative_matrix_nv)
+        missing = "unsupported: the device lacks VK_NV_cooperative_matrix (the KHR form needs newer shader tools)";
+      else if (v.coopmat && (!desc.cooperative_matrix_compute || !desc.storage_16bit ||
+                             std::find(desc.cooperative_matrix_shapes.begin(), desc.cooperative_matrix_shapes.end(),
+                                       kCoopmatShape) == desc.cooperative_matrix_shapes.end()))
+        missing = fmt::format("unsupported: the device's cooperative matrices lack {} in compute shaders", kCoopmatShape);
       if (!missing.empty()) {
         emit_unsupported(ctx, v, session.device_key(), missing);
         continue;
       }
       ctx.progress(fmt::format("{} {}", desc.name, v.name));
-      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.shader), 1, 12, local, 1);
-      VkDescriptorSet set = pipeline.bind({&results});
+      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.shader), v.coopmat ? 2 : 1, v.coopmat ? 4 : 12,
+                                   v.coopmat ? desc.subgroup_size : local, 1);
+      VkDescriptorSet set = v.coopmat ? pipeline.bind({&tiles, &results}) : pipeline.bind({&results});
+      const std::uint32_t checked = v.coopmat ? groups * 1024 : invocations;
       std::uint32_t iterations = 16;
       auto sample = [&](std::string& problem) {
         std::uint32_t push[3] = {iterations, 0, 0};
@@ -111,9 +138,9 @@ class GpuPeakProbe final : public Probe {
         vk::transfer_barrier(cmd);
         commands.submit_and_wait();
         const auto* got = static_cast<const float*>(readback.mapped());
-        for (std::uint32_t id = 0; id < invocations && problem.empty(); ++id)
+        for (std::uint32_t id = 0; id < checked && problem.empty(); ++id)
           if (!(got[id] == expected(v, id)))
-            problem = fmt::format("invocation {} returned {}, expected {}", id, got[id], expected(v, id));
+            problem = fmt::format("result {} is {}, expected {}", id, got[id], expected(v, id));
         if (problem.empty()) problem = session.validation_problem();
         return commands.seconds_between(0, 1);
       };
@@ -136,9 +163,11 @@ class GpuPeakProbe final : public Probe {
         if (!timing.ok) problem = timing.error;
       }
       Measurement m = base(v, session.device_key());
-      m.params = {{"device_name", desc.name}, {"instruction", v.instruction}, {"invocations", invocations},
-                  {"iterations", iterations}, {"local_size", local}};
-      const double ops = kOpsPerIteration * double(iterations) * double(invocations);
+      m.params = {{"device_name", desc.name}, {"instruction", v.instruction},
+                  {"invocations", v.coopmat ? groups * desc.subgroup_size : invocations}, {"iterations", iterations},
+                  {"local_size", v.coopmat ? desc.subgroup_size : local}};
+      const double ops = v.coopmat ? kCoopmatOpsPerIteration * double(iterations) * double(groups)
+                                   : kOpsPerIteration * double(iterations) * double(invocations);
       record_outcome(m, seconds, problem, "every invocation's result equals its chains' known start values",
                      [&](double s) { return ops / s; });
       ctx.emit(std::move(m));
