@@ -4,6 +4,8 @@
 #include <cmath>
 #include <limits>
 
+#include <fmt/format.h>
+
 namespace roofaudit::calibrate {
 namespace {
 
@@ -183,7 +185,7 @@ std::vector<Plateau> detect_plateaus(std::vector<CurvePoint> points, const Plate
   for (std::size_t i = 0; i + 1 < out.size(); ++i) out[i].boundary_bytes = crossing(points, out[i], out[i + 1]);
   for (std::size_t i = 0; i < out.size(); ++i) {
     const bool memory = options.last_is_memory && out.size() > 1 && i + 1 == out.size();
-    out[i].level = memory ? "DRAM" : "L" + std::to_string(i + 1);
+    out[i].level = memory ? "DRAM" : fmt::format("L{}", i + 1);
   }
   return out;
 }
