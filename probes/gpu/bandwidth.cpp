@@ -149,9 +149,9 @@ class GpuBandwidthProbe final : public Probe {
       // device memory. The CPU implementation (lavapipe) is a correctness target: small.
       std::uint64_t cap = std::min<std::uint64_t>(desc_.max_storage_buffer_range, desc_.max_allocation_bytes);
       cap = std::min<std::uint64_t>(cap, std::max<std::uint64_t>(desc_.device_local_bytes() / 8, 1 << 20));
-      const std::uint64_t wanted = ctx_.settings.max_working_set_bytes
-                                       ? ctx_.settings.max_working_set_bytes
-                                       : (desc_.type == "cpu" ? std::uint64_t(64) << 20 : std::uint64_t(1) << 30);
+      std::uint64_t wanted = desc_.type == "cpu" ? std::uint64_t(64) << 20 : std::uint64_t(1) << 30;
+      if (ctx_.settings.quick && desc_.type == "cpu") wanted /= 4;
+      if (ctx_.settings.max_working_set_bytes) wanted = ctx_.settings.max_working_set_bytes;
       return std::max<std::uint64_t>(std::min(wanted, cap) / 16 * 16, 64 * 1024);
     }
 
