@@ -73,7 +73,13 @@ class GpuTransferProbe final : public Probe {
     const bool device_mapped = dev.has_memory(VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT |
                                               VK_MEMORY_PROPERTY_HOST_COHERENT_BIT);
     std::unique_ptr<Buffer> mapped_device;
-    if (device_mapped) mapped_device = std::make_unique<Buffer>(dev, max_bytes, Buffer::Memory::device_mapped);
+    if (device_mapped) {
+      try {  // a small BAR window (256 MiB without resizable BAR) may refuse it
+        mapped_device = std::make_unique<Buffer>(dev, max_bytes, Buffer::Memory::device_mapped);
+      } catch (const vk::VulkanError&) {
+        mapped_device.reset();
+      }
+    }
     Buffer& mapped = mapped_device ? *mapped_device : up;
     const char* mapped_kind = mapped_device ? "device-local host-visible (mapped VRAM)" : "host-visible staging";
 
