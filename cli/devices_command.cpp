@@ -24,9 +24,11 @@ void print_device(const vk::DeviceDescription& d, bool chosen) {
   fmt::print("\n   shaderFloat16 {}, shaderInt8 {}, 8-bit storage {}, 16-bit storage {}, integer dot product {}{}\n",
              yes_no(d.shader_float16), yes_no(d.shader_int8), yes_no(d.storage_8bit), yes_no(d.storage_16bit),
              yes_no(d.integer_dot_product), d.integer_dot_4x8_accelerated ? " (4x8 accelerated)" : "");
-  fmt::print("   cooperative matrix: NV {}{}; KHR extension {}\n", yes_no(d.cooperative_matrix_nv),
+  fmt::print("   cooperative matrix: NV {}{}; KHR {}{}\n", yes_no(d.cooperative_matrix_nv),
              d.cooperative_matrix_shapes.empty() ? "" : fmt::format(" [{}]", fmt::join(d.cooperative_matrix_shapes, ", ")),
-             d.cooperative_matrix_khr ? "present" : "absent");
+             yes_no(d.cooperative_matrix_khr),
+             d.cooperative_matrix_khr_shapes.empty() ? ""
+                                                     : fmt::format(" [{}]", fmt::join(d.cooperative_matrix_khr_shapes, ", ")));
 }
 
 }  // namespace

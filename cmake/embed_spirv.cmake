@@ -25,14 +25,21 @@ file(WRITE "${OUTPUT}.tmp" "// Generated from kernels/vulkan/*.comp by cmake/emb
 namespace roofaudit::kernels::vulkan {
 namespace {
 ${arrays}
+
+const std::pair<std::string_view, std::span<const std::uint32_t>> table[] = {
+${table}};
 }  // namespace
 
 std::span<const std::uint32_t> shader(std::string_view name) {
-  static const std::pair<std::string_view, std::span<const std::uint32_t>> table[] = {
-${table}  };
   for (const auto& [n, code] : table)
     if (n == name) return code;
   throw std::invalid_argument(\"no compute shader named \" + std::string(name));
+}
+
+bool has_shader(std::string_view name) {
+  for (const auto& entry : table)
+    if (entry.first == name) return true;
+  return false;
 }
 
 }  // namespace roofaudit::kernels::vulkan

@@ -10,5 +10,7 @@ namespace roofaudit::kernels::vulkan {
 // The SPIR-V words of the shader compiled from kernels/vulkan/NAME.comp. Throws
 // std::invalid_argument for an unknown name.
 std::span<const std::uint32_t> shader(std::string_view name);
+// Whether this build embeds the shader (optional ones need a newer glslc; see CMakeLists).
+bool has_shader(std::string_view name);
 
 }  // namespace roofaudit::kernels::vulkan

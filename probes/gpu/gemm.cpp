@@ -28,8 +28,7 @@ struct Variant {
 };
 const Variant kVariants[] = {{"fp32", "gemm_fp32", 4, false},
                              {"fp16", "gemm_fp16", 2, false},
-                             {"fp16_coopmat", "gemm_coopmat_nv", 2, true}};
-constexpr const char* kCoopmatShape = "16x16x16 f16*f16+f32";
+                             {"fp16_coopmat", "", 2, true}};
 
 std::uint16_t to_half(int v) {  // small integers only: exact
   if (v == 0) return 0;
@@ -79,19 +78,19 @@ class GpuGemmProbe final : public Probe {
       if (!desc.timestamps) missing = "unsupported: the compute queue has no timestamps";
       else if (v.element_bytes == 2 && !desc.storage_16bit)
         missing = "unsupported: the device lacks storageBuffer16BitAccess";
-      else if (v.coopmat && !desc.cooperative_matrix_nv)
-        missing = "unsupported: the device lacks VK_NV_cooperative_matrix (the KHR form needs newer shader tools)";
-      else if (v.coopmat && (!desc.cooperative_matrix_compute ||
-                             std::find(desc.cooperative_matrix_shapes.begin(), desc.cooperative_matrix_shapes.end(),
-                                       kCoopmatShape) == desc.cooperative_matrix_shapes.end()))
-        missing = fmt::format("unsupported: the device's cooperative matrices lack {} in compute shaders", kCoopmatShape);
+      gpu::MatrixUnitPath unit;
+      if (v.coopmat && missing.empty()) {
+        unit = gpu::matrix_unit_path(desc, "gemm_coopmat_nv", "gemm_coopmat_khr");
+        missing = unit.unsupported;
+      }
       if (!missing.empty()) {
         emit_unsupported(ctx, v, session.device_key(), 0, missing);
         continue;
       }
       // The tiled shader's workgroup is fixed (16 x 16); the matrix-unit one is one subgroup.
       const std::uint32_t local = v.coopmat ? desc.subgroup_size : 16;
-      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.shader), 3, 4, local, std::uint32_t(sizes.size()));
+      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.coopmat ? unit.shader : v.shader), 3, 4, local,
+                                   std::uint32_t(sizes.size()));
       for (std::uint32_t n : sizes) {
         if (ctx.stop_requested) return;
         ctx.progress(fmt::format("{} n={}", v.name, n));

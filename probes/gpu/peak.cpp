@@ -32,11 +32,10 @@ const Variant kVariants[] = {
     {"fp32", "peak_fp32", "fma vec4", "FLOP/s", true, false},
     {"fp16", "peak_fp16", "fma f16vec4 (packed half2)", "FLOP/s", true, false},
     {"int8", "peak_int8", "OpSDotAccSat 4x8-bit packed", "OP/s", false, false},
-    {"fp16_coopmat", "peak_coopmat_nv", "coopMatMulAddNV 16x16x16 f16*f16+f32", "FLOP/s", true, true},
+    {"fp16_coopmat", "", "cooperative matrix 16x16x16 f16*f16+f32", "FLOP/s", true, true},
 };
 constexpr double kOpsPerIteration = 128;  // per invocation: 16 vec4 FMAs, 16 f16vec4 FMAs, or 16 dp4a
 constexpr double kCoopmatOpsPerIteration = 4 * 2.0 * 16 * 16 * 16;  // per subgroup: four 16x16x16 products
-constexpr const char* kCoopmatShape = "16x16x16 f16*f16+f32";
 
 // What every invocation must return: the sum of its chains' start values.
 float expected(const Variant& v, std::uint32_t id) {
@@ -101,18 +100,18 @@ class GpuPeakProbe final : public Probe {
       else if (std::string(v.name) == "fp16" && !desc.shader_float16) missing = "unsupported: the device lacks shaderFloat16";
       else if (std::string(v.name) == "int8" && !desc.integer_dot_product)
         missing = "unsupported: the device lacks VK_KHR_shader_integer_dot_product";
-      else if (v.coopmat && !desc.cooperative_matrix_nv)
-        missing = "unsupported: the device lacks VK_NV_cooperative_matrix (the KHR form needs newer shader tools)";
-      else if (v.coopmat && (!desc.cooperative_matrix_compute || !desc.storage_16bit ||
-                             std::find(desc.cooperative_matrix_shapes.begin(), desc.cooperative_matrix_shapes.end(),
-                                       kCoopmatShape) == desc.cooperative_matrix_shapes.end()))
-        missing = fmt::format("unsupported: the device's cooperative matrices lack {} in compute shaders", kCoopmatShape);
+      gpu::MatrixUnitPath unit;
+      if (v.coopmat && missing.empty()) {
+        unit = gpu::matrix_unit_path(desc, "peak_coopmat_nv", "peak_coopmat_khr");
+        missing = unit.unsupported;
+      }
       if (!missing.empty()) {
         emit_unsupported(ctx, v, session.device_key(), missing);
         continue;
       }
       ctx.progress(fmt::format("{} {}", desc.name, v.name));
-      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.shader), v.coopmat ? 2 : 1, v.coopmat ? 4 : 12,
+      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.coopmat ? unit.shader : v.shader), v.coopmat ? 2 : 1,
+                                   v.coopmat ? 4 : 12,
                                    v.coopmat ? desc.subgroup_size : local, 1);
       VkDescriptorSet set = v.coopmat ? pipeline.bind({&tiles, &results}) : pipeline.bind({&results});
       const std::uint32_t checked = v.coopmat ? groups * 1024 : invocations;
@@ -166,6 +165,7 @@ class GpuPeakProbe final : public Probe {
       m.params = {{"device_name", desc.name}, {"instruction", v.instruction},
                   {"invocations", v.coopmat ? groups * desc.subgroup_size : invocations}, {"iterations", iterations},
                   {"local_size", v.coopmat ? desc.subgroup_size : local}};
+      if (v.coopmat) m.params["extension"] = unit.extension;
       const double ops = v.coopmat ? kCoopmatOpsPerIteration * double(iterations) * double(groups)
                                    : kOpsPerIteration * double(iterations) * double(invocations);
       record_outcome(m, seconds, problem, "every invocation's result equals its chains' known start values",

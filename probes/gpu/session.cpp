@@ -1,6 +1,10 @@
 #include "probes/gpu/session.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
+
+#include "kernels/vulkan/shaders.hpp"
 
 namespace roofaudit::gpu {
 
@@ -37,6 +41,26 @@ Session open_session(const RunSettings& settings) {
   }
   s.device = std::make_unique<vk::Device>(*s.instance, vk::select_device(devices, settings.gpu_device));
   return s;
+}
+
+MatrixUnitPath matrix_unit_path(const vk::DeviceDescription& d, const std::string& nv_shader,
+                                const std::string& khr_shader) {
+  auto listed = [](const std::vector<std::string>& shapes) {
+    return std::find(shapes.begin(), shapes.end(), kMatrixUnitShape) != shapes.end();
+  };
+  if (!d.storage_16bit || !d.vulkan_memory_model)
+    return {"", "", "unsupported: the device lacks 16-bit storage or the Vulkan memory model"};
+  if (d.cooperative_matrix_nv && d.cooperative_matrix_compute && listed(d.cooperative_matrix_shapes))
+    return {nv_shader, "VK_NV_cooperative_matrix", ""};
+  if (d.cooperative_matrix_khr && d.cooperative_matrix_khr_compute && listed(d.cooperative_matrix_khr_shapes)) {
+    if (kernels::vulkan::has_shader(khr_shader)) return {khr_shader, "VK_KHR_cooperative_matrix", ""};
+    return {"", "",
+            "unsupported in this build: the device has VK_KHR_cooperative_matrix, but the glslc it was built with cannot "
+            "compile GL_KHR_cooperative_matrix (rebuild with a newer shaderc)"};
+  }
+  return {"", "",
+          fmt::format("unsupported: the device has no cooperative matrix (NV or KHR) with {} in compute shaders",
+                      kMatrixUnitShape)};
 }
 
 void check_device_selector(const RunSettings& settings) {

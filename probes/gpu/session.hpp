@@ -26,6 +26,20 @@ struct Session {
 // and matches no device (bad input); a machine without Vulkan gives `skipped`.
 Session open_session(const RunSettings& settings);
 
+// The matrix-unit (cooperative matrix) path for 16x16x16 fp16 products with fp32
+// accumulation: VK_NV_cooperative_matrix where the device has it, else
+// VK_KHR_cooperative_matrix when this build embeds its shader. Every gate is extension +
+// feature + property (compute stage, the listed shape, 16-bit storage, the Vulkan memory
+// model the shaders declare).
+struct MatrixUnitPath {
+  std::string shader;       // empty: unsupported
+  std::string extension;    // which one the shader uses
+  std::string unsupported;  // why, when `shader` is empty
+};
+inline constexpr const char* kMatrixUnitShape = "16x16x16 f16*f16+f32";
+MatrixUnitPath matrix_unit_path(const vk::DeviceDescription& d, const std::string& nv_shader,
+                                const std::string& khr_shader);
+
 // For Probe::check: throws Error when settings.gpu_device names no device.
 void check_device_selector(const RunSettings& settings);
 

@@ -1,5 +1,7 @@
 #include "probes/gpu/vulkan.hpp"
 
+#include "probes/gpu/khr_cooperative_matrix.hpp"
+
 #include <algorithm>
 #include <cctype>
 #include <cstring>
@@ -42,8 +44,8 @@ const char* type_name(VkPhysicalDeviceType t) {
   }
 }
 
-const char* component_name(VkComponentTypeNV t) {
-  switch (t) {
+const char* component_name(int t) {  // VkComponentTypeNV and VkComponentTypeKHR agree here
+  switch (VkComponentTypeNV(t)) {
     case VK_COMPONENT_TYPE_FLOAT16_NV: return "f16";
     case VK_COMPONENT_TYPE_FLOAT32_NV: return "f32";
     case VK_COMPONENT_TYPE_FLOAT64_NV: return "f64";
@@ -74,6 +76,7 @@ DeviceDescription describe(VkInstance instance, VkPhysicalDevice pd, int index) 
   // The instance asks for Vulkan 1.2, so 1.3 core features come through their extensions.
   const bool dot_ext = has(extensions, "VK_KHR_shader_integer_dot_product");
   const bool coop_nv = has(extensions, "VK_NV_cooperative_matrix");
+  const bool coop_khr = has(extensions, khr::kCooperativeMatrixExtension);
 
   // Properties: subgroup (1.1), maintenance3 (max allocation), driver (1.2), dot product.
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
@@ -97,6 +100,11 @@ DeviceDescription describe(VkInstance instance, VkPhysicalDevice pd, int index) 
   if (coop_nv) {
     *tail = &coop_props;
     tail = &coop_props.pNext;
+  }
+  khr::CooperativeMatrixDeviceProperties coop_khr_props;
+  if (coop_khr) {
+    *tail = &coop_khr_props;
+    tail = &coop_khr_props.pNext;
   }
   vkGetPhysicalDeviceProperties2(pd, &props);
   d.subgroup_size = subgroup.subgroupSize;
@@ -127,12 +135,19 @@ DeviceDescription describe(VkInstance instance, VkPhysicalDevice pd, int index) 
     *tail = &coop;
     tail = &coop.pNext;
   }
+  khr::CooperativeMatrixFeatures coop_khr_features;
+  if (coop_khr) {
+    *tail = &coop_khr_features;
+    tail = &coop_khr_features.pNext;
+  }
   vkGetPhysicalDeviceFeatures2(pd, &features);
   if (v12) {
     d.shader_float16 = f12.shaderFloat16;
     d.shader_int8 = f12.shaderInt8;
     d.storage_8bit = f12.storageBuffer8BitAccess;
     d.storage_16bit = f11.storageBuffer16BitAccess;
+    d.vulkan_memory_model = f12.vulkanMemoryModel;
+    d.vulkan_memory_model_device_scope = f12.vulkanMemoryModelDeviceScope;
   } else {
     d.storage_16bit = s16.storageBuffer16BitAccess;
   }
@@ -153,7 +168,23 @@ DeviceDescription describe(VkInstance instance, VkPhysicalDevice pd, int index) 
                                                             component_name(s.CType)));
     }
   }
-  d.cooperative_matrix_khr = has(extensions, "VK_KHR_cooperative_matrix");
+  d.cooperative_matrix_khr = coop_khr && coop_khr_features.cooperativeMatrix;
+  d.cooperative_matrix_khr_compute =
+      d.cooperative_matrix_khr && (coop_khr_props.cooperativeMatrixSupportedStages & VK_SHADER_STAGE_COMPUTE_BIT);
+  if (d.cooperative_matrix_khr) {  // the entry point is only looked up once the extension is known present
+    auto get = reinterpret_cast<khr::GetCooperativeMatrixProperties>(
+        vkGetInstanceProcAddr(instance, "vkGetPhysicalDeviceCooperativeMatrixPropertiesKHR"));
+    std::uint32_t n = 0;
+    if (get && get(pd, &n, nullptr) == VK_SUCCESS && n > 0) {
+      std::vector<khr::CooperativeMatrixProperties> shapes(n);
+      if (get(pd, &n, shapes.data()) == VK_SUCCESS)
+        for (const auto& sh : shapes)
+          if (sh.scope == khr::subgroup)
+            d.cooperative_matrix_khr_shapes.push_back(fmt::format("{}x{}x{} {}*{}+{}", sh.MSize, sh.NSize, sh.KSize,
+                                                                  component_name(sh.AType), component_name(sh.BType),
+                                                                  component_name(sh.CType)));
+    }
+  }
 
   VkPhysicalDeviceMemoryProperties memory{};
   vkGetPhysicalDeviceMemoryProperties(pd, &memory);
@@ -232,12 +263,15 @@ nlohmann::json DeviceDescription::to_json() const {
           {"shader_int8", shader_int8},
           {"storage_8bit", storage_8bit},
           {"storage_16bit", storage_16bit},
+          {"vulkan_memory_model", vulkan_memory_model},
           {"integer_dot_product", integer_dot_product},
           {"integer_dot_4x8_accelerated", integer_dot_4x8_accelerated},
           {"cooperative_matrix_nv", cooperative_matrix_nv},
           {"cooperative_matrix_shapes", cooperative_matrix_shapes},
           {"cooperative_matrix_compute", cooperative_matrix_compute},
-          {"cooperative_matrix_khr_extension", cooperative_matrix_khr},
+          {"cooperative_matrix_khr", cooperative_matrix_khr},
+          {"cooperative_matrix_khr_shapes", cooperative_matrix_khr_shapes},
+          {"cooperative_matrix_khr_compute", cooperative_matrix_khr_compute},
           {"timestamps", timestamps},
           {"timestamp_valid_bits", timestamp_valid_bits},
           {"timestamp_period_ns", timestamp_period_ns}};
@@ -368,6 +402,12 @@ Device::Device(const Instance& instance, int index) {
     f12.shaderFloat16 = d.shader_float16;
     f12.shaderInt8 = d.shader_int8;
     f12.storageBuffer8BitAccess = d.storage_8bit;
+    // Only with matrix units (their shaders declare the Vulkan memory model); the other
+    // shaders' device-scope atomics then need the device-scope part too.
+    if (d.cooperative_matrix_nv || d.cooperative_matrix_khr) {
+      f12.vulkanMemoryModel = d.vulkan_memory_model;
+      f12.vulkanMemoryModelDeviceScope = d.vulkan_memory_model && d.vulkan_memory_model_device_scope;
+    }
     f11.pNext = &f12;
     chain = &f11;
   }
@@ -382,6 +422,13 @@ Device::Device(const Instance& instance, int index) {
     coop.cooperativeMatrix = VK_TRUE;
     coop.pNext = chain;
     chain = &coop;
+  }
+  khr::CooperativeMatrixFeatures coop_khr;
+  if (d.cooperative_matrix_khr) {
+    extensions.push_back(khr::kCooperativeMatrixExtension);
+    coop_khr.cooperativeMatrix = VK_TRUE;
+    coop_khr.pNext = chain;
+    chain = &coop_khr;
   }
   VkDeviceCreateInfo info{VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO};
   info.pNext = chain;

@@ -55,12 +55,16 @@ struct DeviceDescription {
   bool shader_int8 = false;
   bool storage_8bit = false;
   bool storage_16bit = false;
+  bool vulkan_memory_model = false;        // needed by the cooperative-matrix shaders
+  bool vulkan_memory_model_device_scope = false;
   bool integer_dot_product = false;        // VK_KHR_shader_integer_dot_product + feature
   bool integer_dot_4x8_accelerated = false;
   bool cooperative_matrix_nv = false;      // VK_NV_cooperative_matrix + feature
   std::vector<std::string> cooperative_matrix_shapes;  // "MxNxK a*b+c" per supported shape
   bool cooperative_matrix_compute = false;             // supported in compute shaders
-  bool cooperative_matrix_khr = false;     // extension and feature present (shapes need newer headers)
+  bool cooperative_matrix_khr = false;     // VK_KHR_cooperative_matrix + feature
+  std::vector<std::string> cooperative_matrix_khr_shapes;  // subgroup-scope shapes, as above
+  bool cooperative_matrix_khr_compute = false;
   bool timestamps = false;                 // compute queue timestampValidBits > 0
   std::uint32_t timestamp_valid_bits = 0;
   double timestamp_period_ns = 0;

@@ -265,3 +265,70 @@ TEST(GpuDecodeProbe, SweepsEveryBatchAndValidates) {
 
 }  // namespace
 }  // namespace roofaudit
+
+#include <cstddef>
+
+#include "kernels/vulkan/shaders.hpp"
+#include "probes/gpu/khr_cooperative_matrix.hpp"
+#include "probes/gpu/session.hpp"
+
+namespace roofaudit {
+namespace {
+
+// The registry's layouts of the VK_KHR_cooperative_matrix structures, which roofaudit
+// defines itself (Debian 12's headers predate them), on LP64.
+TEST(KhrCooperativeMatrix, StructuresHaveTheRegistryLayout) {
+  using namespace vk::khr;
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, sType), 0u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, pNext), 8u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, MSize), 16u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, NSize), 20u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, KSize), 24u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, AType), 28u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, BType), 32u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, CType), 36u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, ResultType), 40u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, saturatingAccumulation), 44u);
+  EXPECT_EQ(offsetof(CooperativeMatrixProperties, scope), 48u);
+  EXPECT_EQ(sizeof(CooperativeMatrixProperties), 56u);
+  EXPECT_EQ(offsetof(CooperativeMatrixFeatures, cooperativeMatrix), 16u);
+  EXPECT_EQ(offsetof(CooperativeMatrixFeatures, cooperativeMatrixRobustBufferAccess), 20u);
+  EXPECT_EQ(sizeof(CooperativeMatrixFeatures), 24u);
+  EXPECT_EQ(offsetof(CooperativeMatrixDeviceProperties, cooperativeMatrixSupportedStages), 16u);
+  EXPECT_EQ(int(kCooperativeMatrixFeaturesType), 1000506000);
+  EXPECT_EQ(int(kCooperativeMatrixPropertiesType), 1000506001);
+  EXPECT_EQ(int(kCooperativeMatrixDevicePropertiesType), 1000506002);
+  EXPECT_EQ(int(subgroup), 3);
+  EXPECT_EQ(int(f16), int(VK_COMPONENT_TYPE_FLOAT16_NV));
+  EXPECT_EQ(int(f32), int(VK_COMPONENT_TYPE_FLOAT32_NV));
+}
+
+TEST(MatrixUnitPath, NvFirstThenKhrWhenBuiltAndEveryGateChecked) {
+  vk::DeviceDescription d;
+  d.storage_16bit = d.vulkan_memory_model = true;
+  d.cooperative_matrix_nv = d.cooperative_matrix_compute = true;
+  d.cooperative_matrix_shapes = {"16x8x16 f16*f16+f32", gpu::kMatrixUnitShape};
+  d.cooperative_matrix_khr = d.cooperative_matrix_khr_compute = true;
+  d.cooperative_matrix_khr_shapes = {gpu::kMatrixUnitShape};
+  EXPECT_EQ(gpu::matrix_unit_path(d, "gemm_coopmat_nv", "gemm_coopmat_khr").shader, "gemm_coopmat_nv");
+
+  d.cooperative_matrix_shapes = {"16x8x16 f16*f16+f32"};  // NV without the shape: the KHR path, if built
+  const auto khr = gpu::matrix_unit_path(d, "gemm_coopmat_nv", "gemm_coopmat_khr");
+  if (kernels::vulkan::has_shader("gemm_coopmat_khr")) {
+    EXPECT_EQ(khr.shader, "gemm_coopmat_khr");
+    EXPECT_EQ(khr.extension, "VK_KHR_cooperative_matrix");
+  } else {
+    EXPECT_TRUE(khr.shader.empty());
+    EXPECT_NE(khr.unsupported.find("glslc"), std::string::npos) << khr.unsupported;
+  }
+
+  d.cooperative_matrix_khr_compute = false;  // not in compute shaders
+  EXPECT_TRUE(gpu::matrix_unit_path(d, "gemm_coopmat_nv", "gemm_coopmat_khr").shader.empty());
+  d.cooperative_matrix_shapes = {gpu::kMatrixUnitShape};
+  d.vulkan_memory_model = false;  // the shaders declare the Vulkan memory model
+  EXPECT_NE(gpu::matrix_unit_path(d, "gemm_coopmat_nv", "gemm_coopmat_khr").unsupported.find("memory model"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace roofaudit
