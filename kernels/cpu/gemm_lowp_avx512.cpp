@@ -293,11 +293,12 @@ void decode_tiles(const std::uint32_t* w, std::size_t rows, std::size_t groups, 
                 tile_narrow<Dot, 1>, tile_narrow<Dot, 2>, tile_narrow<Dot, 3>, tile_narrow<Dot, 4>};
             narrow[vectors - 1](a_panel, w_panel, qn, part);
           }
+          // Only the rows of real vectors: a narrow tile leaves the others as they were.
           Acc* a = &acc[ip * kMr * kNr];
           if (q0 == 0)
-            for (std::size_t t = 0; t < kMr * kNr; ++t) a[t] = part[t];
+            for (std::size_t t = 0; t < vectors * kNr; ++t) a[t] = part[t];
           else
-            for (std::size_t t = 0; t < kMr * kNr; ++t) a[t] += part[t];
+            for (std::size_t t = 0; t < vectors * kNr; ++t) a[t] += part[t];
         }
       }
       const std::size_t r0 = jp * kNr, cols = std::min(kNr, rows - r0);
