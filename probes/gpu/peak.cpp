@@ -33,9 +33,11 @@ const Variant kVariants[] = {
     {"fp16", "peak_fp16", "fma f16vec4 (packed half2)", "FLOP/s", true, false},
     {"int8", "peak_int8", "OpSDotAccSat 4x8-bit packed", "OP/s", false, false},
     {"fp16_coopmat", "", "cooperative matrix 16x16x16 f16*f16+f32", "FLOP/s", true, true},
+    {"int8_coopmat", "", "cooperative matrix 16x16x32 s8*s8+s32", "OP/s", false, true},
 };
 constexpr double kOpsPerIteration = 128;  // per invocation: 16 vec4 FMAs, 16 f16vec4 FMAs, or 16 dp4a
-constexpr double kCoopmatOpsPerIteration = 4 * 2.0 * 16 * 16 * 16;  // per subgroup: four 16x16x16 products
+// Per subgroup and iteration: four products of 16x16x16 (fp16) or 16x16x32 (int8).
+double coopmat_ops_per_iteration(const Variant& v) { return 4 * 2.0 * 16 * 16 * (v.fp ? 16 : 32); }
 
 // What every invocation must return: the sum of its chains' start values.
 float expected(const Variant& v, std::uint32_t id) {
@@ -77,15 +79,19 @@ class GpuPeakProbe final : public Probe {
     const std::uint64_t result_words = std::max<std::uint64_t>(invocations, std::uint64_t(groups) * 1024);
     Buffer results(dev, result_words * 4, Buffer::Memory::device_local);
     Buffer readback(dev, result_words * 4, Buffer::Memory::host_visible);
-    // The coopmat shader's input tiles: A all zeros, B all ones (fp16 1.0 = 0x3c00).
-    Buffer tiles(dev, 512 * 2, Buffer::Memory::device_local);
+    // The matrix-unit shaders' input tiles: A all zeros, B all ones. fp16: 256 + 256 halves
+    // (1.0 = 0x3c00); int8: 512 + 512 bytes.
+    Buffer tiles16(dev, 512 * 2, Buffer::Memory::device_local), tiles8(dev, 1024, Buffer::Memory::device_local);
     {
-      Buffer staging(dev, 512 * 2, Buffer::Memory::host_visible);
+      Buffer staging(dev, 2048, Buffer::Memory::host_visible);
       auto* h = static_cast<std::uint16_t*>(staging.mapped());
       for (int i = 0; i < 512; ++i) h[i] = i < 256 ? 0 : 0x3c00;
+      auto* b = static_cast<std::uint8_t*>(staging.mapped()) + 1024;
+      for (int i = 0; i < 1024; ++i) b[i] = i < 512 ? 0 : 1;
       vk::Commands upload(dev, 0);
       VkCommandBuffer cmd = upload.begin();
-      vk::copy_buffer(cmd, staging, tiles, 0, 0, 512 * 2);
+      vk::copy_buffer(cmd, staging, tiles16, 0, 0, 1024);
+      vk::copy_buffer(cmd, staging, tiles8, 1024, 0, 1024);
       vk::transfer_barrier(cmd);
       upload.submit_and_wait();
     }
@@ -102,7 +108,8 @@ class GpuPeakProbe final : public Probe {
         missing = "unsupported: the device lacks VK_KHR_shader_integer_dot_product";
       gpu::MatrixUnitPath unit;
       if (v.coopmat && missing.empty()) {
-        unit = gpu::matrix_unit_path(desc, "peak_coopmat_nv", "peak_coopmat_khr");
+        unit = v.fp ? gpu::matrix_unit_path(desc, "peak_coopmat_nv", "peak_coopmat_khr")
+                    : gpu::matrix_unit_path(desc, "peak_coopmat_int8_nv", "", gpu::kMatrixUnitShapeInt8);
         missing = unit.unsupported;
       }
       if (!missing.empty()) {
@@ -113,7 +120,7 @@ class GpuPeakProbe final : public Probe {
       vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.coopmat ? unit.shader : v.shader), v.coopmat ? 2 : 1,
                                    v.coopmat ? 4 : 12,
                                    v.coopmat ? desc.subgroup_size : local, 1);
-      VkDescriptorSet set = v.coopmat ? pipeline.bind({&tiles, &results}) : pipeline.bind({&results});
+      VkDescriptorSet set = v.coopmat ? pipeline.bind({v.fp ? &tiles16 : &tiles8, &results}) : pipeline.bind({&results});
       const std::uint32_t checked = v.coopmat ? groups * 1024 : invocations;
       std::uint32_t iterations = 16;
       auto sample = [&](std::string& problem) {
@@ -137,9 +144,12 @@ class GpuPeakProbe final : public Probe {
         vk::transfer_barrier(cmd);
         commands.submit_and_wait();
         const auto* got = static_cast<const float*>(readback.mapped());
-        for (std::uint32_t id = 0; id < checked && problem.empty(); ++id)
-          if (!(got[id] == expected(v, id)))
-            problem = fmt::format("result {} is {}, expected {}", id, got[id], expected(v, id));
+        const auto* got_int = static_cast<const std::int32_t*>(readback.mapped());  // int8 matrix units
+        for (std::uint32_t id = 0; id < checked && problem.empty(); ++id) {
+          const double value = v.coopmat && !v.fp ? double(got_int[id]) : double(got[id]);
+          if (!(value == double(expected(v, id))))
+            problem = fmt::format("result {} is {}, expected {}", id, value, expected(v, id));
+        }
         if (problem.empty()) problem = session.validation_problem();
         return commands.seconds_between(0, 1);
       };
@@ -166,7 +176,7 @@ class GpuPeakProbe final : public Probe {
                   {"invocations", v.coopmat ? groups * desc.subgroup_size : invocations}, {"iterations", iterations},
                   {"local_size", v.coopmat ? desc.subgroup_size : local}};
       if (v.coopmat) m.params["extension"] = unit.extension;
-      const double ops = v.coopmat ? kCoopmatOpsPerIteration * double(iterations) * double(groups)
+      const double ops = v.coopmat ? coopmat_ops_per_iteration(v) * double(iterations) * double(groups)
                                    : kOpsPerIteration * double(iterations) * double(invocations);
       record_outcome(m, seconds, problem, "every invocation's result equals its chains' known start values",
                      [&](double s) { return ops / s; });

@@ -44,23 +44,27 @@ Session open_session(const RunSettings& settings) {
 }
 
 MatrixUnitPath matrix_unit_path(const vk::DeviceDescription& d, const std::string& nv_shader,
-                                const std::string& khr_shader) {
-  auto listed = [](const std::vector<std::string>& shapes) {
-    return std::find(shapes.begin(), shapes.end(), kMatrixUnitShape) != shapes.end();
+                                const std::string& khr_shader, const std::string& shape) {
+  auto listed = [&](const std::vector<std::string>& shapes) {
+    return std::find(shapes.begin(), shapes.end(), shape) != shapes.end();
   };
-  if (!d.storage_16bit || !d.vulkan_memory_model)
-    return {"", "", "unsupported: the device lacks 16-bit storage or the Vulkan memory model"};
+  const bool int8 = shape.find("s8") != std::string::npos;
+  if (int8 ? !(d.storage_8bit && d.shader_int8) : !d.storage_16bit)
+    return {"", "", fmt::format("unsupported: the device lacks {}", int8 ? "8-bit storage or shaderInt8" : "16-bit storage")};
+  if (!d.vulkan_memory_model) return {"", "", "unsupported: the device lacks the Vulkan memory model"};
   if (d.cooperative_matrix_nv && d.cooperative_matrix_compute && listed(d.cooperative_matrix_shapes))
     return {nv_shader, "VK_NV_cooperative_matrix", ""};
   if (d.cooperative_matrix_khr && d.cooperative_matrix_khr_compute && listed(d.cooperative_matrix_khr_shapes)) {
-    if (kernels::vulkan::has_shader(khr_shader)) return {khr_shader, "VK_KHR_cooperative_matrix", ""};
+    if (!khr_shader.empty() && kernels::vulkan::has_shader(khr_shader))
+      return {khr_shader, "VK_KHR_cooperative_matrix", ""};
     return {"", "",
-            "unsupported in this build: the device has VK_KHR_cooperative_matrix, but the glslc it was built with cannot "
-            "compile GL_KHR_cooperative_matrix (rebuild with a newer shaderc)"};
+            khr_shader.empty()
+                ? fmt::format("unsupported: roofaudit has {} only in VK_NV_cooperative_matrix form", shape)
+                : "unsupported in this build: the device has VK_KHR_cooperative_matrix, but the glslc it was built with "
+                  "cannot compile GL_KHR_cooperative_matrix (rebuild with a newer shaderc)"};
   }
   return {"", "",
-          fmt::format("unsupported: the device has no cooperative matrix (NV or KHR) with {} in compute shaders",
-                      kMatrixUnitShape)};
+          fmt::format("unsupported: the device has no cooperative matrix (NV or KHR) with {} in compute shaders", shape)};
 }
 
 void check_device_selector(const RunSettings& settings) {

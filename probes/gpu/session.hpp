@@ -37,8 +37,11 @@ struct MatrixUnitPath {
   std::string unsupported;  // why, when `shader` is empty
 };
 inline constexpr const char* kMatrixUnitShape = "16x16x16 f16*f16+f32";
+inline constexpr const char* kMatrixUnitShapeInt8 = "16x16x32 s8*s8+s32";
+// `shape` picks the storage the shaders need: 16-bit for fp16, 8-bit and shaderInt8 for
+// int8. An empty `khr_shader` means there is no KHR form of this shader.
 MatrixUnitPath matrix_unit_path(const vk::DeviceDescription& d, const std::string& nv_shader,
-                                const std::string& khr_shader);
+                                const std::string& khr_shader, const std::string& shape = kMatrixUnitShape);
 
 // For Probe::check: throws Error when settings.gpu_device names no device.
 void check_device_selector(const RunSettings& settings);

@@ -204,7 +204,7 @@ namespace {
 // invocation's result, or say which feature the device lacks.
 TEST(GpuPeakProbe, EveryPrecisionValidatesOrIsUnsupported) {
   const auto ms = run_gpu_probe_small("gpu.peak");
-  ASSERT_EQ(ms.size(), 4u);  // fp32, fp16, int8, fp16 on the matrix units
+  ASSERT_EQ(ms.size(), 5u);  // fp32, fp16, int8, and fp16 and int8 on the matrix units
   for (const auto& m : ms) {
     if (!m.supported) {
       EXPECT_TRUE(m.validation.rfind("skipped: ", 0) == 0 || m.validation.rfind("unsupported: ", 0) == 0)
