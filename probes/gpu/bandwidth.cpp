@@ -276,8 +276,7 @@ class GpuBandwidthProbe final : public Probe {
 
     Measurement measure(const Variant& v, std::uint64_t n) {
       const std::uint64_t bytes_per_dispatch = n * 16 * std::uint64_t(v.streams);
-      const double target = ctx_.settings.sample_seconds > 0 ? ctx_.settings.sample_seconds
-                                                             : (ctx_.settings.quick ? 0.01 : 0.05);
+      const double target = gpu::sample_target_seconds(ctx_.settings, desc_);
       const int reps = ctx_.settings.repetitions > 0 ? ctx_.settings.repetitions : (ctx_.settings.quick ? 3 : 5);
       std::string problem;
       // Calibration doubles as warm-up: one dispatch, then as many as fill the target.

@@ -164,7 +164,7 @@ class GpuDecodeProbe final : public Probe {
 
     vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(int8 ? "decode_int8" : "decode_fp16"), 5, 12, 64, 1);
     VkDescriptorSet set = pipeline.bind({&w, &x, &scales, &x_scales, &y});
-    const double target = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds : (ctx.settings.quick ? 0.01 : 0.05);
+    const double target = gpu::sample_target_seconds(ctx.settings, desc);
     const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
     const std::uint32_t row_groups = (rows + 3) / 4;
 

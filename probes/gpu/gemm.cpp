@@ -69,7 +69,7 @@ class GpuGemmProbe final : public Probe {
                                         matrix > desc.max_storage_buffer_range;
                                }),
                 sizes.end());
-    const double target = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds : (ctx.settings.quick ? 0.02 : 0.1);
+    const double target = gpu::sample_target_seconds(ctx.settings, desc);
     const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
     vk::Commands commands(dev, 2);
 

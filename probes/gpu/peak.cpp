@@ -96,7 +96,7 @@ class GpuPeakProbe final : public Probe {
       upload.submit_and_wait();
     }
     vk::Commands commands(dev, 2);
-    const double target = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds : (ctx.settings.quick ? 0.02 : 0.1);
+    const double target = gpu::sample_target_seconds(ctx.settings, desc);
     const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
 
     for (const auto& v : kVariants) {

@@ -67,6 +67,12 @@ MatrixUnitPath matrix_unit_path(const vk::DeviceDescription& d, const std::strin
           fmt::format("unsupported: the device has no cooperative matrix (NV or KHR) with {} in compute shaders", shape)};
 }
 
+double sample_target_seconds(const RunSettings& settings, const vk::DeviceDescription& d) {
+  if (settings.sample_seconds > 0) return settings.sample_seconds;
+  if (settings.quick) return 0.01;
+  return d.type == "cpu" ? 0.05 : 0.2;
+}
+
 void check_device_selector(const RunSettings& settings) {
   if (settings.gpu_device.empty()) return;
   std::unique_ptr<vk::Instance> instance;

@@ -43,6 +43,11 @@ inline constexpr const char* kMatrixUnitShapeInt8 = "16x16x32 s8*s8+s32";
 MatrixUnitPath matrix_unit_path(const vk::DeviceDescription& d, const std::string& nv_shader,
                                 const std::string& khr_shader, const std::string& shape = kMatrixUnitShape);
 
+// How long one timed sample should run: --sample-ms when given; 10 ms with --quick;
+// 200 ms on a GPU (many dispatches per submit); 50 ms on the CPU implementation, which
+// is a correctness target and would otherwise make the audit crawl.
+double sample_target_seconds(const RunSettings& settings, const vk::DeviceDescription& d);
+
 // For Probe::check: throws Error when settings.gpu_device names no device.
 void check_device_selector(const RunSettings& settings);
 

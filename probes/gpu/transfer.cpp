@@ -95,7 +95,7 @@ class GpuTransferProbe final : public Probe {
       vk::transfer_barrier(cmd);
       commands.submit_and_wait();
     }
-    const double target = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds : (ctx.settings.quick ? 0.01 : 0.05);
+    const double target = gpu::sample_target_seconds(ctx.settings, desc);
     const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
 
     for (const auto& v : kVariants) {
