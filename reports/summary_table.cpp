@@ -98,7 +98,7 @@ void render_probe_points(std::string& out, const std::string& probe, const std::
     if (m->params.contains("threads")) where.push_back(fmt::format("{} thr", m->params["threads"].get<int>()));
     if (m->params.contains("n")) where.push_back(fmt::format("n={}", m->params["n"].get<int>()));
     if (m->params.contains("bytes")) where.push_back(format_bytes(m->params["bytes"].get<double>()));
-    for (const char* k : {"device_name", "memory"})
+    for (const char* k : {"tile", "device_name", "memory"})
       if (m->params.contains(k)) where.push_back(m->params[k].get<std::string>());
     for (const char* k : {"instruction", "corename"})
       if (m->params.contains(k)) where.push_back(m->params[k].get<std::string>());

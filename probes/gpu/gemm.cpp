@@ -30,6 +30,12 @@ const Variant kVariants[] = {{"fp32", "gemm_fp32", 4, false},
                              {"fp16", "gemm_fp16", 2, false},
                              {"fp16_coopmat", "", 2, true}};
 
+// A workgroup of lx x ly invocations, each computing tm x tn outputs over k steps of tk:
+// a bm x bn tile of C.
+struct Tile {
+  std::uint32_t lx, ly, tm, tn, tk, bm, bn;
+};
+
 std::uint16_t to_half(int v) {  // small integers only: exact
   if (v == 0) return 0;
   const std::uint16_t sign = v < 0 ? 0x8000 : 0;
@@ -87,21 +93,29 @@ class GpuGemmProbe final : public Probe {
         emit_unsupported(ctx, v, session.device_key(), 0, missing);
         continue;
       }
-      // The tiled shader's workgroup is fixed (16 x 16); the matrix-unit one is one subgroup.
-      const std::uint32_t local = v.coopmat ? desc.subgroup_size : 16;
-      vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.coopmat ? unit.shader : v.shader), 3, 4, local,
-                                   std::uint32_t(sizes.size()));
-      for (std::uint32_t n : sizes) {
-        if (ctx.stop_requested) return;
-        ctx.progress(fmt::format("{} n={}", v.name, n));
-        ctx.emit(measure(ctx, session, pipeline, commands, v, n, target, reps));
+      // Tile shapes of the shared-memory shader, as specialization constants; every size is
+      // measured with each and all are stored (the report shows the best). The matrix-unit
+      // shader is one subgroup per workgroup with 2 x 2 tiles of 16 x 16.
+      std::vector<Tile> tiles = v.coopmat ? std::vector<Tile>{{desc.subgroup_size, 1, 2, 2, 16, 32, 32}}
+                                          : std::vector<Tile>{{16, 16, 4, 4, 16, 64, 64}, {16, 16, 8, 8, 16, 128, 128}};
+      for (const Tile& tile : tiles) {
+        const std::vector<std::uint32_t> spec = v.coopmat ? std::vector<std::uint32_t>{tile.lx}
+                                                          : std::vector<std::uint32_t>{tile.lx, tile.ly, tile.tm, tile.tn, tile.tk};
+        vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.coopmat ? unit.shader : v.shader), 3, 4, spec,
+                                     std::uint32_t(sizes.size()));
+        for (std::uint32_t n : sizes) {
+          if (ctx.stop_requested) return;
+          if (n % tile.bm || n % tile.bn) continue;
+          ctx.progress(fmt::format("{} n={} tile {}x{}", v.name, n, tile.bm, tile.bn));
+          ctx.emit(measure(ctx, session, pipeline, commands, v, tile, n, target, reps));
+        }
       }
     }
   }
 
  private:
   Measurement measure(ProbeContext& ctx, gpu::Session& session, vk::ComputePipeline& pipeline, vk::Commands& commands,
-                      const Variant& v, std::uint32_t n, double target, int reps) const {
+                      const Variant& v, const Tile& tile, std::uint32_t n, double target, int reps) const {
     const vk::Device& dev = *session.device;
     const std::uint64_t elements = std::uint64_t(n) * n;
     const std::uint64_t in_bytes = elements * std::uint64_t(v.element_bytes), out_bytes = elements * 4;
@@ -133,7 +147,7 @@ class GpuGemmProbe final : public Probe {
       commands.submit_and_wait();
     }
     VkDescriptorSet set = pipeline.bind({&a, &b, &c});
-    const std::uint32_t groups = n / (v.coopmat ? 32 : 64);  // output tile per workgroup
+    const std::uint32_t groups_x = n / tile.bn, groups_y = n / tile.bm;  // one output tile per workgroup
     std::uint32_t dispatches = 1;
     auto run_batch = [&](std::string& problem) {
       VkCommandBuffer cmd = commands.begin();
@@ -142,7 +156,7 @@ class GpuGemmProbe final : public Probe {
       commands.timestamp(0);
       for (std::uint32_t d = 0; d < dispatches; ++d) {
         if (d) vk::compute_barrier(cmd);
-        pipeline.dispatch2d(cmd, set, &n, groups, groups);
+        pipeline.dispatch2d(cmd, set, &n, groups_x, groups_y);
       }
       commands.timestamp(1);
       vk::transfer_barrier(cmd);
@@ -179,7 +193,9 @@ class GpuGemmProbe final : public Probe {
     Measurement m = base(v, session.device_key(), n);
     m.params["device_name"] = dev.description().name;
     m.params["kernel"] = v.coopmat ? "cooperative matrix 16x16x16, 2x2 tiles per subgroup, fp32 accumulate"
-                                   : "shared-memory tiles 64x64x16, 4x4 per invocation, fp32 accumulate";
+                                   : fmt::format("shared-memory tiles {}x{}x{}, {}x{} per invocation, fp32 accumulate",
+                                                 tile.bm, tile.bn, tile.tk, tile.tm, tile.tn);
+    m.params["tile"] = fmt::format("{}x{}", tile.bm, tile.bn);
     m.params["dispatches_per_sample"] = dispatches;
     const double flops = 2.0 * double(n) * double(n) * double(n);
     record_outcome(m, seconds, problem, "256 sampled entries of C (one the last) equal the exact integer reference",

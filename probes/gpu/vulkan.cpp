@@ -506,7 +506,13 @@ Buffer::~Buffer() {
 
 ComputePipeline::ComputePipeline(const Device& device, std::span<const std::uint32_t> spirv, std::uint32_t bindings,
                                  std::uint32_t push_bytes, std::uint32_t local_size, std::uint32_t max_sets)
-    : device_(device), bindings_(bindings), push_bytes_(push_bytes), local_size_(local_size) {
+    : ComputePipeline(device, spirv, bindings, push_bytes, std::vector<std::uint32_t>{local_size}, max_sets) {}
+
+ComputePipeline::ComputePipeline(const Device& device, std::span<const std::uint32_t> spirv, std::uint32_t bindings,
+                                 std::uint32_t push_bytes, std::vector<std::uint32_t> specialization,
+                                 std::uint32_t max_sets)
+    : device_(device), bindings_(bindings), push_bytes_(push_bytes),
+      local_size_(specialization.empty() ? 1 : specialization[0]), specialization_(std::move(specialization)) {
   VkDevice dev = device.get();
   VkShaderModuleCreateInfo module{VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO};
   module.codeSize = spirv.size_bytes();
@@ -533,8 +539,11 @@ ComputePipeline::ComputePipeline(const Device& device, std::span<const std::uint
   layout.pPushConstantRanges = &range;
   check(vkCreatePipelineLayout(dev, &layout, nullptr, &layout_), "vkCreatePipelineLayout");
 
-  VkSpecializationMapEntry entry{0, 0, sizeof(std::uint32_t)};
-  VkSpecializationInfo spec{1, &entry, sizeof(std::uint32_t), &local_size_};
+  std::vector<VkSpecializationMapEntry> entries;
+  for (std::uint32_t i = 0; i < specialization_.size(); ++i)
+    entries.push_back({i, i * std::uint32_t(sizeof(std::uint32_t)), sizeof(std::uint32_t)});
+  VkSpecializationInfo spec{std::uint32_t(entries.size()), entries.data(), specialization_.size() * sizeof(std::uint32_t),
+                            specialization_.data()};
   VkComputePipelineCreateInfo pipeline{VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO};
   pipeline.stage = {VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO};
   pipeline.stage.stage = VK_SHADER_STAGE_COMPUTE_BIT;

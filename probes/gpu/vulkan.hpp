@@ -164,6 +164,10 @@ class ComputePipeline {
  public:
   ComputePipeline(const Device& device, std::span<const std::uint32_t> spirv, std::uint32_t bindings,
                   std::uint32_t push_bytes, std::uint32_t local_size, std::uint32_t max_sets = 8);
+  // With specialization constants 0, 1, ... set to `specialization` (workgroup sizes and
+  // tile shapes; constant 0 is the workgroup's x size).
+  ComputePipeline(const Device& device, std::span<const std::uint32_t> spirv, std::uint32_t bindings,
+                  std::uint32_t push_bytes, std::vector<std::uint32_t> specialization, std::uint32_t max_sets);
   ~ComputePipeline();
   ComputePipeline(const ComputePipeline&) = delete;
   ComputePipeline& operator=(const ComputePipeline&) = delete;
@@ -179,6 +183,7 @@ class ComputePipeline {
  private:
   const Device& device_;
   std::uint32_t bindings_, push_bytes_, local_size_;
+  std::vector<std::uint32_t> specialization_;
   VkShaderModule module_ = VK_NULL_HANDLE;
   VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
   VkPipelineLayout layout_ = VK_NULL_HANDLE;

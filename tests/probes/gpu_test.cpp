@@ -227,6 +227,7 @@ TEST(GpuGemmProbe, Fp32AndFp16ValidateAgainstTheIntegerReference) {
   const auto ms = run_gpu_probe_small("gpu.gemm");
   ASSERT_FALSE(ms.empty());
   int measured = 0;
+  std::set<std::string> tiles;
   for (const auto& m : ms) {
     if (!m.supported) {
       // The matrix-unit path says which feature the device lacks (lavapipe has none).
@@ -238,6 +239,10 @@ TEST(GpuGemmProbe, Fp32AndFp16ValidateAgainstTheIntegerReference) {
     ASSERT_TRUE(m.valid) << m.variant << " n=" << m.params["n"] << ": " << m.validation;
     EXPECT_EQ(m.params["n"].get<int>() % 64, 0);
     ++measured;
+    tiles.insert(m.params["tile"].get<std::string>());
+  }
+  if (measured) {
+    EXPECT_EQ(tiles, (std::set<std::string>{"64x64", "128x128"})) << "both specialised tile shapes validate";
   }
   if (measured) {
     EXPECT_GE(measured, 2);
