@@ -25,6 +25,9 @@ using vk::Buffer;
 constexpr std::uint32_t kK = 8192;
 constexpr std::uint32_t kMaxBatch = 512;
 constexpr std::uint32_t kSeed = 0x0dec0de;
+// The decode shader's specialization: invocations per workgroup, weight rows and
+// activation vectors per workgroup.
+constexpr std::uint32_t kLocal = 64, kRowsPerGroup = 4, kVectorsPerGroup = 8;
 
 // Must match kernels/vulkan/common.glsl.
 std::uint32_t fill_word(std::uint32_t index, std::uint32_t seed) {
@@ -162,11 +165,12 @@ class GpuDecodeProbe final : public Probe {
       for (auto& v : xi) v = int(rng.below(16)) - 8;
     }
 
-    vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(int8 ? "decode_int8" : "decode_fp16"), 5, 12, 64, 1);
+    vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(int8 ? "decode_int8" : "decode_fp16"), 5, 12,
+                                 {kLocal, kRowsPerGroup, kVectorsPerGroup}, 1);
     VkDescriptorSet set = pipeline.bind({&w, &x, &scales, &x_scales, &y});
     const double target = gpu::sample_target_seconds(ctx.settings, desc);
     const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
-    const std::uint32_t row_groups = (rows + 3) / 4;
+    const std::uint32_t row_groups = (rows + kRowsPerGroup - 1) / kRowsPerGroup;
 
     for (std::uint32_t batch = 1; batch <= kMaxBatch; batch *= 2) {
       if (ctx.stop_requested) return;
@@ -180,7 +184,7 @@ class GpuDecodeProbe final : public Probe {
         const std::uint32_t push[3] = {rows, chunks, batch};
         for (std::uint32_t d = 0; d < dispatches; ++d) {
           if (d) vk::compute_barrier(cmd);
-          pipeline.dispatch2d(cmd, set, push, row_groups, (batch + 7) / 8);
+          pipeline.dispatch2d(cmd, set, push, row_groups, (batch + kVectorsPerGroup - 1) / kVectorsPerGroup);
         }
         commands.timestamp(1);
         vk::transfer_barrier(cmd);
@@ -237,7 +241,8 @@ class GpuDecodeProbe final : public Probe {
         m.unit = mt.unit;
         m.higher_is_better = mt.higher;
         m.params = {{"batch", batch},       {"rows", rows},   {"k", kK}, {"weight_bytes", std::uint64_t(streamed)},
-                    {"device_name", desc.name}, {"kernel", "unpacked to fp32 FMA, 4 rows x 8 vectors per workgroup"},
+                    {"device_name", desc.name}, {"kernel", fmt::format("unpacked to fp32 FMA, {} rows x {} vectors per workgroup of {}", kRowsPerGroup,
+                                                                kVectorsPerGroup, kLocal)},
                     {"peak_variant", "fp32"}, {"dispatches_per_sample", dispatches}};
         record_outcome(m, seconds, problem,
                        "at least 64 sampled outputs (every vector of the batch) against a host reference from the same "
