@@ -11,6 +11,7 @@
 #include "kernels/vulkan/shaders.hpp"
 #include "probes/cpu/sweep.hpp"
 #include "probes/error.hpp"
+#include "probes/gpu/host_values.hpp"
 #include "probes/gpu/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
@@ -19,18 +20,9 @@
 namespace roofaudit {
 namespace {
 
+using gpu::fill_word;
 using vk::Buffer;
 
-// Must match kernels/vulkan/common.glsl.
-std::uint32_t fill_word(std::uint32_t index, std::uint32_t seed) {
-  std::uint32_t x = index * 0x9e3779b9u ^ seed;
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
 float fill_float(std::uint32_t index, std::uint32_t seed) { return float(fill_word(index, seed) & 1023u); }
 
 enum class Kind { read, write, copy, triad };

@@ -12,6 +12,7 @@
 #include "kernels/cpu/random.hpp"
 #include "kernels/vulkan/shaders.hpp"
 #include "probes/error.hpp"
+#include "probes/gpu/host_values.hpp"
 #include "probes/gpu/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
@@ -20,6 +21,8 @@
 namespace roofaudit {
 namespace {
 
+using gpu::fill_word;
+using gpu::to_half;
 using vk::Buffer;
 
 constexpr std::uint32_t kK = 8192;
@@ -29,16 +32,6 @@ constexpr std::uint32_t kSeed = 0x0dec0de;
 // activation vectors per workgroup.
 constexpr std::uint32_t kLocal = 64, kRowsPerGroup = 4, kVectorsPerGroup = 8;
 
-// Must match kernels/vulkan/common.glsl.
-std::uint32_t fill_word(std::uint32_t index, std::uint32_t seed) {
-  std::uint32_t x = index * 0x9e3779b9u ^ seed;
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
-}
 // Element j of weight row r, as bw_fill writes it (mode 0 bytes, mode 2 fp16 pairs).
 int weight(bool int8, std::uint32_t r, std::uint32_t j) {
   if (int8) return int(std::int8_t((fill_word(r * (kK / 4) + j / 4, kSeed) >> (8 * (j % 4))) & 0xffu));
@@ -47,14 +40,6 @@ int weight(bool int8, std::uint32_t r, std::uint32_t j) {
 }
 float row_scale(std::uint32_t r) { return std::ldexp(1.0f + float(r % 7) / 8.0f, -int(r % 9)); }
 float vector_scale(std::uint32_t b) { return std::ldexp(1.0f + float(b % 5) / 4.0f, -3 - int(b % 4)); }
-std::uint16_t to_half(int v) {  // small integers only: exact
-  if (v == 0) return 0;
-  const std::uint16_t sign = v < 0 ? 0x8000 : 0;
-  unsigned m = unsigned(v < 0 ? -v : v);
-  int e = 0;
-  while ((m >> e) > 1) ++e;
-  return std::uint16_t(sign | ((e + 15) << 10) | ((m << (10 - e)) & 0x3ff));
-}
 
 class GpuDecodeProbe final : public Probe {
  public:

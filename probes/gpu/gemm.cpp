@@ -10,6 +10,7 @@
 #include "kernels/cpu/random.hpp"
 #include "kernels/vulkan/shaders.hpp"
 #include "probes/error.hpp"
+#include "probes/gpu/host_values.hpp"
 #include "probes/gpu/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
@@ -18,6 +19,7 @@
 namespace roofaudit {
 namespace {
 
+using gpu::to_half;
 using vk::Buffer;
 
 struct Variant {
@@ -36,15 +38,6 @@ struct Tile {
   std::uint32_t lx, ly, tm, tn, tk, bm, bn;
 };
 
-std::uint16_t to_half(int v) {  // small integers only: exact
-  if (v == 0) return 0;
-  const std::uint16_t sign = v < 0 ? 0x8000 : 0;
-  unsigned m = unsigned(v < 0 ? -v : v);
-  int e = 0;
-  while ((m >> e) > 1) ++e;
-  const unsigned mantissa = (m << (10 - e)) & 0x3ff;
-  return std::uint16_t(sign | ((e + 15) << 10) | mantissa);
-}
 
 class GpuGemmProbe final : public Probe {
  public:

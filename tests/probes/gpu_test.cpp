@@ -160,22 +160,8 @@ TEST(GpuBandwidthProbe, AnUnknownDeviceIsRefusedBeforeRunning) {
 namespace roofaudit {
 namespace {
 
-std::vector<Measurement> run_gpu_probe_small(const std::string& name) {
-  static Topology topology;
-  RunSettings settings;
-  settings.quick = true;
-  settings.max_working_set_bytes = 1 << 20;
-  settings.repetitions = 2;
-  settings.sample_seconds = 0.002;
-  settings.vulkan_validation = true;
-  std::atomic<bool> stop{false};
-  std::vector<Measurement> out;
-  auto probe = std::move(ProbeRegistry::instance().select({name}).front());
-  ProbeContext ctx{settings, topology, [&](Measurement m) { out.push_back(std::move(m)); }, [](const std::string&) {},
-                   stop, [](const DeviceInfo&) {}};
-  probe->run(ctx);
-  return out;
-}
+// The probe at small sizes under the validation layer.
+std::vector<Measurement> run_gpu_probe_small(const std::string& name) { return run_gpu_probe(name, true); }
 
 TEST(GpuTransferProbe, EveryDirectionValidatesUnderTheValidationLayer) {
   const auto ms = run_gpu_probe_small("gpu.transfer");
