@@ -141,6 +141,28 @@ ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name)
   return m;
 }
 
+ModelSpec model_from_json(const nlohmann::json& e) {
+  ModelSpec m;
+  m.name = e.at("name").get<std::string>();
+  m.layers = e.at("layers");
+  m.d_model = e.at("d_model");
+  m.d_ff = e.at("d_ff");
+  m.q_heads = e.at("q_heads");
+  m.kv_heads = e.at("kv_heads");
+  m.head_dim = e.at("head_dim");
+  m.vocab = e.at("vocab");
+  m.tied_embeddings = e.value("tied_embeddings", false);
+  m.experts = e.value("experts", 0);
+  m.active_experts = e.value("active_experts", 0);
+  return m;
+}
+
+nlohmann::json model_to_json(const ModelSpec& m) {
+  return {{"name", m.name}, {"layers", m.layers}, {"d_model", m.d_model}, {"d_ff", m.d_ff}, {"q_heads", m.q_heads},
+          {"kv_heads", m.kv_heads}, {"head_dim", m.head_dim}, {"vocab", m.vocab},
+          {"tied_embeddings", m.tied_embeddings}, {"experts", m.experts}, {"active_experts", m.active_experts}};
+}
+
 const std::vector<ChipSpec>& catalog_chips() {
   static const std::vector<ChipSpec> chips = [] {
     std::vector<ChipSpec> out;
@@ -155,21 +177,7 @@ const std::vector<ModelSpec>& catalog_models() {
   static const std::vector<ModelSpec> models = [] {
     std::vector<ModelSpec> out;
     const auto doc = nlohmann::json::parse(kModelsJson);
-    for (const auto& e : doc.at("models")) {
-      ModelSpec m;
-      m.name = e.at("name").get<std::string>();
-      m.layers = e.at("layers");
-      m.d_model = e.at("d_model");
-      m.d_ff = e.at("d_ff");
-      m.q_heads = e.at("q_heads");
-      m.kv_heads = e.at("kv_heads");
-      m.head_dim = e.at("head_dim");
-      m.vocab = e.at("vocab");
-      m.tied_embeddings = e.value("tied_embeddings", false);
-      m.experts = e.value("experts", 0);
-      m.active_experts = e.value("active_experts", 0);
-      out.push_back(m);
-    }
+    for (const auto& e : doc.at("models")) out.push_back(model_from_json(e));
     return out;
   }();
   return models;

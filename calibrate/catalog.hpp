@@ -23,6 +23,10 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin);
 // num_attention_heads, num_key_value_heads, head_dim, vocab_size, tie_word_embeddings,
 // num_local_experts, num_experts_per_tok. Throws Error naming a missing field.
 ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name);
+// A model in the catalogue's format (also how runs record a model's shape), and back.
+// model_from_json throws nlohmann::json::exception on a missing field.
+ModelSpec model_from_json(const nlohmann::json& j);
+nlohmann::json model_to_json(const ModelSpec& m);
 // Reads and parses a JSON file; throws Error with the path on failure.
 nlohmann::json read_json_file(const std::string& path);
 

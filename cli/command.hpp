@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "calibrate/serving_types.hpp"
 #include "reports/run_view.hpp"
 
 namespace roofaudit::store {
@@ -37,6 +38,9 @@ std::uint64_t parse_bytes(const std::string& text);
 
 // Everything stored about one run; throws Error when there is no such run.
 reports::RunView load_run_view(store::Store& db, std::int64_t run_id);
+
+// A catalogue model by name, or a Hugging Face config.json by path.
+calibrate::ModelSpec load_model(const std::string& name_or_path);
 
 int run_cli(int argc, char** argv);
 

@@ -44,13 +44,6 @@ bool looks_like_file(const std::string& s) {
   return s.find('/') != std::string::npos || s.ends_with(".json") || std::filesystem::exists(s);
 }
 
-ModelSpec load_model(const std::string& name) {
-  if (!looks_like_file(name)) return find_model(name);
-  return model_from_hf_config(read_json_file(name), std::filesystem::path(name).parent_path().filename().string().empty()
-                                                        ? name
-                                                        : std::filesystem::path(name).parent_path().filename().string());
-}
-
 ChipSpec load_chip(const std::string& name) {
   if (!looks_like_file(name)) return find_chip(name);
   auto j = read_json_file(name);
@@ -261,6 +254,12 @@ int run_predict(const PredictOptions& o) {
 }
 
 }  // namespace
+
+ModelSpec load_model(const std::string& name) {
+  if (!looks_like_file(name)) return find_model(name);
+  const auto dir = std::filesystem::path(name).parent_path().filename().string();
+  return model_from_hf_config(read_json_file(name), dir.empty() ? name : dir);
+}
 
 void add_predict_verb(CLI::App& app, const GlobalOptions&, Action& action) {
   auto* cmd = app.add_subcommand("predict", "predict serving latency, throughput and cost of an LLM on a chip");

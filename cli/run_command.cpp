@@ -12,6 +12,7 @@
 
 #include <fmt/format.h>
 
+#include "calibrate/catalog.hpp"
 #include "calibrate/knee.hpp"
 #include "calibrate/memory_levels.hpp"
 #include "cli/command.hpp"
@@ -48,12 +49,14 @@ struct RunOptions {
   int repetitions = 0;
   double sample_ms = 0;
   std::string device;
+  std::string model = "llama3.2-1b";
 };
 
 nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string>& probes) {
   return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick}, {"gpu_device", s.gpu_device},
           {"min_working_set_bytes", s.min_working_set_bytes}, {"max_working_set_bytes", s.max_working_set_bytes},
-          {"repetitions", s.repetitions}, {"sample_seconds", s.sample_seconds}, {"seed", s.seed}};
+          {"repetitions", s.repetitions}, {"sample_seconds", s.sample_seconds}, {"seed", s.seed},
+          {"model", s.model}};
 }
 
 // Stores a plateau fit for every working-set curve the probe produced, under the device
@@ -122,6 +125,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   settings.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   settings.sample_seconds = opt.sample_ms / 1000.0;
   settings.gpu_device = opt.device;
+  settings.model = calibrate::model_to_json(load_model(opt.model));
   // The Khronos validation layer (with synchronization validation): the tests turn it
   // on; any message of error severity fails the measurement it happened in.
   const char* validation = std::getenv("ROOFAUDIT_VK_VALIDATION");
@@ -212,6 +216,9 @@ void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("--device", opt->device,
                   "Vulkan device for gpu.* probes: index or name substring (default: discrete, then integrated; "
                   "the CPU implementation only when it is the only one)");
+  cmd->add_option("--model", opt->model,
+                  "model.decode's model: catalogue name or a Hugging Face config.json (a dense LLaMA-shaped model)")
+      ->capture_default_str();
   cmd->callback([&action, &global, opt] {
     action = [&global, opt] {
       RunOptions o = *opt;

@@ -28,6 +28,8 @@ struct RunSettings {
   std::string gpu_device;                // Vulkan device: index or name substring (empty:
                                          // discrete, then integrated, ..., CPU last)
   bool vulkan_validation = false;        // Khronos validation layer; any error fails the figure
+  nlohmann::json model = nlohmann::json::object();  // model.decode's shape: name, layers, d_model,
+                                         // d_ff, q_heads, kv_heads, head_dim, vocab, tied_embeddings
 };
 
 // Everything a probe may use while it runs, and the one way its results leave it.
