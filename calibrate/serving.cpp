@@ -72,6 +72,16 @@ double compute_flops_per_s(const ChipSpec& c, Dtype weights) {
   return c.peak_flops_per_s(weights);
 }
 
+double bandwidth_efficiency(const ChipSpec& c, Dtype weights) {
+  const auto it = c.efficiency.bandwidth_by_dtype.find(weights == Dtype::int4 ? Dtype::int8 : weights);
+  return it != c.efficiency.bandwidth_by_dtype.end() ? it->second : c.efficiency.bandwidth;
+}
+
+double matmul_efficiency(const ChipSpec& c, Dtype weights) {
+  const auto it = c.efficiency.matmul_by_dtype.find(weights == Dtype::int4 ? Dtype::int8 : weights);
+  return it != c.efficiency.matmul_by_dtype.end() ? it->second : c.efficiency.decode_matmul;
+}
+
 bool is_legal_topology(const ChipSpec& c, int n) {
   if (n < 1) return false;
   return c.topologies.empty() || std::find(c.topologies.begin(), c.topologies.end(), n) != c.topologies.end();
@@ -96,8 +106,8 @@ std::int64_t max_batch(const ModelSpec& m, const ChipSpec& c, const Deployment& 
 }
 
 double critical_batch(const ChipSpec& c, Dtype weights) {
-  const double C = compute_flops_per_s(c, weights) * c.efficiency.decode_matmul;
-  const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
+  const double C = compute_flops_per_s(c, weights) * matmul_efficiency(c, weights);
+  const double W = c.hbm_bytes_per_s * bandwidth_efficiency(c, weights);
   return C * bytes_per_element(weights) / (2.0 * W);
 }
 
@@ -124,8 +134,8 @@ TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
 
 StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq) {
   const double N = d.chips;
-  const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
-  const double C = compute_flops_per_s(c, d.weights) * c.efficiency.decode_matmul;
+  const double W = c.hbm_bytes_per_s * bandwidth_efficiency(c, d.weights);
+  const double C = compute_flops_per_s(c, d.weights) * matmul_efficiency(c, d.weights);
   StepTime s;
   s.t_param_s = param_bytes(m, d.weights) / (N * W);
   s.t_flops_s = 2.0 * m.active_params() * double(d.batch) * tokens_per_seq / (N * C);

@@ -17,6 +17,11 @@ double kv_bytes_token(const ModelSpec& m, Dtype kv);
 // has a path for it (int4 falls back to int8), else bf16.
 double compute_flops_per_s(const ChipSpec& c, Dtype weights);
 
+// The achieved fractions of memory bandwidth and matmul peak for these weights: the
+// dtype's measured figure where there is one, else the chip-wide one.
+double bandwidth_efficiency(const ChipSpec& c, Dtype weights);
+double matmul_efficiency(const ChipSpec& c, Dtype weights);
+
 // Smallest legal topology with at least n chips; throws Error when the chip has none.
 int round_up_topology(const ChipSpec& c, std::int64_t n);
 bool is_legal_topology(const ChipSpec& c, int n);

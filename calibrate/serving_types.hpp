@@ -30,6 +30,17 @@ struct Efficiency {
   double decode_matmul = 1.0;   // achieved / peak matmul rate at decode shapes
   double prefill_mfu = 0.4;     // model FLOP utilisation during prefill
   double layer_overhead_s = 0;  // fixed time per layer per step (launches, norms, sync)
+  // Measured devices: per weight dtype where it was measured (the decode sweep streams
+  // int8 and bf16 weights at different fractions of the bandwidth); others use the above.
+  std::map<Dtype, double> bandwidth_by_dtype;
+  std::map<Dtype, double> matmul_by_dtype;
+};
+
+// One measured memory level of a device: read bandwidth over a working-set range.
+struct MemoryLevel {
+  std::string level;  // "L1", ..., "DRAM"
+  double bytes_per_s = 0;
+  double from_bytes = 0, to_bytes = 0;
 };
 
 struct ChipSpec {
@@ -44,6 +55,10 @@ struct ChipSpec {
   std::vector<int> topologies;          // legal chip counts, ascending; empty: any
   Efficiency efficiency;
   std::map<std::string, Provenance> provenance;  // per figure: "flops", "hbm", "price", ...
+  // Measured devices only: read bandwidth per memory level (the last is hbm_bytes_per_s)
+  // and the measured matmul rate per dtype (GEMM), beside the peaks above.
+  std::vector<MemoryLevel> memory_levels;
+  std::map<Dtype, double> matmul_flops_per_s;
 
   // The peak rate for a dtype: its own entry, else bf16's (no faster path).
   double peak_flops_per_s(Dtype d) const;

@@ -50,6 +50,36 @@ std::string fnv1a_hex(const std::string& text) {
   return fmt::format("{:016x}", h);
 }
 
+// The memory this process may fill: MemTotal, or less where a cgroup (v2, else v1)
+// limits it. Returns the bytes and how they were found.
+std::pair<std::uint64_t, std::string> usable_memory() {
+  std::uint64_t total = 0;
+  {
+    std::ifstream in("/proc/meminfo");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("MemTotal:", 0) == 0) total = std::strtoull(line.c_str() + 9, nullptr, 10) * 1024;
+  }
+  std::string source = "MemTotal of /proc/meminfo";
+  std::string cgroup_path;
+  {
+    std::ifstream in("/proc/self/cgroup");
+    for (std::string line; std::getline(in, line);)
+      if (line.rfind("0::", 0) == 0) cgroup_path = line.substr(3);
+  }
+  auto limit_from = [&](const std::string& path, const std::string& what) {
+    const std::string text = first_line(path, "");
+    if (text.empty() || text == "max") return;
+    const std::uint64_t limit = std::strtoull(text.c_str(), nullptr, 10);
+    if (limit > 0 && limit < total) {
+      total = limit;
+      source = what;
+    }
+  };
+  if (!cgroup_path.empty()) limit_from("/sys/fs/cgroup" + cgroup_path + "/memory.max", "cgroup v2 memory.max");
+  limit_from("/sys/fs/cgroup/memory/memory.limit_in_bytes", "cgroup v1 memory.limit_in_bytes");
+  return {total, source};
+}
+
 }  // namespace
 
 store::MachineRecord describe_machine(const Topology& topology) {
@@ -91,6 +121,8 @@ nlohmann::json describe_environment() {
           {"microcode", cpuinfo_field("microcode")},
           {"load_average_1m", load[0]},
           {"memory_available_bytes", available_memory_bytes()},
+          {"memory_usable_bytes", usable_memory().first},
+          {"memory_usable_source", usable_memory().second},
           {"transparent_hugepages", transparent_hugepage_mode()}};
 }
 

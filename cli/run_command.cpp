@@ -15,6 +15,7 @@
 #include "calibrate/catalog.hpp"
 #include "calibrate/knee.hpp"
 #include "calibrate/memory_levels.hpp"
+#include "cli/calibration.hpp"
 #include "cli/command.hpp"
 #include "cli/machine_info.hpp"
 #include "cli/progress.hpp"
@@ -189,6 +190,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
                              db.run(run_id)->measurement_count);
     return 130;
   }
+  store_calibration(db, load_run_view(db, run_id));
   db.finish_run(run_id, "complete");
   const auto view = load_run_view(db, run_id);
   if (opt.json) std::cout << reports::run_to_json(view).dump(2) << "\n";

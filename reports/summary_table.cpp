@@ -1,11 +1,13 @@
 #include "reports/summary_table.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <map>
 
 #include <fmt/format.h>
 
 #include "calibrate/knee.hpp"
+#include "calibrate/local_chip.hpp"
 #include "calibrate/memory_levels.hpp"
 #include "calibrate/plateaus.hpp"
 #include "probes/cpu/sweep.hpp"
@@ -187,6 +189,49 @@ void render_decode(std::string& out, const std::string& probe, const std::vector
 }
 
 // When a wider OpenBLAS core type beat the one OpenBLAS picked, say so and how to get it.
+// model.decode: tokens/s per shape beside the serving model's prediction on the chip
+// calibrated from the same run.
+void render_model_decode(std::string& out, const std::vector<const Measurement*>& ms,
+                         const std::vector<store::FitRecord>& fits) {
+  std::vector<calibrate::PredictionCheck> checks;
+  for (const auto& f : fits)
+    if (f.kind == "model_prediction" && f.device == "cpu") checks = calibrate::prediction_checks_from_json(f.result);
+  const auto& first = *ms.front();
+  const auto model = first.params.value("model", nlohmann::json::object());
+  out += fmt::format("\nmodel.decode ({}, {} layers, d_model {}; KV cache bf16; {} threads; median of repetitions)\n",
+                     model.value("name", "?"), model.value("layers", 0), model.value("d_model", 0),
+                     first.params.value("threads", 0));
+  out += fmt::format("  {:<7} {:>7} {:>5} {:>10} {:>9} {:>12} {:>8}\n", "weights", "context", "B", "tokens/s", "step ms",
+                     "predicted", "error");
+  std::vector<double> errors;
+  for (const auto* m : ms) {
+    const auto batch = m->params.value("batch", 0);
+    const auto context = m->params.value("context", 0);
+    if (!m->valid || !m->summary) {
+      out += fmt::format("  {:<7} {:>7} {:>5} {:>10}\n", m->variant, context, batch, "failed");
+      continue;
+    }
+    const double tps = m->summary->median;
+    std::string predicted = "-", error = "-";
+    for (const auto& c : checks)
+      if (c.variant == m->variant && c.batch == batch && c.context == context) {
+        predicted = fmt::format("{:.4g}", c.predicted_tokens_per_s);
+        error = c.calibration_point ? "(fit)" : fmt::format("{:+.1f}%", c.error * 100);
+        if (!c.calibration_point) errors.push_back(std::fabs(c.error));
+      }
+    out += fmt::format("  {:<7} {:>7} {:>5} {:>10.4g} {:>9.2f} {:>12} {:>8}\n", m->variant, context, batch, tps,
+                       1e3 * double(batch) / tps, predicted, error);
+  }
+  if (!errors.empty()) {
+    std::sort(errors.begin(), errors.end());
+    out += fmt::format("  predicted by the serving model on this run's calibrated CPU ('predict --chip local'; its per-layer "
+                       "overhead fitted on the points marked (fit)): median |error| {:.1f}%, worst {:.1f}% over {} shapes\n",
+                       100 * errors[errors.size() / 2], 100 * errors.back(), errors.size());
+  } else {
+    out += "  no prediction beside it: the run lacks the CPU calibration (cpu.bandwidth, cpu.peak)\n";
+  }
+}
+
 void render_blas_advice(std::string& out, const std::vector<Measurement>& all) {
   std::map<std::string, double> peak, picked, wider;
   std::map<std::string, std::string> picked_core, wider_core;
@@ -262,7 +307,8 @@ std::string render_run_text(const RunView& v) {
       if (!reference && f.probe == probe && f.kind == "plateaus" && f.variant == by_probe[probe].front()->variant &&
           !f.result.empty())
         reference = &f;
-    if (probe.ends_with(".decode") && by_probe[probe].front()->supported) render_decode(out, probe, by_probe[probe], v.fits);
+    if (probe == "model.decode") render_model_decode(out, by_probe[probe], v.fits);
+    else if (probe.ends_with(".decode") && by_probe[probe].front()->supported) render_decode(out, probe, by_probe[probe], v.fits);
     else if (reference) render_probe_levels(out, probe, v.measurements, by_probe[probe], *reference);
     else render_probe_points(out, probe, by_probe[probe]);
     if (probe == "cpu.gemm") render_blas_advice(out, v.measurements);

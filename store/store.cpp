@@ -331,6 +331,18 @@ std::vector<FitRecord> Store::fits(std::int64_t run_id) {
   return out;
 }
 
+std::vector<std::pair<std::int64_t, DeviceInfo>> Store::run_devices(std::int64_t run_id) {
+  std::vector<std::pair<std::int64_t, DeviceInfo>> out;
+  Statement& s = db_->prepare(
+      "SELECT d.id, d.kind, d.ordinal, d.name, d.properties FROM devices d JOIN "
+      "(SELECT device_id, MIN(id) AS first FROM measurements WHERE run_id = ?1 GROUP BY device_id) m "
+      "ON m.device_id = d.id ORDER BY m.first");
+  s.bind(1, run_id);
+  while (s.step())
+    out.push_back({s.integer(0), {s.text(1), int(s.integer(2)), s.text(3), nlohmann::json::parse(s.text(4))}});
+  return out;
+}
+
 int Store::recover_abandoned_runs() {
   std::vector<std::pair<std::int64_t, std::string>> running;
   Statement& s = db_->prepare("SELECT id, owner FROM runs WHERE status = 'running'");

@@ -38,6 +38,8 @@ class Store {
   std::optional<MachineRecord> machine(std::int64_t machine_id);
   std::vector<Measurement> measurements(std::int64_t run_id);
   std::vector<FitRecord> fits(std::int64_t run_id);
+  // The devices a run measured, with their ids, in the order first measured.
+  std::vector<std::pair<std::int64_t, DeviceInfo>> run_devices(std::int64_t run_id);
 
   // Runs left 'running' by a process that no longer exists become 'interrupted'.
   // Returns how many were marked.

@@ -94,19 +94,49 @@ void rope(float* v, int head_dim, std::size_t pos, double theta) {
 float silu(float g) { return g / (1.0f + std::exp(-g)); }
 
 // Grouped-query attention of one KV head: `group` query heads (group x head_dim) over
-// n cached positions; scores is group x n scratch, out group x head_dim.
+// n cached positions; scores is group x n scratch, rows a kChunk x head_dim float
+// scratch, out group x head_dim. The cache is read in chunks of positions converted to
+// fp32 once, so the dot products run on plain float rows.
+constexpr std::size_t kChunk = 64;
+
+// exp(x) for x <= 0 in plain arithmetic the compiler vectorises: 2^n by the exponent
+// bits, exp(r) for |r| <= ln2/2 by its Taylor series to r^7 (error below 1e-8).
+inline float exp_nonpositive(float x) {
+  x = std::max(x, -87.0f);
+  const float n = std::nearbyint(x * 1.44269504f);
+  const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
+  float p = 1.0f / 5040;
+  p = p * r + 1.0f / 720;
+  p = p * r + 1.0f / 120;
+  p = p * r + 1.0f / 24;
+  p = p * r + 1.0f / 6;
+  p = p * r + 0.5f;
+  p = p * r + 1.0f;
+  p = p * r + 1.0f;
+  return p * std::bit_cast<float>(std::uint32_t(std::int32_t(n) + 127) << 23);
+}
+
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const float* q, const std::uint16_t* keys,
                                                                          const std::uint16_t* values, std::size_t n,
                                                                          int group, int head_dim, float scale,
-                                                                         float* scores, float* out) {
-  for (std::size_t t = 0; t < n; ++t) {
-    const std::uint16_t* kt = keys + t * head_dim;
+                                                                         float* scores, float* rows, float* out) {
+  const std::size_t H = std::size_t(head_dim);
+  for (std::size_t t0 = 0; t0 < n; t0 += kChunk) {
+    const std::size_t len = std::min(kChunk, n - t0);
+    // The chunk's keys transposed to [i][t]: the dot products then run across positions,
+    // one broadcast query element at a time, with no horizontal sums.
+    for (std::size_t t = 0; t < len; ++t)
+      for (std::size_t i = 0; i < H; ++i) rows[i * kChunk + t] = std::bit_cast<float>(std::uint32_t(keys[(t0 + t) * H + i]) << 16);
     for (int g = 0; g < group; ++g) {
-      const float* qg = q + g * head_dim;
-      float s = 0;
-#pragma omp simd reduction(+ : s)
-      for (int i = 0; i < head_dim; ++i) s += qg[i] * std::bit_cast<float>(std::uint32_t(kt[i]) << 16);
-      scores[g * n + t] = s * scale;
+      const float* qg = q + g * H;
+      float acc[kChunk] = {};
+      for (std::size_t i = 0; i < H; ++i) {
+        const float qi = qg[i];
+        const float* col = rows + i * kChunk;
+#pragma omp simd
+        for (std::size_t t = 0; t < kChunk; ++t) acc[t] += qi * col[t];
+      }
+      for (std::size_t t = 0; t < len; ++t) scores[g * n + t0 + t] = acc[t] * scale;
     }
   }
   for (int g = 0; g < group; ++g) {
@@ -114,19 +144,49 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const f
     float m = sg[0];
     for (std::size_t t = 1; t < n; ++t) m = std::max(m, sg[t]);
     float sum = 0;
-    for (std::size_t t = 0; t < n; ++t) sum += (sg[t] = std::exp(sg[t] - m));
+#pragma omp simd reduction(+ : sum)
+    for (std::size_t t = 0; t < n; ++t) {
+      sg[t] = exp_nonpositive(sg[t] - m);
+      sum += sg[t];
+    }
     const float inv = 1.0f / sum;
     for (std::size_t t = 0; t < n; ++t) sg[t] *= inv;
   }
-  std::fill(out, out + std::size_t(group) * head_dim, 0.0f);
-  for (std::size_t t = 0; t < n; ++t) {
-    const std::uint16_t* vt = values + t * head_dim;
+  std::fill(out, out + std::size_t(group) * H, 0.0f);
+  for (std::size_t t0 = 0; t0 < n; t0 += kChunk) {
+    const std::size_t len = std::min(kChunk, n - t0);
+    for (std::size_t i = 0; i < len * H; ++i) rows[i] = std::bit_cast<float>(std::uint32_t(values[t0 * H + i]) << 16);
     for (int g = 0; g < group; ++g) {
-      const float p = scores[g * n + t];
-      float* og = out + g * head_dim;
+      float* og = out + g * H;
+      for (std::size_t t = 0; t < len; ++t) {
+        const float p = scores[g * n + t0 + t];
+        const float* vt = rows + t * H;
 #pragma omp simd
-      for (int i = 0; i < head_dim; ++i) og[i] += p * std::bit_cast<float>(std::uint32_t(vt[i]) << 16);
+        for (std::size_t i = 0; i < H; ++i) og[i] += p * vt[i];
+      }
     }
+  }
+}
+
+// cos and sin of every rotary frequency at one position: 2 x head_dim/2.
+std::vector<float> rope_table(int head_dim, std::size_t pos, double theta) {
+  const int half = head_dim / 2;
+  std::vector<float> t(2 * half);
+  for (int i = 0; i < half; ++i) {
+    const double angle = double(pos) * std::pow(theta, -2.0 * i / head_dim);
+    t[i] = float(std::cos(angle));
+    t[half + i] = float(std::sin(angle));
+  }
+  return t;
+}
+
+void rope_with(float* v, int head_dim, const std::vector<float>& table) {
+  const int half = head_dim / 2;
+  for (int i = 0; i < half; ++i) {
+    const float c = table[i], s = table[half + i];
+    const float a = v[i], b = v[i + half];
+    v[i] = a * c - b * s;
+    v[i + half] = a * s + b * c;
   }
 }
 
@@ -263,6 +323,7 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
   const int Nq = shape_.q_heads, K = shape_.kv_heads, group = Nq / K;
   const std::size_t qkv_rows = std::size_t(Nq + 2 * K) * H, pos = context_ - 1;
   const float scale = float(1.0 / std::sqrt(double(H)));
+  const std::vector<float> rotary = rope_table(int(H), pos, shape_.rope_theta);
   for (std::size_t b = 0; b < B; ++b) {
     if (tokens[b] < 0 || tokens[b] >= shape_.vocab) throw std::invalid_argument("transformer: token out of range");
     embed(tokens[b], &x_[b * D]);
@@ -284,22 +345,22 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
     project(*layer.qkv, h_.data(), B, qkv_.data(), threads);
 #pragma omp parallel num_threads(threads)
     {
-      std::vector<float> scores(std::size_t(group) * context_);
+      std::vector<float> scores(std::size_t(group) * context_), rows(kChunk * H);
 #pragma omp for collapse(2) schedule(static)
       for (std::size_t b = 0; b < B; ++b)
         for (int kh = 0; kh < K; ++kh) {
           float* q = &qkv_[b * qkv_rows + std::size_t(kh) * group * H];
           float* k = &qkv_[b * qkv_rows + std::size_t(Nq) * H + std::size_t(kh) * H];
           float* v = k + std::size_t(K) * H;
-          for (int g = 0; g < group; ++g) rope(q + g * H, int(H), pos, shape_.rope_theta);
-          rope(k, int(H), pos, shape_.rope_theta);
+          for (int g = 0; g < group; ++g) rope_with(q + g * H, int(H), rotary);
+          rope_with(k, int(H), rotary);
           std::uint16_t* kc = k_cache(l, b, kh);
           std::uint16_t* vc = v_cache(l, b, kh);
           for (std::size_t i = 0; i < H; ++i) {
             kc[pos * H + i] = round_bf16(k[i]);
             vc[pos * H + i] = round_bf16(v[i]);
           }
-          attend(q, kc, vc, context_, group, int(H), scale, scores.data(),
+          attend(q, kc, vc, context_, group, int(H), scale, scores.data(), rows.data(),
                  &attn_[b * Nq * H + std::size_t(kh) * group * H]);
         }
     }

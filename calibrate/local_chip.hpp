@@ -1,0 +1,80 @@
+#pragma once
+// Calibration: a stored run's measurements of one device become a ChipSpec the serving
+// model takes like any catalogue chip. Every figure carries where it came from (the run
+// and probe, or "assumed" with the assumption), and the model.decode forward passes of
+// the same run are set beside what the serving model predicts for them.
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "calibrate/catalog.hpp"
+#include "calibrate/serving_types.hpp"
+#include "probes/measurement.hpp"
+#include "store/records.hpp"
+
+namespace roofaudit::calibrate {
+
+// What the run knows of a device besides its measurements.
+struct LocalDevice {
+  std::string device;          // "cpu", "gpu:0"
+  std::string display_name;    // CPU model or GPU name
+  double memory_bytes = 0;     // capacity the serving model may fill (0: unknown)
+  std::string memory_source;   // how memory_bytes was found
+  int cores = 0;               // CPU cores (for the default owned cost)
+};
+
+// How the owned hardware's price per hour is found: given outright, from an owned
+// cost, or from the stated defaults for the kind of device.
+struct LocalPrice {
+  std::optional<double> usd_per_hour;
+  std::optional<OwnedCost> owned;
+};
+
+// Default owned cost of a device when none is given, and the sentence that states it.
+OwnedCost default_owned_cost(const LocalDevice& d);
+std::string describe_default_owned_cost(const LocalDevice& d);
+// An owned-cost file: JSON with any of purchase_usd, lifetime_years, utilisation, watts,
+// pue, usd_per_kwh, or usd_per_hour. Throws Error naming the file and the bad field.
+LocalPrice price_from_json(const nlohmann::json& j, const std::string& origin);
+
+// The link a machine would use to reach another of its kind when none was measured.
+constexpr double kAssumedNetworkBytesPerS = 12.5e9;  // 100 Gb/s Ethernet, per direction
+
+// One device of a run as a chip. Needs the device's memory read bandwidth (its
+// bandwidth probe's plateau fit); throws Error saying which probe to run otherwise.
+// Peak per dtype from the device's peak probe; matmul rate from its GEMM probe;
+// efficiency from its decode sweep (B = 1 weight bandwidth over memory bandwidth, the
+// largest batch's rate over peak); a fixed overhead per layer fitted on the run's
+// model.decode B = 1 step at its shortest context, where it ran; capacity from `d`;
+// link from gpu.transfer for GPUs, assumed for CPUs.
+ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::vector<Measurement>& measurements,
+                          const std::vector<store::FitRecord>& fits, const LocalPrice& price = {});
+
+// Sets the chip's price per hour from `price`, or from the stated default owned cost.
+void apply_local_price(ChipSpec& c, const LocalDevice& d, const LocalPrice& price);
+
+// Every figure of a calibrated chip, and back (stored as the run's "chip_spec" fit).
+nlohmann::json chip_spec_to_json(const ChipSpec& c);
+ChipSpec chip_spec_from_json(const nlohmann::json& j);
+
+// A model.decode point beside the serving model's prediction on the calibrated chip,
+// for the same model and deployment (one chip, the point's weights, bf16 KV, its batch
+// and context, every byte of memory usable).
+struct PredictionCheck {
+  std::string variant;  // weights
+  std::int64_t batch = 0, context = 0;
+  double measured_tokens_per_s = 0;
+  double predicted_tokens_per_s = 0;
+  double error = 0;  // (predicted - measured) / measured
+  double t_param_s = 0, t_kv_s = 0, t_flops_s = 0, t_overhead_s = 0;
+  int layers = 0;
+  bool calibration_point = false;  // fitted the chip's layer overhead: its error is ~0 by construction
+};
+std::vector<PredictionCheck> check_predictions(const ChipSpec& chip, const std::vector<Measurement>& measurements);
+nlohmann::json prediction_checks_to_json(const std::vector<PredictionCheck>& checks);
+std::vector<PredictionCheck> prediction_checks_from_json(const nlohmann::json& j);
+
+}  // namespace roofaudit::calibrate
