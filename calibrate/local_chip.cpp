@@ -294,11 +294,13 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
   c.display_name = j.value("display_name", c.name);
   c.kind = j.value("kind", "");
   for (const auto& [k, v] : j.at("flops_per_s").items()) c.flops_per_s[parse_dtype(k)] = v.get<double>();
-  for (const auto& [k, v] : j.value("matmul_flops_per_s", nlohmann::json::object()).items())
+  const auto empty = nlohmann::json::object();
+  for (const auto& [k, v] : j.contains("matmul_flops_per_s") ? j["matmul_flops_per_s"].items() : empty.items())
     c.matmul_flops_per_s[parse_dtype(k)] = v.get<double>();
   c.hbm_bytes = j.at("hbm_bytes").get<double>();
   c.hbm_bytes_per_s = j.at("hbm_bytes_per_s").get<double>();
-  for (const auto& l : j.value("memory_levels", nlohmann::json::array()))
+  const auto none = nlohmann::json::array();
+  for (const auto& l : j.contains("memory_levels") ? j["memory_levels"] : none)
     c.memory_levels.push_back({l.at("level").get<std::string>(), l.at("bytes_per_s").get<double>(),
                                l.value("from_bytes", 0.0), l.value("to_bytes", 0.0)});
   c.link_bytes_per_s = j.value("link_bytes_per_s", 0.0);
@@ -308,11 +310,11 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
   c.efficiency.decode_matmul = e.value("decode_matmul", 1.0);
   c.efficiency.prefill_mfu = e.value("prefill_mfu", 0.4);
   c.efficiency.layer_overhead_s = e.value("layer_overhead_s", 0.0);
-  for (const auto& [k, v] : e.value("bandwidth_by_dtype", nlohmann::json::object()).items())
+  for (const auto& [k, v] : e.contains("bandwidth_by_dtype") ? e["bandwidth_by_dtype"].items() : empty.items())
     c.efficiency.bandwidth_by_dtype[parse_dtype(k)] = v.get<double>();
-  for (const auto& [k, v] : e.value("matmul_by_dtype", nlohmann::json::object()).items())
+  for (const auto& [k, v] : e.contains("matmul_by_dtype") ? e["matmul_by_dtype"].items() : empty.items())
     c.efficiency.matmul_by_dtype[parse_dtype(k)] = v.get<double>();
-  for (const auto& [k, v] : j.value("provenance", nlohmann::json::object()).items())
+  for (const auto& [k, v] : j.contains("provenance") ? j["provenance"].items() : empty.items())
     c.provenance[k] = {v.value("kind", ""), v.value("source", "")};
   return c;
 }

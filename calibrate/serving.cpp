@@ -221,6 +221,46 @@ SpeculativeEstimate speculative(const ModelSpec& verifier, const ModelSpec& draf
   return s;
 }
 
+int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64_t batch) {
+  std::vector<int> candidates = c.topologies;
+  if (candidates.empty())
+    for (int n = 1; n <= 4096; n *= 2) candidates.push_back(n);
+  for (int n : candidates) {
+    d.chips = n;
+    if (max_batch(m, c, d) >= batch) return n;
+  }
+  const double per_chip = d.usable * c.hbm_bytes;
+  const auto needed = std::int64_t(
+      std::ceil((param_bytes(m, d.weights) + double(batch) * kv_bytes_token(m, d.kv) * double(d.context)) / per_chip));
+  throw Error(fmt::format("does not fit: {} needs {} chips of {}, more than its largest topology ({})", m.name, needed,
+                          c.name, candidates.back()));
+}
+
+std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const ChipSpec& c,
+                                                      const std::vector<Deployment>& bases, std::int64_t batch) {
+  std::optional<ServingEstimate> best;
+  const auto key = [](const ServingEstimate& x) { return x.usd_per_mtok ? *x.usd_per_mtok : 1.0 / x.tokens_per_s_per_chip; };
+  for (Deployment d : bases) {
+    int first = 0;
+    try {
+      first = chips_needed(m, c, d, std::max<std::int64_t>(batch, 1));
+    } catch (const Error&) {
+      continue;
+    }
+    const std::vector<int> options = c.topologies.empty() ? std::vector<int>{first, first * 2, first * 4} : c.topologies;
+    for (int n : options) {
+      if (n < first || n > 4 * first) continue;
+      d.chips = n;
+      const std::int64_t fit = max_batch(m, c, d);
+      d.batch = batch < 0 ? fit : batch;
+      if (fit < 1 || d.batch > fit) continue;
+      const ServingEstimate e = estimate(m, c, d);
+      if (!best || key(e) < key(*best)) best = e;
+    }
+  }
+  return best;
+}
+
 std::vector<ServingEstimate> batch_frontier(const ModelSpec& m, const ChipSpec& c, Deployment d) {
   const std::int64_t top = max_batch(m, c, d);
   if (top < 1) return {};

@@ -3,6 +3,7 @@
 // step time, throughput and cost, prefill, disaggregation, chunked prefill, tensor-
 // parallel limits and speculative decoding. Pure computation; names follow the spec.
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 #include "calibrate/serving_types.hpp"
@@ -61,6 +62,18 @@ struct SpeculativeEstimate {
 // Drafter d proposes g tokens, the verifier checks them; each accepted with probability a.
 SpeculativeEstimate speculative(const ModelSpec& verifier, const ModelSpec& drafter, const ChipSpec& c,
                                 const Deployment& d, int g, double a);
+
+// Smallest legal chip count (powers of two where the chip lists no topologies) whose
+// memory holds the weights and `batch` sequences of KV; throws Error "does not fit".
+int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64_t batch);
+
+// The cheapest fitting configuration of the model on the chip: over the given base
+// deployments (one per weight dtype, say) and chip counts from the smallest that fits
+// up to 4x it (more chips pay off when the KV cache, not the weights, limits the batch),
+// by USD per 1M tokens (tokens/s per chip when unpriced). batch < 0: the largest that
+// fits each configuration. Empty when nothing fits.
+std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const ChipSpec& c,
+                                                      const std::vector<Deployment>& bases, std::int64_t batch);
 
 // Batch sizes 1, 2, 4, ... up to max_batch (and max_batch itself), keeping only the
 // Pareto-efficient points of (step time, USD per 1M tokens) - or of (step time,

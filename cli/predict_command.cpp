@@ -8,9 +8,12 @@
 
 #include "calibrate/catalog.hpp"
 #include "calibrate/serving.hpp"
+#include "cli/calibration.hpp"
 #include "cli/command.hpp"
 #include "probes/error.hpp"
 #include "reports/serving_report.hpp"
+#include "store/paths.hpp"
+#include "store/store.hpp"
 
 namespace roofaudit::cli {
 namespace {
@@ -38,6 +41,8 @@ struct PredictOptions {
   std::string draft;
   int draft_len = 4;
   double accept = 0.8;
+  std::int64_t run = 0;      // local chips: the calibrated run (0: the latest that calibrates the device)
+  std::string price_config;  // owned-cost JSON file
 };
 
 bool looks_like_file(const std::string& s) {
@@ -61,7 +66,11 @@ void check_fraction(double v, const char* what, bool allow_above_one = false) {
 
 // Applies price and efficiency overrides to a chip.
 ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
-  if (o.price_per_hour) {
+  if (!o.price_config.empty() && !o.price_per_hour) {
+    const LocalPrice p = price_from_json(read_json_file(o.price_config), o.price_config);
+    c.usd_per_hour = p.usd_per_hour ? *p.usd_per_hour : owned_usd_per_hour(*p.owned);
+    c.provenance["price"] = {"given", o.price_config};
+  } else if (o.price_per_hour) {
     if (!std::isfinite(*o.price_per_hour) || *o.price_per_hour < 0)
       throw Error(fmt::format("--price-per-hour must be a non-negative number, not {}", *o.price_per_hour));
     c.usd_per_hour = *o.price_per_hour;
@@ -87,22 +96,38 @@ ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
   return c;
 }
 
-Dtype default_kv(Dtype weights) { return weights == Dtype::int4 ? Dtype::int8 : weights; }
-
-// Smallest legal topology whose memory holds the weights and `batch` sequences of KV.
-int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64_t batch) {
-  std::vector<int> candidates = c.topologies;
-  if (candidates.empty())
-    for (int n = 1; n <= 4096; n *= 2) candidates.push_back(n);
-  for (int n : candidates) {
-    d.chips = n;
-    if (max_batch(m, c, d) >= batch) return n;
+// The device a local chip names, calibrated from the given run or the latest complete
+// run that calibrates it.
+ChipSpec load_local_chip(const GlobalOptions& global, const PredictOptions& o, const std::string& name) {
+  const std::string device = local_device_of(name);
+  const std::string path = store::resolve_database_path(global.db);
+  if (!std::filesystem::exists(path))
+    throw Error(fmt::format("no database at {}: run 'roofaudit run' first to measure this machine", path));
+  store::Store db(path, {global.busy_timeout_ms});
+  std::vector<std::int64_t> candidates;
+  if (o.run > 0) {
+    candidates.push_back(o.run);
+  } else {
+    const auto runs = db.runs();
+    for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+      if (it->status == "complete") candidates.push_back(it->id);
   }
-  const double per_chip = d.usable * c.hbm_bytes;
-  const auto needed = std::int64_t(std::ceil((param_bytes(m, d.weights) + double(batch) * kv_bytes_token(m, d.kv) * double(d.context)) / per_chip));
-  throw Error(fmt::format("does not fit: {} needs {} chips of {}, more than its largest topology ({})", m.name, needed,
-                          c.name, candidates.back()));
+  std::string last_problem = fmt::format("no complete run in {}", path);
+  for (std::int64_t id : candidates) {
+    const auto view = load_run_view(db, id);
+    for (const auto& c : calibrate_run(db, view)) {
+      if (c.device.device != device) continue;
+      if (c.chip) return *c.chip;
+      last_problem = fmt::format("run {}: {}", id, c.problem);
+    }
+    if (o.run > 0 && last_problem.rfind("run", 0) != 0) last_problem = fmt::format("run {} did not measure {}", id, device);
+  }
+  throw Error(fmt::format("no calibration of {} ({}); a default 'roofaudit run' measures what it needs", device, last_problem));
 }
+
+bool is_local(const std::string& chip) { return chip == "local" || chip.rfind("local:", 0) == 0; }
+
+Dtype default_kv(Dtype weights) { return weights == Dtype::int4 ? Dtype::int8 : weights; }
 
 Deployment base_deployment(const PredictOptions& o, Dtype weights) {
   if (o.context <= 0) throw Error(fmt::format("--context must be at least 1, not {}", o.context));
@@ -165,36 +190,24 @@ ServingEstimate plan(const ModelSpec& m, const ChipSpec& c, Deployment d, const 
   return estimate(m, c, d);
 }
 
-int run_compare(const PredictOptions& o, const ModelSpec& m, std::int64_t batch) {
+int run_compare(const GlobalOptions& global, const PredictOptions& o, const ModelSpec& m, std::int64_t batch) {
   std::vector<Dtype> dtypes;
   if (o.weights.empty()) dtypes = {Dtype::bf16, Dtype::int8, Dtype::int4};
   else dtypes = {parse_dtype(o.weights)};
   std::vector<ServingEstimate> priced, unpriced;
-  for (const ChipSpec& catalogue_chip : catalog_chips()) {
-    const ChipSpec c = adjust_chip(catalogue_chip, o);
-    std::optional<ServingEstimate> best;
-    for (Dtype w : dtypes) {
-      const Deployment d = base_deployment(o, w);
-      // Cheapest: the smallest topology that fits, then each larger one up to 4x (more
-      // chips can pay off when the KV cache, not the weights, limits the batch).
-      int first = 0;
-      try {
-        first = chips_needed(m, c, d, std::max<std::int64_t>(batch, 1));
-      } catch (const Error&) {
-        continue;
-      }
-      std::vector<int> options = c.topologies.empty() ? std::vector<int>{first, first * 2, first * 4} : c.topologies;
-      for (int n : options) {
-        if (n < first || n > 4 * first) continue;
-        try {
-          const auto e = plan(m, c, d, std::to_string(n), batch);
-          const auto key = [](const ServingEstimate& x) { return x.usd_per_mtok ? *x.usd_per_mtok : 1.0 / x.tokens_per_s_per_chip; };
-          if (!best || key(e) < key(*best)) best = e;
-        } catch (const Error&) {
-        }
-      }
-    }
-    if (best) (best->usd_per_mtok ? priced : unpriced).push_back(*best);
+  // This machine first, as the latest run measured it; then the catalogue.
+  std::vector<ChipSpec> chips;
+  try {
+    chips.push_back(load_local_chip(global, o, "local"));
+  } catch (const Error& e) {
+    std::cerr << fmt::format("roofaudit: local: not compared: {}\n", e.what());
+  }
+  chips.insert(chips.end(), catalog_chips().begin(), catalog_chips().end());
+  for (const ChipSpec& listed : chips) {
+    const ChipSpec c = is_local(listed.name) ? listed : adjust_chip(listed, o);
+    std::vector<Deployment> bases;
+    for (Dtype w : dtypes) bases.push_back(base_deployment(o, w));
+    if (auto best = cheapest_configuration(m, c, bases, batch)) (best->usd_per_mtok ? priced : unpriced).push_back(*best);
   }
   std::sort(priced.begin(), priced.end(), [](const auto& a, const auto& b) { return *a.usd_per_mtok < *b.usd_per_mtok; });
   std::sort(unpriced.begin(), unpriced.end(),
@@ -213,12 +226,12 @@ int run_compare(const PredictOptions& o, const ModelSpec& m, std::int64_t batch)
   return 0;
 }
 
-int run_predict(const PredictOptions& o) {
+int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   const ModelSpec m = load_model(o.model);
   const std::int64_t batch = parse_batch(o.batch.empty() ? (o.compare ? "max" : "1") : o.batch);
-  if (o.compare) return run_compare(o, m, batch);
+  if (o.compare) return run_compare(global, o, m, batch);
   if (o.chip.empty()) throw Error("--chip is required (or use --compare); see 'roofaudit catalog chips'");
-  const ChipSpec c = adjust_chip(load_chip(o.chip), o);
+  const ChipSpec c = adjust_chip(is_local(o.chip) ? load_local_chip(global, o, o.chip) : load_chip(o.chip), o);
   const Deployment d = base_deployment(o, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
   const ServingEstimate e = plan(m, c, d, o.chips, batch);
 
@@ -261,11 +274,16 @@ ModelSpec load_model(const std::string& name) {
   return model_from_hf_config(read_json_file(name), dir.empty() ? name : dir);
 }
 
-void add_predict_verb(CLI::App& app, const GlobalOptions&, Action& action) {
+void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* cmd = app.add_subcommand("predict", "predict serving latency, throughput and cost of an LLM on a chip");
   auto o = std::make_shared<PredictOptions>();
   cmd->add_option("--model", o->model, "catalogue model or path to a Hugging Face config.json")->capture_default_str();
-  cmd->add_option("--chip", o->chip, "catalogue chip or path to a chip JSON file");
+  cmd->add_option("--chip", o->chip,
+                  "catalogue chip, path to a chip JSON file, or 'local[:DEVICE]' for this machine as a stored run "
+                  "measured it (local: the CPU; local:gpu:0: a GPU)");
+  cmd->add_option("--run", o->run, "local chips: the run to calibrate from (default: the latest that can)");
+  cmd->add_option("--price-config", o->price_config,
+                  "owned-cost JSON: usd_per_hour, or purchase_usd, lifetime_years, utilisation, watts, pue, usd_per_kwh");
   cmd->add_option("--chips", o->chips, "number of chips, or 'min' for the smallest legal topology that fits")
       ->capture_default_str();
   cmd->add_option("--weights", o->weights, "weight dtype: bf16, fp8, int8, int4 (default bf16; --compare tries each)");
@@ -296,7 +314,7 @@ void add_predict_verb(CLI::App& app, const GlobalOptions&, Action& action) {
   cmd->add_option("--draft", o->draft, "speculative decoding: the drafter model");
   cmd->add_option("--draft-len", o->draft_len, "speculative decoding: tokens drafted per step")->capture_default_str();
   cmd->add_option("--accept", o->accept, "speculative decoding: acceptance probability per token")->capture_default_str();
-  cmd->callback([&action, o] { action = [o] { return run_predict(*o); }; });
+  cmd->callback([&action, &global, o] { action = [&global, o] { return run_predict(global, *o); }; });
 }
 
 void add_catalog_verb(CLI::App& app, const GlobalOptions&, Action& action) {

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "calibrate/serving.hpp"
+
 namespace roofaudit::reports {
 namespace {
 
@@ -62,10 +64,22 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                        ms(e.t_ici_s), ms(e.t_hbm_s), ms(e.t_math_s), e.comm_hidden ? "hidden" : "exposed",
                        e.useful_tp_degree, e.splits_kv_heads ? " (more chips than KV heads: heads are split)" : "");
   const auto& eff = chip.efficiency;
-  const bool ideal = eff.bandwidth == 1.0 && eff.decode_matmul == 1.0 && eff.layer_overhead_s == 0;
-  out += fmt::format("  efficiency  bandwidth {:.2f}, decode matmul {:.2f}, layer overhead {:.0f} us{}\n", eff.bandwidth,
-                     eff.decode_matmul, eff.layer_overhead_s * 1e6,
+  const double bw = calibrate::bandwidth_efficiency(chip, d.weights), mm = calibrate::matmul_efficiency(chip, d.weights);
+  const bool ideal = bw == 1.0 && mm == 1.0 && eff.layer_overhead_s == 0;
+  out += fmt::format("  efficiency  bandwidth {:.2f}, decode matmul {:.2f} ({} weights), layer overhead {:.0f} us{}\n", bw,
+                     mm, calibrate::dtype_name(d.weights), eff.layer_overhead_s * 1e6,
                      ideal ? " (idealised roofline: spec-sheet figures run 1.3-2x optimistic)" : "");
+  if (d.chips > 1 && chip.name.rfind("local", 0) == 0) {
+    const auto link = chip.provenance.find("link");
+    out += fmt::format("  machines    {} machines of this kind hold the model; tensor parallelism across them runs over "
+                       "{:.1f} GB/s per direction ({}: {})\n",
+                       d.chips, chip.link_bytes_per_s / 1e9, link == chip.provenance.end() ? "?" : link->second.kind,
+                       link == chip.provenance.end() ? "" : link->second.source);
+  }
+  if (chip.name.rfind("local", 0) == 0) {
+    out += "  provenance\n";
+    for (const auto& [figure, p] : chip.provenance) out += fmt::format("    {:<28} {:<9} {}\n", figure, p.kind, p.source);
+  }
   return out;
 }
 

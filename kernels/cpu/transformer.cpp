@@ -91,13 +91,15 @@ void rope(float* v, int head_dim, std::size_t pos, double theta) {
   }
 }
 
-float silu(float g) { return g / (1.0f + std::exp(-g)); }
 
-// Grouped-query attention of one KV head: `group` query heads (group x head_dim) over
-// n cached positions; scores is group x n scratch, rows a kChunk x head_dim float
-// scratch, out group x head_dim. The cache is read in chunks of positions converted to
-// fp32 once, so the dot products run on plain float rows.
-constexpr std::size_t kChunk = 64;
+// Keys are cached in blocks of kKeyBlock positions, transposed within the block
+// ([i][t]): the score of 16 positions is then one vector accumulated over the head
+// dimension, with no horizontal sums. Values stay [t][i].
+constexpr std::size_t kKeyBlock = 16;
+inline std::size_t key_index(std::size_t t, std::size_t i, std::size_t head_dim) {
+  return (t / kKeyBlock) * kKeyBlock * head_dim + i * kKeyBlock + t % kKeyBlock;
+}
+inline std::size_t key_span(std::size_t context) { return (context + kKeyBlock - 1) / kKeyBlock * kKeyBlock; }
 
 // exp(x) for x <= 0 in plain arithmetic the compiler vectorises: 2^n by the exponent
 // bits, exp(r) for |r| <= ln2/2 by its Taylor series to r^7 (error below 1e-8).
@@ -116,25 +118,35 @@ inline float exp_nonpositive(float x) {
   return p * std::bit_cast<float>(std::uint32_t(std::int32_t(n) + 127) << 23);
 }
 
+// x * sigmoid(x), through the same vectorisable exp (exp(-|x|) keeps it in range).
+inline float silu(float g) {
+  const float e = exp_nonpositive(-std::fabs(g));
+  return g >= 0 ? g / (1.0f + e) : g * e / (1.0f + e);
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void swiglu(const float* gate_up, std::size_t F, float* out) {
+#pragma omp simd
+  for (std::size_t i = 0; i < F; ++i) out[i] = silu(gate_up[i]) * gate_up[F + i];
+}
+
+// Grouped-query attention of one KV head: `group` query heads (group x head_dim) over
+// n cached positions; scores is group x n scratch, out group x head_dim.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const float* q, const std::uint16_t* keys,
                                                                          const std::uint16_t* values, std::size_t n,
                                                                          int group, int head_dim, float scale,
-                                                                         float* scores, float* rows, float* out) {
+                                                                         float* scores, float* out) {
   const std::size_t H = std::size_t(head_dim);
-  for (std::size_t t0 = 0; t0 < n; t0 += kChunk) {
-    const std::size_t len = std::min(kChunk, n - t0);
-    // The chunk's keys transposed to [i][t]: the dot products then run across positions,
-    // one broadcast query element at a time, with no horizontal sums.
-    for (std::size_t t = 0; t < len; ++t)
-      for (std::size_t i = 0; i < H; ++i) rows[i * kChunk + t] = std::bit_cast<float>(std::uint32_t(keys[(t0 + t) * H + i]) << 16);
+  for (std::size_t t0 = 0; t0 < n; t0 += kKeyBlock) {
+    const std::uint16_t* block = keys + t0 * H;
+    const std::size_t len = std::min(kKeyBlock, n - t0);
     for (int g = 0; g < group; ++g) {
       const float* qg = q + g * H;
-      float acc[kChunk] = {};
+      float acc[kKeyBlock] = {};
       for (std::size_t i = 0; i < H; ++i) {
         const float qi = qg[i];
-        const float* col = rows + i * kChunk;
+        const std::uint16_t* col = block + i * kKeyBlock;
 #pragma omp simd
-        for (std::size_t t = 0; t < kChunk; ++t) acc[t] += qi * col[t];
+        for (std::size_t t = 0; t < kKeyBlock; ++t) acc[t] += qi * std::bit_cast<float>(std::uint32_t(col[t]) << 16);
       }
       for (std::size_t t = 0; t < len; ++t) scores[g * n + t0 + t] = acc[t] * scale;
     }
@@ -153,17 +165,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const f
     for (std::size_t t = 0; t < n; ++t) sg[t] *= inv;
   }
   std::fill(out, out + std::size_t(group) * H, 0.0f);
-  for (std::size_t t0 = 0; t0 < n; t0 += kChunk) {
-    const std::size_t len = std::min(kChunk, n - t0);
-    for (std::size_t i = 0; i < len * H; ++i) rows[i] = std::bit_cast<float>(std::uint32_t(values[t0 * H + i]) << 16);
+  for (std::size_t t = 0; t < n; ++t) {
+    const std::uint16_t* vt = values + t * H;
     for (int g = 0; g < group; ++g) {
+      const float p = scores[g * n + t];
       float* og = out + g * H;
-      for (std::size_t t = 0; t < len; ++t) {
-        const float p = scores[g * n + t0 + t];
-        const float* vt = rows + t * H;
 #pragma omp simd
-        for (std::size_t i = 0; i < H; ++i) og[i] += p * vt[i];
-      }
+      for (std::size_t i = 0; i < H; ++i) og[i] += p * std::bit_cast<float>(std::uint32_t(vt[i]) << 16);
     }
   }
 }
@@ -245,11 +253,11 @@ double Transformer::streamed_weight_bytes() const {
 }
 
 std::uint16_t* Transformer::k_cache(int layer, std::size_t b, int kv_head) {
-  const std::size_t block = 2 * context_ * shape_.head_dim;
+  const std::size_t block = (key_span(context_) + context_) * shape_.head_dim;
   return kv_.data() + ((std::size_t(layer) * batch_ + b) * shape_.kv_heads + kv_head) * block;
 }
 std::uint16_t* Transformer::v_cache(int layer, std::size_t b, int kv_head) {
-  return k_cache(layer, b, kv_head) + context_ * shape_.head_dim;
+  return k_cache(layer, b, kv_head) + key_span(context_) * shape_.head_dim;
 }
 
 void Transformer::prepare(std::size_t batch, std::size_t context, std::uint64_t seed, int threads) {
@@ -258,15 +266,16 @@ void Transformer::prepare(std::size_t batch, std::size_t context, std::uint64_t 
   context_ = context;
   const std::size_t H = shape_.head_dim, blocks = std::size_t(shape_.layers) * batch * shape_.kv_heads;
   kv_ = AlignedVector<std::uint16_t>();
-  kv_.resize(blocks * 2 * context * H);
+  const std::size_t block = (key_span(context) + context) * H;
+  kv_.resize(blocks * block);
   // The past: keys and values uniform in [-1, 1), one generator per block.
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (std::size_t blk = 0; blk < blocks; ++blk) {
     SplitMix64 rng(seed ^ (0xa0761d6478bd642fULL * (blk + 1)));
-    std::uint16_t* p = kv_.data() + blk * 2 * context * H;
-    for (std::size_t i = 0; i < 2 * context * H; i += 4) {
+    std::uint16_t* p = kv_.data() + blk * block;
+    for (std::size_t i = 0; i < block; i += 4) {
       std::uint64_t bits = rng.next();
-      for (std::size_t j = 0; j < 4 && i + j < 2 * context * H; ++j, bits >>= 16)
+      for (std::size_t j = 0; j < 4 && i + j < block; ++j, bits >>= 16)
         p[i + j] = round_bf16(float(bits & 0xffff) / 32768.0f - 1.0f);
     }
   }
@@ -309,6 +318,7 @@ void Transformer::embed(std::int32_t token, float* out) const {
 void Transformer::project(const DecodeWeights& w, const float* x, std::size_t batch, float* y, int threads) {
   const std::size_t k = w.k();
   if (type_ == DecodeType::int8) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (batch > 1)
     for (std::size_t b = 0; b < batch; ++b) quantize(x + b * k, k, xq_.data() + b * k, &xq_scale_[b]);
     w.step_int8(xq_.data(), xq_scale_.data(), batch, y, threads);
   } else {
@@ -345,7 +355,7 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
     project(*layer.qkv, h_.data(), B, qkv_.data(), threads);
 #pragma omp parallel num_threads(threads)
     {
-      std::vector<float> scores(std::size_t(group) * context_), rows(kChunk * H);
+      std::vector<float> scores(std::size_t(group) * context_);
 #pragma omp for collapse(2) schedule(static)
       for (std::size_t b = 0; b < B; ++b)
         for (int kh = 0; kh < K; ++kh) {
@@ -357,10 +367,10 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
           std::uint16_t* kc = k_cache(l, b, kh);
           std::uint16_t* vc = v_cache(l, b, kh);
           for (std::size_t i = 0; i < H; ++i) {
-            kc[pos * H + i] = round_bf16(k[i]);
+            kc[key_index(pos, i, H)] = round_bf16(k[i]);
             vc[pos * H + i] = round_bf16(v[i]);
           }
-          attend(q, kc, vc, context_, group, int(H), scale, scores.data(), rows.data(),
+          attend(q, kc, vc, context_, group, int(H), scale, scores.data(),
                  &attn_[b * Nq * H + std::size_t(kh) * group * H]);
         }
     }
@@ -368,8 +378,8 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
     for (std::size_t i = 0; i < B * D; ++i) x_[i] += h_[i];
     for (std::size_t b = 0; b < B; ++b) rms_norm(&x_[b * D], D, l, 1, &h_[b * D]);
     project(*layer.gate_up, h_.data(), B, mlp_.data(), threads);
-    for (std::size_t b = 0; b < B; ++b)
-      for (std::size_t i = 0; i < F; ++i) act_[b * F + i] = silu(mlp_[b * 2 * F + i]) * mlp_[b * 2 * F + F + i];
+#pragma omp parallel for num_threads(threads) schedule(static) if (B > 1)
+    for (std::size_t b = 0; b < B; ++b) swiglu(&mlp_[b * 2 * F], F, &act_[b * F]);
     project(*layer.down, act_.data(), B, h_.data(), threads);
     for (std::size_t i = 0; i < B * D; ++i) x_[i] += h_[i];
   }
@@ -462,9 +472,11 @@ void Transformer::reference_layer(int l, const std::vector<std::size_t>& sequenc
       const float* q = &qkv[j][std::size_t(qh) * H];
       const float* k_new = &qkv[j][std::size_t(Nq + kh) * H];
       const float* v_new = &qkv[j][std::size_t(Nq + K + kh) * H];
-      const std::uint16_t* kc = kv_.data() + ((std::size_t(l) * batch_ + b) * K + kh) * 2 * context_ * H;
-      const std::uint16_t* vc = kc + context_ * H;
-      auto key = [&](std::size_t t, std::size_t i) { return t == pos ? bf16f(round_bf16(k_new[i])) : bf16f(kc[t * H + i]); };
+      const std::uint16_t* kc = kv_.data() + ((std::size_t(l) * batch_ + b) * K + kh) * (key_span(context_) + context_) * H;
+      const std::uint16_t* vc = kc + key_span(context_) * H;
+      auto key = [&](std::size_t t, std::size_t i) {
+        return t == pos ? bf16f(round_bf16(k_new[i])) : bf16f(kc[key_index(t, i, H)]);
+      };
       auto value = [&](std::size_t t, std::size_t i) { return t == pos ? bf16f(round_bf16(v_new[i])) : bf16f(vc[t * H + i]); };
       std::vector<double> p(context_);
       double top = -INFINITY;
@@ -491,7 +503,7 @@ void Transformer::reference_layer(int l, const std::vector<std::size_t>& sequenc
   auto gu = reference_linear(l, kGateUp, 2 * F, D, h, threads);
   Vectors act(n, std::vector<float>(F));
   for (std::size_t j = 0; j < n; ++j)
-    for (std::size_t i = 0; i < F; ++i) act[j][i] = silu(gu[j][i]) * gu[j][F + i];
+    for (std::size_t i = 0; i < F; ++i) act[j][i] = float(gu[j][i] / (1.0 + std::exp(-double(gu[j][i]))) * gu[j][F + i]);
   auto down = reference_linear(l, kDown, D, F, act, threads);
   for (std::size_t j = 0; j < n; ++j)
     for (std::size_t i = 0; i < D; ++i) x[j][i] += down[j][i];

@@ -107,7 +107,7 @@ class Transformer {
   std::vector<std::unique_ptr<Layer>> layers_;
   std::unique_ptr<DecodeWeights> output_;
   std::size_t batch_ = 0, context_ = 0;
-  AlignedVector<std::uint16_t> kv_;  // [layer][sequence][kv head][K then V][context][head_dim], bf16
+  AlignedVector<std::uint16_t> kv_;  // [layer][sequence][kv head]: keys (blocked, see .cpp), values [context][head_dim]; bf16
   // Step scratch, sized by prepare().
   std::vector<float> x_, h_, qkv_, attn_, mlp_, act_;
   std::vector<std::int8_t> xq_;

@@ -1,0 +1,213 @@
+// roofaudit report: a stored run's calibrated machine, its roofline and the serving
+// table of a model beside the catalogue chips, as text, Markdown, JSON, CSV or HTML.
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "calibrate/catalog.hpp"
+#include "calibrate/knee.hpp"
+#include "calibrate/serving.hpp"
+#include "cli/calibration.hpp"
+#include "cli/command.hpp"
+#include "probes/error.hpp"
+#include "reports/audit_report.hpp"
+#include "store/paths.hpp"
+#include "store/store.hpp"
+
+namespace roofaudit::cli {
+namespace {
+
+using namespace roofaudit::calibrate;
+
+struct ReportOptions {
+  std::int64_t run = 0;
+  std::string model = "llama3-70b";
+  std::string format = "text";
+  std::string output;
+  std::int64_t context = 8192;
+  double usable = 0.9;
+  std::optional<double> price_per_hour;
+  std::string price_config;
+};
+
+// The latest complete run, or the given one.
+std::int64_t pick_run(store::Store& db, std::int64_t requested) {
+  if (requested > 0) return requested;
+  const auto runs = db.runs();
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+    if (it->status == "complete") return it->id;
+  throw Error(fmt::format("no complete run in {}: run 'roofaudit run' first", db.path()));
+}
+
+// Measured points for the roofline: each decode step and GEMM at its arithmetic intensity.
+std::vector<reports::RooflinePoint> roofline_points(const reports::RunView& v) {
+  std::vector<reports::RooflinePoint> out;
+  std::map<std::tuple<std::string, std::string, std::string, int>, std::pair<double, double>> decode;  // ops, bytes/s
+  for (const auto& m : v.measurements) {
+    if (!m.valid || !m.summary) continue;
+    const std::string chip = m.device == "cpu" ? "local" : "local:" + m.device;
+    if (m.probe.ends_with(".decode") && m.probe != "model.decode") {
+      auto& slot = decode[{chip, m.probe, m.variant, m.params.value("batch", 0)}];
+      if (m.metric == "throughput") slot.first = m.summary->best;
+      if (m.metric == "weight_bandwidth") slot.second = m.summary->best;
+    } else if (m.probe.ends_with(".gemm") && m.params.contains("n")) {
+      const double n = m.params.value("n", 0.0);
+      const double bytes = m.variant.starts_with("fp32") ? 4 : m.variant.starts_with("int8") ? 1 : 2;
+      // Three n x n operands moved once: the intensity a perfectly blocked product reaches.
+      out.push_back({chip, fmt::format("{} {} n={:.0f}", m.probe, m.variant, n), 2.0 * n / (3.0 * bytes), m.summary->best});
+    } else if (m.probe == "model.decode") {
+      const double bytes = m.params.value("weight_bytes", 0.0) + m.params.value("kv_bytes", 0.0);
+      try {
+        const double ops = 2.0 * model_from_json(m.params.at("model")).total_params() * m.summary->best;
+        if (bytes > 0)
+          out.push_back({chip, fmt::format("model.decode {} B={}", m.variant, m.params.value("batch", 0)),
+                         ops / m.summary->best * m.params.value("batch", 0.0) / bytes, ops});
+      } catch (const nlohmann::json::exception&) {
+      }
+    }
+  }
+  for (const auto& [key, v] : decode) {
+    const auto& [chip, probe, variant, batch] = key;
+    if (v.first > 0 && v.second > 0)
+      out.push_back({chip, fmt::format("{} {} B={}", probe, variant, batch), v.first / v.second, v.first});
+  }
+  return out;
+}
+
+void write_output(const std::string& path, const std::string& text) {
+  if (path.empty()) {
+    std::cout << text;
+    return;
+  }
+  // Written beside the target and renamed over it: a failure never leaves half a file.
+  const std::filesystem::path target(path);
+  const auto tmp = target.parent_path() / (".roofaudit-" + target.filename().string() + ".tmp");
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw Error(fmt::format("cannot write {}", path));
+    out << text;
+    if (!out.flush()) throw Error(fmt::format("cannot write {}", path));
+  }
+  std::error_code ec;
+  std::filesystem::rename(tmp, target, ec);
+  if (ec) {
+    std::filesystem::remove(tmp, ec);
+    throw Error(fmt::format("cannot write {}", path));
+  }
+}
+
+int run_report(const GlobalOptions& global, const ReportOptions& o) {
+  static const std::vector<std::string> formats = {"text", "markdown", "json", "csv", "html"};
+  if (std::find(formats.begin(), formats.end(), o.format) == formats.end())
+    throw Error(fmt::format("--format takes text, markdown, json, csv or html, not '{}'", o.format));
+  if (o.context < 1) throw Error(fmt::format("--context must be at least 1, not {}", o.context));
+  if (!std::isfinite(o.usable) || o.usable <= 0 || o.usable > 1)
+    throw Error(fmt::format("--usable must be in (0, 1], not {}", o.usable));
+  if (!o.output.empty()) {
+    const auto dir = std::filesystem::path(o.output).parent_path();
+    if (!dir.empty() && !std::filesystem::is_directory(dir))
+      throw Error(fmt::format("cannot write {}: no directory {}", o.output, dir.string()));
+  }
+  const ModelSpec model = load_model(o.model);
+  std::optional<LocalPrice> price;
+  if (o.price_per_hour) {
+    if (!std::isfinite(*o.price_per_hour) || *o.price_per_hour < 0)
+      throw Error("--price-per-hour must be a non-negative number");
+    price = LocalPrice{*o.price_per_hour, std::nullopt};
+  } else if (!o.price_config.empty()) {
+    price = price_from_json(read_json_file(o.price_config), o.price_config);
+  }
+  const std::string path = store::resolve_database_path(global.db);
+  if (!std::filesystem::exists(path)) throw Error(fmt::format("no database at {}: run 'roofaudit run' first", path));
+  store::Store db(path, {global.busy_timeout_ms});
+  const auto view = load_run_view(db, pick_run(db, o.run));
+
+  reports::AuditReport r;
+  r.view = view;
+  r.model = model.name;
+  r.deployment = fmt::format("context {}, usable memory fraction {:.2f}, the largest batch that fits, weights bf16, int8 "
+                             "or int4 (KV int8 for int4), prompt = context",
+                             o.context, o.usable);
+  for (auto& c : calibrate_run(db, view, price)) {
+    reports::LocalSection s;
+    s.device = c.device;
+    s.chip = c.chip;
+    s.problem = c.problem;
+    s.checks = c.checks;
+    for (const auto& f : view.fits)
+      if (f.kind == "decode_knee" && f.device == c.device.device) {
+        const auto k = decode_knee_from_json(f.probe, f.variant, f.result);
+        s.knees.push_back({f.variant, k.fit.knee_batch, k.roofline_knee});
+      }
+    r.local.push_back(std::move(s));
+  }
+  r.catalogue = catalog_chips();
+  r.points = roofline_points(view);
+
+  std::vector<Deployment> bases;
+  for (Dtype w : {Dtype::bf16, Dtype::int8, Dtype::int4}) {
+    Deployment d;
+    d.weights = w;
+    d.kv = w == Dtype::int4 ? Dtype::int8 : w;
+    d.context = o.context;
+    d.prompt_len = o.context;
+    d.usable = o.usable;
+    bases.push_back(d);
+  }
+  std::vector<ChipSpec> chips;
+  for (const auto& s : r.local)
+    if (s.chip) chips.push_back(*s.chip);
+  chips.insert(chips.end(), r.catalogue.begin(), r.catalogue.end());
+  std::vector<ServingEstimate> priced, unpriced;
+  for (const auto& c : chips) {
+    const auto best = cheapest_configuration(model, c, bases, -1);
+    if (!best) {
+      r.notes.push_back(fmt::format("{}: {} does not fit in any configuration up to 4096 chips", c.name, model.name));
+      continue;
+    }
+    (best->usd_per_mtok ? priced : unpriced).push_back(*best);
+    auto frontier = batch_frontier(model, c, best->deployment);
+    if (!frontier.empty()) r.pareto.emplace_back(c.name, std::move(frontier));
+    if (c.name.rfind("local", 0) == 0 && best->deployment.chips > 1) {
+      const auto link = c.provenance.find("link");
+      r.notes.push_back(fmt::format(
+          "{}: {} needs {} machines of this kind; the tensor-parallel term uses {:.1f} GB/s per direction between them ({})",
+          c.name, model.name, best->deployment.chips, c.link_bytes_per_s / 1e9,
+          link == c.provenance.end() ? "unknown" : link->second.kind + ": " + link->second.source));
+    }
+  }
+  std::sort(priced.begin(), priced.end(), [](const auto& a, const auto& b) { return *a.usd_per_mtok < *b.usd_per_mtok; });
+  priced.insert(priced.end(), unpriced.begin(), unpriced.end());
+  r.serving = priced;
+
+  std::string text;
+  if (o.format == "text") text = reports::render_report_text(r);
+  else if (o.format == "markdown") text = reports::render_report_markdown(r);
+  else if (o.format == "json") text = reports::report_to_json(r).dump(2) + "\n";
+  else if (o.format == "csv") text = reports::render_report_csv(r);
+  else text = reports::render_report_html(r);
+  write_output(o.output, text);
+  return 0;
+}
+
+}  // namespace
+
+void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto* cmd = app.add_subcommand("report", "a run's calibrated machine, roofline and serving table beside the catalogue");
+  auto o = std::make_shared<ReportOptions>();
+  cmd->add_option("--run", o->run, "the run (default: the latest complete run)");
+  cmd->add_option("--model", o->model, "catalogue model or path to a Hugging Face config.json")->capture_default_str();
+  cmd->add_option("--format", o->format, "text, markdown, json, csv or html")->capture_default_str();
+  cmd->add_option("--output", o->output, "write to this file instead of standard output");
+  cmd->add_option("--context", o->context, "context length of the serving table")->capture_default_str();
+  cmd->add_option("--usable", o->usable, "usable fraction of each chip's memory")->capture_default_str();
+  cmd->add_option("--price-per-hour", o->price_per_hour, "this machine's USD per hour (default: the stated owned cost)");
+  cmd->add_option("--price-config", o->price_config,
+                  "owned-cost JSON: usd_per_hour, or purchase_usd, lifetime_years, utilisation, watts, pue, usd_per_kwh");
+  cmd->callback([&action, &global, o] { action = [&global, o] { return run_report(global, *o); }; });
+}
+
+}  // namespace roofaudit::cli

@@ -1,0 +1,592 @@
+#include "reports/audit_report.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "calibrate/serving.hpp"
+#include "reports/serving_report.hpp"
+#include "reports/summary_table.hpp"
+
+namespace roofaudit::reports {
+namespace {
+
+using calibrate::ChipSpec;
+using calibrate::Dtype;
+using calibrate::ServingEstimate;
+
+std::string opt_usd(const std::optional<double>& v, int digits) {
+  return v ? fmt::format("{:.{}f}", *v, digits) : std::string("-");
+}
+std::string step_ms(double s) { return fmt::format("{:.2f}", s * 1e3); }
+std::string si(double v, const char* unit) {
+  const char* prefixes[] = {"", "k", "M", "G", "T", "P", "E"};
+  int i = 0;
+  while (std::fabs(v) >= 1000 && i < 6) {
+    v /= 1000;
+    ++i;
+  }
+  return fmt::format("{:.3g} {}{}", v, prefixes[i], unit);
+}
+const char* ops_unit(Dtype d) { return d == Dtype::int8 ? "OP/s" : "FLOP/s"; }
+
+std::string fingerprint_line(const RunView& v) {
+  std::string out;
+  if (v.machine) {
+    const auto& m = *v.machine;
+    out = fmt::format("{} on {} ({} cores, {} threads, {} NUMA node{}), fingerprint {}", m.cpu_model, m.hostname, m.cores,
+                      m.threads, m.numa_nodes, m.numa_nodes == 1 ? "" : "s", m.fingerprint);
+  }
+  return out;
+}
+
+std::string system_line(const RunView& v) {
+  const auto& env = v.run.environment;
+  if (!env.is_object() || !env.contains("kernel")) return "";
+  return fmt::format("{}, kernel {}, {} {} build, roofaudit {} ({})", env.value("os", "?"), env.value("kernel", "?"),
+                     env.value("compiler", "?"), env.value("build_type", "?"), env.value("roofaudit_version", "?"),
+                     env.value("roofaudit_commit", "?"));
+}
+
+struct Row {
+  std::string section, subject, figure;
+  double value;
+  std::string unit, provenance;
+};
+
+std::string provenance_of(const ChipSpec& c, const std::string& key) {
+  const auto it = c.provenance.find(key);
+  return it == c.provenance.end() ? "" : fmt::format("{}: {}", it->second.kind, it->second.source);
+}
+
+// Every figure of the report as rows (shared by CSV and JSON's flat view).
+std::vector<Row> figure_rows(const AuditReport& r) {
+  std::vector<Row> rows;
+  for (const auto& s : r.local) {
+    if (!s.chip) continue;
+    const ChipSpec& c = *s.chip;
+    for (const auto& l : c.memory_levels)
+      rows.push_back({"ceiling", c.name, "read bandwidth " + l.level, l.bytes_per_s, "B/s", provenance_of(c, "bandwidth")});
+    for (const auto& [d, v] : c.flops_per_s)
+      rows.push_back({"ceiling", c.name, "peak " + calibrate::dtype_name(d), v, ops_unit(d),
+                      provenance_of(c, "flops." + calibrate::dtype_name(d))});
+    for (const auto& [d, v] : c.matmul_flops_per_s)
+      rows.push_back({"ceiling", c.name, "matmul " + calibrate::dtype_name(d), v, ops_unit(d),
+                      provenance_of(c, "matmul." + calibrate::dtype_name(d))});
+    rows.push_back({"capacity", c.name, "memory", c.hbm_bytes, "B", provenance_of(c, "memory")});
+    rows.push_back({"interconnect", c.name, "link per direction", c.link_bytes_per_s, "B/s", provenance_of(c, "link")});
+    for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)
+      rows.push_back({"efficiency", c.name, "bandwidth " + calibrate::dtype_name(d), v, "fraction",
+                      provenance_of(c, "efficiency.bandwidth." + calibrate::dtype_name(d))});
+    for (const auto& [d, v] : c.efficiency.matmul_by_dtype)
+      rows.push_back({"efficiency", c.name, "decode matmul " + calibrate::dtype_name(d), v, "fraction",
+                      provenance_of(c, "efficiency.matmul." + calibrate::dtype_name(d))});
+    rows.push_back({"efficiency", c.name, "prefill MFU", c.efficiency.prefill_mfu, "fraction",
+                    provenance_of(c, "efficiency.prefill_mfu")});
+    rows.push_back({"efficiency", c.name, "layer overhead", c.efficiency.layer_overhead_s, "s",
+                    provenance_of(c, "efficiency.layer_overhead")});
+    if (c.usd_per_hour) rows.push_back({"price", c.name, "USD per hour", *c.usd_per_hour, "USD/h", provenance_of(c, "price")});
+    for (const auto& k : s.knees) {
+      rows.push_back({"knee", c.name, "decode knee " + k.variant, k.measured, "batch", "measured"});
+      if (k.roofline) rows.push_back({"knee", c.name, "roofline knee " + k.variant, *k.roofline, "batch", "predicted"});
+    }
+    for (const auto& p : s.checks) {
+      const std::string shape = fmt::format("{} B={} context={}", p.variant, p.batch, p.context);
+      rows.push_back({"forward pass", c.name, "measured tokens/s " + shape, p.measured_tokens_per_s, "tokens/s",
+                      "measured: model.decode"});
+      rows.push_back({"forward pass", c.name, "predicted tokens/s " + shape, p.predicted_tokens_per_s, "tokens/s",
+                      p.calibration_point ? "serving model (layer overhead fitted here)" : "serving model"});
+    }
+  }
+  for (const auto& e : r.serving) {
+    const std::string subject = fmt::format("{} x{} {} B={}", e.chip, e.deployment.chips,
+                                            calibrate::dtype_name(e.deployment.weights), e.deployment.batch);
+    rows.push_back({"serving " + r.model, subject, "step time", e.step_time_s, "s", "serving model"});
+    rows.push_back({"serving " + r.model, subject, "tokens/s", e.tokens_per_s, "tokens/s", "serving model"});
+    if (e.usd_per_mtok) rows.push_back({"serving " + r.model, subject, "USD per 1M tokens", *e.usd_per_mtok, "USD", "serving model"});
+  }
+  for (const auto& c : r.catalogue) {
+    rows.push_back({"catalogue", c.name, "peak bf16", c.peak_flops_per_s(Dtype::bf16), "FLOP/s", provenance_of(c, "flops")});
+    rows.push_back({"catalogue", c.name, "memory bandwidth", c.hbm_bytes_per_s, "B/s", provenance_of(c, "memory")});
+  }
+  return rows;
+}
+
+// ---------------------------------------------------------------------------------
+// SVG plots
+
+struct LogAxis {
+  double lo, hi;      // data range (positive)
+  double from, to;    // pixels
+  double at(double v) const {
+    return from + (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)) * (to - from);
+  }
+};
+
+const char* kPalette[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
+                          "#e377c2", "#17becf", "#7f7f7f", "#bcbd22", "#393b79", "#637939"};
+
+std::string svg_text(double x, double y, const std::string& text, const std::string& extra = "") {
+  return fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\"{}>{}</text>", x, y, extra.empty() ? "" : " " + extra,
+                     html_escape(text));
+}
+
+// Decade grid lines and labels on both axes.
+std::string svg_axes(const LogAxis& x, const LogAxis& y, const std::string& x_label, const std::string& y_label,
+                     const std::function<std::string(double)>& x_tick, const std::function<std::string(double)>& y_tick) {
+  std::string out;
+  const double left = x.from, right = x.to, top = y.to, bottom = y.from;
+  for (double v = std::pow(10, std::ceil(std::log10(x.lo))); v <= x.hi * 1.0001; v *= 10) {
+    const double px = x.at(v);
+    out += fmt::format("<line class=\"grid\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\"/>", px, top, bottom);
+    out += svg_text(px, bottom + 16, x_tick(v), "text-anchor=\"middle\" class=\"tick\"");
+  }
+  for (double v = std::pow(10, std::ceil(std::log10(y.lo))); v <= y.hi * 1.0001; v *= 10) {
+    const double py = y.at(v);
+    out += fmt::format("<line class=\"grid\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\"/>", left, py, right);
+    out += svg_text(left - 6, py + 4, y_tick(v), "text-anchor=\"end\" class=\"tick\"");
+  }
+  out += fmt::format("<rect class=\"frame\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"/>", left, top,
+                     right - left, bottom - top);
+  out += svg_text((left + right) / 2, bottom + 38, x_label, "text-anchor=\"middle\" class=\"label\"");
+  out += svg_text(18, (top + bottom) / 2, y_label,
+                  fmt::format("text-anchor=\"middle\" class=\"label\" transform=\"rotate(-90 18 {:.1f})\"", (top + bottom) / 2));
+  return out;
+}
+
+std::string roofline_svg(const AuditReport& r) {
+  const double W = 860, H = 520, left = 90, right = W - 230, top = 30, bottom = H - 60;
+  double ops_lo = 1e300, ops_hi = 0;
+  auto widen = [&](double v) {
+    if (v > 0 && std::isfinite(v)) {
+      ops_lo = std::min(ops_lo, v);
+      ops_hi = std::max(ops_hi, v);
+    }
+  };
+  const LogAxis x{1.0 / 16, 4096, left, right};
+  for (const auto& s : r.local)
+    if (s.chip) {
+      for (const auto& [d, v] : s.chip->flops_per_s) widen(v);
+      for (const auto& l : s.chip->memory_levels) widen(l.bytes_per_s * x.lo);
+    }
+  for (const auto& c : r.catalogue) {
+    widen(c.peak_flops_per_s(Dtype::bf16));
+    widen(c.hbm_bytes_per_s * x.lo);
+  }
+  for (const auto& p : r.points) widen(p.ops_per_s);
+  if (ops_hi <= 0) return "<p>No ceilings measured: nothing to plot.</p>";
+  const LogAxis y{std::pow(10, std::floor(std::log10(ops_lo))), std::pow(10, std::ceil(std::log10(ops_hi * 1.5))), bottom, top};
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"roofline\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" "
+      "aria-label=\"Roofline\">",
+      W, H, W, H);
+  out += svg_axes(x, y, "arithmetic intensity (operations per byte of memory traffic)", "operations per second",
+                  [](double v) { return v < 1 ? fmt::format("1/{:.0f}", 1 / v) : fmt::format("{:.0f}", v); },
+                  [](double v) { return si(v, "OP/s"); });
+  out += fmt::format("<defs><clipPath id=\"plot\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath></defs>", left,
+                     top, right - left, bottom - top);
+  out += "<g clip-path=\"url(#plot)\">";
+  // A roof: bandwidth x intensity up to the peak. Drawn as a polyline in data space.
+  auto roof = [&](double bw, double peak, const std::string& cls, const std::string& colour) {
+    const double ridge = peak / bw;
+    std::string pts = fmt::format("{:.1f},{:.1f} ", x.at(x.lo), y.at(bw * x.lo));
+    if (ridge > x.lo && ridge < x.hi) pts += fmt::format("{:.1f},{:.1f} ", x.at(ridge), y.at(peak));
+    pts += ridge < x.hi ? fmt::format("{:.1f},{:.1f}", x.at(x.hi), y.at(peak)) : fmt::format("{:.1f},{:.1f}", x.at(x.hi), y.at(bw * x.hi));
+    return fmt::format("<polyline class=\"{}\" stroke=\"{}\" points=\"{}\"/>", cls, colour, pts);
+  };
+  std::string legend;
+  int colour = 0;
+  double ly = top + 10;
+  auto legend_entry = [&](const std::string& colour_code, const std::string& cls, const std::string& text) {
+    legend += fmt::format("<line class=\"{}\" stroke=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", cls,
+                          colour_code, right + 12, ly, right + 36, ly);
+    legend += svg_text(right + 42, ly + 4, text, "class=\"legend\"");
+    ly += 16;
+  };
+  for (const auto& s : r.local) {
+    if (!s.chip) continue;
+    const ChipSpec& c = *s.chip;
+    double top_peak = 0;
+    for (const auto& [d, v] : c.flops_per_s) top_peak = std::max(top_peak, v);
+    for (const auto& l : c.memory_levels) {
+      const std::string col = kPalette[colour++ % 12];
+      out += roof(l.bytes_per_s, top_peak, "roof", col);
+      legend_entry(col, "roof", fmt::format("{} {} {}", c.name, l.level, si(l.bytes_per_s, "B/s")));
+    }
+    for (const auto& [d, v] : c.flops_per_s) {
+      const double ridge = v / c.hbm_bytes_per_s;
+      out += fmt::format("<line class=\"peak\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
+                         x.at(std::max(x.lo, ridge / 8)), y.at(v), x.at(x.hi), y.at(v));
+      out += svg_text(x.at(x.hi) - 4, y.at(v) - 4, fmt::format("{} peak {} {}", c.name, calibrate::dtype_name(d), si(v, ops_unit(d))),
+                      "text-anchor=\"end\" class=\"peaklabel\"");
+    }
+  }
+  for (const auto& c : r.catalogue) {
+    out += roof(c.hbm_bytes_per_s, c.peak_flops_per_s(Dtype::bf16), "catalogue", "#999999");
+    const double ridge = c.peak_flops_per_s(Dtype::bf16) / c.hbm_bytes_per_s;
+    if (ridge < x.hi)
+      out += svg_text(x.at(x.hi) - 4, y.at(c.peak_flops_per_s(Dtype::bf16)) + 12, c.name, "text-anchor=\"end\" class=\"catlabel\"");
+  }
+  legend_entry("#999999", "catalogue", "catalogue chips, bf16 (spec)");
+  std::map<std::string, std::string> point_colour;
+  for (const auto& p : r.points) {
+    const std::string family = p.label.substr(0, p.label.find(' ', p.label.find(' ') + 1));
+    if (!point_colour.count(family)) {
+      point_colour[family] = kPalette[(colour++) % 12];
+      legend += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"/>", right + 24, ly, point_colour[family]);
+      legend += svg_text(right + 42, ly + 4, family, "class=\"legend\"");
+      ly += 16;
+    }
+    if (p.intensity < x.lo || p.intensity > x.hi) continue;
+    out += fmt::format("<circle class=\"point\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"><title>{}: {} at {:.3g} op/B</title></circle>",
+                       x.at(p.intensity), y.at(p.ops_per_s), point_colour[family], html_escape(p.label),
+                       html_escape(si(p.ops_per_s, "OP/s")), p.intensity);
+  }
+  out += "</g>" + legend + "</svg>";
+  return out;
+}
+
+std::string pareto_svg(const AuditReport& r) {
+  const double W = 860, H = 480, left = 90, right = W - 200, top = 30, bottom = H - 60;
+  double lat_lo = 1e300, lat_hi = 0, usd_lo = 1e300, usd_hi = 0;
+  for (const auto& [chip, pts] : r.pareto)
+    for (const auto& p : pts) {
+      if (!p.usd_per_mtok || !(*p.usd_per_mtok > 0)) continue;
+      lat_lo = std::min(lat_lo, p.step_time_s);
+      lat_hi = std::max(lat_hi, p.step_time_s);
+      usd_lo = std::min(usd_lo, *p.usd_per_mtok);
+      usd_hi = std::max(usd_hi, *p.usd_per_mtok);
+    }
+  if (lat_hi <= 0) return "<p>No priced configuration fits: nothing to plot.</p>";
+  const LogAxis x{std::pow(10, std::floor(std::log10(lat_lo))), std::pow(10, std::ceil(std::log10(lat_hi * 1.01))), left, right};
+  const LogAxis y{std::pow(10, std::floor(std::log10(usd_lo))), std::pow(10, std::ceil(std::log10(usd_hi * 1.01))), bottom, top};
+  std::string out = fmt::format(
+      "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"pareto\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" "
+      "aria-label=\"Pareto frontier\">",
+      W, H, W, H);
+  out += svg_axes(x, y, "per-token latency: decode step time (s)", "USD per 1M output tokens",
+                  [](double v) { return v >= 1 ? fmt::format("{:.0f} s", v) : v >= 1e-3 ? fmt::format("{:.0f} ms", v * 1e3) : fmt::format("{:.0f} us", v * 1e6); },
+                  [](double v) { return v >= 1 ? fmt::format("{:.0f}", v) : fmt::format("{:.2g}", v); });
+  std::string legend;
+  double ly = top + 10;
+  int colour = 0;
+  for (const auto& [chip, pts] : r.pareto) {
+    const std::string col = chip.rfind("local", 0) == 0 ? "#d62728" : kPalette[1 + (colour++) % 11];
+    std::string line;
+    for (const auto& p : pts)
+      if (p.usd_per_mtok && *p.usd_per_mtok > 0) line += fmt::format("{:.1f},{:.1f} ", x.at(p.step_time_s), y.at(*p.usd_per_mtok));
+    if (line.empty()) continue;
+    out += fmt::format("<polyline class=\"frontier\" stroke=\"{}\" points=\"{}\"/>", col, line);
+    for (const auto& p : pts)
+      if (p.usd_per_mtok && *p.usd_per_mtok > 0)
+        out += fmt::format("<circle class=\"point\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{} x{} {} batch {}: "
+                           "{} ms, USD {:.3g} per 1M tokens</title></circle>",
+                           x.at(p.step_time_s), y.at(*p.usd_per_mtok), col, html_escape(chip), p.deployment.chips,
+                           calibrate::dtype_name(p.deployment.weights), p.deployment.batch, step_ms(p.step_time_s),
+                           *p.usd_per_mtok);
+    legend += fmt::format("<line class=\"frontier\" stroke=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", col,
+                          right + 12, ly, right + 36, ly);
+    legend += svg_text(right + 42, ly + 4, fmt::format("{} x{} {}", chip, pts.front().deployment.chips,
+                                                       calibrate::dtype_name(pts.front().deployment.weights)),
+                       "class=\"legend\"");
+    ly += 16;
+  }
+  out += legend + "</svg>";
+  return out;
+}
+
+std::string md_escape(const std::string& s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>' || c == '[' || c == ']') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string html_escape(const std::string& text) {
+  std::string out;
+  out.reserve(text.size());
+  for (char c : text) {
+    switch (c) {
+      case '&': out += "&amp;"; break;
+      case '<': out += "&lt;"; break;
+      case '>': out += "&gt;"; break;
+      case '"': out += "&quot;"; break;
+      case '\'': out += "&#39;"; break;
+      default: out += c;
+    }
+  }
+  return out;
+}
+
+std::string csv_field(const std::string& text) {
+  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"') out += '"';
+    out += c;
+  }
+  return out + "\"";
+}
+
+// ---------------------------------------------------------------------------------
+// text and Markdown
+
+namespace {
+
+struct Table {
+  std::vector<std::string> header;
+  std::vector<std::vector<std::string>> rows;
+};
+
+std::string text_table(const Table& t) {
+  std::vector<std::size_t> width(t.header.size());
+  for (std::size_t i = 0; i < t.header.size(); ++i) width[i] = t.header[i].size();
+  for (const auto& r : t.rows)
+    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+  auto line = [&](const std::vector<std::string>& cells) {
+    std::string out = " ";
+    for (std::size_t i = 0; i < cells.size(); ++i)
+      out += i == 0 ? fmt::format(" {:<{}}", cells[i], width[i]) : fmt::format(" {:>{}}", cells[i], width[i]);
+    return out + "\n";
+  };
+  std::string out = line(t.header);
+  for (const auto& r : t.rows) out += line(r);
+  return out;
+}
+
+std::string md_table(const Table& t) {
+  std::string out = "|";
+  for (const auto& h : t.header) out += " " + md_escape(h) + " |";
+  out += "\n|";
+  for (std::size_t i = 0; i < t.header.size(); ++i) out += i == 0 ? "---|" : "---:|";
+  out += "\n";
+  for (const auto& r : t.rows) {
+    out += "|";
+    for (const auto& c : r) out += " " + md_escape(c) + " |";
+    out += "\n";
+  }
+  return out;
+}
+
+Table ceilings_table(const ChipSpec& c) {
+  Table t{{"figure", "value", "provenance"}, {}};
+  for (const auto& l : c.memory_levels)
+    t.rows.push_back({fmt::format("read bandwidth {} ({}..{})", l.level, format_bytes(l.from_bytes), format_bytes(l.to_bytes)),
+                      si(l.bytes_per_s, "B/s"), provenance_of(c, "bandwidth")});
+  for (const auto& [d, v] : c.flops_per_s)
+    t.rows.push_back({"peak " + calibrate::dtype_name(d), si(v, ops_unit(d)), c.provenance.count("flops." + calibrate::dtype_name(d))
+                                                                                     ? c.provenance.at("flops." + calibrate::dtype_name(d)).source
+                                                                                     : ""});
+  for (const auto& [d, v] : c.matmul_flops_per_s)
+    t.rows.push_back({"matmul " + calibrate::dtype_name(d), si(v, ops_unit(d)),
+                      c.provenance.count("matmul." + calibrate::dtype_name(d)) ? c.provenance.at("matmul." + calibrate::dtype_name(d)).source : ""});
+  t.rows.push_back({"memory capacity", si(c.hbm_bytes, "B"), c.provenance.count("memory") ? c.provenance.at("memory").source : ""});
+  t.rows.push_back({"link per direction", si(c.link_bytes_per_s, "B/s"), provenance_of(c, "link")});
+  for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)
+    t.rows.push_back({"decode bandwidth efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v), "measured"});
+  for (const auto& [d, v] : c.efficiency.matmul_by_dtype)
+    t.rows.push_back({"decode matmul efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v), "measured"});
+  t.rows.push_back({"layer overhead", fmt::format("{:.0f} us", c.efficiency.layer_overhead_s * 1e6),
+                    provenance_of(c, "efficiency.layer_overhead")});
+  if (c.usd_per_hour) t.rows.push_back({"price", fmt::format("USD {:.4f}/h", *c.usd_per_hour), provenance_of(c, "price")});
+  return t;
+}
+
+Table serving_table(const AuditReport& r) {
+  Table t{{"chip", "chips", "weights", "batch", "step ms", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok"}, {}};
+  for (const auto& e : r.serving)
+    t.rows.push_back({e.chip, std::to_string(e.deployment.chips), calibrate::dtype_name(e.deployment.weights),
+                      std::to_string(e.deployment.batch), step_ms(e.step_time_s), fmt::format("{:.0f}", e.tokens_per_s),
+                      fmt::format("{:.1f}", e.tokens_per_s_per_chip), opt_usd(e.usd_per_hour, 2), opt_usd(e.usd_per_mtok, 3)});
+  return t;
+}
+
+Table checks_table(const LocalSection& s) {
+  Table t{{"weights", "context", "batch", "measured tokens/s", "predicted", "error"}, {}};
+  for (const auto& p : s.checks)
+    t.rows.push_back({p.variant, std::to_string(p.context), std::to_string(p.batch), fmt::format("{:.4g}", p.measured_tokens_per_s),
+                      fmt::format("{:.4g}", p.predicted_tokens_per_s),
+                      p.calibration_point ? "(fit)" : fmt::format("{:+.1f}%", 100 * p.error)});
+  return t;
+}
+
+std::string check_summary(const LocalSection& s) {
+  std::vector<double> errors;
+  for (const auto& p : s.checks)
+    if (!p.calibration_point) errors.push_back(std::fabs(p.error));
+  if (errors.empty()) return "";
+  std::sort(errors.begin(), errors.end());
+  return fmt::format("predictor against the forward pass: median |error| {:.1f}%, worst {:.1f}% over {} shapes",
+                     100 * errors[errors.size() / 2], 100 * errors.back(), errors.size());
+}
+
+template <typename TableFn>
+std::string render_common(const AuditReport& r, bool markdown, TableFn table) {
+  std::string out;
+  auto heading = [&](const std::string& h) { out += markdown ? "\n### " + md_escape(h) + "\n\n" : "\n" + h + "\n"; };
+  out += markdown ? fmt::format("## roofaudit report: run {}\n\n", r.view.run.id) : fmt::format("roofaudit report: run {}\n", r.view.run.id);
+  const std::string fp = fingerprint_line(r.view), sys = system_line(r.view);
+  const std::string when = fmt::format("run {} ({}), {} at {}", r.view.run.id, r.view.run.uuid.substr(0, 8), r.view.run.status,
+                                       r.view.run.started_at);
+  if (markdown) {
+    out += "- " + md_escape(fp) + "\n- " + md_escape(sys) + "\n- " + md_escape(when) + "\n";
+  } else {
+    out += "  " + fp + "\n  " + sys + "\n  " + when + "\n";
+  }
+  for (const auto& s : r.local) {
+    if (!s.chip) {
+      heading(fmt::format("{} ({}): not calibrated", s.device.device, s.device.display_name));
+      out += (markdown ? md_escape(s.problem) : "  " + s.problem) + "\n";
+      continue;
+    }
+    heading(fmt::format("{}: {} - measured ceilings", s.chip->name, s.chip->display_name));
+    out += table(ceilings_table(*s.chip));
+    for (const auto& k : s.knees) {
+      const std::string line = k.roofline ? fmt::format("decode knee {}: measured B* = {:.1f}, roofline predicts {:.1f}", k.variant,
+                                                        k.measured, *k.roofline)
+                                          : fmt::format("decode knee {}: measured B* = {:.1f}", k.variant, k.measured);
+      out += markdown ? "\n" + md_escape(line) + "\n" : "  " + line + "\n";
+    }
+    if (!s.checks.empty()) {
+      heading(fmt::format("{}: forward pass (model.decode) against the serving model", s.chip->name));
+      out += table(checks_table(s));
+      const std::string summary = check_summary(s);
+      if (!summary.empty()) out += markdown ? "\n" + md_escape(summary) + "\n" : "  " + summary + "\n";
+    }
+  }
+  heading(fmt::format("{}: {}; each chip at its cheapest fitting configuration", r.model, r.deployment));
+  out += table(serving_table(r));
+  for (const auto& n : r.notes) out += markdown ? "\n- " + md_escape(n) : "  " + n + "\n";
+  if (markdown && !r.notes.empty()) out += "\n";
+  return out;
+}
+
+}  // namespace
+
+std::string render_report_text(const AuditReport& r) { return render_common(r, false, text_table); }
+std::string render_report_markdown(const AuditReport& r) { return render_common(r, true, md_table); }
+
+nlohmann::json report_to_json(const AuditReport& r) {
+  nlohmann::json local = nlohmann::json::array();
+  for (const auto& s : r.local) {
+    nlohmann::json j = {{"device", s.device.device}, {"name", s.device.display_name}};
+    if (s.chip) j["chip"] = calibrate::chip_spec_to_json(*s.chip);
+    else j["problem"] = s.problem;
+    j["prediction_checks"] = calibrate::prediction_checks_to_json(s.checks);
+    nlohmann::json knees = nlohmann::json::array();
+    for (const auto& k : s.knees)
+      knees.push_back({{"variant", k.variant}, {"measured", k.measured},
+                       {"roofline", k.roofline ? nlohmann::json(*k.roofline) : nlohmann::json(nullptr)}});
+    j["decode_knees"] = knees;
+    local.push_back(j);
+  }
+  nlohmann::json serving = nlohmann::json::array(), pareto = nlohmann::json::object(), points = nlohmann::json::array();
+  for (const auto& e : r.serving) serving.push_back(estimate_to_json(e));
+  for (const auto& [chip, pts] : r.pareto) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& p : pts) arr.push_back(estimate_to_json(p));
+    pareto[chip] = arr;
+  }
+  for (const auto& p : r.points)
+    points.push_back({{"chip", p.chip}, {"label", p.label}, {"intensity", p.intensity}, {"ops_per_s", p.ops_per_s}});
+  nlohmann::json figures = nlohmann::json::array();
+  for (const auto& row : figure_rows(r))
+    figures.push_back({{"section", row.section}, {"subject", row.subject}, {"figure", row.figure}, {"value", row.value},
+                       {"unit", row.unit}, {"provenance", row.provenance}});
+  nlohmann::json machine = nullptr;
+  if (r.view.machine)
+    machine = {{"fingerprint", r.view.machine->fingerprint}, {"hostname", r.view.machine->hostname},
+               {"cpu_model", r.view.machine->cpu_model}, {"cores", r.view.machine->cores},
+               {"threads", r.view.machine->threads}, {"numa_nodes", r.view.machine->numa_nodes}};
+  return {{"run", {{"id", r.view.run.id}, {"uuid", r.view.run.uuid}, {"status", r.view.run.status},
+                   {"started_at", r.view.run.started_at}, {"environment", r.view.run.environment}}},
+          {"machine", machine},
+          {"model", r.model},
+          {"deployment", r.deployment},
+          {"local", local},
+          {"roofline_points", points},
+          {"serving", serving},
+          {"pareto", pareto},
+          {"notes", r.notes},
+          {"figures", figures}};
+}
+
+std::string render_report_csv(const AuditReport& r) {
+  std::string out = "section,subject,figure,value,unit,provenance\n";
+  for (const auto& row : figure_rows(r))
+    out += fmt::format("{},{},{},{:.9g},{},{}\n", csv_field(row.section), csv_field(row.subject), csv_field(row.figure), row.value,
+                       csv_field(row.unit), csv_field(row.provenance));
+  return out;
+}
+
+std::string render_report_html(const AuditReport& r) {
+  auto table = [](const Table& t) {
+    std::string out = "<table><thead><tr>";
+    for (const auto& h : t.header) out += "<th>" + html_escape(h) + "</th>";
+    out += "</tr></thead><tbody>";
+    for (const auto& row : t.rows) {
+      out += "<tr>";
+      for (std::size_t i = 0; i < row.size(); ++i) out += (i == 0 ? "<td>" : "<td class=\"num\">") + html_escape(row[i]) + "</td>";
+      out += "</tr>";
+    }
+    return out + "</tbody></table>";
+  };
+  std::string body;
+  body += "<h1>roofaudit report: run " + std::to_string(r.view.run.id) + "</h1>";
+  body += "<section id=\"fingerprint\"><h2>Machine</h2><ul>";
+  body += "<li>" + html_escape(fingerprint_line(r.view)) + "</li>";
+  body += "<li>" + html_escape(system_line(r.view)) + "</li>";
+  body += "<li>" + html_escape(fmt::format("run {} ({}), {}, started {}", r.view.run.id, r.view.run.uuid, r.view.run.status,
+                                           r.view.run.started_at)) +
+          "</li></ul></section>";
+  body += "<section><h2>Roofline</h2><p>Measured ceilings of this machine (solid: read bandwidth per memory level up to "
+          "the highest measured peak; dotted: peak per precision), the probes' measured points, and catalogue chips' "
+          "spec-sheet bf16 roofs (grey, dashed). Both axes logarithmic.</p>" +
+          roofline_svg(r) + "</section>";
+  body += "<section><h2>Cost against latency: " + html_escape(r.model) + "</h2><p>Pareto frontier of USD per 1M output "
+          "tokens against the decode step time (every sequence's per-token latency), batch 1 up to the largest that fits, "
+          "for each chip at its cheapest fitting configuration. " + html_escape(r.deployment) + ".</p>" + pareto_svg(r) + "</section>";
+  body += "<section id=\"serving\"><h2>Serving " + html_escape(r.model) + "</h2>" + table(serving_table(r));
+  if (!r.notes.empty()) {
+    body += "<ul>";
+    for (const auto& n : r.notes) body += "<li>" + html_escape(n) + "</li>";
+    body += "</ul>";
+  }
+  body += "</section>";
+  for (const auto& s : r.local) {
+    if (!s.chip) {
+      body += "<section><h2>" + html_escape(s.device.device + " (" + s.device.display_name + "): not calibrated") + "</h2><p>" +
+              html_escape(s.problem) + "</p></section>";
+      continue;
+    }
+    body += "<section><h2>" + html_escape(s.chip->name + ": " + s.chip->display_name) + "</h2>" + table(ceilings_table(*s.chip));
+    if (!s.checks.empty())
+      body += "<h3>Forward pass against the serving model</h3>" + table(checks_table(s)) + "<p>" + html_escape(check_summary(s)) + "</p>";
+    body += "</section>";
+  }
+  Table provenance{{"subject", "figure", "value", "unit", "provenance"}, {}};
+  for (const auto& row : figure_rows(r))
+    provenance.rows.push_back({row.subject, row.figure, fmt::format("{:.4g}", row.value), row.unit, row.provenance});
+  body += "<section id=\"provenance\"><h2>Every figure and where it came from</h2>" + table(provenance) + "</section>";
+  const char* style =
+      "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}"
+      "h1{font-size:22px}h2{font-size:18px;margin-top:28px}table{border-collapse:collapse;font-size:13px;margin:8px 0}"
+      "th,td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+      "svg{background:#fff;border:1px solid #eee}.grid{stroke:#eee;stroke-width:1}.frame{fill:none;stroke:#888}"
+      ".tick{font-size:11px;fill:#555}.label{font-size:13px;fill:#222}.legend{font-size:11px;fill:#222}"
+      ".roof{fill:none;stroke-width:2}.peak{stroke:#444;stroke-dasharray:2 3;stroke-width:1.2}"
+      ".peaklabel{font-size:10px;fill:#444}.catalogue{fill:none;stroke-width:1;stroke-dasharray:6 4}"
+      ".catlabel{font-size:10px;fill:#888}.frontier{fill:none;stroke-width:1.8}.point{stroke:#fff;stroke-width:0.8}";
+  return "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
+         html_escape(fmt::format("roofaudit report: run {}", r.view.run.id)) + "</title><style>" + style +
+         "</style></head><body>" + body + "</body></html>\n";
+}
+
+}  // namespace roofaudit::reports
