@@ -109,6 +109,9 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
   }
   if (c.memory_levels.empty())
     throw Error(fmt::format("{} has no memory bandwidth fit for {}: run {}.bandwidth", run, d.device, family));
+  for (const auto& l : c.memory_levels)
+    c.provenance["bandwidth." + l.level] = {"measured", fmt::format("{}, {}.bandwidth read, {} plateau over {:.0f}..{:.0f} bytes", run,
+                                                                    family, l.level, l.from_bytes, l.to_bytes)};
   const MemoryLevel& memory = c.memory_levels.back();
   c.hbm_bytes_per_s = memory.bytes_per_s;
   c.provenance["bandwidth"] = {
@@ -185,6 +188,28 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
             "measured", fmt::format("{}, {}.decode {}: B* = {:.1f}", run, family, f.variant,
                                     f.result.value("knee_batch", 0.0))};
     }
+  }
+  // The sweep's shape between its ends: measured step over the roofline's max(t_flops, t_param)
+  // with the efficiencies just found, per batch.
+  for (const auto& m : ms) {
+    if (m.probe != family + ".decode" || m.device != d.device || m.metric != "step_time" || !m.valid || !m.summary) continue;
+    const auto dt = variant_dtype(m.variant);
+    if (!dt || !c.efficiency.bandwidth_by_dtype.count(*dt) || !c.flops_per_s.count(*dt)) continue;
+    const double batch = m.params.value("batch", 0.0), bytes = m.params.value("weight_bytes", 0.0);
+    const double ops = 2.0 * batch * m.params.value("rows", 0.0) * m.params.value("k", 0.0);
+    if (!(batch >= 1) || !(bytes > 0) || !(ops > 0)) continue;
+    const double t_param = bytes / (c.hbm_bytes_per_s * c.efficiency.bandwidth_by_dtype[*dt]);
+    const double mm = c.efficiency.matmul_by_dtype.count(*dt) ? c.efficiency.matmul_by_dtype[*dt] : 1.0;
+    const double t_flops = ops / (c.flops_per_s[*dt] * mm);
+    std::vector<Dtype> targets = {*dt};
+    if (*dt == Dtype::fp16 && !c.efficiency.decode_curve.count(Dtype::bf16)) targets.push_back(Dtype::bf16);
+    for (Dtype t : targets) c.efficiency.decode_curve[t].push_back({batch, m.summary->best / std::max(t_param, t_flops)});
+  }
+  for (auto& [dt, curve] : c.efficiency.decode_curve) {
+    std::sort(curve.begin(), curve.end());
+    c.provenance["efficiency.decode_curve." + dtype_name(dt)] = {
+        "measured", fmt::format("{}, {}.decode {} step times over the roofline's, B = {:.0f}..{:.0f}", run, family,
+                                dtype_name(dt), curve.front().first, curve.back().first)};
   }
   if (c.efficiency.bandwidth_by_dtype.empty()) {
     c.provenance["efficiency.bandwidth"] = {"assumed", "1.0 (no decode sweep measured for this device)"};
@@ -269,6 +294,12 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
   for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype) bw[dtype_name(d)] = v;
   for (const auto& [d, v] : c.efficiency.matmul_by_dtype) mm[dtype_name(d)] = v;
   for (const auto& [k, p] : c.provenance) provenance[k] = {{"kind", p.kind}, {"source", p.source}};
+  nlohmann::json curves = nlohmann::json::object();
+  for (const auto& [d, curve] : c.efficiency.decode_curve) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& [b, r] : curve) points.push_back({b, r});
+    curves[dtype_name(d)] = points;
+  }
   for (const auto& l : c.memory_levels)
     levels.push_back({{"level", l.level}, {"bytes_per_s", l.bytes_per_s}, {"from_bytes", l.from_bytes}, {"to_bytes", l.to_bytes}});
   return {{"name", c.name},
@@ -284,7 +315,7 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
           {"efficiency",
            {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
             {"prefill_mfu", c.efficiency.prefill_mfu}, {"layer_overhead_s", c.efficiency.layer_overhead_s},
-            {"bandwidth_by_dtype", bw}, {"matmul_by_dtype", mm}}},
+            {"bandwidth_by_dtype", bw}, {"matmul_by_dtype", mm}, {"decode_curve", curves}}},
           {"provenance", provenance}};
 }
 
@@ -314,6 +345,8 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
     c.efficiency.bandwidth_by_dtype[parse_dtype(k)] = v.get<double>();
   for (const auto& [k, v] : e.contains("matmul_by_dtype") ? e["matmul_by_dtype"].items() : empty.items())
     c.efficiency.matmul_by_dtype[parse_dtype(k)] = v.get<double>();
+  for (const auto& [k, v] : e.contains("decode_curve") ? e["decode_curve"].items() : empty.items())
+    for (const auto& point : v) c.efficiency.decode_curve[parse_dtype(k)].push_back({point.at(0).get<double>(), point.at(1).get<double>()});
   for (const auto& [k, v] : j.contains("provenance") ? j["provenance"].items() : empty.items())
     c.provenance[k] = {v.value("kind", ""), v.value("source", "")};
   return c;

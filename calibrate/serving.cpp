@@ -82,6 +82,20 @@ double matmul_efficiency(const ChipSpec& c, Dtype weights) {
   return it != c.efficiency.matmul_by_dtype.end() ? it->second : c.efficiency.decode_matmul;
 }
 
+double decode_curve_ratio(const ChipSpec& c, Dtype weights, double batch) {
+  const auto it = c.efficiency.decode_curve.find(weights == Dtype::int4 ? Dtype::int8 : weights);
+  if (it == c.efficiency.decode_curve.end() || it->second.empty()) return 1.0;
+  const auto& curve = it->second;
+  if (batch <= curve.front().first) return curve.front().second;
+  if (batch >= curve.back().first) return curve.back().second;
+  for (std::size_t i = 1; i < curve.size(); ++i) {
+    if (batch > curve[i].first) continue;
+    const double f = std::log(batch / curve[i - 1].first) / std::log(curve[i].first / curve[i - 1].first);
+    return curve[i - 1].second + f * (curve[i].second - curve[i - 1].second);
+  }
+  return curve.back().second;
+}
+
 bool is_legal_topology(const ChipSpec& c, int n) {
   if (n < 1) return false;
   return c.topologies.empty() || std::find(c.topologies.begin(), c.topologies.end(), n) != c.topologies.end();
@@ -148,7 +162,8 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
     s.t_comm_s = m.layers * 2.0 * std::max(0.0, t.t_ici - std::max(t.t_hbm, t.t_math));
   }
   s.t_overhead_s = m.layers * c.efficiency.layer_overhead_s;
-  s.total_s = std::max(s.t_flops_s, s.t_param_s) + s.t_kv_s + s.t_comm_s + s.t_overhead_s;
+  const double curve = decode_curve_ratio(c, d.weights, double(d.batch) * tokens_per_seq);
+  s.total_s = std::max(s.t_flops_s, s.t_param_s) * curve + s.t_kv_s + s.t_comm_s + s.t_overhead_s;
   return s;
 }
 

@@ -22,6 +22,8 @@ double compute_flops_per_s(const ChipSpec& c, Dtype weights);
 // dtype's measured figure where there is one, else the chip-wide one.
 double bandwidth_efficiency(const ChipSpec& c, Dtype weights);
 double matmul_efficiency(const ChipSpec& c, Dtype weights);
+// The measured decode curve's ratio at `batch` sequences (1 where none was measured).
+double decode_curve_ratio(const ChipSpec& c, Dtype weights, double batch);
 
 // Smallest legal topology with at least n chips; throws Error when the chip has none.
 int round_up_topology(const ChipSpec& c, std::int64_t n);

@@ -34,6 +34,11 @@ struct Efficiency {
   // int8 and bf16 weights at different fractions of the bandwidth); others use the above.
   std::map<Dtype, double> bandwidth_by_dtype;
   std::map<Dtype, double> matmul_by_dtype;
+  // Measured decode sweeps: (batch, measured step / max(t_flops, t_param)) per weight
+  // dtype, ascending in batch. Near the knee neither bound holds alone and the step is
+  // slower than both; the weights' term is scaled by this ratio, interpolated in log B
+  // (1 outside the sweep's range, and where nothing was measured).
+  std::map<Dtype, std::vector<std::pair<double, double>>> decode_curve;
 };
 
 // One measured memory level of a device: read bandwidth over a working-set range.

@@ -69,7 +69,7 @@ std::vector<Row> figure_rows(const AuditReport& r) {
     if (!s.chip) continue;
     const ChipSpec& c = *s.chip;
     for (const auto& l : c.memory_levels)
-      rows.push_back({"ceiling", c.name, "read bandwidth " + l.level, l.bytes_per_s, "B/s", provenance_of(c, "bandwidth")});
+      rows.push_back({"ceiling", c.name, "read bandwidth " + l.level, l.bytes_per_s, "B/s", provenance_of(c, "bandwidth." + l.level)});
     for (const auto& [d, v] : c.flops_per_s)
       rows.push_back({"ceiling", c.name, "peak " + calibrate::dtype_name(d), v, ops_unit(d),
                       provenance_of(c, "flops." + calibrate::dtype_name(d))});
@@ -352,8 +352,11 @@ std::string text_table(const Table& t) {
     for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
   auto line = [&](const std::vector<std::string>& cells) {
     std::string out = " ";
-    for (std::size_t i = 0; i < cells.size(); ++i)
-      out += i == 0 ? fmt::format(" {:<{}}", cells[i], width[i]) : fmt::format(" {:>{}}", cells[i], width[i]);
+    for (std::size_t i = 0; i < cells.size(); ++i) {
+      const bool left = i == 0 || t.header[i] == "provenance";
+      const bool last = i + 1 == cells.size();
+      out += left ? (last ? " " + cells[i] : fmt::format(" {:<{}}", cells[i], width[i])) : fmt::format(" {:>{}}", cells[i], width[i]);
+    }
     return out + "\n";
   };
   std::string out = line(t.header);
@@ -365,7 +368,7 @@ std::string md_table(const Table& t) {
   std::string out = "|";
   for (const auto& h : t.header) out += " " + md_escape(h) + " |";
   out += "\n|";
-  for (std::size_t i = 0; i < t.header.size(); ++i) out += i == 0 ? "---|" : "---:|";
+  for (std::size_t i = 0; i < t.header.size(); ++i) out += i == 0 || t.header[i] == "provenance" ? "---|" : "---:|";
   out += "\n";
   for (const auto& r : t.rows) {
     out += "|";
@@ -379,20 +382,20 @@ Table ceilings_table(const ChipSpec& c) {
   Table t{{"figure", "value", "provenance"}, {}};
   for (const auto& l : c.memory_levels)
     t.rows.push_back({fmt::format("read bandwidth {} ({}..{})", l.level, format_bytes(l.from_bytes), format_bytes(l.to_bytes)),
-                      si(l.bytes_per_s, "B/s"), provenance_of(c, "bandwidth")});
+                      si(l.bytes_per_s, "B/s"), provenance_of(c, "bandwidth." + l.level)});
   for (const auto& [d, v] : c.flops_per_s)
-    t.rows.push_back({"peak " + calibrate::dtype_name(d), si(v, ops_unit(d)), c.provenance.count("flops." + calibrate::dtype_name(d))
-                                                                                     ? c.provenance.at("flops." + calibrate::dtype_name(d)).source
-                                                                                     : ""});
+    t.rows.push_back({"peak " + calibrate::dtype_name(d), si(v, ops_unit(d)), provenance_of(c, "flops." + calibrate::dtype_name(d))});
   for (const auto& [d, v] : c.matmul_flops_per_s)
-    t.rows.push_back({"matmul " + calibrate::dtype_name(d), si(v, ops_unit(d)),
-                      c.provenance.count("matmul." + calibrate::dtype_name(d)) ? c.provenance.at("matmul." + calibrate::dtype_name(d)).source : ""});
-  t.rows.push_back({"memory capacity", si(c.hbm_bytes, "B"), c.provenance.count("memory") ? c.provenance.at("memory").source : ""});
+    t.rows.push_back({"matmul " + calibrate::dtype_name(d), si(v, ops_unit(d)), provenance_of(c, "matmul." + calibrate::dtype_name(d))});
+  t.rows.push_back({"memory capacity", si(c.hbm_bytes, "B"), provenance_of(c, "memory")});
   t.rows.push_back({"link per direction", si(c.link_bytes_per_s, "B/s"), provenance_of(c, "link")});
   for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)
-    t.rows.push_back({"decode bandwidth efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v), "measured"});
+    t.rows.push_back({"decode bandwidth efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v),
+                      provenance_of(c, "efficiency.bandwidth." + calibrate::dtype_name(d))});
   for (const auto& [d, v] : c.efficiency.matmul_by_dtype)
-    t.rows.push_back({"decode matmul efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v), "measured"});
+    t.rows.push_back({"decode matmul efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v),
+                      provenance_of(c, "efficiency.matmul." + calibrate::dtype_name(d))});
+  t.rows.push_back({"prefill MFU", fmt::format("{:.2f}", c.efficiency.prefill_mfu), provenance_of(c, "efficiency.prefill_mfu")});
   t.rows.push_back({"layer overhead", fmt::format("{:.0f} us", c.efficiency.layer_overhead_s * 1e6),
                     provenance_of(c, "efficiency.layer_overhead")});
   if (c.usd_per_hour) t.rows.push_back({"price", fmt::format("USD {:.4f}/h", *c.usd_per_hour), provenance_of(c, "price")});
@@ -533,7 +536,8 @@ std::string render_report_html(const AuditReport& r) {
     out += "</tr></thead><tbody>";
     for (const auto& row : t.rows) {
       out += "<tr>";
-      for (std::size_t i = 0; i < row.size(); ++i) out += (i == 0 ? "<td>" : "<td class=\"num\">") + html_escape(row[i]) + "</td>";
+      for (std::size_t i = 0; i < row.size(); ++i)
+        out += (i == 0 || t.header[i] == "provenance" ? "<td>" : "<td class=\"num\">") + html_escape(row[i]) + "</td>";
       out += "</tr>";
     }
     return out + "</tbody></table>";

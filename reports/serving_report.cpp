@@ -44,8 +44,9 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                      "fraction {:.2f}{}\n",
                      gb(e.param_bytes), e.kv_bytes_per_token / 1e3, gb(e.kv_bytes_per_seq), e.min_chips, e.max_batch, d.usable,
                      d.usable == 1.0 ? " (the book's idealised tables)" : "");
-  out += fmt::format("  decode      step {} = max(weights {}, compute {}) + KV {}{}{}\n", ms(e.step_time_s), ms(e.t_param_s),
-                     ms(e.t_flops_s), ms(e.t_kv_s), e.t_comm_s > 0 ? " + exposed comm " + ms(e.t_comm_s) : "",
+  const double curve = calibrate::decode_curve_ratio(chip, d.weights, double(d.batch));
+  out += fmt::format("  decode      step {} = max(weights {}, compute {}){} + KV {}{}{}\n", ms(e.step_time_s), ms(e.t_param_s),
+                     ms(e.t_flops_s), curve != 1.0 ? fmt::format(" x {:.2f} (measured decode curve)", curve) : "", ms(e.t_kv_s), e.t_comm_s > 0 ? " + exposed comm " + ms(e.t_comm_s) : "",
                      e.t_overhead_s > 0 ? " + layer overhead " + ms(e.t_overhead_s) : "");
   out += fmt::format("              critical batch {:.0f}: batch {} is {}\n", e.critical_batch, d.batch,
                      double(d.batch) < e.critical_batch ? "bandwidth-bound" : "compute-bound");

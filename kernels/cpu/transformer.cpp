@@ -105,7 +105,8 @@ inline std::size_t key_span(std::size_t context) { return (context + kKeyBlock -
 // bits, exp(r) for |r| <= ln2/2 by its Taylor series to r^7 (error below 1e-8).
 inline float exp_nonpositive(float x) {
   x = std::max(x, -87.0f);
-  const float n = std::nearbyint(x * 1.44269504f);
+  // Round to nearest by the 1.5 * 2^23 trick (vectorises where nearbyint would not).
+  const float n = (x * 1.44269504f + 12582912.0f) - 12582912.0f;
   const float r = (x - n * 0.693145752f) - n * 1.42860677e-6f;
   float p = 1.0f / 5040;
   p = p * r + 1.0f / 720;
@@ -129,6 +130,30 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void swiglu(const f
   for (std::size_t i = 0; i < F; ++i) out[i] = silu(gate_up[i]) * gate_up[F + i];
 }
 
+// Scores of G query heads (G x H) against n keys: G x n, row stride n. Fixed G keeps the
+// G accumulators of a key block in registers.
+template <int G>
+__attribute__((always_inline)) inline void score_keys(const float* q, const std::uint16_t* keys, std::size_t n,
+                                                      std::size_t H, float scale, float* scores) {
+  for (std::size_t t0 = 0; t0 < n; t0 += kKeyBlock) {
+    const std::uint16_t* block = keys + t0 * H;
+    float acc[G][kKeyBlock] = {};
+    for (std::size_t i = 0; i < H; ++i) {
+      float col[kKeyBlock];
+#pragma omp simd
+      for (std::size_t t = 0; t < kKeyBlock; ++t) col[t] = std::bit_cast<float>(std::uint32_t(block[i * kKeyBlock + t]) << 16);
+      for (int g = 0; g < G; ++g) {
+        const float qi = q[g * H + i];
+#pragma omp simd
+        for (std::size_t t = 0; t < kKeyBlock; ++t) acc[g][t] += qi * col[t];
+      }
+    }
+    const std::size_t len = std::min(kKeyBlock, n - t0);
+    for (int g = 0; g < G; ++g)
+      for (std::size_t t = 0; t < len; ++t) scores[g * n + t0 + t] = acc[g][t] * scale;
+  }
+}
+
 // Grouped-query attention of one KV head: `group` query heads (group x head_dim) over
 // n cached positions; scores is group x n scratch, out group x head_dim.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const float* q, const std::uint16_t* keys,
@@ -136,20 +161,19 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const f
                                                                          int group, int head_dim, float scale,
                                                                          float* scores, float* out) {
   const std::size_t H = std::size_t(head_dim);
-  for (std::size_t t0 = 0; t0 < n; t0 += kKeyBlock) {
-    const std::uint16_t* block = keys + t0 * H;
-    const std::size_t len = std::min(kKeyBlock, n - t0);
-    for (int g = 0; g < group; ++g) {
-      const float* qg = q + g * H;
-      float acc[kKeyBlock] = {};
-      for (std::size_t i = 0; i < H; ++i) {
-        const float qi = qg[i];
-        const std::uint16_t* col = block + i * kKeyBlock;
-#pragma omp simd
-        for (std::size_t t = 0; t < kKeyBlock; ++t) acc[t] += qi * std::bit_cast<float>(std::uint32_t(col[t]) << 16);
-      }
-      for (std::size_t t = 0; t < len; ++t) scores[g * n + t0 + t] = acc[t] * scale;
+  for (int g0 = 0; g0 < group;) {
+    // Heads in groups of 8, 4, 2 or 1 sharing each converted key column.
+    const int left = group - g0;
+    const int heads = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    const float* qg = q + std::size_t(g0) * H;
+    float* sg = scores + std::size_t(g0) * n;
+    switch (heads) {
+      case 8: score_keys<8>(qg, keys, n, H, scale, sg); break;
+      case 4: score_keys<4>(qg, keys, n, H, scale, sg); break;
+      case 2: score_keys<2>(qg, keys, n, H, scale, sg); break;
+      default: score_keys<1>(qg, keys, n, H, scale, sg); break;
     }
+    g0 += heads;
   }
   for (int g = 0; g < group; ++g) {
     float* sg = scores + g * n;
@@ -165,13 +189,20 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const f
     for (std::size_t t = 0; t < n; ++t) sg[t] *= inv;
   }
   std::fill(out, out + std::size_t(group) * H, 0.0f);
-  for (std::size_t t = 0; t < n; ++t) {
-    const std::uint16_t* vt = values + t * H;
-    for (int g = 0; g < group; ++g) {
-      const float p = scores[g * n + t];
-      float* og = out + g * H;
+  constexpr std::size_t kMaxHeadDim = 256;
+  float row[kMaxHeadDim];
+  for (std::size_t i0 = 0; i0 < H; i0 += kMaxHeadDim) {
+    const std::size_t width = std::min(kMaxHeadDim, H - i0);
+    for (std::size_t t = 0; t < n; ++t) {
+      const std::uint16_t* vt = values + t * H + i0;
 #pragma omp simd
-      for (std::size_t i = 0; i < H; ++i) og[i] += p * std::bit_cast<float>(std::uint32_t(vt[i]) << 16);
+      for (std::size_t i = 0; i < width; ++i) row[i] = std::bit_cast<float>(std::uint32_t(vt[i]) << 16);
+      for (int g = 0; g < group; ++g) {
+        const float p = scores[g * n + t];
+        float* og = out + g * H + i0;
+#pragma omp simd
+        for (std::size_t i = 0; i < width; ++i) og[i] += p * row[i];
+      }
     }
   }
 }

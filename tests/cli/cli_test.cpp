@@ -1,5 +1,6 @@
 // The roofaudit binary as a user runs it: exit codes, one-line errors, stored runs that
 // survive bad input, kills and concurrent writers.
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -408,6 +409,98 @@ TEST_F(Cli, GpuRunStoresTheDeviceAndAnUnknownDeviceIsRefused) {
     if (m.supported) {
       EXPECT_EQ(m.device.rfind("gpu:", 0), 0u);
     }
+}
+
+}  // namespace
+}  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// A LLaMA-shaped model small enough for a test run.
+std::string tiny_model(const ScratchDir& dir) {
+  const std::string path = dir.file("tiny-config.json");
+  write_all(path, R"({"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 160, "num_attention_heads": 4,
+                      "num_key_value_heads": 2, "head_dim": 16, "vocab_size": 300, "tie_word_embeddings": true})");
+  return path;
+}
+
+TEST_F(Cli, ModelDecodeRunIsCalibratedPredictedAndReported) {
+  const std::string model = tiny_model(dir);
+  const auto r = roofaudit(dir, run_args(db, {"--probes", "cpu.bandwidth,cpu.peak,model.decode", "--quick", "--model", model}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(", 2 layers, d_model 64; KV cache bf16"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("(fit)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("median |error|"), std::string::npos) << r.out;
+  store::Store s(db);
+  int chips = 0, predictions = 0;
+  for (const auto& f : s.fits(1)) {
+    chips += f.kind == "chip_spec";
+    predictions += f.kind == "model_prediction";
+  }
+  EXPECT_EQ(chips, 1);
+  EXPECT_EQ(predictions, 1);
+  for (const auto& m : s.measurements(1))
+    if (m.probe == "model.decode") {
+      EXPECT_TRUE(m.valid) << m.validation;
+      EXPECT_LT(m.params["reference_error"]["median"].get<double>(), 1e-4);
+    }
+
+  // predict --chip local: the calibrated CPU, with its provenance, for any model.
+  const auto p = roofaudit(dir, {"--db", db, "predict", "--chip", "local", "--model", "llama3-8b", "--weights", "int8",
+                                 "--json"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const auto j = nlohmann::json::parse(p.out);
+  EXPECT_EQ(j["chip"], "local");
+  EXPECT_GT(j["tokens_per_s"].get<double>(), 0);
+  const auto j70 = nlohmann::json::parse(roofaudit(dir, {"--db", db, "predict", "--chip", "local", "--model", "llama3-405b",
+                                                          "--weights", "int8", "--json"}).out);
+  EXPECT_GT(j70["chips"].get<int>(), 1) << "405B int8 fits no single machine of this kind";
+  const auto text = roofaudit(dir, {"--db", db, "predict", "--chip", "local", "--model", "llama3-405b", "--weights", "int8",
+                                    "--price-per-hour", "0.5"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("machines of this kind hold the model"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("assumed"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find(fmt::format("{:.2f} USD/h", 0.5 * j70["chips"].get<int>())), std::string::npos) << text.out;
+  const auto cmp = roofaudit(dir, {"--db", db, "predict", "--compare", "--model", "llama3-8b"});
+  ASSERT_EQ(cmp.exit_code, 0) << cmp.err;
+  EXPECT_NE(cmp.out.find("\nlocal "), std::string::npos) << cmp.out;
+
+  // report in every format; the file form replaces its target whole.
+  for (const std::string format : {"text", "markdown", "json", "csv", "html"}) {
+    const auto rep = roofaudit(dir, {"--db", db, "report", "--format", format, "--model", "llama3-8b"});
+    ASSERT_EQ(rep.exit_code, 0) << format << ": " << rep.err;
+    EXPECT_GT(rep.out.size(), 500u) << format;
+  }
+  const std::string out = dir.file("report.html");
+  write_all(out, "old contents");
+  const auto file = roofaudit(dir, {"--db", db, "report", "--format", "html", "--output", out});
+  ASSERT_EQ(file.exit_code, 0) << file.err;
+  EXPECT_TRUE(file.out.empty());
+  EXPECT_NE(read_all(out).find("id=\"roofline\""), std::string::npos);
+  const auto json = nlohmann::json::parse(roofaudit(dir, {"--db", db, "report", "--format", "json"}).out);
+  EXPECT_EQ(json["model"], "llama3-70b");
+  EXPECT_EQ(json["local"][0]["chip"]["provenance"]["bandwidth"]["kind"], "measured");
+}
+
+TEST_F(Cli, ReportAndLocalPredictRefuseBadInputWithoutTouchingTheDatabase) {
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report"}), "no database at");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "predict", "--chip", "local"}), "no database at");
+  const std::string before = seeded();  // a run of cpu.latency only: nothing to calibrate
+  expect_one_line_error(roofaudit(dir, {"--db", db, "predict", "--chip", "local"}), "run cpu.bandwidth");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "predict", "--chip", "local:gpu:3"}), "no calibration of gpu:3");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--format", "pdf"}), "--format takes");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--run", "9"}), "no run 9");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--output", dir.file("no/such/dir/r.html")}), "no directory");
+  write_all(dir.file("cost.json"), R"({"watts": "lots"})");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--price-config", dir.file("cost.json")}), "'watts'");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "run", "--probes", "model.decode", "--model", "mixtral-8x7b"}),
+                        "dense models only");
+  EXPECT_EQ(read_all(db), before);
+  // A run without calibration still reports, saying what is missing.
+  const auto rep = roofaudit(dir, {"--db", db, "report"});
+  ASSERT_EQ(rep.exit_code, 0) << rep.err;
+  EXPECT_NE(rep.out.find("not calibrated"), std::string::npos) << rep.out;
 }
 
 }  // namespace
