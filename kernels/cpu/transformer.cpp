@@ -135,22 +135,58 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void swiglu(const f
 template <int G>
 __attribute__((always_inline)) inline void score_keys(const float* q, const std::uint16_t* keys, std::size_t n,
                                                       std::size_t H, float scale, float* scores) {
-  for (std::size_t t0 = 0; t0 < n; t0 += kKeyBlock) {
-    const std::uint16_t* block = keys + t0 * H;
-    float acc[G][kKeyBlock] = {};
+  // Two key blocks per pass when G is small: 2G independent accumulator chains.
+  constexpr std::size_t kBlocks = G <= 4 ? 2 : 1;
+  for (std::size_t t0 = 0; t0 < n; t0 += kBlocks * kKeyBlock) {
+    const std::size_t blocks = std::min(kBlocks, (n - t0 + kKeyBlock - 1) / kKeyBlock);
+    float acc[G][kBlocks][kKeyBlock] = {};
     for (std::size_t i = 0; i < H; ++i) {
-      float col[kKeyBlock];
+      float col[kBlocks][kKeyBlock] = {};
+      for (std::size_t k = 0; k < blocks; ++k) {
+        const std::uint16_t* c = keys + (t0 + k * kKeyBlock) * H + i * kKeyBlock;
 #pragma omp simd
-      for (std::size_t t = 0; t < kKeyBlock; ++t) col[t] = std::bit_cast<float>(std::uint32_t(block[i * kKeyBlock + t]) << 16);
+        for (std::size_t t = 0; t < kKeyBlock; ++t) col[k][t] = std::bit_cast<float>(std::uint32_t(c[t]) << 16);
+      }
       for (int g = 0; g < G; ++g) {
         const float qi = q[g * H + i];
+        for (std::size_t k = 0; k < kBlocks; ++k)
 #pragma omp simd
-        for (std::size_t t = 0; t < kKeyBlock; ++t) acc[g][t] += qi * col[t];
+          for (std::size_t t = 0; t < kKeyBlock; ++t) acc[g][k][t] += qi * col[k][t];
       }
     }
-    const std::size_t len = std::min(kKeyBlock, n - t0);
+    const std::size_t len = std::min(kBlocks * kKeyBlock, n - t0);
     for (int g = 0; g < G; ++g)
-      for (std::size_t t = 0; t < len; ++t) scores[g * n + t0 + t] = acc[g][t] * scale;
+      for (std::size_t t = 0; t < len; ++t) scores[g * n + t0 + t] = acc[g][t / kKeyBlock][t % kKeyBlock] * scale;
+  }
+}
+
+// out[g] = sum over t of p[g][t] * value[t] for G heads (p: G x n, row stride n; out:
+// G x H). 16 x G output lanes at a time, 16 x 16 / G of them (at most 16 accumulator
+// vectors, kept in registers across all positions); each value converted once.
+template <int G>
+__attribute__((always_inline)) inline void weigh_values(const float* p, const std::uint16_t* values, std::size_t n,
+                                                        std::size_t H, float* out) {
+  constexpr std::size_t kSpan = 16 * 16 / G;  // lanes per pass
+  for (std::size_t i0 = 0; i0 < H; i0 += kSpan) {
+    const std::size_t width = std::min(kSpan, H - i0);
+    float acc[G][kSpan] = {};
+    for (std::size_t t = 0; t < n; ++t) {
+      float v[kSpan] = {};
+      const std::uint16_t* vt = values + t * H + i0;
+      if (width == kSpan) {
+#pragma omp simd
+        for (std::size_t i = 0; i < kSpan; ++i) v[i] = std::bit_cast<float>(std::uint32_t(vt[i]) << 16);
+      } else {
+        for (std::size_t i = 0; i < width; ++i) v[i] = std::bit_cast<float>(std::uint32_t(vt[i]) << 16);
+      }
+      for (int g = 0; g < G; ++g) {
+        const float w = p[g * n + t];
+#pragma omp simd
+        for (std::size_t i = 0; i < kSpan; ++i) acc[g][i] += w * v[i];
+      }
+    }
+    for (int g = 0; g < G; ++g)
+      for (std::size_t i = 0; i < width; ++i) out[g * H + i0 + i] = acc[g][i];
   }
 }
 
@@ -188,22 +224,18 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const f
     const float inv = 1.0f / sum;
     for (std::size_t t = 0; t < n; ++t) sg[t] *= inv;
   }
-  std::fill(out, out + std::size_t(group) * H, 0.0f);
-  constexpr std::size_t kMaxHeadDim = 256;
-  float row[kMaxHeadDim];
-  for (std::size_t i0 = 0; i0 < H; i0 += kMaxHeadDim) {
-    const std::size_t width = std::min(kMaxHeadDim, H - i0);
-    for (std::size_t t = 0; t < n; ++t) {
-      const std::uint16_t* vt = values + t * H + i0;
-#pragma omp simd
-      for (std::size_t i = 0; i < width; ++i) row[i] = std::bit_cast<float>(std::uint32_t(vt[i]) << 16);
-      for (int g = 0; g < group; ++g) {
-        const float p = scores[g * n + t];
-        float* og = out + g * H + i0;
-#pragma omp simd
-        for (std::size_t i = 0; i < width; ++i) og[i] += p * row[i];
-      }
+  for (int g0 = 0; g0 < group;) {
+    const int left = group - g0;
+    const int heads = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
+    const float* pg = scores + std::size_t(g0) * n;
+    float* og = out + std::size_t(g0) * H;
+    switch (heads) {
+      case 8: weigh_values<8>(pg, values, n, H, og); break;
+      case 4: weigh_values<4>(pg, values, n, H, og); break;
+      case 2: weigh_values<2>(pg, values, n, H, og); break;
+      default: weigh_values<1>(pg, values, n, H, og); break;
     }
+    g0 += heads;
   }
 }
 
