@@ -211,6 +211,18 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
         "measured", fmt::format("{}, {}.decode {} step times over the roofline's, B = {:.0f}..{:.0f}", run, family,
                                 dtype_name(dt), curve.front().first, curve.back().first)};
   }
+  // Attention's KV read rate: the attention probe at its longest context.
+  double longest = 0;
+  for (const auto& m : ms) {
+    if (m.probe != family + ".attention" || m.device != d.device || !m.valid || !m.summary) continue;
+    const double context = m.params.value("context", 0.0);
+    if (context <= longest) continue;
+    longest = context;
+    c.efficiency.kv_bandwidth = std::min(1.0, m.summary->best / c.hbm_bytes_per_s);
+    c.provenance["efficiency.kv_bandwidth"] = {
+        "measured", fmt::format("{}, {}.attention at context {:.0f} over the memory bandwidth", run, family, context)};
+  }
+  if (longest == 0) c.provenance["efficiency.kv_bandwidth"] = {"assumed", "as the weights' bandwidth (no attention probe)"};
   if (c.efficiency.bandwidth_by_dtype.empty()) {
     c.provenance["efficiency.bandwidth"] = {"assumed", "1.0 (no decode sweep measured for this device)"};
   } else {
@@ -315,7 +327,8 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
           {"efficiency",
            {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
             {"prefill_mfu", c.efficiency.prefill_mfu}, {"layer_overhead_s", c.efficiency.layer_overhead_s},
-            {"bandwidth_by_dtype", bw}, {"matmul_by_dtype", mm}, {"decode_curve", curves}}},
+            {"bandwidth_by_dtype", bw}, {"matmul_by_dtype", mm}, {"decode_curve", curves},
+            {"kv_bandwidth", c.efficiency.kv_bandwidth}}},
           {"provenance", provenance}};
 }
 
@@ -341,6 +354,7 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
   c.efficiency.decode_matmul = e.value("decode_matmul", 1.0);
   c.efficiency.prefill_mfu = e.value("prefill_mfu", 0.4);
   c.efficiency.layer_overhead_s = e.value("layer_overhead_s", 0.0);
+  c.efficiency.kv_bandwidth = e.value("kv_bandwidth", 0.0);
   for (const auto& [k, v] : e.contains("bandwidth_by_dtype") ? e["bandwidth_by_dtype"].items() : empty.items())
     c.efficiency.bandwidth_by_dtype[parse_dtype(k)] = v.get<double>();
   for (const auto& [k, v] : e.contains("matmul_by_dtype") ? e["matmul_by_dtype"].items() : empty.items())

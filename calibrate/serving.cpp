@@ -153,7 +153,8 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
   StepTime s;
   s.t_param_s = param_bytes(m, d.weights) / (N * W);
   s.t_flops_s = 2.0 * m.active_params() * double(d.batch) * tokens_per_seq / (N * C);
-  s.t_kv_s = double(d.batch) * double(d.context) * kv_bytes_token(m, d.kv) / (N * W);
+  const double W_kv = c.efficiency.kv_bandwidth > 0 ? c.hbm_bytes_per_s * c.efficiency.kv_bandwidth : W;
+  s.t_kv_s = double(d.batch) * double(d.context) * kv_bytes_token(m, d.kv) / (N * W_kv);
   // Communication that does not hide under the matmuls it feeds: two collectives per
   // layer (after attention and after the MLP), each exposed by t_ici - max(t_hbm, t_math).
   if (d.chips > 1) {

@@ -39,6 +39,9 @@ struct Efficiency {
   // slower than both; the weights' term is scaled by this ratio, interpolated in log B
   // (1 outside the sweep's range, and where nothing was measured).
   std::map<Dtype, std::vector<std::pair<double, double>>> decode_curve;
+  // Achieved / peak memory bandwidth when attention reads the KV cache (0: as the
+  // weights). On CPUs attention is bound by arithmetic well before memory.
+  double kv_bandwidth = 0;
 };
 
 // One measured memory level of a device: read bandwidth over a working-set range.

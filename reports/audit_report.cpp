@@ -84,6 +84,9 @@ std::vector<Row> figure_rows(const AuditReport& r) {
     for (const auto& [d, v] : c.efficiency.matmul_by_dtype)
       rows.push_back({"efficiency", c.name, "decode matmul " + calibrate::dtype_name(d), v, "fraction",
                       provenance_of(c, "efficiency.matmul." + calibrate::dtype_name(d))});
+    if (c.efficiency.kv_bandwidth > 0)
+      rows.push_back({"efficiency", c.name, "attention KV bandwidth", c.efficiency.kv_bandwidth, "fraction",
+                      provenance_of(c, "efficiency.kv_bandwidth")});
     rows.push_back({"efficiency", c.name, "prefill MFU", c.efficiency.prefill_mfu, "fraction",
                     provenance_of(c, "efficiency.prefill_mfu")});
     rows.push_back({"efficiency", c.name, "layer overhead", c.efficiency.layer_overhead_s, "s",
@@ -395,6 +398,9 @@ Table ceilings_table(const ChipSpec& c) {
   for (const auto& [d, v] : c.efficiency.matmul_by_dtype)
     t.rows.push_back({"decode matmul efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v),
                       provenance_of(c, "efficiency.matmul." + calibrate::dtype_name(d))});
+  if (c.efficiency.kv_bandwidth > 0)
+    t.rows.push_back({"attention KV bandwidth efficiency", fmt::format("{:.2f}", c.efficiency.kv_bandwidth),
+                      provenance_of(c, "efficiency.kv_bandwidth")});
   t.rows.push_back({"prefill MFU", fmt::format("{:.2f}", c.efficiency.prefill_mfu), provenance_of(c, "efficiency.prefill_mfu")});
   t.rows.push_back({"layer overhead", fmt::format("{:.0f} us", c.efficiency.layer_overhead_s * 1e6),
                     provenance_of(c, "efficiency.layer_overhead")});

@@ -263,6 +263,37 @@ void rope_with(float* v, int head_dim, const std::vector<float>& table) {
 
 }  // namespace
 
+std::size_t attention_key_offset(std::size_t t, std::size_t i, std::size_t head_dim) { return key_index(t, i, head_dim); }
+std::size_t attention_key_span(std::size_t context) { return key_span(context); }
+
+void attend_bf16(const float* q, const std::uint16_t* keys, const std::uint16_t* values, std::size_t n, int group,
+                 int head_dim, float* scores, float* out) {
+  attend(q, keys, values, n, group, head_dim, float(1.0 / std::sqrt(double(head_dim))), scores, out);
+}
+
+void attend_reference(const float* q, const std::uint16_t* keys, const std::uint16_t* values, std::size_t n, int group,
+                      int head_dim, float* out) {
+  const std::size_t H = std::size_t(head_dim);
+  const double scale = 1.0 / std::sqrt(double(H));
+  std::vector<double> p(n);
+  for (int g = 0; g < group; ++g) {
+    double top = -INFINITY;
+    for (std::size_t t = 0; t < n; ++t) {
+      double dot = 0;
+      for (std::size_t i = 0; i < H; ++i) dot += double(q[g * H + i]) * bf16f(keys[key_index(t, i, H)]);
+      p[t] = dot * scale;
+      top = std::max(top, p[t]);
+    }
+    double sum = 0;
+    for (auto& e : p) sum += (e = std::exp(e - top));
+    for (std::size_t i = 0; i < H; ++i) {
+      double o = 0;
+      for (std::size_t t = 0; t < n; ++t) o += p[t] * bf16f(values[t * H + i]);
+      out[g * H + i] = float(o / sum);
+    }
+  }
+}
+
 float transformer_norm_weight(int layer, int which, int i) {
   return 1.0f + 0.05f * float(((i * 7 + layer * 3 + which) % 11) - 5) / 5.0f;
 }

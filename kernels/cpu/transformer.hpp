@@ -115,6 +115,19 @@ class Transformer {
   std::vector<std::uint16_t> xb_;
 };
 
+// The attention kernel of the step on its own: `group` query heads (group x head_dim)
+// against n cached positions of one KV head, bf16 keys in blocks of 16 positions
+// transposed within the block (element (t, i) at attention_key_offset(t, i, head_dim),
+// attention_key_span(n) positions reserved) and bf16 values [n][head_dim]. scores is
+// group x n scratch; out is group x head_dim. Scale 1/sqrt(head_dim).
+std::size_t attention_key_offset(std::size_t t, std::size_t i, std::size_t head_dim);
+std::size_t attention_key_span(std::size_t context);
+void attend_bf16(const float* q, const std::uint16_t* keys, const std::uint16_t* values, std::size_t n, int group,
+                 int head_dim, float* scores, float* out);
+// The same in double precision, plainly.
+void attend_reference(const float* q, const std::uint16_t* keys, const std::uint16_t* values, std::size_t n, int group,
+                      int head_dim, float* out);
+
 // RMSNorm gains: layer `layer`'s attention (which = 0) or MLP (1) norm, or the final
 // norm (layer = layers); deterministic, near 1.
 float transformer_norm_weight(int layer, int which, int i);

@@ -427,7 +427,8 @@ std::string tiny_model(const ScratchDir& dir) {
 
 TEST_F(Cli, ModelDecodeRunIsCalibratedPredictedAndReported) {
   const std::string model = tiny_model(dir);
-  const auto r = roofaudit(dir, run_args(db, {"--probes", "cpu.bandwidth,cpu.peak,model.decode", "--quick", "--model", model}));
+  const auto r = roofaudit(
+      dir, run_args(db, {"--probes", "cpu.bandwidth,cpu.peak,cpu.attention,model.decode", "--quick", "--model", model}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(", 2 layers, d_model 64; KV cache bf16"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(fit)"), std::string::npos) << r.out;
@@ -481,6 +482,8 @@ TEST_F(Cli, ModelDecodeRunIsCalibratedPredictedAndReported) {
   const auto json = nlohmann::json::parse(roofaudit(dir, {"--db", db, "report", "--format", "json"}).out);
   EXPECT_EQ(json["model"], "llama3-70b");
   EXPECT_EQ(json["local"][0]["chip"]["provenance"]["bandwidth"]["kind"], "measured");
+  EXPECT_EQ(json["local"][0]["chip"]["provenance"]["efficiency.kv_bandwidth"]["kind"], "measured");
+  EXPECT_GT(json["local"][0]["chip"]["efficiency"]["kv_bandwidth"].get<double>(), 0);
 }
 
 TEST_F(Cli, ReportAndLocalPredictRefuseBadInputWithoutTouchingTheDatabase) {

@@ -124,3 +124,53 @@ TEST(Transformer, RefusesInconsistentShapes) {
 
 }  // namespace
 }  // namespace roofaudit::kernels
+
+namespace roofaudit::kernels {
+namespace {
+
+TEST(Attention, KernelMatchesTheDoublePrecisionReference) {
+  for (int group : {1, 2, 3, 4, 8, 11})
+    for (std::size_t n : {1u, 15u, 16u, 33u, 200u})
+      for (int H : {16, 64, 80}) {
+        SCOPED_TRACE(::testing::Message() << "group " << group << " n " << n << " head_dim " << H);
+        std::vector<std::uint16_t> keys(attention_key_span(n) * H), values(n * H);
+        std::uint32_t x = 12345;
+        auto next = [&] {
+          x = x * 1664525u + 1013904223u;
+          return float(x >> 8) / float(1 << 24) * 2.0f - 1.0f;
+        };
+        auto bf16 = [](float f) {
+          std::uint32_t bits;
+          __builtin_memcpy(&bits, &f, 4);
+          return std::uint16_t(bits >> 16);
+        };
+        for (std::size_t t = 0; t < n; ++t)
+          for (int i = 0; i < H; ++i) {
+            keys[attention_key_offset(t, i, H)] = bf16(next());
+            values[t * H + i] = bf16(next());
+          }
+        std::vector<float> q(std::size_t(group) * H), scores(std::size_t(group) * n), out(q.size()), want(q.size());
+        for (auto& v : q) v = 2 * next();
+        attend_bf16(q.data(), keys.data(), values.data(), n, group, H, scores.data(), out.data());
+        attend_reference(q.data(), keys.data(), values.data(), n, group, H, want.data());
+        for (std::size_t i = 0; i < want.size(); ++i) ASSERT_NEAR(out[i], want[i], 1e-5 * (1 + std::fabs(want[i]))) << i;
+      }
+}
+
+TEST(Attention, OnePositionReturnsItsValueAndEqualKeysAverage) {
+  const int H = 32;
+  std::vector<std::uint16_t> keys(attention_key_span(3) * H, 0x3f80), values(3 * H);  // every key 1.0
+  for (int i = 0; i < H; ++i) {
+    values[i] = 0x4000;           // 2.0
+    values[H + i] = 0x4080;       // 4.0
+    values[2 * H + i] = 0x40c0;   // 6.0
+  }
+  std::vector<float> q(H, 0.3f), scores(3), out(H);
+  attend_bf16(q.data(), keys.data(), values.data(), 1, 1, H, scores.data(), out.data());
+  for (float v : out) EXPECT_FLOAT_EQ(v, 2.0f);
+  attend_bf16(q.data(), keys.data(), values.data(), 3, 1, H, scores.data(), out.data());
+  for (float v : out) EXPECT_NEAR(v, 4.0f, 1e-5);  // equal scores: the mean
+}
+
+}  // namespace
+}  // namespace roofaudit::kernels

@@ -1,0 +1,165 @@
+// cpu.attention: the decode step's attention kernel on its own. Grouped-query attention
+// of one new token over a bf16 KV cache far larger than the caches, at several context
+// lengths, for the run's model's head layout: the rate at which decode reads its KV
+// cache. The serving model's t_kv assumes memory bandwidth; this is what the CPU's
+// attention reaches, and the calibration uses it.
+#include <omp.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/aligned.hpp"
+#include "kernels/cpu/random.hpp"
+#include "kernels/cpu/transformer.hpp"
+#include "probes/cpu/sweep.hpp"
+#include "probes/error.hpp"
+#include "probes/probe.hpp"
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+#include "probes/topology.hpp"
+
+namespace roofaudit {
+namespace {
+
+constexpr int kCheckedBlocks = 6;
+
+struct Heads {
+  int q_heads = 0, kv_heads = 0, head_dim = 0;
+};
+
+Heads heads_of(const nlohmann::json& m) {
+  Heads h;
+  try {
+    h.q_heads = m.at("q_heads").get<int>();
+    h.kv_heads = m.at("kv_heads").get<int>();
+    h.head_dim = m.at("head_dim").get<int>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(fmt::format("cpu.attention needs the model's q_heads, kv_heads and head_dim: {}", e.what()));
+  }
+  if (h.q_heads < 1 || h.kv_heads < 1 || h.head_dim < 1 || h.q_heads % h.kv_heads != 0)
+    throw Error("cpu.attention: query heads must be a positive multiple of KV heads");
+  return h;
+}
+
+std::uint64_t cache_bytes(const RunSettings& s) {
+  if (s.max_working_set_bytes) return std::max<std::uint64_t>(s.max_working_set_bytes, 1 << 20);
+  return s.quick ? std::uint64_t(128) << 20 : std::uint64_t(512) << 20;
+}
+
+std::vector<std::size_t> contexts(const RunSettings& s) {
+  if (s.quick) return {1024, 4096};
+  return {256, 1024, 4096, 16384};
+}
+
+std::uint16_t random_bf16(kernels::SplitMix64& rng) {
+  const float f = float(rng.below(1 << 16)) / 32768.0f - 1.0f;
+  std::uint32_t bits;
+  __builtin_memcpy(&bits, &f, 4);
+  return std::uint16_t(bits >> 16);
+}
+
+class CpuAttentionProbe final : public Probe {
+ public:
+  std::string_view name() const override { return "cpu.attention"; }
+  std::string_view description() const override {
+    return "decode attention over a bf16 KV cache past the caches, per context length: KV bytes read per second";
+  }
+  int version() const override { return 1; }
+
+  void check(const RunSettings& settings, const Topology&) const override {
+    heads_of(settings.model);
+    check_fits_in_memory(2 * cache_bytes(settings), "cpu.attention's KV cache");
+  }
+
+  void run(ProbeContext& ctx) override {
+    const Heads h = heads_of(ctx.settings.model);
+    const int threads = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
+    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
+#pragma omp parallel num_threads(threads)
+    ctx.topology.pin_current_thread(omp_get_thread_num());
+    for (std::size_t n : contexts(ctx.settings)) {
+      if (ctx.stop_requested) return;
+      ctx.progress(fmt::format("context {}", n));
+      measure(ctx, h, n, threads, reps);
+    }
+  }
+
+ private:
+  void measure(ProbeContext& ctx, const Heads& h, std::size_t n, int threads, int reps) const {
+    const std::size_t H = std::size_t(h.head_dim), group = std::size_t(h.q_heads / h.kv_heads);
+    const std::size_t block = (kernels::attention_key_span(n) + n) * H;  // one KV head's keys and values
+    const std::size_t kv_bytes_per_block = 2 * n * H * 2;
+    const std::size_t blocks = std::max<std::size_t>(2 * std::size_t(threads), cache_bytes(ctx.settings) / kv_bytes_per_block);
+    kernels::AlignedVector<std::uint16_t> cache(blocks * block);
+    std::vector<float> q(blocks * group * H), out(blocks * group * H);
+#pragma omp parallel for num_threads(threads) schedule(static)
+    for (std::size_t b = 0; b < blocks; ++b) {
+      kernels::SplitMix64 rng(ctx.settings.seed ^ (0x9e3779b97f4a7c15ULL * (b + 1)) ^ n);
+      for (std::size_t i = 0; i < block; ++i) cache[b * block + i] = random_bf16(rng);
+      for (std::size_t i = 0; i < group * H; ++i) q[b * group * H + i] = float(rng.below(1 << 16)) / 32768.0f - 1.0f;
+    }
+    auto keys = [&](std::size_t b) { return cache.data() + b * block; };
+    auto values = [&](std::size_t b) { return cache.data() + b * block + kernels::attention_key_span(n) * H; };
+    auto step = [&] {
+#pragma omp parallel num_threads(threads)
+      {
+        std::vector<float> scores(group * n);
+#pragma omp for schedule(static)
+        for (std::size_t b = 0; b < blocks; ++b)
+          kernels::attend_bf16(&q[b * group * H], keys(b), values(b), n, int(group), int(H), scores.data(),
+                               &out[b * group * H]);
+      }
+    };
+
+    Measurement m;
+    m.probe = std::string(name());
+    m.probe_version = version();
+    m.device = "cpu";
+    m.variant = fmt::format("context {}", n);
+    m.metric = "kv_bandwidth";
+    m.unit = "B/s";
+    m.higher_is_better = true;
+    m.convention = "bytes of bf16 keys and values read once per step (2 x context x head_dim x 2 B per KV head), "
+                   "every KV head of the cache attended by its query heads";
+    m.params = {{"context", n}, {"kv_heads_attended", blocks}, {"group", group}, {"head_dim", H},
+                {"kv_bytes", double(blocks * kv_bytes_per_block)}, {"threads", threads}};
+
+    std::string problem;
+    step();
+    // Validation: sampled KV heads against the double-precision reference.
+    std::vector<float> want(group * H);
+    double worst = 0;
+    for (int c = 0; c < kCheckedBlocks; ++c) {
+      const std::size_t b = (std::size_t(c) * 7919) % blocks;
+      kernels::attend_reference(&q[b * group * H], keys(b), values(b), n, int(group), int(H), want.data());
+      for (std::size_t i = 0; i < group * H; ++i) {
+        const double err = std::fabs(double(out[b * group * H + i]) - want[i]) / (std::fabs(want[i]) + 1e-3);
+        if (!(err <= worst)) worst = err;
+      }
+    }
+    if (!(worst <= 1e-4)) problem = fmt::format("attention output differs from the reference by {:.3g} (relative)", worst);
+    std::vector<double> seconds;
+    if (problem.empty()) {
+      const auto timed = time_repetitions(fmt::format("cpu.attention/{}", n), 1, reps, [&] {
+        const auto t0 = std::chrono::steady_clock::now();
+        step();
+        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      });
+      if (!timed.ok) problem = timed.error;
+      seconds = timed.seconds;
+    }
+    const double bytes = double(blocks * kv_bytes_per_block);
+    record_outcome(m, seconds, problem,
+                   fmt::format("{} sampled KV heads against a double-precision reference, to 1e-4 relative", kCheckedBlocks),
+                   [bytes](double s) { return bytes / s; });
+    ctx.emit(std::move(m));
+  }
+};
+
+ROOFAUDIT_REGISTER_PROBE(CpuAttentionProbe);
+
+}  // namespace
+}  // namespace roofaudit
