@@ -219,12 +219,16 @@ std::string roofline_svg(const AuditReport& r) {
       out += roof(l.bytes_per_s, top_peak, "roof", col);
       legend_entry(col, "roof", fmt::format("{} {} {}", c.name, l.level, si(l.bytes_per_s, "B/s")));
     }
+    int nth = 0;
     for (const auto& [d, v] : c.flops_per_s) {
       const double ridge = v / c.hbm_bytes_per_s;
       out += fmt::format("<line class=\"peak\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
                          x.at(std::max(x.lo, ridge / 8)), y.at(v), x.at(x.hi), y.at(v));
-      out += svg_text(x.at(x.hi) - 4, y.at(v) - 4, fmt::format("{} peak {} {}", c.name, calibrate::dtype_name(d), si(v, ops_unit(d))),
+      // Labels of close peaks alternate above and below their lines, and step left.
+      out += svg_text(x.at(x.hi) - 4 - 90.0 * (nth % 3), y.at(v) + (nth % 2 ? 11 : -4),
+                      fmt::format("{} {} {}", c.name, calibrate::dtype_name(d), si(v, ops_unit(d))),
                       "text-anchor=\"end\" class=\"peaklabel\"");
+      ++nth;
     }
   }
   for (const auto& c : r.catalogue) {
@@ -277,7 +281,7 @@ std::string pareto_svg(const AuditReport& r) {
   double ly = top + 10;
   int colour = 0;
   for (const auto& [chip, pts] : r.pareto) {
-    const std::string col = chip.rfind("local", 0) == 0 ? "#d62728" : kPalette[1 + (colour++) % 11];
+    const std::string col = chip == "local" ? "#d62728" : kPalette[1 + (colour++) % 11];
     std::string line;
     for (const auto& p : pts)
       if (p.usd_per_mtok && *p.usd_per_mtok > 0) line += fmt::format("{:.1f},{:.1f} ", x.at(p.step_time_s), y.at(*p.usd_per_mtok));
