@@ -137,6 +137,12 @@ std::string svg_text(double x, double y, const std::string& text, const std::str
                      html_escape(text));
 }
 
+std::string svg_open(const char* id, const char* label, double W, double H) {
+  return fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"{}\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" "
+                     "role=\"img\" aria-label=\"{}\">",
+                     id, W, H, W, H, label);
+}
+
 // Decade grid lines and labels on both axes.
 std::string svg_axes(const LogAxis& x, const LogAxis& y, const std::string& x_label, const std::string& y_label,
                      const std::function<std::string(double)>& x_tick, const std::function<std::string(double)>& y_tick) {
@@ -182,10 +188,7 @@ std::string roofline_svg(const AuditReport& r) {
   for (const auto& p : r.points) widen(p.ops_per_s);
   if (ops_hi <= 0) return "<p>No ceilings measured: nothing to plot.</p>";
   const LogAxis y{std::pow(10, std::floor(std::log10(ops_lo))), std::pow(10, std::ceil(std::log10(ops_hi * 1.5))), bottom, top};
-  std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"roofline\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" "
-      "aria-label=\"Roofline\">",
-      W, H, W, H);
+  std::string out = svg_open("roofline", "Roofline", W, H);
   out += svg_axes(x, y, "arithmetic intensity (operations per byte of memory traffic)", "operations per second",
                   [](double v) { return v < 1 ? fmt::format("1/{:.0f}", 1 / v) : fmt::format("{:.0f}", v); },
                   [](double v) { return si(v, "OP/s"); });
@@ -270,10 +273,7 @@ std::string pareto_svg(const AuditReport& r) {
   if (lat_hi <= 0) return "<p>No priced configuration fits: nothing to plot.</p>";
   const LogAxis x{std::pow(10, std::floor(std::log10(lat_lo))), std::pow(10, std::ceil(std::log10(lat_hi * 1.01))), left, right};
   const LogAxis y{std::pow(10, std::floor(std::log10(usd_lo))), std::pow(10, std::ceil(std::log10(usd_hi * 1.01))), bottom, top};
-  std::string out = fmt::format(
-      "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"pareto\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" role=\"img\" "
-      "aria-label=\"Pareto frontier\">",
-      W, H, W, H);
+  std::string out = svg_open("pareto", "Pareto frontier", W, H);
   out += svg_axes(x, y, "per-token latency: decode step time (s)", "USD per 1M output tokens",
                   [](double v) { return v >= 1 ? fmt::format("{:.0f} s", v) : v >= 1e-3 ? fmt::format("{:.0f} ms", v * 1e3) : fmt::format("{:.0f} us", v * 1e6); },
                   [](double v) { return v >= 1 ? fmt::format("{:.0f}", v) : fmt::format("{:.2g}", v); });
@@ -373,13 +373,13 @@ std::string text_table(const Table& t) {
 
 std::string md_table(const Table& t) {
   std::string out = "|";
-  for (const auto& h : t.header) out += " " + md_escape(h) + " |";
+  for (const auto& h : t.header) out += fmt::format(" {} |", md_escape(h));
   out += "\n|";
   for (std::size_t i = 0; i < t.header.size(); ++i) out += i == 0 || t.header[i] == "provenance" ? "---|" : "---:|";
   out += "\n";
   for (const auto& r : t.rows) {
     out += "|";
-    for (const auto& c : r) out += " " + md_escape(c) + " |";
+    for (const auto& c : r) out += fmt::format(" {} |", md_escape(c));
     out += "\n";
   }
   return out;

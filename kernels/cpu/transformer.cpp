@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <stdexcept>
+#include <type_traits>
 
 #include "kernels/cpu/random.hpp"
 
@@ -190,6 +191,19 @@ __attribute__((always_inline)) inline void weigh_values(const float* p, const st
   }
 }
 
+// Calls f(heads, first) over the query heads of a KV head in groups of 8, 4, 2 or 1 (a
+// compile-time count), so each group's accumulators stay in registers.
+template <typename F>
+__attribute__((always_inline)) inline void by_head_groups(int group, F&& f) {
+  for (int g0 = 0; g0 < group;) {
+    const int left = group - g0;
+    if (left >= 8) f(std::integral_constant<int, 8>{}, g0), g0 += 8;
+    else if (left >= 4) f(std::integral_constant<int, 4>{}, g0), g0 += 4;
+    else if (left >= 2) f(std::integral_constant<int, 2>{}, g0), g0 += 2;
+    else f(std::integral_constant<int, 1>{}, g0), g0 += 1;
+  }
+}
+
 // Grouped-query attention of one KV head: `group` query heads (group x head_dim) over
 // n cached positions; scores is group x n scratch, out group x head_dim.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const float* q, const std::uint16_t* keys,
@@ -197,20 +211,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const f
                                                                          int group, int head_dim, float scale,
                                                                          float* scores, float* out) {
   const std::size_t H = std::size_t(head_dim);
-  for (int g0 = 0; g0 < group;) {
-    // Heads in groups of 8, 4, 2 or 1 sharing each converted key column.
-    const int left = group - g0;
-    const int heads = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-    const float* qg = q + std::size_t(g0) * H;
-    float* sg = scores + std::size_t(g0) * n;
-    switch (heads) {
-      case 8: score_keys<8>(qg, keys, n, H, scale, sg); break;
-      case 4: score_keys<4>(qg, keys, n, H, scale, sg); break;
-      case 2: score_keys<2>(qg, keys, n, H, scale, sg); break;
-      default: score_keys<1>(qg, keys, n, H, scale, sg); break;
-    }
-    g0 += heads;
-  }
+  by_head_groups(group, [&](auto heads, int g0) __attribute__((always_inline)) {
+    score_keys<heads()>(q + std::size_t(g0) * H, keys, n, H, scale, scores + std::size_t(g0) * n);
+  });
   for (int g = 0; g < group; ++g) {
     float* sg = scores + g * n;
     float m = sg[0];
@@ -224,19 +227,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const f
     const float inv = 1.0f / sum;
     for (std::size_t t = 0; t < n; ++t) sg[t] *= inv;
   }
-  for (int g0 = 0; g0 < group;) {
-    const int left = group - g0;
-    const int heads = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;
-    const float* pg = scores + std::size_t(g0) * n;
-    float* og = out + std::size_t(g0) * H;
-    switch (heads) {
-      case 8: weigh_values<8>(pg, values, n, H, og); break;
-      case 4: weigh_values<4>(pg, values, n, H, og); break;
-      case 2: weigh_values<2>(pg, values, n, H, og); break;
-      default: weigh_values<1>(pg, values, n, H, og); break;
-    }
-    g0 += heads;
-  }
+  by_head_groups(group, [&](auto heads, int g0) __attribute__((always_inline)) {
+    weigh_values<heads()>(scores + std::size_t(g0) * n, values, n, H, out + std::size_t(g0) * H);
+  });
 }
 
 // cos and sin of every rotary frequency at one position: 2 x head_dim/2.
