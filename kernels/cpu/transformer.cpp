@@ -254,6 +254,28 @@ void rope_with(float* v, int head_dim, const std::vector<float>& table) {
   }
 }
 
+// One query head against n positions in double precision: key(t, i) and value(t, i)
+// give the cached (bf16) entries.
+template <typename Key, typename Value>
+void reference_head(const float* q, std::size_t n, std::size_t H, const Key& key, const Value& value, float* out) {
+  const double scale = 1.0 / std::sqrt(double(H));
+  std::vector<double> p(n);
+  double top = -INFINITY;
+  for (std::size_t t = 0; t < n; ++t) {
+    double dot = 0;
+    for (std::size_t i = 0; i < H; ++i) dot += double(q[i]) * key(t, i);
+    p[t] = dot * scale;
+    top = std::max(top, p[t]);
+  }
+  double sum = 0;
+  for (auto& e : p) sum += (e = std::exp(e - top));
+  for (std::size_t i = 0; i < H; ++i) {
+    double o = 0;
+    for (std::size_t t = 0; t < n; ++t) o += p[t] * value(t, i);
+    out[i] = float(o / sum);
+  }
+}
+
 }  // namespace
 
 std::size_t attention_key_offset(std::size_t t, std::size_t i, std::size_t head_dim) { return key_index(t, i, head_dim); }
@@ -267,24 +289,10 @@ void attend_bf16(const float* q, const std::uint16_t* keys, const std::uint16_t*
 void attend_reference(const float* q, const std::uint16_t* keys, const std::uint16_t* values, std::size_t n, int group,
                       int head_dim, float* out) {
   const std::size_t H = std::size_t(head_dim);
-  const double scale = 1.0 / std::sqrt(double(H));
-  std::vector<double> p(n);
-  for (int g = 0; g < group; ++g) {
-    double top = -INFINITY;
-    for (std::size_t t = 0; t < n; ++t) {
-      double dot = 0;
-      for (std::size_t i = 0; i < H; ++i) dot += double(q[g * H + i]) * bf16f(keys[key_index(t, i, H)]);
-      p[t] = dot * scale;
-      top = std::max(top, p[t]);
-    }
-    double sum = 0;
-    for (auto& e : p) sum += (e = std::exp(e - top));
-    for (std::size_t i = 0; i < H; ++i) {
-      double o = 0;
-      for (std::size_t t = 0; t < n; ++t) o += p[t] * bf16f(values[t * H + i]);
-      out[g * H + i] = float(o / sum);
-    }
-  }
+  for (int g = 0; g < group; ++g)
+    reference_head(
+        q + g * H, n, H, [&](std::size_t t, std::size_t i) { return bf16f(keys[key_index(t, i, H)]); },
+        [&](std::size_t t, std::size_t i) { return bf16f(values[t * H + i]); }, out + g * H);
 }
 
 float transformer_norm_weight(int layer, int which, int i) {
@@ -546,7 +554,6 @@ void Transformer::reference_layer(int l, const std::vector<std::size_t>& sequenc
   const std::size_t n = sequences.size(), D = shape_.d_model, F = shape_.d_ff, H = shape_.head_dim;
   const int Nq = shape_.q_heads, K = shape_.kv_heads, group = Nq / K;
   const std::size_t pos = context_ - 1;
-  const double scale = 1.0 / std::sqrt(double(H));
   Vectors h(n, std::vector<float>(D));
   for (std::size_t j = 0; j < n; ++j) rms_norm(x[j].data(), D, l, 0, h[j].data());
   auto qkv = reference_linear(l, kQkv, std::size_t(Nq + 2 * K) * H, D, h, threads);
@@ -565,21 +572,7 @@ void Transformer::reference_layer(int l, const std::vector<std::size_t>& sequenc
         return t == pos ? bf16f(round_bf16(k_new[i])) : bf16f(kc[key_index(t, i, H)]);
       };
       auto value = [&](std::size_t t, std::size_t i) { return t == pos ? bf16f(round_bf16(v_new[i])) : bf16f(vc[t * H + i]); };
-      std::vector<double> p(context_);
-      double top = -INFINITY;
-      for (std::size_t t = 0; t < context_; ++t) {
-        double dot = 0;
-        for (std::size_t i = 0; i < H; ++i) dot += double(q[i]) * key(t, i);
-        p[t] = dot * scale;
-        top = std::max(top, p[t]);
-      }
-      double sum = 0;
-      for (auto& e : p) sum += (e = std::exp(e - top));
-      for (std::size_t i = 0; i < H; ++i) {
-        double o = 0;
-        for (std::size_t t = 0; t < context_; ++t) o += p[t] * value(t, i);
-        attn[j][std::size_t(qh) * H + i] = float(o / sum);
-      }
+      reference_head(q, context_, H, key, value, &attn[j][std::size_t(qh) * H]);
     }
   }
   auto o = reference_linear(l, kOut, D, std::size_t(Nq) * H, attn, threads);
