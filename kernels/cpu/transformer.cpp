@@ -417,6 +417,7 @@ void Transformer::project(const DecodeWeights& w, const float* x, std::size_t ba
     for (std::size_t b = 0; b < batch; ++b) quantize(x + b * k, k, xq_.data() + b * k, &xq_scale_[b]);
     w.step_int8(xq_.data(), xq_scale_.data(), batch, y, threads);
   } else {
+#pragma omp parallel for num_threads(threads) schedule(static) if (batch > 1)
     for (std::size_t i = 0; i < batch * k; ++i) xb_[i] = round_bf16(x[i]);
     w.step_bf16(xb_.data(), batch, y, threads);
   }
@@ -446,6 +447,7 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
   for (int l = 0; l < shape_.layers; ++l) {
     record();
     const Layer& layer = *layers_[l];
+#pragma omp parallel for num_threads(threads) schedule(static) if (B > 1)
     for (std::size_t b = 0; b < B; ++b) rms_norm(&x_[b * D], D, l, 0, &h_[b * D]);
     project(*layer.qkv, h_.data(), B, qkv_.data(), threads);
 #pragma omp parallel num_threads(threads)
@@ -470,12 +472,17 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
         }
     }
     project(*layer.out, attn_.data(), B, h_.data(), threads);
-    for (std::size_t i = 0; i < B * D; ++i) x_[i] += h_[i];
-    for (std::size_t b = 0; b < B; ++b) rms_norm(&x_[b * D], D, l, 1, &h_[b * D]);
+    // Residual add and the MLP's norm, one sequence per iteration.
+#pragma omp parallel for num_threads(threads) schedule(static) if (B > 1)
+    for (std::size_t b = 0; b < B; ++b) {
+      for (std::size_t i = b * D; i < (b + 1) * D; ++i) x_[i] += h_[i];
+      rms_norm(&x_[b * D], D, l, 1, &h_[b * D]);
+    }
     project(*layer.gate_up, h_.data(), B, mlp_.data(), threads);
 #pragma omp parallel for num_threads(threads) schedule(static) if (B > 1)
     for (std::size_t b = 0; b < B; ++b) swiglu(&mlp_[b * 2 * F], F, &act_[b * F]);
     project(*layer.down, act_.data(), B, h_.data(), threads);
+#pragma omp parallel for num_threads(threads) schedule(static) if (B > 1)
     for (std::size_t i = 0; i < B * D; ++i) x_[i] += h_[i];
   }
   record();
