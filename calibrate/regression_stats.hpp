@@ -1,0 +1,51 @@
+#pragma once
+// The statistics of regression tracking: a one-sided Mann-Whitney U test between a
+// baseline's and a candidate's raw repetitions, the robust coefficient of variation that
+// scales the noise threshold, and change points in a series of run medians (E-divisive
+// means with a Student's t-test on the segments, as Apache Otava does). Pure computation.
+#include <cstddef>
+#include <vector>
+
+namespace roofaudit::calibrate {
+
+struct UTest {
+  double u = 0;        // U statistic of the candidate: pairs (c, b) with c < b, ties counting 1/2
+  double p = 1;        // one-sided p-value of "the candidate tends to be lower"
+  bool exact = false;  // exact null distribution (small samples without ties), else normal
+                       // approximation with tie and continuity correction
+};
+
+// H1: values of `candidate` tend to be lower than those of `baseline`. Exact when both
+// samples have no ties and n1 * n2 <= 2500; normal approximation otherwise. Throws Error
+// on an empty sample.
+UTest mann_whitney_lower(const std::vector<double>& candidate, const std::vector<double>& baseline);
+
+// 1.4826 * median absolute deviation / median: the coefficient of variation of a normal
+// sample, undisturbed by outliers. 0 for an empty sample or a zero median.
+double robust_cv(const std::vector<double>& values);
+double median(std::vector<double> values);
+
+// Two-sided p-value of Student's t with `df` degrees of freedom.
+double student_t_p_two_sided(double t, double df);
+
+struct ChangePoint {
+  std::size_t index = 0;  // first point of the new segment
+  double p = 1;           // Student's t-test between the segments either side
+  double mean_before = 0, mean_after = 0;
+  double relative_change = 0;  // (after - before) / |before|
+};
+
+struct ChangePointOptions {
+  std::size_t min_segment = 3;   // points each side of a change, at least
+  double min_magnitude = 0.02;   // |relative change| at least
+  double max_p = 0.001;          // t-test p-value at most
+};
+
+// Hierarchical E-divisive means: the split of a segment maximising the energy-distance
+// divergence between its two sides is a candidate; it is kept when the t-test between
+// the sides passes and the means differ by the minimum magnitude; segments are split
+// again until no candidate is kept. Finally every change is measured between its
+// neighbouring changes and dropped if it no longer passes. Returned in index order.
+std::vector<ChangePoint> detect_change_points(const std::vector<double>& series, const ChangePointOptions& options = {});
+
+}  // namespace roofaudit::calibrate

@@ -1,0 +1,123 @@
+// Regression statistics against known answers (SciPy 1.10's mannwhitneyu and t
+// distribution) and against synthetic series with known changes.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "calibrate/regression_stats.hpp"
+#include "probes/error.hpp"
+
+namespace roofaudit::calibrate {
+namespace {
+
+TEST(MannWhitney, ExactSmallSamplesMatchScipy) {
+  // scipy.stats.mannwhitneyu(candidate, baseline, alternative='less'); SciPy's statistic
+  // counts the pairs where the candidate is larger: U here is n1 n2 minus it.
+  auto r = mann_whitney_lower({1, 2, 3}, {4, 5, 6});
+  EXPECT_TRUE(r.exact);
+  EXPECT_DOUBLE_EQ(r.u, 9);
+  EXPECT_NEAR(r.p, 0.05, 1e-12);
+  r = mann_whitney_lower({1.1, 2.2, 3.3, 4.4}, {2.5, 5.5, 6.6, 7.7, 8.8});
+  EXPECT_DOUBLE_EQ(r.u, 18);
+  EXPECT_NEAR(r.p, 0.031746031746031744, 1e-12);
+  r = mann_whitney_lower({3, 1, 4, 6}, {2, 5, 7, 8, 9});
+  EXPECT_DOUBLE_EQ(r.u, 16);
+  EXPECT_NEAR(r.p, 0.09523809523809523, 1e-12);
+  // The other direction is not significant.
+  EXPECT_GT(mann_whitney_lower({4, 5, 6}, {1, 2, 3}).p, 0.9);
+}
+
+TEST(MannWhitney, TiesUseTheCorrectedNormalApproximation) {
+  const auto r = mann_whitney_lower({1, 2, 2, 3, 4, 5}, {3, 4, 5, 5, 6, 7, 8});
+  EXPECT_FALSE(r.exact);
+  EXPECT_DOUBLE_EQ(r.u, 42 - 5);
+  EXPECT_NEAR(r.p, 0.012679521083175258, 1e-9);
+  EXPECT_THROW(mann_whitney_lower({}, {1.0}), Error);
+}
+
+TEST(MannWhitney, FalseAlarmsStayAtAlphaAndATenPercentDropIsFound) {
+  // Repetitions with 3% noise: 10 candidate values against 50 pooled baseline values.
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> noise(0, 0.03);
+  const int trials = 2000;
+  int false_alarms = 0, found = 0;
+  for (int t = 0; t < trials; ++t) {
+    std::vector<double> base(50), same(10), drop(10);
+    for (auto& v : base) v = 100 * (1 + noise(rng));
+    for (auto& v : same) v = 100 * (1 + noise(rng));
+    for (auto& v : drop) v = 90 * (1 + noise(rng));
+    false_alarms += mann_whitney_lower(same, base).p <= 0.01;
+    found += mann_whitney_lower(drop, base).p <= 0.01;
+  }
+  EXPECT_LE(false_alarms, int(0.01 * trials * 1.5)) << "false-alarm rate " << double(false_alarms) / trials;
+  EXPECT_GE(found, int(0.99 * trials));
+}
+
+TEST(StudentT, TwoSidedPValuesMatchScipy) {
+  EXPECT_NEAR(student_t_p_two_sided(2.5, 7), 0.040992218585752874, 1e-10);
+  EXPECT_NEAR(student_t_p_two_sided(0.3, 30), 0.7662461052843528, 1e-10);
+  EXPECT_NEAR(student_t_p_two_sided(10, 3), 0.0021283990584141494, 1e-10);
+  EXPECT_NEAR(student_t_p_two_sided(-1.2, 4.5), 0.2894770548419645, 1e-10);
+  EXPECT_DOUBLE_EQ(student_t_p_two_sided(0, 5), 1.0);
+}
+
+TEST(RobustCv, IgnoresAnOutlier) {
+  EXPECT_NEAR(robust_cv({1, 2, 3, 4, 100}), 1.4826 / 3, 1e-12);
+  EXPECT_DOUBLE_EQ(robust_cv({5, 5, 5}), 0);
+  EXPECT_DOUBLE_EQ(robust_cv({}), 0);
+  EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
+}
+
+std::vector<double> noisy(std::mt19937_64& rng, std::vector<std::pair<int, double>> segments, double cv) {
+  std::normal_distribution<double> noise(0, cv);
+  std::vector<double> out;
+  for (const auto& [n, level] : segments)
+    for (int i = 0; i < n; ++i) out.push_back(level * (1 + noise(rng)));
+  return out;
+}
+
+TEST(ChangePoints, FindsKnownBreaks) {
+  std::mt19937_64 rng(11);
+  const auto x = noisy(rng, {{30, 100}, {30, 90}, {30, 95}}, 0.01);
+  const auto cps = detect_change_points(x);
+  ASSERT_EQ(cps.size(), 2u);
+  EXPECT_NEAR(double(cps[0].index), 30, 1);
+  EXPECT_NEAR(double(cps[1].index), 60, 1);
+  EXPECT_NEAR(cps[0].relative_change, -0.10, 0.01);
+  EXPECT_NEAR(cps[1].relative_change, 0.055, 0.01);
+  for (const auto& c : cps) EXPECT_LE(c.p, 0.001);
+}
+
+TEST(ChangePoints, ShortSeriesAndEdgesRespectTheMinimumSegment) {
+  std::mt19937_64 rng(3);
+  // A break three points from the end is found where it is; one two points from the end
+  // cannot be placed there: no segment is shorter than three points.
+  auto x = noisy(rng, {{20, 100}, {3, 80}}, 0.005);
+  auto cps = detect_change_points(x);
+  ASSERT_EQ(cps.size(), 1u);
+  EXPECT_EQ(cps[0].index, 20u);
+  x = noisy(rng, {{20, 100}, {2, 80}}, 0.005);
+  for (const auto& c : detect_change_points(x)) {
+    EXPECT_GE(c.index, 3u);
+    EXPECT_LE(c.index, x.size() - 3);
+  }
+  EXPECT_TRUE(detect_change_points({1, 2, 3, 4, 5}).empty());
+}
+
+TEST(ChangePoints, NoiseAloneAndSmallStepsAreNotChanges) {
+  int false_changes = 0;
+  for (int seed = 0; seed < 100; ++seed) {
+    std::mt19937_64 rng(seed);
+    false_changes += int(detect_change_points(noisy(rng, {{40, 100}}, 0.02)).size());
+  }
+  EXPECT_LE(false_changes, 2) << "p <= 0.001 and 2% magnitude: noise alone almost never splits";
+  // A 1% step, however clean, is below the minimum magnitude.
+  std::mt19937_64 rng(5);
+  EXPECT_TRUE(detect_change_points(noisy(rng, {{20, 100}, {20, 101}}, 0.0005)).empty());
+  ChangePointOptions loose;
+  loose.min_magnitude = 0.005;
+  EXPECT_EQ(detect_change_points(noisy(rng, {{20, 100}, {20, 101}}, 0.0005), loose).size(), 1u);
+}
+
+}  // namespace
+}  // namespace roofaudit::calibrate
