@@ -11,6 +11,7 @@ packages=(
   libopenblas-dev likwid
   libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   chromium fonts-liberation
+  libbenchmark-tools python3-numpy python3-scipy
 )
 
 missing=()

@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <set>
 #include <thread>
 
 #include "store/database.hpp"
@@ -504,6 +506,51 @@ TEST_F(Cli, ReportAndLocalPredictRefuseBadInputWithoutTouchingTheDatabase) {
   const auto rep = roofaudit(dir, {"--db", db, "report"});
   ASSERT_EQ(rep.exit_code, 0) << rep.err;
   EXPECT_NE(rep.out.find("not calibrated"), std::string::npos) << rep.out;
+}
+
+}  // namespace
+}  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+TEST_F(Cli, ExportWritesGoogleBenchmarkJsonThatItsCompareToolReads) {
+  seeded();
+  ASSERT_EQ(roofaudit(dir, run_args(db, {"--probes", "cpu.latency"})).exit_code, 0);
+  const auto a = roofaudit(dir, {"--db", db, "export", "1", "--format", "gbench-json"});
+  const auto b = roofaudit(dir, {"--db", db, "export", "2", "--format", "gbench-json"});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const auto ja = nlohmann::json::parse(a.out), jb = nlohmann::json::parse(b.out);
+  // The fields Google Benchmark writes and its tools read.
+  for (const char* key : {"date", "host_name", "executable", "num_cpus", "library_build_type"})
+    EXPECT_TRUE(ja["context"].contains(key)) << key;
+  ASSERT_FALSE(ja["benchmarks"].empty());
+  std::set<std::string> names_a, names_b;
+  for (const auto& e : ja["benchmarks"]) {
+    for (const char* key : {"name", "run_name", "run_type", "repetitions", "threads", "iterations", "real_time", "cpu_time",
+                            "time_unit"})
+      ASSERT_TRUE(e.contains(key)) << key << " in " << e.dump();
+    EXPECT_TRUE(e["run_type"] == "iteration" || e["run_type"] == "aggregate");
+    EXPECT_GT(e["real_time"].get<double>(), 0);
+    names_a.insert(e["name"].get<std::string>());
+  }
+  for (const auto& e : jb["benchmarks"]) names_b.insert(e["name"].get<std::string>());
+  EXPECT_EQ(names_a, names_b) << "the same measurements have the same names in two runs";
+
+  const std::string compare = "/usr/share/benchmark/compare.py";
+  ASSERT_EQ(access(compare.c_str(), R_OK), 0) << "Google Benchmark's tools are not installed (libbenchmark-tools)";
+  write_all(dir.file("a.json"), a.out);
+  write_all(dir.file("b.json"), b.out);
+  const std::string cmd = "/usr/bin/python3 " + compare + " --no-color benchmarks " + dir.file("a.json") + " " +
+                          dir.file("b.json") + " > " + dir.file("compare.txt") + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << read_all(dir.file("compare.txt"));
+  const std::string table = read_all(dir.file("compare.txt"));
+  EXPECT_NE(table.find("cpu.latency/chase/latency"), std::string::npos) << table;
+  EXPECT_NE(table.find("_median"), std::string::npos) << table;
+
+  expect_one_line_error(roofaudit(dir, {"--db", db, "export", "1", "--format", "csv"}), "--format takes gbench-json");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "export", "7", "--format", "gbench-json"}), "no run 7");
 }
 
 }  // namespace

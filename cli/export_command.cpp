@@ -1,0 +1,33 @@
+// roofaudit export: a stored run in another tool's format.
+#include <filesystem>
+#include <iostream>
+
+#include <fmt/format.h>
+
+#include "cli/command.hpp"
+#include "probes/error.hpp"
+#include "reports/gbench_json.hpp"
+#include "store/paths.hpp"
+#include "store/store.hpp"
+
+namespace roofaudit::cli {
+
+void add_export_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto* cmd = app.add_subcommand("export", "write a stored run in another tool's format");
+  auto run_id = std::make_shared<std::int64_t>(0);
+  auto format = std::make_shared<std::string>();
+  cmd->add_option("RUN_ID", *run_id, "the run's id (see 'roofaudit runs')")->required();
+  cmd->add_option("--format", *format, "gbench-json: Google Benchmark's JSON (for its compare.py)")->required();
+  cmd->callback([&action, &global, run_id, format] {
+    action = [&global, run_id, format] {
+      if (*format != "gbench-json") throw Error(fmt::format("--format takes gbench-json, not '{}'", *format));
+      const std::string path = store::resolve_database_path(global.db);
+      if (!std::filesystem::exists(path)) throw Error(fmt::format("no database at {}", path));
+      store::Store db(path, {global.busy_timeout_ms});
+      std::cout << reports::run_to_gbench_json(load_run_view(db, *run_id)).dump(2) << "\n";
+      return 0;
+    };
+  });
+}
+
+}  // namespace roofaudit::cli
