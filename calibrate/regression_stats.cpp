@@ -167,6 +167,19 @@ UTest mann_whitney_lower(const std::vector<double>& candidate, const std::vector
   return r;
 }
 
+Verdict judge(const std::vector<double>& candidate, const std::vector<double>& baseline, bool higher_is_better,
+              double threshold, double alpha) {
+  Verdict v;
+  const double mb = median(baseline), mc = median(candidate);
+  v.change = mb != 0 ? mc / mb - 1 : 0;
+  v.threshold = std::max(threshold, 3 * robust_cv(baseline));
+  const bool lower = v.change < 0;
+  v.p = lower ? mann_whitney_lower(candidate, baseline).p : mann_whitney_lower(baseline, candidate).p;
+  if (v.p <= alpha && std::fabs(v.change) > v.threshold)
+    v.kind = lower == higher_is_better ? Verdict::Kind::regression : Verdict::Kind::improvement;
+  return v;
+}
+
 std::vector<ChangePoint> detect_change_points(const std::vector<double>& x, const ChangePointOptions& o) {
   const std::size_t min_seg = std::max<std::size_t>(o.min_segment, 2);
   if (x.size() < 2 * min_seg) return {};

@@ -28,6 +28,20 @@ double median(std::vector<double> values);
 // Two-sided p-value of Student's t with `df` degrees of freedom.
 double student_t_p_two_sided(double t, double df);
 
+// A metric's candidate repetitions against its baseline's.
+struct Verdict {
+  enum class Kind { unchanged, regression, improvement };
+  Kind kind = Kind::unchanged;
+  double change = 0;     // median(candidate) / median(baseline) - 1
+  double p = 1;          // one-sided U test in the direction the median moved
+  double threshold = 0;  // max(threshold, 3 x the baseline's robust CV): the smallest move that counts
+};
+// A regression needs both: the U test rejects at `alpha` in the bad direction, and the
+// median moved the bad way by more than max(threshold, 3 x robust CV of the baseline).
+// Improvements likewise the good way. Needs at least one value each side.
+Verdict judge(const std::vector<double>& candidate, const std::vector<double>& baseline, bool higher_is_better,
+              double threshold, double alpha);
+
 struct ChangePoint {
   std::size_t index = 0;  // first point of the new segment
   double p = 1;           // Student's t-test between the segments either side

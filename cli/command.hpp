@@ -34,6 +34,7 @@ void add_blas_child_verb(CLI::App& app, const GlobalOptions& global, Action& act
 void add_devices_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_export_verb(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action);  // check and tag
 
 // "4KiB", "512kB", "1GiB", "2GB", "65536" -> bytes. Throws Error on anything else.
 std::uint64_t parse_bytes(const std::string& text);

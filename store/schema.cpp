@@ -106,6 +106,14 @@ CREATE INDEX runs_by_machine ON runs(machine_id, started_at);
       R"sql(
 ALTER TABLE measurements ADD COLUMN supported INTEGER NOT NULL DEFAULT 1;
 )sql",
+      // 3 -> 4: names for runs (baselines for `check`).
+      R"sql(
+CREATE TABLE tags (
+  name       TEXT PRIMARY KEY,
+  run_id     INTEGER NOT NULL REFERENCES runs(id),
+  created_at TEXT NOT NULL
+);
+)sql",
   };
   return steps;
 }

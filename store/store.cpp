@@ -343,6 +343,26 @@ std::vector<std::pair<std::int64_t, DeviceInfo>> Store::run_devices(std::int64_t
   return out;
 }
 
+void Store::tag_run(std::int64_t run_id, const std::string& name) {
+  if (name.empty()) throw Error("a tag needs a name");
+  if (!run(run_id)) throw Error(fmt::format("no run {} in {}", run_id, db_->path()));
+  Transaction tx(*db_);
+  db_->prepare("INSERT INTO tags (name, run_id, created_at) VALUES (?1, ?2, ?3) "
+               "ON CONFLICT (name) DO UPDATE SET run_id = excluded.run_id, created_at = excluded.created_at")
+      .bind(1, name).bind(2, run_id).bind(3, utc_now_iso8601())
+      .run();
+  tx.commit();
+}
+
+std::optional<std::int64_t> Store::tagged_run(const std::string& name) {
+  Statement& s = db_->prepare("SELECT run_id FROM tags WHERE name = ?1");
+  s.bind(1, name);
+  std::optional<std::int64_t> out;
+  if (s.step()) out = s.integer(0);
+  s.reset();
+  return out;
+}
+
 int Store::recover_abandoned_runs() {
   std::vector<std::pair<std::int64_t, std::string>> running;
   Statement& s = db_->prepare("SELECT id, owner FROM runs WHERE status = 'running'");

@@ -41,6 +41,11 @@ class Store {
   // The devices a run measured, with their ids, in the order first measured.
   std::vector<std::pair<std::int64_t, DeviceInfo>> run_devices(std::int64_t run_id);
 
+  // Names a run; a name already in use moves to this run. Throws Error for a missing run
+  // or an empty name.
+  void tag_run(std::int64_t run_id, const std::string& name);
+  std::optional<std::int64_t> tagged_run(const std::string& name);
+
   // Runs left 'running' by a process that no longer exists become 'interrupted'.
   // Returns how many were marked.
   int recover_abandoned_runs();

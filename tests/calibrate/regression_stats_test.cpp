@@ -121,3 +121,50 @@ TEST(ChangePoints, NoiseAloneAndSmallStepsAreNotChanges) {
 
 }  // namespace
 }  // namespace roofaudit::calibrate
+
+namespace roofaudit::calibrate {
+namespace {
+
+TEST(Judge, TenPercentDropIsARegressionAndNoiseIsNot) {
+  // 1.5% repetition noise (the VM's cpu.peak and cpu.bandwidth plateaus): the bar is then
+  // max(3%, 3 x 1.5%) = 4.5%, and a 10% move clears it.
+  std::mt19937_64 rng(21);
+  std::normal_distribution<double> noise(0, 0.015);
+  int alarms = 0, caught = 0, improvements = 0;
+  const int trials = 1000;
+  for (int t = 0; t < trials; ++t) {
+    std::vector<double> base(50), same(10), drop(10), faster(10);
+    for (auto& v : base) v = 100 * (1 + noise(rng));
+    for (auto& v : same) v = 100 * (1 + noise(rng));
+    for (auto& v : drop) v = 90 * (1 + noise(rng));
+    for (auto& v : faster) v = 112 * (1 + noise(rng));
+    alarms += judge(same, base, true, 0.03, 0.01).kind != Verdict::Kind::unchanged;
+    caught += judge(drop, base, true, 0.03, 0.01).kind == Verdict::Kind::regression;
+    improvements += judge(faster, base, true, 0.03, 0.01).kind == Verdict::Kind::improvement;
+  }
+  EXPECT_LE(alarms, int(0.01 * trials)) << "false alarms";
+  EXPECT_GE(caught, int(0.98 * trials));
+  EXPECT_GE(improvements, int(0.98 * trials));
+  // Lower is better (latency): a rise is the regression.
+  const std::vector<double> base = {10, 10.1, 9.9, 10.05, 9.95, 10.02, 9.98};
+  EXPECT_EQ(judge({11, 11.1, 10.9, 11.05, 11.02}, base, false, 0.03, 0.01).kind, Verdict::Kind::regression);
+  EXPECT_EQ(judge({9, 9.1, 8.9, 9.05, 9.02}, base, false, 0.03, 0.01).kind, Verdict::Kind::improvement);
+}
+
+TEST(Judge, SignificanceAloneOrMagnitudeAloneIsNotEnough) {
+  // Tight samples 1% apart: significant, but under the 3% threshold.
+  const std::vector<double> base = {100, 100.01, 99.99, 100.02, 99.98, 100.01, 99.99, 100};
+  const auto small = judge({99, 99.01, 98.99, 99.02, 98.98}, base, true, 0.03, 0.01);
+  EXPECT_LE(small.p, 0.01);
+  EXPECT_EQ(small.kind, Verdict::Kind::unchanged);
+  // A noisy baseline (robust CV 10%) raises the bar to 30%: a 20% move does not count.
+  const std::vector<double> noisy_base = {100, 90, 110, 95, 105, 85, 115, 100, 92, 108};
+  const auto noisy = judge({80, 79, 81, 80, 80, 79, 81}, noisy_base, true, 0.03, 0.01);
+  EXPECT_GT(noisy.threshold, 0.1);
+  EXPECT_EQ(noisy.kind, Verdict::Kind::unchanged);
+  // Two repetitions each side cannot reach p <= 0.01 however far apart.
+  EXPECT_EQ(judge({50, 51}, {100, 101}, true, 0.03, 0.01).kind, Verdict::Kind::unchanged);
+}
+
+}  // namespace
+}  // namespace roofaudit::calibrate

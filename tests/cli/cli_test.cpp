@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -551,6 +552,109 @@ TEST_F(Cli, ExportWritesGoogleBenchmarkJsonThatItsCompareToolReads) {
 
   expect_one_line_error(roofaudit(dir, {"--db", db, "export", "1", "--format", "csv"}), "--format takes gbench-json");
   expect_one_line_error(roofaudit(dir, {"--db", db, "export", "7", "--format", "gbench-json"}), "no run 7");
+}
+
+}  // namespace
+}  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// A database of synthetic runs: each run one cpu.peak fp32 figure (higher is better) and
+// one cpu.latency figure (lower is better), with the given medians and 1% noise.
+struct SyntheticRuns {
+  std::string path;
+  std::mt19937_64 rng{99};
+  explicit SyntheticRuns(std::string p) : path(std::move(p)) {}
+  std::int64_t add(double peak, double latency, int reps = 10, const std::string& host = "box-a",
+                   const std::string& kernel = "6.1.0") {
+    store::Store s(path);
+    store::MachineRecord m;
+    m.hostname = host;
+    m.cpu_model = "Synthetic CPU";
+    m.fingerprint = "fp-" + host;
+    const auto machine = s.upsert_machine(m);
+    const auto device = s.upsert_device(machine, {"cpu", 0, "Synthetic CPU", nlohmann::json::object()});
+    const auto run = s.begin_run(machine, "synthetic", {{"threads", 0}, {"quick", false}},
+                                 {{"build_type", "Release"}, {"build_flags", "-O3"}, {"kernel", kernel}});
+    std::normal_distribution<double> noise(0, 0.01);
+    auto measurement = [&](const char* probe, const char* variant, const char* metric, bool higher, double level) {
+      Measurement x;
+      x.probe = probe;
+      x.variant = variant;
+      x.metric = metric;
+      x.unit = higher ? "FLOP/s" : "s";
+      x.device = "cpu";
+      x.higher_is_better = higher;
+      x.params = {{"threads", 2}};
+      for (int r = 0; r < reps; ++r) x.samples.push_back({level * (1 + noise(rng)), 0.01});
+      x.summary = Summary{level, level, level, level, level, 0, 0};
+      x.valid = true;
+      x.validation = "synthetic";
+      s.add_measurement(run, device, x);
+    };
+    measurement("cpu.peak", "fp32", "peak", true, peak);
+    measurement("cpu.latency", "chase", "latency", false, latency);
+    s.finish_run(run, "complete");
+    return run;
+  }
+};
+
+TEST_F(Cli, CheckFindsADropAgainstPooledBaselinesAndPassesASteadyRun) {
+  SyntheticRuns runs(db);
+  for (int i = 0; i < 5; ++i) runs.add(100e9, 80e-9);
+  const auto steady = roofaudit(dir, {"--db", db, "check"});  // run 5 against runs 1-4
+  runs.add(100e9, 80e-9);
+  const auto ok = roofaudit(dir, {"--db", db, "check"});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  EXPECT_NE(ok.out.find("run 6 against runs 1-5: 2 metrics compared, 0 regressions"), std::string::npos) << ok.out;
+  EXPECT_EQ(steady.exit_code, 0) << steady.out << steady.err;
+
+  runs.add(90e9, 80e-9);  // run 7: peak 10% lower
+  const auto bad = roofaudit(dir, {"--db", db, "check"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  EXPECT_EQ(bad.out.rfind("REGRESSION cpu.peak/fp32/peak/threads:2 -", 0), 0u) << bad.out;
+  EXPECT_NE(bad.out.find("n=10 vs 50, baseline runs 2-6"), std::string::npos) << bad.out;
+  EXPECT_EQ(bad.out.find("cpu.latency"), std::string::npos) << "an unchanged metric is not a finding";
+  EXPECT_EQ(roofaudit(dir, {"--db", db, "check", "--informational"}).exit_code, 0);
+  EXPECT_EQ(roofaudit(dir, {"--db", db, "check", "--probes", "cpu.latency"}).exit_code, 0);
+  const auto md = roofaudit(dir, {"--db", db, "check", "--format", "markdown"});
+  EXPECT_NE(md.out.find("| regression | `cpu.peak/fp32/peak/threads:2` | -"), std::string::npos) << md.out;
+  const auto js = nlohmann::json::parse(roofaudit(dir, {"--db", db, "check", "--format", "json"}).out);
+  EXPECT_EQ(js["regressions"], 1);
+  EXPECT_EQ(js["baseline_runs"].size(), 5u);
+
+  // Latency rising is the regression for a lower-is-better metric; a tag names the baseline.
+  runs.add(100e9, 92e-9);  // run 8
+  ASSERT_EQ(roofaudit(dir, {"--db", db, "tag", "1", "release-1"}).exit_code, 0);
+  const auto slow = roofaudit(dir, {"--db", db, "check", "--baseline", "release-1"});
+  EXPECT_EQ(slow.exit_code, 1) << slow.out;
+  EXPECT_EQ(slow.out.rfind("REGRESSION cpu.latency/chase/latency", 0), 0u) << slow.out;
+  EXPECT_NE(slow.out.find("n=10 vs 10, baseline run 1"), std::string::npos) << slow.out;
+  // The regressed run 7 against run 1 by id, and an improvement is reported, not failed.
+  const auto faster = roofaudit(dir, {"--db", db, "check", "--baseline", "7", "--candidate", "6"});
+  EXPECT_EQ(faster.exit_code, 0) << faster.out;
+  EXPECT_NE(faster.out.find("improvement cpu.peak/fp32/peak"), std::string::npos) << faster.out;
+}
+
+TEST_F(Cli, CheckRefusesWhatItCannotCompare) {
+  SyntheticRuns runs(db);
+  runs.add(100e9, 80e-9);
+  expect_one_line_error(roofaudit(dir, {"--db", db, "check"}), "no earlier complete run of the same series");
+  runs.add(100e9, 80e-9, 2);  // two repetitions only
+  expect_one_line_error(roofaudit(dir, {"--db", db, "check"}), "too few repetitions");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "check", "--candidate", "9"}), "no run 9");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "check", "--baseline", "nightly"}), "no tag 'nightly'");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "check", "--threshold", "lots"}), "--threshold takes");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "tag", "9", "x"}), "no run 9");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "tag", "1", "42"}), "needs a letter");
+  const auto other = runs.add(100e9, 80e-9, 10, "box-b", "6.5.0");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "check", "--baseline", "1", "--candidate", std::to_string(other)}),
+                        "--allow-different-machines");
+  const auto across = roofaudit(dir, {"--db", db, "check", "--baseline", "1", "--candidate", std::to_string(other),
+                                      "--allow-different-machines"});
+  EXPECT_EQ(across.exit_code, 0) << across.out << across.err;
+  EXPECT_NE(across.out.find("warning: kernel differs: 6.1.0 in run 1, 6.5.0 in run 3"), std::string::npos) << across.out;
 }
 
 }  // namespace

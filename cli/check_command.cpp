@@ -1,0 +1,290 @@
+// roofaudit check: did any figure of a run move against its baseline, beyond both the
+// U test's significance and the noise-scaled threshold? And roofaudit tag, which names
+// runs to use as baselines.
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <filesystem>
+#include <iostream>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "calibrate/regression_stats.hpp"
+#include "cli/command.hpp"
+#include "probes/error.hpp"
+#include "reports/gbench_json.hpp"
+#include "store/paths.hpp"
+#include "store/store.hpp"
+
+namespace roofaudit::cli {
+namespace {
+
+using calibrate::Verdict;
+
+constexpr std::size_t kMinRepetitions = 3;
+
+struct CheckOptions {
+  std::string baseline = "rolling:5";
+  std::string candidate = "latest";
+  std::string threshold = "3%";
+  double alpha = 0.01;
+  std::vector<std::string> probes;
+  std::string format = "text";
+  bool informational = false;
+  bool allow_different_machines = false;
+};
+
+double parse_fraction(const std::string& text) {
+  std::size_t pos = 0;
+  double v = 0;
+  try {
+    v = std::stod(text, &pos);
+  } catch (...) {
+    pos = 0;
+  }
+  const bool percent = pos + 1 == text.size() && text.back() == '%';
+  if (pos == 0 || (pos != text.size() && !percent) || !std::isfinite(v) || v < 0)
+    throw Error(fmt::format("--threshold takes a percentage like 3% or a fraction like 0.03, not '{}'", text));
+  return percent ? v / 100 : v;
+}
+
+// What makes two runs' figures comparable besides the machine: how roofaudit was built
+// and the settings that change what a probe measures.
+std::string series_settings(const store::RunRecord& r) {
+  const auto& e = r.environment;
+  const auto& s = r.settings;
+  return fmt::format("{}|{}|threads {}|quick {}", e.value("build_type", "?"), e.value("build_flags", "?"),
+                     s.value("threads", 0), s.value("quick", false));
+}
+
+bool selected(const std::string& probe, const std::vector<std::string>& filters) {
+  if (filters.empty()) return true;
+  for (const auto& f : filters) {
+    if (f == probe) return true;
+    const std::string prefix = f.ends_with('*') ? f.substr(0, f.size() - 1) : f;  // "cpu.*" -> "cpu."
+    if (prefix.ends_with('.') && probe.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+std::string key_of(const Measurement& m) {
+  return fmt::format("{} v{} {}", m.device, m.probe_version, reports::gbench_name(m));
+}
+
+struct Finding {
+  std::string name;
+  Verdict verdict;
+  std::size_t n_candidate = 0, n_baseline = 0;
+  bool higher_is_better = true;
+};
+
+std::string run_span(const std::vector<std::int64_t>& ids) {
+  if (ids.size() == 1) return fmt::format("run {}", ids.front());
+  bool consecutive = true;
+  for (std::size_t i = 1; i < ids.size(); ++i) consecutive = consecutive && ids[i] == ids[i - 1] + 1;
+  return consecutive ? fmt::format("runs {}-{}", ids.front(), ids.back()) : fmt::format("runs {}", fmt::join(ids, ", "));
+}
+
+int run_check(const GlobalOptions& global, const CheckOptions& o) {
+  const double threshold = parse_fraction(o.threshold);
+  if (!(o.alpha > 0 && o.alpha < 1)) throw Error(fmt::format("--alpha must be in (0, 1), not {}", o.alpha));
+  if (o.format != "text" && o.format != "markdown" && o.format != "json")
+    throw Error(fmt::format("--format takes text, markdown or json, not '{}'", o.format));
+  const std::string path = store::resolve_database_path(global.db);
+  if (!std::filesystem::exists(path)) throw Error(fmt::format("no database at {}", path));
+  store::Store db(path, {global.busy_timeout_ms});
+  const auto runs = db.runs();
+
+  // The candidate.
+  std::optional<store::RunRecord> candidate;
+  if (o.candidate == "latest") {
+    for (auto it = runs.rbegin(); it != runs.rend() && !candidate; ++it)
+      if (it->status == "complete") candidate = *it;
+    if (!candidate) throw Error(fmt::format("no complete run in {}", path));
+  } else {
+    std::int64_t id = 0;
+    try {
+      id = std::stoll(o.candidate);
+    } catch (...) {
+      throw Error(fmt::format("--candidate takes a run id or 'latest', not '{}'", o.candidate));
+    }
+    candidate = db.run(id);
+    if (!candidate) throw Error(fmt::format("no run {} in {}", id, path));
+  }
+  const auto machine = db.machine(candidate->machine_id);
+
+  // The baseline runs.
+  std::vector<store::RunRecord> baseline;
+  std::vector<std::string> notes;
+  auto by_id = [&](std::int64_t id) {
+    auto r = db.run(id);
+    if (!r) throw Error(fmt::format("no run {} in {}", id, path));
+    return *r;
+  };
+  const std::string& b = o.baseline;
+  if (b == "previous" || b.rfind("rolling:", 0) == 0) {
+    std::size_t n = 1;
+    if (b != "previous") {
+      try {
+        n = std::stoul(b.substr(8));
+      } catch (...) {
+        n = 0;
+      }
+      if (n < 1) throw Error(fmt::format("--baseline rolling:N takes N >= 1, not '{}'", b.substr(8)));
+    }
+    for (auto it = runs.rbegin(); it != runs.rend() && baseline.size() < n; ++it) {
+      if (it->id >= candidate->id || it->status != "complete") continue;
+      if (it->machine_id != candidate->machine_id && !o.allow_different_machines) continue;
+      if (series_settings(*it) != series_settings(*candidate)) continue;  // another series
+      baseline.push_back(*it);
+    }
+    if (baseline.empty())
+      throw Error(fmt::format("no earlier complete run of the same series as run {} (machine, build and settings)",
+                              candidate->id));
+  } else if (std::all_of(b.begin(), b.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
+             !b.empty()) {
+    baseline.push_back(by_id(std::stoll(b)));
+  } else if (const auto tagged = db.tagged_run(b)) {
+    baseline.push_back(by_id(*tagged));
+  } else {
+    throw Error(fmt::format("--baseline takes previous, rolling:N, a run id or a tag; no tag '{}' in {}", b, path));
+  }
+  std::sort(baseline.begin(), baseline.end(), [](const auto& l, const auto& r) { return l.id < r.id; });
+  std::vector<std::int64_t> baseline_ids;
+  for (const auto& r : baseline) {
+    baseline_ids.push_back(r.id);
+    if (r.machine_id != candidate->machine_id && !o.allow_different_machines)
+      throw Error(fmt::format("run {} was measured on another machine than run {}; give --allow-different-machines to "
+                              "compare them anyway",
+                              r.id, candidate->id));
+    if (series_settings(r) != series_settings(*candidate))
+      notes.push_back(fmt::format("warning: run {} was built or run differently ({} vs {})", r.id, series_settings(r),
+                                  series_settings(*candidate)));
+    // Annotating facts: shown when they differ, never a reason to refuse.
+    for (const char* fact : {"kernel", "microcode", "governor", "compiler", "roofaudit_commit", "os"}) {
+      const auto was = r.environment.value(fact, std::string("?")), now = candidate->environment.value(fact, std::string("?"));
+      if (was != now) notes.push_back(fmt::format("warning: {} differs: {} in run {}, {} in run {}", fact, was, r.id, now, candidate->id));
+    }
+  }
+  std::sort(notes.begin(), notes.end());
+  notes.erase(std::unique(notes.begin(), notes.end()), notes.end());
+
+  // Pool each metric's repetitions over the baseline runs.
+  std::map<std::string, std::vector<double>> pooled;
+  for (const auto& r : baseline)
+    for (const auto& m : db.measurements(r.id))
+      if (m.valid && selected(m.probe, o.probes))
+        for (const auto& s : m.samples) pooled[key_of(m)].push_back(s.value);
+
+  std::vector<Finding> findings;
+  std::size_t compared = 0, too_few = 0, unmatched = 0;
+  for (const auto& m : db.measurements(candidate->id)) {
+    if (!m.valid || !selected(m.probe, o.probes)) continue;
+    const auto it = pooled.find(key_of(m));
+    if (it == pooled.end()) {
+      ++unmatched;
+      continue;
+    }
+    std::vector<double> values;
+    for (const auto& s : m.samples) values.push_back(s.value);
+    if (values.size() < kMinRepetitions || it->second.size() < kMinRepetitions) {
+      ++too_few;
+      continue;
+    }
+    ++compared;
+    const Verdict v = calibrate::judge(values, it->second, m.higher_is_better, threshold, o.alpha);
+    if (v.kind != Verdict::Kind::unchanged)
+      findings.push_back({reports::gbench_name(m), v, values.size(), it->second.size(), m.higher_is_better});
+  }
+  if (compared == 0) {
+    if (too_few > 0)
+      throw Error(fmt::format("too few repetitions to test: {} metrics have fewer than {} on a side (run with "
+                              "--repetitions {} or more)",
+                              too_few, kMinRepetitions, kMinRepetitions));
+    throw Error(fmt::format("run {} and its baseline ({}) share no metric{}", candidate->id, run_span(baseline_ids),
+                            o.probes.empty() ? "" : " of the selected probes"));
+  }
+  std::stable_sort(findings.begin(), findings.end(), [](const auto& l, const auto& r) {
+    return (l.verdict.kind == Verdict::Kind::regression) > (r.verdict.kind == Verdict::Kind::regression);
+  });
+  const auto regressions =
+      std::count_if(findings.begin(), findings.end(), [](const auto& f) { return f.verdict.kind == Verdict::Kind::regression; });
+  const std::string against = run_span(baseline_ids);
+  auto kind_name = [](const Finding& f) { return f.verdict.kind == Verdict::Kind::regression ? "regression" : "improvement"; };
+
+  if (o.format == "json") {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& f : findings)
+      arr.push_back({{"metric", f.name}, {"kind", kind_name(f)}, {"change", f.verdict.change}, {"p", f.verdict.p},
+                     {"threshold", f.verdict.threshold}, {"n_candidate", f.n_candidate}, {"n_baseline", f.n_baseline},
+                     {"higher_is_better", f.higher_is_better}});
+    std::cout << nlohmann::json{{"candidate", candidate->id}, {"baseline_runs", baseline_ids}, {"compared", compared},
+                                {"too_few_repetitions", too_few}, {"unmatched", unmatched}, {"regressions", regressions},
+                                {"findings", arr}, {"warnings", notes}, {"alpha", o.alpha}, {"threshold", threshold}}
+                     .dump(2)
+              << "\n";
+  } else if (o.format == "markdown") {
+    std::cout << fmt::format("### roofaudit check: run {} against {}\n\n", candidate->id, against);
+    std::cout << fmt::format("{} metrics compared (alpha {}, threshold {:.1f}% or 3x the baseline's robust CV): **{} "
+                             "regression{}**, {} improvement{}.\n\n",
+                             compared, o.alpha, threshold * 100, regressions, regressions == 1 ? "" : "s",
+                             findings.size() - regressions, findings.size() - regressions == 1 ? "" : "s");
+    if (!findings.empty()) {
+      std::cout << "| | metric | change | p | repetitions |\n|---|---|---:|---:|---|\n";
+      for (const auto& f : findings)
+        std::cout << fmt::format("| {} | `{}` | {:+.1f}% | {:.1g} | {} vs {} |\n", kind_name(f), f.name, f.verdict.change * 100,
+                                 f.verdict.p, f.n_candidate, f.n_baseline);
+    }
+    for (const auto& n : notes) std::cout << "\n- " << n;
+    if (!notes.empty()) std::cout << "\n";
+  } else {
+    for (const auto& f : findings)
+      std::cout << fmt::format("{} {} {:+.1f}% p={:.1g} n={} vs {}, baseline {}\n", f.verdict.kind == Verdict::Kind::regression
+                                                                                   ? "REGRESSION"
+                                                                                   : "improvement",
+                               f.name, f.verdict.change * 100, f.verdict.p, f.n_candidate, f.n_baseline, against);
+    for (const auto& n : notes) std::cout << n << "\n";
+    std::cout << fmt::format("run {} against {}: {} metrics compared, {} regression{}, {} improvement{}{}\n", candidate->id,
+                             against, compared, regressions, regressions == 1 ? "" : "s", findings.size() - regressions,
+                             findings.size() - regressions == 1 ? "" : "s",
+                             too_few ? fmt::format(" ({} with too few repetitions)", too_few) : "");
+  }
+  return regressions > 0 && !o.informational ? 1 : 0;
+}
+
+}  // namespace
+
+void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
+  auto* cmd = app.add_subcommand("check", "compare a run with its baseline: exit 1 when a figure regressed");
+  auto o = std::make_shared<CheckOptions>();
+  cmd->add_option("--baseline", o->baseline, "previous, rolling:N (pool the last N runs of the series), a run id or a tag")
+      ->capture_default_str();
+  cmd->add_option("--candidate", o->candidate, "a run id or 'latest'")->capture_default_str();
+  cmd->add_option("--threshold", o->threshold, "smallest move that counts, before 3x the baseline's robust CV")
+      ->capture_default_str();
+  cmd->add_option("--alpha", o->alpha, "significance of the one-sided Mann-Whitney U test")->capture_default_str();
+  cmd->add_option("--probes", o->probes, "probes to check, comma-separated; 'cpu.' selects a family")->delimiter(',');
+  cmd->add_option("--format", o->format, "text, markdown or json")->capture_default_str();
+  cmd->add_flag("--informational", o->informational, "report, but always exit 0");
+  cmd->add_flag("--allow-different-machines", o->allow_different_machines, "compare runs of different machines");
+  cmd->callback([&action, &global, o] { action = [&global, o] { return run_check(global, *o); }; });
+
+  auto* tag = app.add_subcommand("tag", "name a run (a baseline for check)");
+  auto run_id = std::make_shared<std::int64_t>(0);
+  auto name = std::make_shared<std::string>();
+  tag->add_option("RUN_ID", *run_id, "the run")->required();
+  tag->add_option("NAME", *name, "the name (an existing name moves to this run)")->required();
+  tag->callback([&action, &global, run_id, name] {
+    action = [&global, run_id, name] {
+      if (name->empty() || std::all_of(name->begin(), name->end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+        throw Error(fmt::format("a tag name needs a letter (a number would read as a run id): '{}'", *name));
+      store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
+      db.tag_run(*run_id, *name);
+      std::cout << fmt::format("run {} is '{}'\n", *run_id, *name);
+      return 0;
+    };
+  });
+}
+
+}  // namespace roofaudit::cli
