@@ -68,8 +68,44 @@ bool selected(const std::string& probe, const std::vector<std::string>& filters)
   return false;
 }
 
-std::string key_of(const Measurement& m) {
-  return fmt::format("{} v{} {}", m.device, m.probe_version, reports::gbench_name(m));
+struct Metric {
+  std::string name;  // as printed
+  bool higher_is_better = true;
+  std::vector<double> values;  // every repetition
+};
+
+// A run's comparable metrics by series key. Points of a working-set sweep are pooled per
+// memory level of the run's own plateau fit ("cpu.bandwidth read DRAM"): single sweep
+// points move with the machine's mood far more than a level does, and the transition
+// points between levels are left out.
+std::map<std::string, Metric> collect(store::Store& db, std::int64_t run_id, const std::vector<std::string>& probes) {
+  std::map<std::string, Metric> out;
+  const auto fits = db.fits(run_id);
+  for (const auto& m : db.measurements(run_id)) {
+    if (!m.valid || m.samples.empty() || !selected(m.probe, probes)) continue;
+    std::string key, name;
+    if (m.params.contains("working_set_bytes")) {
+      const double ws = m.params.value("working_set_bytes", 0.0);
+      for (const auto& f : fits) {
+        if (f.kind != "plateaus" || f.device != m.device || f.probe != m.probe || f.variant != m.variant) continue;
+        for (const auto& level : f.result) {
+          if (ws < level.value("from_bytes", 0.0) || ws > level.value("to_bytes", 0.0)) continue;
+          const std::string l = level.value("level", "?");
+          name = fmt::format("{} {} {}{}", m.probe, m.variant, l, m.device == "cpu" ? "" : " on " + m.device);
+          key = fmt::format("{} v{} {} {} {} {}", m.device, m.probe_version, m.probe, m.variant, m.metric, l);
+        }
+      }
+      if (key.empty()) continue;  // between levels
+    } else {
+      name = reports::gbench_name(m);
+      key = fmt::format("{} v{} {}", m.device, m.probe_version, name);
+    }
+    auto& metric = out[key];
+    metric.name = name;
+    metric.higher_is_better = m.higher_is_better;
+    for (const auto& s : m.samples) metric.values.push_back(s.value);
+  }
+  return out;
 }
 
 struct Finding {
@@ -170,32 +206,32 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   std::sort(notes.begin(), notes.end());
   notes.erase(std::unique(notes.begin(), notes.end()), notes.end());
 
-  // Pool each metric's repetitions over the baseline runs.
-  std::map<std::string, std::vector<double>> pooled;
+  // Each run's metrics; a working-set sweep counts once per memory level its run found.
+  std::map<std::string, Metric> pooled;
+  std::map<std::string, std::size_t> runs_with;
   for (const auto& r : baseline)
-    for (const auto& m : db.measurements(r.id))
-      if (m.valid && selected(m.probe, o.probes))
-        for (const auto& s : m.samples) pooled[key_of(m)].push_back(s.value);
+    for (auto& [key, metric] : collect(db, r.id, o.probes)) {
+      auto& slot = pooled[key];
+      if (slot.values.empty()) slot = metric;
+      else slot.values.insert(slot.values.end(), metric.values.begin(), metric.values.end());
+    }
 
   std::vector<Finding> findings;
   std::size_t compared = 0, too_few = 0, unmatched = 0;
-  for (const auto& m : db.measurements(candidate->id)) {
-    if (!m.valid || !selected(m.probe, o.probes)) continue;
-    const auto it = pooled.find(key_of(m));
+  for (const auto& [key, metric] : collect(db, candidate->id, o.probes)) {
+    const auto it = pooled.find(key);
     if (it == pooled.end()) {
       ++unmatched;
       continue;
     }
-    std::vector<double> values;
-    for (const auto& s : m.samples) values.push_back(s.value);
-    if (values.size() < kMinRepetitions || it->second.size() < kMinRepetitions) {
+    if (metric.values.size() < kMinRepetitions || it->second.values.size() < kMinRepetitions) {
       ++too_few;
       continue;
     }
     ++compared;
-    const Verdict v = calibrate::judge(values, it->second, m.higher_is_better, threshold, o.alpha);
+    const Verdict v = calibrate::judge(metric.values, it->second.values, metric.higher_is_better, threshold, o.alpha);
     if (v.kind != Verdict::Kind::unchanged)
-      findings.push_back({reports::gbench_name(m), v, values.size(), it->second.size(), m.higher_is_better});
+      findings.push_back({metric.name, v, metric.values.size(), it->second.values.size(), metric.higher_is_better});
   }
   if (compared == 0) {
     if (too_few > 0)
