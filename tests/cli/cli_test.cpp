@@ -595,9 +595,32 @@ struct SyntheticRuns {
     };
     measurement("cpu.peak", "fp32", "peak", true, peak);
     measurement("cpu.latency", "chase", "latency", false, latency);
+    if (l2 > 0) {
+      // A read sweep over two levels, with its plateau fit as a run stores it.
+      std::normal_distribution<double> point(0, 0.01);
+      for (double ws : {4096.0, 8192.0, 16384.0, 20000.0, 65536.0, 131072.0, 262144.0}) {
+        Measurement x;
+        x.probe = "cpu.bandwidth";
+        x.variant = "read";
+        x.metric = "bandwidth";
+        x.unit = "B/s";
+        x.device = "cpu";
+        x.params = {{"threads", 2}, {"working_set_bytes", ws}};
+        const double level = ws <= 16384 ? 500e9 : ws >= 65536 ? l2 : 300e9;
+        for (int r = 0; r < reps; ++r) x.samples.push_back({level * (1 + point(rng)), 0.01});
+        x.summary = Summary{level, level, level, level, level, 0, 0};
+        x.valid = true;
+        x.validation = "synthetic";
+        s.add_measurement(run, device, x);
+      }
+      s.put_fit(run, device, {run, "cpu", "cpu.bandwidth", "read", "plateaus",
+                              {{{"level", "L1"}, {"value", 500e9}, {"from_bytes", 4096}, {"to_bytes", 16384}},
+                               {{"level", "L2"}, {"value", l2}, {"from_bytes", 65536}, {"to_bytes", 262144}}}});
+    }
     s.finish_run(run, "complete");
     return run;
   }
+  double l2 = 0;
 };
 
 TEST_F(Cli, CheckFindsADropAgainstPooledBaselinesAndPassesASteadyRun) {
@@ -635,6 +658,20 @@ TEST_F(Cli, CheckFindsADropAgainstPooledBaselinesAndPassesASteadyRun) {
   const auto faster = roofaudit(dir, {"--db", db, "check", "--baseline", "7", "--candidate", "6"});
   EXPECT_EQ(faster.exit_code, 0) << faster.out;
   EXPECT_NE(faster.out.find("improvement cpu.peak/fp32/peak"), std::string::npos) << faster.out;
+}
+
+TEST_F(Cli, CheckPoolsSweepPointsPerMemoryLevel) {
+  SyntheticRuns runs(db);
+  runs.l2 = 200e9;
+  for (int i = 0; i < 3; ++i) runs.add(100e9, 80e-9);
+  runs.l2 = 160e9;  // the L2 level 20% lower; L1 and the point between levels unchanged
+  runs.add(100e9, 80e-9);
+  const auto r = roofaudit(dir, {"--db", db, "check"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind("REGRESSION cpu.bandwidth read L2 -20", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("n=30 vs 90"), std::string::npos) << r.out;  // 3 points x 10 repetitions
+  EXPECT_EQ(r.out.find("read L1"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("4 metrics compared"), std::string::npos) << r.out;  // peak, latency, L1, L2
 }
 
 TEST_F(Cli, CheckRefusesWhatItCannotCompare) {
