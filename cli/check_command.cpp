@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <cctype>
 #include <cmath>
-#include <filesystem>
 #include <iostream>
 #include <map>
 
@@ -127,17 +126,15 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   if (!(o.alpha > 0 && o.alpha < 1)) throw Error(fmt::format("--alpha must be in (0, 1), not {}", o.alpha));
   if (o.format != "text" && o.format != "markdown" && o.format != "json")
     throw Error(fmt::format("--format takes text, markdown or json, not '{}'", o.format));
-  const std::string path = store::resolve_database_path(global.db);
-  if (!std::filesystem::exists(path)) throw Error(fmt::format("no database at {}", path));
-  store::Store db(path, {global.busy_timeout_ms});
+  const auto store = open_existing_store(global);
+  store::Store& db = *store;
+  const std::string& path = db.path();
   const auto runs = db.runs();
 
   // The candidate.
   std::optional<store::RunRecord> candidate;
   if (o.candidate == "latest") {
-    for (auto it = runs.rbegin(); it != runs.rend() && !candidate; ++it)
-      if (it->status == "complete") candidate = *it;
-    if (!candidate) throw Error(fmt::format("no complete run in {}", path));
+    candidate = db.run(latest_complete_run(db));
   } else {
     std::int64_t id = 0;
     try {

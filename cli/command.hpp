@@ -1,6 +1,7 @@
 #pragma once
 // A verb is one file with one add_*_verb function and one line in app.cpp's table.
 #include <functional>
+#include <memory>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -38,6 +39,12 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 
 // "4KiB", "512kB", "1GiB", "2GB", "65536" -> bytes. Throws Error on anything else.
 std::uint64_t parse_bytes(const std::string& text);
+
+// The database of the verbs that only read what a run stored: throws Error (nothing is
+// created) when there is none yet.
+std::unique_ptr<store::Store> open_existing_store(const GlobalOptions& global);
+// The newest run whose status is complete; throws Error when there is none.
+std::int64_t latest_complete_run(store::Store& db);
 
 // Everything stored about one run; throws Error when there is no such run.
 reports::RunView load_run_view(store::Store& db, std::int64_t run_id);

@@ -1,5 +1,4 @@
 // roofaudit export: a stored run in another tool's format.
-#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -7,7 +6,6 @@
 #include "cli/command.hpp"
 #include "probes/error.hpp"
 #include "reports/gbench_json.hpp"
-#include "store/paths.hpp"
 #include "store/store.hpp"
 
 namespace roofaudit::cli {
@@ -21,10 +19,8 @@ void add_export_verb(CLI::App& app, const GlobalOptions& global, Action& action)
   cmd->callback([&action, &global, run_id, format] {
     action = [&global, run_id, format] {
       if (*format != "gbench-json") throw Error(fmt::format("--format takes gbench-json, not '{}'", *format));
-      const std::string path = store::resolve_database_path(global.db);
-      if (!std::filesystem::exists(path)) throw Error(fmt::format("no database at {}", path));
-      store::Store db(path, {global.busy_timeout_ms});
-      std::cout << reports::run_to_gbench_json(load_run_view(db, *run_id)).dump(2) << "\n";
+      const auto db = open_existing_store(global);
+      std::cout << reports::run_to_gbench_json(load_run_view(*db, *run_id)).dump(2) << "\n";
       return 0;
     };
   });

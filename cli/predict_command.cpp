@@ -100,10 +100,8 @@ ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
 // run that calibrates it.
 ChipSpec load_local_chip(const GlobalOptions& global, const PredictOptions& o, const std::string& name) {
   const std::string device = local_device_of(name);
-  const std::string path = store::resolve_database_path(global.db);
-  if (!std::filesystem::exists(path))
-    throw Error(fmt::format("no database at {}: run 'roofaudit run' first to measure this machine", path));
-  store::Store db(path, {global.busy_timeout_ms});
+  const auto store = open_existing_store(global);
+  store::Store& db = *store;
   std::vector<std::int64_t> candidates;
   if (o.run > 0) {
     candidates.push_back(o.run);
@@ -112,7 +110,7 @@ ChipSpec load_local_chip(const GlobalOptions& global, const PredictOptions& o, c
     for (auto it = runs.rbegin(); it != runs.rend(); ++it)
       if (it->status == "complete") candidates.push_back(it->id);
   }
-  std::string last_problem = fmt::format("no complete run in {}", path);
+  std::string last_problem = fmt::format("no complete run in {}", db.path());
   for (std::int64_t id : candidates) {
     const auto view = load_run_view(db, id);
     for (const auto& c : calibrate_run(db, view)) {

@@ -1,4 +1,5 @@
 // Verbs that read what is stored: probes, runs, show.
+#include <filesystem>
 #include <iostream>
 
 #include <fmt/format.h>
@@ -12,6 +13,19 @@
 #include "store/store.hpp"
 
 namespace roofaudit::cli {
+
+std::unique_ptr<store::Store> open_existing_store(const GlobalOptions& global) {
+  const std::string path = store::resolve_database_path(global.db);
+  if (!std::filesystem::exists(path)) throw Error(fmt::format("no database at {}: run 'roofaudit run' first", path));
+  return std::make_unique<store::Store>(path, store::StoreOptions{global.busy_timeout_ms});
+}
+
+std::int64_t latest_complete_run(store::Store& db) {
+  const auto runs = db.runs();
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+    if (it->status == "complete") return it->id;
+  throw Error(fmt::format("no complete run in {}: run 'roofaudit run' first", db.path()));
+}
 
 reports::RunView load_run_view(store::Store& db, std::int64_t run_id) {
   auto run = db.run(run_id);

@@ -33,15 +33,6 @@ struct ReportOptions {
   std::string price_config;
 };
 
-// The latest complete run, or the given one.
-std::int64_t pick_run(store::Store& db, std::int64_t requested) {
-  if (requested > 0) return requested;
-  const auto runs = db.runs();
-  for (auto it = runs.rbegin(); it != runs.rend(); ++it)
-    if (it->status == "complete") return it->id;
-  throw Error(fmt::format("no complete run in {}: run 'roofaudit run' first", db.path()));
-}
-
 // Measured points for the roofline: each decode step and GEMM at its arithmetic intensity.
 std::vector<reports::RooflinePoint> roofline_points(const reports::RunView& v) {
   std::vector<reports::RooflinePoint> out;
@@ -120,10 +111,9 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   } else if (!o.price_config.empty()) {
     price = price_from_json(read_json_file(o.price_config), o.price_config);
   }
-  const std::string path = store::resolve_database_path(global.db);
-  if (!std::filesystem::exists(path)) throw Error(fmt::format("no database at {}: run 'roofaudit run' first", path));
-  store::Store db(path, {global.busy_timeout_ms});
-  const auto view = load_run_view(db, pick_run(db, o.run));
+  const auto store = open_existing_store(global);
+  store::Store& db = *store;
+  const auto view = load_run_view(db, o.run > 0 ? o.run : latest_complete_run(db));
 
   reports::AuditReport r;
   r.view = view;
