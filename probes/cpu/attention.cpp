@@ -14,6 +14,7 @@
 #include "kernels/cpu/aligned.hpp"
 #include "kernels/cpu/random.hpp"
 #include "kernels/cpu/transformer.hpp"
+#include "probes/cpu/model_shape.hpp"
 #include "probes/cpu/sweep.hpp"
 #include "probes/error.hpp"
 #include "probes/probe.hpp"
@@ -25,24 +26,6 @@ namespace roofaudit {
 namespace {
 
 constexpr int kCheckedBlocks = 6;
-
-struct Heads {
-  int q_heads = 0, kv_heads = 0, head_dim = 0;
-};
-
-Heads heads_of(const nlohmann::json& m) {
-  Heads h;
-  try {
-    h.q_heads = m.at("q_heads").get<int>();
-    h.kv_heads = m.at("kv_heads").get<int>();
-    h.head_dim = m.at("head_dim").get<int>();
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("cpu.attention needs the model's q_heads, kv_heads and head_dim: {}", e.what()));
-  }
-  if (h.q_heads < 1 || h.kv_heads < 1 || h.head_dim < 1 || h.q_heads % h.kv_heads != 0)
-    throw Error("cpu.attention: query heads must be a positive multiple of KV heads");
-  return h;
-}
 
 std::uint64_t cache_bytes(const RunSettings& s) {
   if (s.max_working_set_bytes) return std::max<std::uint64_t>(s.max_working_set_bytes, 1 << 20);
@@ -70,12 +53,12 @@ class CpuAttentionProbe final : public Probe {
   int version() const override { return 1; }
 
   void check(const RunSettings& settings, const Topology&) const override {
-    heads_of(settings.model);
+    transformer_shape(settings.model, name());
     check_fits_in_memory(2 * cache_bytes(settings), "cpu.attention's KV cache");
   }
 
   void run(ProbeContext& ctx) override {
-    const Heads h = heads_of(ctx.settings.model);
+    const kernels::TransformerShape h = transformer_shape(ctx.settings.model, name());
     const int threads = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
     const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
 #pragma omp parallel num_threads(threads)
@@ -88,7 +71,7 @@ class CpuAttentionProbe final : public Probe {
   }
 
  private:
-  void measure(ProbeContext& ctx, const Heads& h, std::size_t n, int threads, int reps) const {
+  void measure(ProbeContext& ctx, const kernels::TransformerShape& h, std::size_t n, int threads, int reps) const {
     const std::size_t H = std::size_t(h.head_dim), group = std::size_t(h.q_heads / h.kv_heads);
     const std::size_t block = (kernels::attention_key_span(n) + n) * H;  // one KV head's keys and values
     const std::size_t kv_bytes_per_block = 2 * n * H * 2;

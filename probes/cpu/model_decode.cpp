@@ -14,6 +14,7 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/transformer.hpp"
+#include "probes/cpu/model_shape.hpp"
 #include "probes/cpu/sweep.hpp"
 #include "probes/error.hpp"
 #include "probes/probe.hpp"
@@ -40,28 +41,8 @@ constexpr double kMedianTolerance = 1e-4;
 constexpr double kWorstTolerance = 0.05;
 
 TransformerShape shape_of(const nlohmann::json& m) {
-  TransformerShape s;
-  try {
-    s.layers = m.at("layers").get<int>();
-    s.d_model = m.at("d_model").get<int>();
-    s.d_ff = m.at("d_ff").get<int>();
-    s.q_heads = m.at("q_heads").get<int>();
-    s.kv_heads = m.at("kv_heads").get<int>();
-    s.head_dim = m.at("head_dim").get<int>();
-    s.vocab = m.at("vocab").get<int>();
-    s.tied_embeddings = m.value("tied_embeddings", false);
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(fmt::format("model.decode needs a model shape (layers, d_model, d_ff, q_heads, kv_heads, head_dim, "
-                            "vocab): {}",
-                            e.what()));
-  }
   if (m.value("experts", 0) > 0) throw Error("model.decode runs dense models only, not mixtures of experts");
-  try {
-    s.check();
-  } catch (const std::invalid_argument& e) {
-    throw Error(fmt::format("model.decode: {}", e.what()));
-  }
-  return s;
+  return transformer_shape(m, "model.decode");
 }
 
 struct Shape {
