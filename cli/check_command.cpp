@@ -6,12 +6,14 @@
 #include <cmath>
 #include <iostream>
 #include <map>
+#include <set>
 
 #include <fmt/format.h>
 
 #include "calibrate/regression_stats.hpp"
 #include "cli/command.hpp"
 #include "probes/error.hpp"
+#include "probes/probe.hpp"
 #include "reports/gbench_json.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
@@ -57,14 +59,13 @@ std::string series_settings(const store::RunRecord& r) {
                      s.value("threads", 0), s.value("quick", false));
 }
 
-bool selected(const std::string& probe, const std::vector<std::string>& filters) {
-  if (filters.empty()) return true;
-  for (const auto& f : filters) {
-    if (f == probe) return true;
-    const std::string prefix = f.ends_with('*') ? f.substr(0, f.size() - 1) : f;  // "cpu.*" -> "cpu."
-    if (prefix.ends_with('.') && probe.rfind(prefix, 0) == 0) return true;
-  }
-  return false;
+// The probe names --probes selects, as `run --probes` reads them ("cpu." a family);
+// empty: every probe.
+std::set<std::string> selected_probes(const std::vector<std::string>& filters) {
+  std::set<std::string> names;
+  if (!filters.empty())
+    for (const auto& p : ProbeRegistry::instance().select(filters)) names.emplace(p->name());
+  return names;
 }
 
 struct Metric {
@@ -77,11 +78,11 @@ struct Metric {
 // memory level of the run's own plateau fit ("cpu.bandwidth read DRAM"): single sweep
 // points move with the machine's mood far more than a level does, and the transition
 // points between levels are left out.
-std::map<std::string, Metric> collect(store::Store& db, std::int64_t run_id, const std::vector<std::string>& probes) {
+std::map<std::string, Metric> collect(store::Store& db, std::int64_t run_id, const std::set<std::string>& probes) {
   std::map<std::string, Metric> out;
   const auto fits = db.fits(run_id);
   for (const auto& m : db.measurements(run_id)) {
-    if (!m.valid || m.samples.empty() || !selected(m.probe, probes)) continue;
+    if (!m.valid || m.samples.empty() || (!probes.empty() && !probes.count(m.probe))) continue;
     std::string key, name;
     if (m.params.contains("working_set_bytes")) {
       const double ws = m.params.value("working_set_bytes", 0.0);
@@ -126,6 +127,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   if (!(o.alpha > 0 && o.alpha < 1)) throw Error(fmt::format("--alpha must be in (0, 1), not {}", o.alpha));
   if (o.format != "text" && o.format != "markdown" && o.format != "json")
     throw Error(fmt::format("--format takes text, markdown or json, not '{}'", o.format));
+  const std::set<std::string> probes = selected_probes(o.probes);
   const auto store = open_existing_store(global);
   store::Store& db = *store;
   const std::string& path = db.path();
@@ -207,7 +209,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   std::map<std::string, Metric> pooled;
   std::map<std::string, std::size_t> runs_with;
   for (const auto& r : baseline)
-    for (auto& [key, metric] : collect(db, r.id, o.probes)) {
+    for (auto& [key, metric] : collect(db, r.id, probes)) {
       auto& slot = pooled[key];
       if (slot.values.empty()) slot = metric;
       else slot.values.insert(slot.values.end(), metric.values.begin(), metric.values.end());
@@ -215,7 +217,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
 
   std::vector<Finding> findings;
   std::size_t compared = 0, too_few = 0, unmatched = 0;
-  for (const auto& [key, metric] : collect(db, candidate->id, o.probes)) {
+  for (const auto& [key, metric] : collect(db, candidate->id, probes)) {
     const auto it = pooled.find(key);
     if (it == pooled.end()) {
       ++unmatched;
