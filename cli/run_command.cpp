@@ -190,9 +190,13 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
                              db.run(run_id)->measurement_count);
     return 130;
   }
-  store_calibration(db, load_run_view(db, run_id));
+  // Measurements and samples are read once; calibration adds fits and finishing changes
+  // the run record, so only those two are read again.
+  auto view = load_run_view(db, run_id);
+  store_calibration(db, view);
   db.finish_run(run_id, "complete");
-  const auto view = load_run_view(db, run_id);
+  view.run = *db.run(run_id);
+  view.fits = db.fits(run_id);
   if (opt.json) std::cout << reports::run_to_json(view).dump(2) << "\n";
   else std::cout << reports::render_run_text(view) << fmt::format("stored as run {} in {}\n", run_id, db.path());
   for (const auto& m : view.measurements)
