@@ -411,6 +411,15 @@ std::vector<PredictionCheck> check_predictions(const ChipSpec& chip, const std::
   return out;
 }
 
+PredictionError prediction_error(const std::vector<PredictionCheck>& checks) {
+  std::vector<double> errors;
+  for (const auto& p : checks)
+    if (!p.calibration_point) errors.push_back(std::fabs(p.error));
+  if (errors.empty()) return {};
+  std::sort(errors.begin(), errors.end());
+  return {errors[errors.size() / 2], errors.back(), errors.size()};
+}
+
 nlohmann::json prediction_checks_to_json(const std::vector<PredictionCheck>& checks) {
   nlohmann::json arr = nlohmann::json::array();
   for (const auto& p : checks)

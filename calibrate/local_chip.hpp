@@ -74,6 +74,14 @@ struct PredictionCheck {
   bool calibration_point = false;  // fitted the chip's layer overhead: its error is ~0 by construction
 };
 std::vector<PredictionCheck> check_predictions(const ChipSpec& chip, const std::vector<Measurement>& measurements);
+// |error| over the checks that did not fit the layer overhead: the median (upper, for an
+// even count), the worst, and how many; shapes == 0 when there are none.
+struct PredictionError {
+  double median = 0, worst = 0;
+  std::size_t shapes = 0;
+};
+PredictionError prediction_error(const std::vector<PredictionCheck>& checks);
+
 nlohmann::json prediction_checks_to_json(const std::vector<PredictionCheck>& checks);
 std::vector<PredictionCheck> prediction_checks_from_json(const nlohmann::json& j);
 

@@ -50,12 +50,13 @@ std::vector<reports::RooflinePoint> roofline_points(const reports::RunView& v) {
       // Three n x n operands moved once: the intensity a perfectly blocked product reaches.
       out.push_back({chip, fmt::format("{} {} n={:.0f}", m.probe, m.variant, n), 2.0 * n / (3.0 * bytes), m.summary->best});
     } else if (m.probe == "model.decode") {
+      // A step does 2 P operations per token and reads the weights and the KV cache once.
       const double bytes = m.params.value("weight_bytes", 0.0) + m.params.value("kv_bytes", 0.0);
       try {
-        const double ops = 2.0 * model_from_json(m.params.at("model")).total_params() * m.summary->best;
+        const double ops_per_token = 2.0 * model_from_json(m.params.at("model")).total_params();
         if (bytes > 0)
           out.push_back({chip, fmt::format("model.decode {} B={}", m.variant, m.params.value("batch", 0)),
-                         ops / m.summary->best * m.params.value("batch", 0.0) / bytes, ops});
+                         ops_per_token * m.params.value("batch", 0.0) / bytes, ops_per_token * m.summary->best});
       } catch (const nlohmann::json::exception&) {
       }
     }

@@ -431,13 +431,10 @@ Table checks_table(const LocalSection& s) {
 }
 
 std::string check_summary(const LocalSection& s) {
-  std::vector<double> errors;
-  for (const auto& p : s.checks)
-    if (!p.calibration_point) errors.push_back(std::fabs(p.error));
-  if (errors.empty()) return "";
-  std::sort(errors.begin(), errors.end());
+  const auto e = calibrate::prediction_error(s.checks);
+  if (e.shapes == 0) return "";
   return fmt::format("predictor against the forward pass: median |error| {:.1f}%, worst {:.1f}% over {} shapes",
-                     100 * errors[errors.size() / 2], 100 * errors.back(), errors.size());
+                     100 * e.median, 100 * e.worst, e.shapes);
 }
 
 template <typename TableFn>

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "calibrate/regression_stats.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -28,14 +30,12 @@ std::string scalar(const nlohmann::json& v) {
 struct Stats {
   double mean, median, stddev;
 };
-Stats stats_of(std::vector<double> v) {
+Stats stats_of(const std::vector<double>& v) {
   const double n = double(v.size());
   const double mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
   double ss = 0;
   for (double x : v) ss += (x - mean) * (x - mean);
-  std::sort(v.begin(), v.end());
-  const double median = v.size() % 2 ? v[v.size() / 2] : (v[v.size() / 2 - 1] + v[v.size() / 2]) / 2;
-  return {mean, median, v.size() > 1 ? std::sqrt(ss / (n - 1)) : 0.0};
+  return {mean, calibrate::median(v), v.size() > 1 ? std::sqrt(ss / (n - 1)) : 0.0};
 }
 
 }  // namespace

@@ -203,7 +203,6 @@ void render_model_decode(std::string& out, const std::vector<const Measurement*>
                      first.params.value("threads", 0));
   out += fmt::format("  {:<7} {:>7} {:>5} {:>10} {:>9} {:>12} {:>8}\n", "weights", "context", "B", "tokens/s", "step ms",
                      "predicted", "error");
-  std::vector<double> errors;
   for (const auto* m : ms) {
     const auto batch = m->params.value("batch", 0);
     const auto context = m->params.value("context", 0);
@@ -217,16 +216,14 @@ void render_model_decode(std::string& out, const std::vector<const Measurement*>
       if (c.variant == m->variant && c.batch == batch && c.context == context) {
         predicted = fmt::format("{:.4g}", c.predicted_tokens_per_s);
         error = c.calibration_point ? "(fit)" : fmt::format("{:+.1f}%", c.error * 100);
-        if (!c.calibration_point) errors.push_back(std::fabs(c.error));
       }
     out += fmt::format("  {:<7} {:>7} {:>5} {:>10.4g} {:>9.2f} {:>12} {:>8}\n", m->variant, context, batch, tps,
                        1e3 * double(batch) / tps, predicted, error);
   }
-  if (!errors.empty()) {
-    std::sort(errors.begin(), errors.end());
+  if (const auto e = calibrate::prediction_error(checks); e.shapes > 0) {
     out += fmt::format("  predicted by the serving model on this run's calibrated CPU ('predict --chip local'; its per-layer "
                        "overhead fitted on the points marked (fit)): median |error| {:.1f}%, worst {:.1f}% over {} shapes\n",
-                       100 * errors[errors.size() / 2], 100 * errors.back(), errors.size());
+                       100 * e.median, 100 * e.worst, e.shapes);
   } else {
     out += "  no prediction beside it: the run lacks the CPU calibration (cpu.bandwidth, cpu.peak)\n";
   }
