@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/aligned.hpp"
+#include "kernels/cpu/gemm_lowp.hpp"
 #include "kernels/cpu/random.hpp"
 #include "kernels/cpu/transformer.hpp"
 #include "probes/cpu/model_shape.hpp"
@@ -37,12 +38,7 @@ std::vector<std::size_t> contexts(const RunSettings& s) {
   return {256, 1024, 4096, 16384};
 }
 
-std::uint16_t random_bf16(kernels::SplitMix64& rng) {
-  const float f = float(rng.below(1 << 16)) / 32768.0f - 1.0f;
-  std::uint32_t bits;
-  __builtin_memcpy(&bits, &f, 4);
-  return std::uint16_t(bits >> 16);
-}
+std::uint16_t random_bf16(kernels::SplitMix64& rng) { return kernels::to_bf16(float(rng.below(1 << 16)) / 32768.0f - 1.0f); }
 
 class CpuAttentionProbe final : public Probe {
  public:

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "kernels/cpu/gemm_lowp.hpp"
 #include "kernels/cpu/transformer.hpp"
 
 namespace roofaudit::kernels {
@@ -139,11 +140,7 @@ TEST(Attention, KernelMatchesTheDoublePrecisionReference) {
           x = x * 1664525u + 1013904223u;
           return float(x >> 8) / float(1 << 24) * 2.0f - 1.0f;
         };
-        auto bf16 = [](float f) {
-          std::uint32_t bits;
-          __builtin_memcpy(&bits, &f, 4);
-          return std::uint16_t(bits >> 16);
-        };
+        auto bf16 = [](float f) { return to_bf16(f); };
         for (std::size_t t = 0; t < n; ++t)
           for (int i = 0; i < H; ++i) {
             keys[attention_key_offset(t, i, H)] = bf16(next());
