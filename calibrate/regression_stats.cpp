@@ -167,12 +167,22 @@ UTest mann_whitney_lower(const std::vector<double>& candidate, const std::vector
   return r;
 }
 
+double sample_cv(const std::vector<double>& values) {
+  if (values.size() < 2) return 0;
+  double mean = 0;
+  for (double v : values) mean += v;
+  mean /= double(values.size());
+  double ss = 0;
+  for (double v : values) ss += (v - mean) * (v - mean);
+  return mean != 0 ? std::sqrt(ss / double(values.size() - 1)) / std::fabs(mean) : 0;
+}
+
 Verdict judge(const std::vector<double>& candidate, const std::vector<double>& baseline, bool higher_is_better,
-              double threshold, double alpha) {
+              double threshold, double alpha, double between_run_cv) {
   Verdict v;
   const double mb = median(baseline), mc = median(candidate);
   v.change = mb != 0 ? mc / mb - 1 : 0;
-  v.threshold = std::max(threshold, 3 * robust_cv(baseline));
+  v.threshold = std::max(threshold, 3 * std::max(robust_cv(baseline), between_run_cv));
   const bool lower = v.change < 0;
   v.p = lower ? mann_whitney_lower(candidate, baseline).p : mann_whitney_lower(baseline, candidate).p;
   if (v.p <= alpha && std::fabs(v.change) > v.threshold)

@@ -24,6 +24,8 @@ UTest mann_whitney_lower(const std::vector<double>& candidate, const std::vector
 // sample, undisturbed by outliers. 0 for an empty sample or a zero median.
 double robust_cv(const std::vector<double>& values);
 double median(std::vector<double> values);
+// Sample standard deviation / mean: 0 for fewer than two values or a zero mean.
+double sample_cv(const std::vector<double>& values);
 
 // Two-sided p-value of Student's t with `df` degrees of freedom.
 double student_t_p_two_sided(double t, double df);
@@ -34,13 +36,17 @@ struct Verdict {
   Kind kind = Kind::unchanged;
   double change = 0;     // median(candidate) / median(baseline) - 1
   double p = 1;          // one-sided U test in the direction the median moved
-  double threshold = 0;  // max(threshold, 3 x the baseline's robust CV): the smallest move that counts
+  double threshold = 0;  // max(threshold, 3 x the noise): the smallest move that counts
 };
 // A regression needs both: the U test rejects at `alpha` in the bad direction, and the
-// median moved the bad way by more than max(threshold, 3 x robust CV of the baseline).
-// Improvements likewise the good way. Needs at least one value each side.
+// median moved the bad way by more than max(threshold, 3 x noise), the noise being the
+// larger of the baseline repetitions' robust CV and `between_run_cv`, the robust CV of
+// earlier runs' medians (0: unknown). Repetitions within one run share the machine's
+// state of that minute; on a shared machine runs differ by more than repetitions do,
+// and only the series' history can tell by how much. Improvements likewise the good way.
+// Needs at least one value each side.
 Verdict judge(const std::vector<double>& candidate, const std::vector<double>& baseline, bool higher_is_better,
-              double threshold, double alpha);
+              double threshold, double alpha, double between_run_cv = 0);
 
 struct ChangePoint {
   std::size_t index = 0;  // first point of the new segment

@@ -12,6 +12,7 @@
 
 #include "calibrate/regression_stats.hpp"
 #include "cli/command.hpp"
+#include "cli/series.hpp"
 #include "probes/error.hpp"
 #include "probes/probe.hpp"
 #include "reports/gbench_json.hpp"
@@ -50,70 +51,17 @@ double parse_fraction(const std::string& text) {
   return percent ? v / 100 : v;
 }
 
-// What makes two runs' figures comparable besides the machine: how roofaudit was built
-// and the settings that change what a probe measures.
-std::string series_settings(const store::RunRecord& r) {
-  const auto& e = r.environment;
-  const auto& s = r.settings;
-  return fmt::format("{}|{}|threads {}|quick {}", e.value("build_type", "?"), e.value("build_flags", "?"),
-                     s.value("threads", 0), s.value("quick", false));
-}
-
-// The probe names --probes selects, as `run --probes` reads them ("cpu." a family);
-// empty: every probe.
-std::set<std::string> selected_probes(const std::vector<std::string>& filters) {
-  std::set<std::string> names;
-  if (!filters.empty())
-    for (const auto& p : ProbeRegistry::instance().select(filters)) names.emplace(p->name());
-  return names;
-}
-
-struct Metric {
-  std::string name;  // as printed
-  bool higher_is_better = true;
-  std::vector<double> values;  // every repetition
-};
-
-// A run's comparable metrics by series key. Points of a working-set sweep are pooled per
-// memory level of the run's own plateau fit ("cpu.bandwidth read DRAM"): single sweep
-// points move with the machine's mood far more than a level does, and the transition
-// points between levels are left out.
-std::map<std::string, Metric> collect(store::Store& db, std::int64_t run_id, const std::set<std::string>& probes) {
-  std::map<std::string, Metric> out;
-  const auto fits = db.fits(run_id);
-  for (const auto& m : db.measurements(run_id)) {
-    if (!m.valid || m.samples.empty() || (!probes.empty() && !probes.count(m.probe))) continue;
-    std::string key, name;
-    if (m.params.contains("working_set_bytes")) {
-      const double ws = m.params.value("working_set_bytes", 0.0);
-      for (const auto& f : fits) {
-        if (f.kind != "plateaus" || f.device != m.device || f.probe != m.probe || f.variant != m.variant) continue;
-        for (const auto& level : f.result) {
-          if (ws < level.value("from_bytes", 0.0) || ws > level.value("to_bytes", 0.0)) continue;
-          const std::string l = level.value("level", "?");
-          name = fmt::format("{} {} {}{}", m.probe, m.variant, l, m.device == "cpu" ? "" : " on " + m.device);
-          key = fmt::format("{} v{} {} {} {} {}", m.device, m.probe_version, m.probe, m.variant, m.metric, l);
-        }
-      }
-      if (key.empty()) continue;  // between levels
-    } else {
-      name = reports::gbench_name(m);
-      key = fmt::format("{} v{} {}", m.device, m.probe_version, name);
-    }
-    auto& metric = out[key];
-    metric.name = name;
-    metric.higher_is_better = m.higher_is_better;
-    for (const auto& s : m.samples) metric.values.push_back(s.value);
-  }
-  return out;
-}
-
 struct Finding {
   std::string name;
   Verdict verdict;
   std::size_t n_candidate = 0, n_baseline = 0;
   bool higher_is_better = true;
+  double between_run_cv = 0;  // 0: fewer than kMinHistory earlier runs
 };
+
+// Earlier runs of the series whose medians give the run-to-run spread, and how many it
+// needs at least.
+constexpr std::size_t kHistoryRuns = 5, kMinHistory = 3;
 
 std::string run_span(const std::vector<std::int64_t>& ids) {
   if (ids.size() == 1) return fmt::format("run {}", ids.front());
@@ -197,27 +145,45 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
       notes.push_back(fmt::format("warning: run {} was built or run differently ({} vs {})", r.id, series_settings(r),
                                   series_settings(*candidate)));
     // Annotating facts: shown when they differ, never a reason to refuse.
-    for (const char* fact : {"kernel", "microcode", "governor", "compiler", "roofaudit_commit", "os"}) {
-      const auto was = r.environment.value(fact, std::string("?")), now = candidate->environment.value(fact, std::string("?"));
-      if (was != now) notes.push_back(fmt::format("warning: {} differs: {} in run {}, {} in run {}", fact, was, r.id, now, candidate->id));
-    }
+    for (const auto& [fact, was, now] : differing_facts(r, *candidate))
+      notes.push_back(fmt::format("warning: {} differs: {} in run {}, {} in run {}", fact, was, r.id, now, candidate->id));
   }
   std::sort(notes.begin(), notes.end());
   notes.erase(std::unique(notes.begin(), notes.end()), notes.end());
 
-  // Each run's metrics; a working-set sweep counts once per memory level its run found.
+  // Each run's metrics, every sweep cut at the candidate's memory levels so that all
+  // runs pool the same working sets.
+  const auto levels = level_ranges(db, candidate->id);
+  std::map<std::int64_t, std::map<std::string, Metric>> by_run;
+  auto metrics_of = [&](std::int64_t id) -> const std::map<std::string, Metric>& {
+    auto it = by_run.find(id);
+    if (it == by_run.end()) it = by_run.emplace(id, collect_metrics(db, id, probes, levels)).first;
+    return it->second;
+  };
   std::map<std::string, Metric> pooled;
-  std::map<std::string, std::size_t> runs_with;
   for (const auto& r : baseline)
-    for (auto& [key, metric] : collect(db, r.id, probes)) {
+    for (const auto& [key, metric] : metrics_of(r.id)) {
       auto& slot = pooled[key];
       if (slot.values.empty()) slot = metric;
       else slot.values.insert(slot.values.end(), metric.values.begin(), metric.values.end());
     }
+  // The run-to-run spread: the CV of the medians of the series' latest runs before the
+  // candidate (at least as many as the baseline pools).
+  auto history = series_runs(db, *candidate, false);
+  const std::size_t window = std::max(kHistoryRuns, baseline.size());
+  if (history.size() > window) history.erase(history.begin(), history.end() - std::ptrdiff_t(window));
+  std::map<std::string, std::vector<double>> run_medians;
+  for (const auto& r : history)
+    for (const auto& [key, metric] : metrics_of(r.id)) run_medians[key].push_back(calibrate::median(metric.values));
+  if (history.size() < kMinHistory)
+    notes.push_back(fmt::format("warning: {} earlier run{} of this series; with fewer than {} the run-to-run spread is "
+                                "unknown and only the repetitions' noise scales the threshold (on a shared machine runs "
+                                "differ by more than repetitions do)",
+                                history.size(), history.size() == 1 ? "" : "s", kMinHistory));
 
   std::vector<Finding> findings;
   std::size_t compared = 0, too_few = 0, unmatched = 0;
-  for (const auto& [key, metric] : collect(db, candidate->id, probes)) {
+  for (const auto& [key, metric] : metrics_of(candidate->id)) {
     const auto it = pooled.find(key);
     if (it == pooled.end()) {
       ++unmatched;
@@ -228,9 +194,12 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
       continue;
     }
     ++compared;
-    const Verdict v = calibrate::judge(metric.values, it->second.values, metric.higher_is_better, threshold, o.alpha);
+    const auto& medians = run_medians[key];
+    const double spread = medians.size() >= kMinHistory ? calibrate::sample_cv(medians) : 0;
+    const Verdict v =
+        calibrate::judge(metric.values, it->second.values, metric.higher_is_better, threshold, o.alpha, spread);
     if (v.kind != Verdict::Kind::unchanged)
-      findings.push_back({metric.name, v, metric.values.size(), it->second.values.size(), metric.higher_is_better});
+      findings.push_back({metric.name, v, metric.values.size(), it->second.values.size(), metric.higher_is_better, spread});
   }
   if (compared == 0) {
     if (too_few > 0)
@@ -253,32 +222,33 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     for (const auto& f : findings)
       arr.push_back({{"metric", f.name}, {"kind", kind_name(f)}, {"change", f.verdict.change}, {"p", f.verdict.p},
                      {"threshold", f.verdict.threshold}, {"n_candidate", f.n_candidate}, {"n_baseline", f.n_baseline},
-                     {"higher_is_better", f.higher_is_better}});
+                     {"higher_is_better", f.higher_is_better}, {"between_run_cv", f.between_run_cv}});
     std::cout << nlohmann::json{{"candidate", candidate->id}, {"baseline_runs", baseline_ids}, {"compared", compared},
                                 {"too_few_repetitions", too_few}, {"unmatched", unmatched}, {"regressions", regressions},
-                                {"findings", arr}, {"warnings", notes}, {"alpha", o.alpha}, {"threshold", threshold}}
+                                {"findings", arr}, {"warnings", notes}, {"alpha", o.alpha}, {"threshold", threshold},
+                                {"history_runs", history.size()}}
                      .dump(2)
               << "\n";
   } else if (o.format == "markdown") {
     std::cout << fmt::format("### roofaudit check: run {} against {}\n\n", candidate->id, against);
-    std::cout << fmt::format("{} metrics compared (alpha {}, threshold {:.1f}% or 3x the baseline's robust CV): **{} "
+    std::cout << fmt::format("{} metrics compared (alpha {}, threshold {:.1f}% or 3x the noise, the larger of the baseline's robust CV and the CV of the last {} runs' medians): **{} "
                              "regression{}**, {} improvement{}.\n\n",
-                             compared, o.alpha, threshold * 100, regressions, regressions == 1 ? "" : "s",
+                             compared, o.alpha, threshold * 100, history.size(), regressions, regressions == 1 ? "" : "s",
                              findings.size() - regressions, findings.size() - regressions == 1 ? "" : "s");
     if (!findings.empty()) {
-      std::cout << "| | metric | change | p | repetitions |\n|---|---|---:|---:|---|\n";
+      std::cout << "| | metric | change | needed | p | repetitions |\n|---|---|---:|---:|---:|---|\n";
       for (const auto& f : findings)
-        std::cout << fmt::format("| {} | `{}` | {:+.1f}% | {:.1g} | {} vs {} |\n", kind_name(f), f.name, f.verdict.change * 100,
-                                 f.verdict.p, f.n_candidate, f.n_baseline);
+        std::cout << fmt::format("| {} | `{}` | {:+.1f}% | {:.1f}% | {:.1g} | {} vs {} |\n", kind_name(f), f.name,
+                                 f.verdict.change * 100, f.verdict.threshold * 100, f.verdict.p, f.n_candidate, f.n_baseline);
     }
     for (const auto& n : notes) std::cout << "\n- " << n;
     if (!notes.empty()) std::cout << "\n";
   } else {
     for (const auto& f : findings)
-      std::cout << fmt::format("{} {} {:+.1f}% p={:.1g} n={} vs {}, baseline {}\n", f.verdict.kind == Verdict::Kind::regression
-                                                                                   ? "REGRESSION"
-                                                                                   : "improvement",
-                               f.name, f.verdict.change * 100, f.verdict.p, f.n_candidate, f.n_baseline, against);
+      std::cout << fmt::format("{} {} {:+.1f}% (needed {:.1f}%) p={:.1g} n={} vs {}, baseline {}\n",
+                               f.verdict.kind == Verdict::Kind::regression ? "REGRESSION" : "improvement", f.name,
+                               f.verdict.change * 100, f.verdict.threshold * 100, f.verdict.p, f.n_candidate, f.n_baseline,
+                               against);
     for (const auto& n : notes) std::cout << n << "\n";
     std::cout << fmt::format("run {} against {}: {} metrics compared, {} regression{}, {} improvement{}{}\n", candidate->id,
                              against, compared, regressions, regressions == 1 ? "" : "s", findings.size() - regressions,

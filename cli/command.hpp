@@ -36,6 +36,7 @@ void add_devices_verb(CLI::App& app, const GlobalOptions& global, Action& action
 void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_export_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action);  // check and tag
+void add_series_verbs(CLI::App& app, const GlobalOptions& global, Action& action);  // history, compare, merge
 
 // "4KiB", "512kB", "1GiB", "2GB", "65536" -> bytes. Throws Error on anything else.
 std::uint64_t parse_bytes(const std::string& text);

@@ -12,6 +12,7 @@
 #include "calibrate/serving.hpp"
 #include "cli/calibration.hpp"
 #include "cli/command.hpp"
+#include "cli/series.hpp"
 #include "probes/error.hpp"
 #include "reports/audit_report.hpp"
 #include "store/paths.hpp"
@@ -173,6 +174,11 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   std::sort(priced.begin(), priced.end(), [](const auto& a, const auto& b) { return *a.usd_per_mtok < *b.usd_per_mtok; });
   priced.insert(priced.end(), unpriced.begin(), unpriced.end());
   r.serving = priced;
+
+  // The headline metrics' history: memory levels (names without '/') and peaks.
+  r.history = build_history(db, view.run, {}, [](const std::string& name) {
+    return name.find('/') == std::string::npos || name.rfind("cpu.peak/", 0) == 0 || name.rfind("gpu.peak/", 0) == 0;
+  });
 
   std::string text;
   if (o.format == "text") text = reports::render_report_text(r);

@@ -166,6 +166,9 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
                      g_stop,
                      [&](const DeviceInfo& d) {
                        other_devices[fmt::format("{}:{}", d.kind, d.ordinal)] = db.upsert_device(machine_id, d);
+                       if (d.properties.contains("driver"))
+                         db.note_environment(run_id, fmt::format("driver {}:{}", d.kind, d.ordinal),
+                                             d.properties.value("driver", std::string()));
                      }};
     try {
       const Topology::BindingGuard unpin_afterwards(topology);

@@ -475,6 +475,16 @@ std::string render_common(const AuditReport& r, bool markdown, TableFn table) {
   out += table(serving_table(r));
   for (const auto& n : r.notes) out += markdown ? "\n- " + md_escape(n) : "  " + n + "\n";
   if (markdown && !r.notes.empty()) out += "\n";
+  if (r.history && r.history->runs.size() >= 2) {
+    heading(fmt::format("history: {} runs of this series (roofaudit history shows every metric)", r.history->runs.size()));
+    std::vector<std::string> lines;
+    for (const auto& m : r.history->metrics)
+      for (const auto& c : m.changes)
+        lines.push_back(fmt::format("{}: change point at run {}: {:+.1f}% (p={:.1g})", m.name, c.run, c.change * 100, c.p));
+    for (const auto& f : r.history->markers) lines.push_back(fmt::format("run {}: {} {} -> {}", f.run, f.fact, f.from, f.to));
+    if (lines.empty()) lines.push_back("no change point in the headline metrics, no environment change");
+    for (const auto& l : lines) out += markdown ? "- " + md_escape(l) + "\n" : "  " + l + "\n";
+  }
   return out;
 }
 
@@ -525,6 +535,7 @@ nlohmann::json report_to_json(const AuditReport& r) {
           {"serving", serving},
           {"pareto", pareto},
           {"notes", r.notes},
+          {"history", r.history ? history_to_json(*r.history) : nlohmann::json(nullptr)},
           {"figures", figures}};
 }
 
@@ -582,6 +593,19 @@ std::string render_report_html(const AuditReport& r) {
       body += "<h3>Forward pass against the serving model</h3>" + table(checks_table(s)) + "<p>" + html_escape(check_summary(s)) + "</p>";
     body += "</section>";
   }
+  if (r.history && r.history->runs.size() >= 2) {
+    body += "<section id=\"history\"><h2>History</h2><p>" +
+            html_escape(fmt::format("{} runs of this machine's series ({}), up to this run: the run medians of the headline "
+                                    "metrics; dashed: change points (E-divisive, t-test p <= 0.001, at least 2%, at least 3 "
+                                    "runs each side); triangles: runs whose kernel, driver, compiler or roofaudit differed "
+                                    "from the run before.",
+                                    r.history->runs.size(), r.history->settings)) +
+            "</p><div class=\"plots\">";
+    int id = 0;
+    for (const auto& m : r.history->metrics)
+      if (m.points.size() >= 2) body += history_svg(m, r.history->markers, id++);
+    body += "</div></section>";
+  }
   Table provenance{{"subject", "figure", "value", "unit", "provenance"}, {}};
   for (const auto& row : figure_rows(r))
     provenance.rows.push_back({row.subject, row.figure, fmt::format("{:.4g}", row.value), row.unit, row.provenance});
@@ -594,7 +618,10 @@ std::string render_report_html(const AuditReport& r) {
       ".tick{font-size:11px;fill:#555}.label{font-size:13px;fill:#222}.legend{font-size:11px;fill:#222}"
       ".roof{fill:none;stroke-width:2}.peak{stroke:#444;stroke-dasharray:2 3;stroke-width:1.2}"
       ".peaklabel{font-size:10px;fill:#444}.catalogue{fill:none;stroke-width:1;stroke-dasharray:6 4}"
-      ".catlabel{font-size:10px;fill:#888}.frontier{fill:none;stroke-width:1.8}.point{stroke:#fff;stroke-width:0.8}";
+      ".catlabel{font-size:10px;fill:#888}.frontier{fill:none;stroke-width:1.8}.point{stroke:#fff;stroke-width:0.8}"
+      ".plots{display:flex;flex-wrap:wrap;gap:8px}.series{fill:none;stroke:#1f77b4;stroke-width:1.5}.run{fill:#1f77b4}"
+      ".change{stroke:#d62728;stroke-dasharray:4 3;stroke-width:1.2}.changelabel{font-size:10px;fill:#d62728}"
+      ".marker{fill:#888}";
   return "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
          html_escape(fmt::format("roofaudit report: run {}", r.view.run.id)) + "</title><style>" + style +
          "</style></head><body>" + body + "</body></html>\n";

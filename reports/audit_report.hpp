@@ -10,6 +10,7 @@
 
 #include "calibrate/local_chip.hpp"
 #include "calibrate/serving_types.hpp"
+#include "reports/history.hpp"
 #include "reports/run_view.hpp"
 
 namespace roofaudit::reports {
@@ -46,6 +47,9 @@ struct AuditReport {
   // Pareto frontier of USD per 1M tokens against per-token latency, per chip.
   std::vector<std::pair<std::string, std::vector<calibrate::ServingEstimate>>> pareto;
   std::vector<std::string> notes;  // chips that could not serve the model, and why
+  // The run's series up to it (headline metrics: memory levels and peaks); plotted when
+  // it holds two runs or more.
+  std::optional<SeriesHistory> history;
 };
 
 std::string render_report_text(const AuditReport& r);

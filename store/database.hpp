@@ -29,7 +29,7 @@ class Statement {
   Statement& bind(int index, const std::optional<double>& value);
   // Steps once: true while a row is available.
   bool step();
-  // Runs a statement that returns no rows.
+  // Runs a statement that returns no rows, then resets it for the next bindings.
   void run();
   void reset();
 

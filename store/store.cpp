@@ -11,6 +11,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
+#include <sqlite3.h>
 
 #include "probes/error.hpp"
 #include "store/schema.hpp"
@@ -379,6 +380,156 @@ int Store::recover_abandoned_runs() {
     ++marked;
   }
   return marked;
+}
+
+}  // namespace roofaudit::store
+
+namespace roofaudit::store {
+namespace {
+
+// A file: URI for ATTACH, read-only, with the characters URIs reserve escaped.
+std::string read_only_uri(const std::string& path) {
+  std::string out = "file:";
+  for (unsigned char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) out += fmt::format("%{:02X}", c);
+    else out += char(c);
+  }
+  return out + "?mode=ro";
+}
+
+// Detaches the other database however the merge ends.
+struct Attached {
+  Database& db;
+  ~Attached() { sqlite3_exec(db.handle(), "DETACH DATABASE other", nullptr, nullptr, nullptr); }
+};
+
+std::int64_t scalar(Database& db, const std::string& sql) {
+  Statement s(db, sql);
+  return s.step() ? s.integer(0) : 0;
+}
+
+// Joins a row's device in the other database to the same device here (by machine
+// fingerprint, kind, ordinal and name).
+constexpr const char* kDeviceJoin =
+    "JOIN other.devices d ON d.id = x.device_id JOIN other.machines om ON om.id = d.machine_id "
+    "JOIN main.machines m ON m.fingerprint = om.fingerprint "
+    "JOIN main.devices md ON md.machine_id = m.id AND md.kind = d.kind AND md.ordinal = d.ordinal AND md.name = d.name";
+
+}  // namespace
+
+void Store::note_environment(std::int64_t run_id, const std::string& key, const std::string& value) {
+  db_->prepare("UPDATE runs SET environment = json_set(environment, '$.\"' || ?1 || '\"', ?2) WHERE id = ?3")
+      .bind(1, key).bind(2, value).bind(3, run_id)
+      .run();
+}
+
+Store::MergeResult Store::merge_from(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(fmt::format("cannot merge {}: no such file", path));
+  if (std::filesystem::equivalent(path, db_->path(), ec))
+    throw Error(fmt::format("cannot merge {} into itself", path));
+  Statement attach(*db_, "ATTACH DATABASE ?1 AS other");
+  attach.bind(1, read_only_uri(path));
+  try {
+    attach.run();
+  } catch (const Error&) {
+    throw Error(fmt::format("cannot open {} to merge: {}", path, sqlite3_errmsg(db_->handle())));
+  }
+  Attached guard{*db_};
+  int version = 0;
+  try {
+    version = int(scalar(*db_, "PRAGMA other.user_version"));
+    if (version == 0 || scalar(*db_, "SELECT count(*) FROM other.sqlite_master WHERE name = 'runs'") == 0)
+      throw Error("");
+  } catch (const Error&) {
+    throw Error(fmt::format("cannot merge {}: not a roofaudit database", path));
+  }
+  if (version > latest_schema_version())
+    throw Error(fmt::format("cannot merge {}: its schema version {} is newer than this roofaudit supports ({}); use a "
+                            "newer roofaudit", path, version, latest_schema_version()));
+
+  MergeResult out;
+  Transaction tx(*db_);
+  const std::int64_t machines_before = scalar(*db_, "SELECT count(*) FROM main.machines");
+  db_->exec("INSERT OR IGNORE INTO main.machines (fingerprint, hostname, cpu_model, cpu_vendor, architecture, packages, "
+            "cores, threads, numa_nodes, caches_reported, memory_reported_bytes, first_seen) "
+            "SELECT fingerprint, hostname, cpu_model, cpu_vendor, architecture, packages, cores, threads, numa_nodes, "
+            "caches_reported, memory_reported_bytes, first_seen FROM other.machines");
+  out.machines_added = int(scalar(*db_, "SELECT count(*) FROM main.machines") - machines_before);
+  db_->exec("INSERT OR IGNORE INTO main.devices (machine_id, kind, ordinal, name, properties) "
+            "SELECT m.id, d.kind, d.ordinal, d.name, d.properties FROM other.devices d "
+            "JOIN other.machines om ON om.id = d.machine_id JOIN main.machines m ON m.fingerprint = om.fingerprint");
+  out.runs_present = int(scalar(*db_, "SELECT count(*) FROM other.runs WHERE uuid IN (SELECT uuid FROM main.runs)"));
+  out.runs_running = int(scalar(
+      *db_, "SELECT count(*) FROM other.runs WHERE status = 'running' AND uuid NOT IN (SELECT uuid FROM main.runs)"));
+
+  std::vector<std::int64_t> new_runs;
+  {
+    Statement s(*db_, "SELECT id FROM other.runs WHERE status != 'running' AND uuid NOT IN (SELECT uuid FROM main.runs) "
+                      "ORDER BY started_at, id");
+    while (s.step()) new_runs.push_back(s.integer(0));
+  }
+  Statement insert_run(*db_,
+                       "INSERT INTO main.runs (uuid, machine_id, started_at, finished_at, status, command_line, settings, "
+                       "environment, owner, error) SELECT r.uuid, m.id, r.started_at, r.finished_at, r.status, "
+                       "r.command_line, r.settings, r.environment, r.owner, r.error FROM other.runs r "
+                       "JOIN other.machines om ON om.id = r.machine_id JOIN main.machines m ON m.fingerprint = om.fingerprint "
+                       "WHERE r.id = ?1");
+  Statement list_measurements(*db_, "SELECT id FROM other.measurements WHERE run_id = ?1 ORDER BY id");
+  Statement insert_measurement(
+      *db_, fmt::format("INSERT INTO main.measurements (run_id, device_id, probe, probe_version, variant, metric, unit, "
+                        "higher_is_better, convention, params, valid, validation, best, median, min, max, mean, stddev, cv, "
+                        "created_at, supported) SELECT ?1, md.id, x.probe, x.probe_version, x.variant, x.metric, x.unit, "
+                        "x.higher_is_better, x.convention, x.params, x.valid, x.validation, x.best, x.median, x.min, x.max, "
+                        "x.mean, x.stddev, x.cv, x.created_at, {} FROM other.measurements x {} WHERE x.id = ?2",
+                        version >= 3 ? "x.supported" : "1", kDeviceJoin));
+  Statement insert_samples(*db_, "INSERT INTO main.samples (measurement_id, repetition, value, seconds) "
+                                 "SELECT ?1, repetition, value, seconds FROM other.samples WHERE measurement_id = ?2");
+  std::optional<Statement> insert_fits;
+  if (version >= 2)
+    insert_fits.emplace(*db_, fmt::format("INSERT INTO main.fits (run_id, device_id, probe, variant, kind, result, "
+                                          "created_at) SELECT ?1, md.id, x.probe, x.variant, x.kind, x.result, x.created_at "
+                                          "FROM other.fits x {} WHERE x.run_id = ?2",
+                                          kDeviceJoin));
+  for (const std::int64_t old_run : new_runs) {
+    insert_run.bind(1, old_run).run();
+    const std::int64_t run_id = db_->last_insert_id();
+    out.new_run_ids.push_back(run_id);
+    std::vector<std::int64_t> measurements;
+    list_measurements.bind(1, old_run);
+    while (list_measurements.step()) measurements.push_back(list_measurements.integer(0));
+    list_measurements.reset();
+    for (const std::int64_t old_m : measurements) {
+      insert_measurement.bind(1, run_id).bind(2, old_m).run();
+      insert_samples.bind(1, db_->last_insert_id()).bind(2, old_m).run();
+    }
+    out.measurements_added += std::int64_t(measurements.size());
+    if (insert_fits) insert_fits->bind(1, run_id).bind(2, old_run).run();
+  }
+  out.runs_added = int(new_runs.size());
+
+  if (version >= 4) {
+    std::vector<std::pair<std::string, std::int64_t>> tags;
+    {
+      Statement s(*db_, "SELECT t.name, mr.id FROM other.tags t JOIN other.runs r ON r.id = t.run_id "
+                        "JOIN main.runs mr ON mr.uuid = r.uuid ORDER BY t.name");
+      while (s.step()) tags.emplace_back(s.text(0), s.integer(1));
+    }
+    for (const auto& [name, run_id] : tags) {
+      const auto here = tagged_run(name);
+      if (here && *here == run_id) continue;
+      if (here) {
+        out.tags_kept.push_back(name);
+        continue;
+      }
+      db_->prepare("INSERT INTO tags (name, run_id, created_at) VALUES (?1, ?2, ?3)")
+          .bind(1, name).bind(2, run_id).bind(3, utc_now_iso8601())
+          .run();
+      out.tags_added.push_back(name);
+    }
+  }
+  tx.commit();
+  return out;
 }
 
 }  // namespace roofaudit::store

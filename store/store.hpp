@@ -46,6 +46,24 @@ class Store {
   void tag_run(std::int64_t run_id, const std::string& name);
   std::optional<std::int64_t> tagged_run(const std::string& name);
 
+  // Adds a fact to a run's recorded environment (a GPU's driver, known once the device
+  // is opened). Annotating only: it never changes which series the run belongs to.
+  void note_environment(std::int64_t run_id, const std::string& key, const std::string& value);
+
+  // Copies into this database every finished run of the roofaudit database at `path`
+  // that this one lacks (runs are matched by uuid), with its machine, devices,
+  // measurements, samples, fits and tags, in one transaction; the other file is opened
+  // read-only. Runs still running there are left out. A second merge of the same file
+  // adds nothing. Throws Error, leaving this database as it was, on a missing, foreign
+  // or newer file.
+  struct MergeResult {
+    int runs_added = 0, runs_present = 0, runs_running = 0, machines_added = 0;
+    std::int64_t measurements_added = 0;
+    std::vector<std::string> tags_added, tags_kept;  // kept: the name is already used here
+    std::vector<std::int64_t> new_run_ids;
+  };
+  MergeResult merge_from(const std::string& path);
+
   // Runs left 'running' by a process that no longer exists become 'interrupted'.
   // Returns how many were marked.
   int recover_abandoned_runs();
