@@ -387,14 +387,17 @@ int Store::recover_abandoned_runs() {
 namespace roofaudit::store {
 namespace {
 
-// A file: URI for ATTACH, read-only, with the characters URIs reserve escaped.
+// A file: URI for ATTACH, read-only, with the characters URIs reserve escaped. A file
+// closed cleanly (no write-ahead log beside it) is opened immutable, so that reading it
+// leaves no -shm and -wal files behind; one with a log is read through it.
 std::string read_only_uri(const std::string& path) {
   std::string out = "file:";
   for (unsigned char c : std::filesystem::absolute(path).string()) {
     if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) out += fmt::format("%{:02X}", c);
     else out += char(c);
   }
-  return out + "?mode=ro";
+  std::error_code ec;
+  return out + (std::filesystem::exists(path + "-wal", ec) ? "?mode=ro" : "?mode=ro&immutable=1");
 }
 
 // Detaches the other database however the merge ends.

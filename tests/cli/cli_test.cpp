@@ -694,5 +694,113 @@ TEST_F(Cli, CheckRefusesWhatItCannotCompare) {
   EXPECT_NE(across.out.find("warning: kernel differs: 6.1.0 in run 1, 6.5.0 in run 3"), std::string::npos) << across.out;
 }
 
+TEST_F(Cli, CheckScalesTheThresholdByTheRunToRunSpread) {
+  SyntheticRuns runs(db);
+  // Repetitions agree within 1%, runs differ by several percent: the machine's mood.
+  runs.add(100e9, 80e-9);
+  runs.add(92e9, 80e-9);
+  const auto young = roofaudit(dir, {"--db", db, "check", "--baseline", "previous"});
+  EXPECT_EQ(young.exit_code, 1) << "without history only the repetitions' noise counts: " << young.out;
+  EXPECT_NE(young.out.find("run-to-run spread is unknown"), std::string::npos) << young.out;
+  for (double peak : {94e9, 104e9, 97e9}) runs.add(peak, 80e-9);
+  runs.add(92e9, 80e-9);  // -5% against run 5, within the series' spread (CV of 100, 92, 94, 104, 97: 4.9%)
+  const auto steady = roofaudit(dir, {"--db", db, "check", "--baseline", "previous", "--format", "json"});
+  EXPECT_EQ(steady.exit_code, 0) << steady.out << steady.err;
+  const auto js = nlohmann::json::parse(steady.out);
+  EXPECT_EQ(js["history_runs"], 5);
+  EXPECT_EQ(js["regressions"], 0);
+  runs.add(60e9, 80e-9);  // -35%: beyond 3x the spread
+  const auto bad = roofaudit(dir, {"--db", db, "check", "--baseline", "previous"});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out;
+  EXPECT_EQ(bad.out.rfind("REGRESSION cpu.peak/fp32/peak/threads:2 -34.", 0), 0u) << bad.out;
+}
+
+TEST_F(Cli, HistoryFindsTheBreakAndMarksTheKernelChange) {
+  SyntheticRuns runs(db);
+  for (int i = 0; i < 6; ++i) runs.add(100e9, 80e-9);
+  for (int i = 0; i < 6; ++i) runs.add(88e9, 80e-9, 10, "box-a", "6.9.0");  // runs 7-12: 12% lower, new kernel
+  const auto js = roofaudit(dir, {"--db", db, "history", "--format", "json"});
+  ASSERT_EQ(js.exit_code, 0) << js.err;
+  const auto h = nlohmann::json::parse(js.out);
+  EXPECT_EQ(h["runs"].size(), 12u);
+  ASSERT_EQ(h["metrics"].size(), 2u);
+  const auto& latency = h["metrics"][0];
+  const auto& peak = h["metrics"][1];
+  EXPECT_EQ(latency["metric"], "cpu.latency/chase/latency/threads:2");
+  EXPECT_TRUE(latency["change_points"].empty());
+  ASSERT_EQ(peak["change_points"].size(), 1u);
+  EXPECT_EQ(peak["change_points"][0]["run"], 7);
+  EXPECT_NEAR(peak["change_points"][0]["change"].get<double>(), -0.12, 0.01);
+  ASSERT_EQ(h["markers"].size(), 1u);
+  EXPECT_EQ(h["markers"][0]["fact"], "kernel");
+  EXPECT_EQ(h["markers"][0]["run"], 7);
+
+  const auto text = roofaudit(dir, {"--db", db, "history", "--metric", "PEAK"});
+  EXPECT_EQ(text.exit_code, 0);
+  EXPECT_NE(text.out.find("<- change point -11."), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("[kernel: 6.1.0 -> 6.9.0]"), std::string::npos) << text.out;
+  EXPECT_EQ(text.out.find("cpu.latency"), std::string::npos) << text.out;
+  const auto csv = roofaudit(dir, {"--db", db, "history", "--format", "csv"});
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 1 + 2 * 12) << csv.out;
+  const auto last = nlohmann::json::parse(roofaudit(dir, {"--db", db, "history", "--last", "4", "--format", "json"}).out);
+  EXPECT_EQ(last["metrics"][1]["points"].size(), 4u);
+  EXPECT_TRUE(last["metrics"][1]["change_points"].empty()) << "the break is before the last 4 runs";
+  const auto md = roofaudit(dir, {"--db", db, "history", "--format", "markdown"});
+  EXPECT_NE(md.out.find("| `cpu.peak/fp32/peak/threads:2` | 12 |"), std::string::npos) << md.out;
+
+  expect_one_line_error(roofaudit(dir, {"--db", db, "history", "--metric", "nothing-like-this"}), "no metric");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "history", "--machine", "box-z"}), "'box-z' is no run id, tag or machine");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "history", "--format", "yaml"}), "--format takes");
+}
+
+TEST_F(Cli, CompareSetsTwoMachinesSideBySide) {
+  SyntheticRuns runs(db);
+  runs.l2 = 200e9;
+  runs.add(100e9, 80e-9);
+  runs.l2 = 0;  // box-b measured no sweep
+  runs.add(150e9, 60e-9, 10, "box-b");
+  const auto text = roofaudit(dir, {"--db", db, "compare", "box-a", "box-b"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("A: run 1 (box-a"), std::string::npos) << text.out;
+  const auto js = nlohmann::json::parse(roofaudit(dir, {"--db", db, "compare", "1", "2", "--format", "json"}).out);
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& m : js["metrics"]) rows[m["metric"]] = m;
+  ASSERT_TRUE(rows.count("cpu.peak/fp32/peak/threads:2"));
+  EXPECT_NEAR(rows["cpu.peak/fp32/peak/threads:2"]["ratio"].get<double>(), 1.5, 0.03);
+  EXPECT_EQ(rows["cpu.peak/fp32/peak/threads:2"]["verdict"], "B better");
+  EXPECT_EQ(rows["cpu.latency/chase/latency/threads:2"]["verdict"], "B better") << "lower latency is better";
+  EXPECT_EQ(rows["cpu.bandwidth read L2"]["verdict"], "only in A");
+  EXPECT_NEAR(rows["cpu.bandwidth read L2"]["a"].get<double>(), 200e9, 200e9 * 0.02);
+  const auto csv = roofaudit(dir, {"--db", db, "compare", "1", "2", "--format", "csv"});
+  EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 1 + 4) << csv.out;
+  expect_one_line_error(roofaudit(dir, {"--db", db, "compare", "1", "1"}), "are the same run");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "compare", "1", "7"}), "no run 7");
+}
+
+TEST_F(Cli, MergeBringsRunsInOnce) {
+  const std::string other = dir.file("ci-artifact.db");
+  {
+    SyntheticRuns theirs(other);
+    for (int i = 0; i < 3; ++i) theirs.add(100e9, 80e-9, 10, "ci-runner");
+  }
+  ASSERT_EQ(roofaudit(dir, {"--db", other, "tag", "2", "nightly"}).exit_code, 0);
+  SyntheticRuns ours(db);
+  ours.add(100e9, 80e-9);
+  const auto first = roofaudit(dir, {"--db", db, "merge", other});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  EXPECT_NE(first.out.find("3 runs added (runs 2-4), 0 already here, 1 new machine, 6 measurements"), std::string::npos)
+      << first.out;
+  EXPECT_NE(first.out.find("tags added: nightly"), std::string::npos) << first.out;
+  const auto again = roofaudit(dir, {"--db", db, "merge", other});
+  EXPECT_NE(again.out.find("0 runs added, 3 already here"), std::string::npos) << again.out;
+  // The merged runs are a series of their own machine, checkable against the tag.
+  const auto check = roofaudit(dir, {"--db", db, "check", "--candidate", "4", "--baseline", "nightly"});
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+  EXPECT_NE(check.out.find("run 4 against run 3"), std::string::npos) << check.out;
+  const std::string before = read_all(db);
+  expect_one_line_error(roofaudit(dir, {"--db", db, "merge", dir.file("absent.db")}), "no such file");
+  EXPECT_EQ(read_all(db), before);
+}
+
 }  // namespace
 }  // namespace roofaudit

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <filesystem>
 #include <thread>
+
+#include <fmt/format.h>
 
 #include "probes/error.hpp"
 #include "store/database.hpp"
@@ -128,6 +131,151 @@ TEST(Store, MigratesVersionOneDatabaseKeepingItsData) {
   EXPECT_EQ(runs[0].uuid, "u-1");
   EXPECT_EQ(s.machine(runs[0].machine_id)->cpu_model, "Old CPU");
   EXPECT_TRUE(s.fits(runs[0].id).empty());  // the table version 2 added exists and is empty
+}
+
+// A database on another machine: two finished runs (one tagged) and one still running.
+void fill_other(const std::string& path) {
+  Store s(path);
+  auto m = test_machine();
+  m.fingerprint = "fp-other";
+  m.hostname = "other";
+  const auto machine = s.upsert_machine(m);
+  const auto device = s.upsert_device(machine, {"cpu", 0, "Other CPU", {{"cores", 8}}});
+  const auto gpu = s.upsert_device(machine, {"gpu", 0, "Other GPU", {{"driver", "x 1.0"}}});
+  for (int i = 0; i < 3; ++i) {
+    const auto run = s.begin_run(machine, "roofaudit run", {{"quick", true}}, {{"kernel", "6.5"}});
+    s.add_measurement(run, device, test_measurement(1e9 * (i + 1)));
+    auto g = test_measurement(5e11);
+    g.device = "gpu:0";
+    s.add_measurement(run, gpu, g);
+    s.put_fit(run, device, {run, "cpu", "cpu.bandwidth", "read", "plateaus", {{{"level", "L1"}, {"run", i}}}});
+    s.note_environment(run, "driver gpu:0", "x 1.0");
+    if (i < 2) s.finish_run(run, "complete");
+  }
+  s.tag_run(1, "golden");
+}
+
+TEST(Store, MergeCopiesFinishedRunsOnceAndLeavesTheOtherFileAlone) {
+  ScratchDir dir;
+  fill_other(dir.file("other.db"));
+  {
+    // The other writer is gone, so opening marked its running run interrupted; put it
+    // back to running as if its writer were alive on another host.
+    Database raw(dir.file("other.db"), 1000);
+    raw.exec("UPDATE runs SET status = 'running', owner = 'elsewhere/boot/1/1' WHERE id = 3");
+  }
+  const std::string other_bytes = read_all(dir.file("other.db"));
+  Store s(dir.file("main.db"));
+  const auto own = seed(s);
+  s.add_measurement(own.run, own.device, test_measurement(2e9));
+  s.finish_run(own.run, "complete");
+  s.tag_run(own.run, "golden");  // the same name here: ours stays
+
+  const auto first = s.merge_from(dir.file("other.db"));
+  EXPECT_EQ(first.runs_added, 2);
+  EXPECT_EQ(first.runs_present, 0);
+  EXPECT_EQ(first.runs_running, 1);
+  EXPECT_EQ(first.machines_added, 1);
+  EXPECT_EQ(first.measurements_added, 4);
+  EXPECT_EQ(first.tags_kept, std::vector<std::string>{"golden"});
+  EXPECT_EQ(read_all(dir.file("other.db")), other_bytes) << "the other file is only read";
+  EXPECT_FALSE(std::filesystem::exists(dir.file("other.db-shm"))) << "and nothing is left beside it";
+  ASSERT_EQ(s.runs().size(), 3u);
+  EXPECT_EQ(s.tagged_run("golden"), own.run);
+
+  // The copied runs are the originals: uuid, environment, machine, measurements, samples, fits.
+  Store original(dir.file("other.db"));
+  for (std::size_t i = 0; i < 2; ++i) {
+    const auto from = original.runs()[i];
+    const auto to = *s.run(first.new_run_ids[i]);
+    EXPECT_EQ(to.uuid, from.uuid);
+    EXPECT_EQ(to.started_at, from.started_at);
+    EXPECT_EQ(to.environment, from.environment);
+    EXPECT_EQ(to.environment["driver gpu:0"], "x 1.0");
+    EXPECT_EQ(s.machine(to.machine_id)->fingerprint, "fp-other");
+    const auto a = original.measurements(from.id), b = s.measurements(to.id);
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t k = 0; k < a.size(); ++k) {
+      EXPECT_EQ(b[k].device, a[k].device);
+      EXPECT_EQ(b[k].params, a[k].params);
+      ASSERT_EQ(b[k].samples.size(), a[k].samples.size());
+      for (std::size_t r = 0; r < a[k].samples.size(); ++r) EXPECT_EQ(b[k].samples[r].value, a[k].samples[r].value);
+    }
+    ASSERT_EQ(s.fits(to.id).size(), 1u);
+    EXPECT_EQ(s.fits(to.id)[0].result, original.fits(from.id)[0].result);
+  }
+  const auto devices = s.run_devices(first.new_run_ids[0]);
+  ASSERT_EQ(devices.size(), 2u);
+  EXPECT_EQ(devices[1].second.name, "Other GPU");
+
+  const auto second = s.merge_from(dir.file("other.db"));
+  EXPECT_EQ(second.runs_added, 0);
+  EXPECT_EQ(second.runs_present, 2);
+  EXPECT_EQ(second.measurements_added, 0);
+  EXPECT_EQ(s.runs().size(), 3u) << "a second merge adds nothing";
+}
+
+TEST(Store, MergeRefusesWhatItCannotReadAndKeepsThisDatabase) {
+  ScratchDir dir;
+  {
+    Store s(dir.file("main.db"));
+    seed(s);
+  }
+  const std::string before = read_all(dir.file("main.db"));
+  write_all(dir.file("junk.db"), "not a database at all, just some text that is long enough to fill a header block......");
+  {
+    Database foreign(dir.file("foreign.db"), 1000);
+    foreign.exec("CREATE TABLE t (x INTEGER)");
+  }
+  {
+    Database newer(dir.file("newer.db"), 1000);
+    migrate(newer);
+    newer.exec(fmt::format("PRAGMA user_version = {}", latest_schema_version() + 1));
+  }
+  Store s(dir.file("main.db"));
+  auto expect_error = [&](const std::string& file, const std::string& part) {
+    try {
+      s.merge_from(dir.file(file));
+      ADD_FAILURE() << file << " merged";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(part), std::string::npos) << e.what();
+    }
+  };
+  expect_error("missing.db", "no such file");
+  expect_error("junk.db", "not a database");
+  expect_error("foreign.db", "not a roofaudit database");
+  expect_error("newer.db", "newer than this roofaudit supports");
+  expect_error("main.db", "into itself");
+  EXPECT_EQ(s.runs().size(), 1u);
+  EXPECT_EQ(read_all(dir.file("main.db")), before);
+}
+
+TEST(Store, MergeReadsAnOlderSchema) {
+  ScratchDir dir;
+  {
+    Database old(dir.file("old.db"), 1000);
+    migrate(old, 2);  // before the supported column and tags
+    old.exec("INSERT INTO machines (fingerprint, hostname, cpu_model, cpu_vendor, architecture, packages, cores, threads,"
+             " numa_nodes, caches_reported, memory_reported_bytes, first_seen) VALUES ('fp-old', 'h', 'Old CPU', 'v',"
+             " 'x86_64', 1, 1, 1, 1, '[]', 1, 'then')");
+    old.exec("INSERT INTO devices (machine_id, kind, ordinal, name, properties) VALUES (1, 'cpu', 0, 'Old CPU', '{}')");
+    old.exec("INSERT INTO runs (uuid, machine_id, started_at, status, command_line, settings, environment, owner)"
+             " VALUES ('u-old', 1, 'then', 'complete', 'roofaudit run', '{}', '{}', 'x/y/1/2')");
+    old.exec("INSERT INTO measurements (run_id, device_id, probe, probe_version, variant, metric, unit, higher_is_better,"
+             " convention, params, valid, validation, median, created_at) VALUES (1, 1, 'cpu.peak', 1, 'fp32', 'peak',"
+             " 'FLOP/s', 1, '', '{}', 1, 'ok', 5, 'then')");
+    old.exec("INSERT INTO samples (measurement_id, repetition, value, seconds) VALUES (1, 0, 5, 0.1), (1, 1, 6, 0.1)");
+  }
+  Store s(dir.file("main.db"));
+  const auto r = s.merge_from(dir.file("old.db"));
+  EXPECT_EQ(r.runs_added, 1);
+  const auto ms = s.measurements(r.new_run_ids.at(0));
+  ASSERT_EQ(ms.size(), 1u);
+  EXPECT_TRUE(ms[0].supported);
+  ASSERT_EQ(ms[0].samples.size(), 2u);
+  EXPECT_EQ(ms[0].samples[1].value, 6);
+  Database still_old(dir.file("old.db"), 1000);
+  EXPECT_EQ(still_old.user_version(), 2) << "the other file is not migrated";
 }
 
 TEST(Store, RefusesNewerSchemaWithoutTouchingTheFile) {
