@@ -177,12 +177,35 @@ double sample_cv(const std::vector<double>& values) {
   return mean != 0 ? std::sqrt(ss / double(values.size() - 1)) / std::fabs(mean) : 0;
 }
 
+double normal_quantile(double p) {
+  // Bisection on the CDF: 200 halvings of [-40, 40] reach double precision.
+  double lo = -40, hi = 40;
+  for (int i = 0; i < 200 && hi - lo > 1e-15; ++i) {
+    const double mid = (lo + hi) / 2;
+    (normal_cdf(mid) < p ? lo : hi) = mid;
+  }
+  return (lo + hi) / 2;
+}
+
+double family_multiplier(std::size_t metrics, double alpha) {
+  return std::max(3.0, normal_quantile(1 - alpha / double(std::max<std::size_t>(metrics, 1))));
+}
+
+double cv_upper_bound(const std::vector<double>& values, double confidence) {
+  if (values.size() < 2) return 0;
+  const double k = double(values.size() - 1);
+  const double z = normal_quantile(1 - confidence);  // negative for confidence > 0.5
+  const double c = 1 - 2 / (9 * k) + z * std::sqrt(2 / (9 * k));
+  const double quantile = k * std::max(c, 1e-3) * std::max(c, 1e-3) * std::max(c, 1e-3);
+  return sample_cv(values) * std::sqrt(k / quantile);
+}
+
 Verdict judge(const std::vector<double>& candidate, const std::vector<double>& baseline, bool higher_is_better,
-              double threshold, double alpha, double between_run_cv) {
+              double threshold, double alpha, double between_run_cv, double between_run_multiplier) {
   Verdict v;
   const double mb = median(baseline), mc = median(candidate);
   v.change = mb != 0 ? mc / mb - 1 : 0;
-  v.threshold = std::max(threshold, 3 * std::max(robust_cv(baseline), between_run_cv));
+  v.threshold = std::max({threshold, 3 * robust_cv(baseline), between_run_multiplier * between_run_cv});
   const bool lower = v.change < 0;
   v.p = lower ? mann_whitney_lower(candidate, baseline).p : mann_whitney_lower(baseline, candidate).p;
   if (v.p <= alpha && std::fabs(v.change) > v.threshold)

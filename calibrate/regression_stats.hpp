@@ -26,6 +26,12 @@ double robust_cv(const std::vector<double>& values);
 double median(std::vector<double> values);
 // Sample standard deviation / mean: 0 for fewer than two values or a zero mean.
 double sample_cv(const std::vector<double>& values);
+// The upper `confidence` bound of the coefficient of variation that `values` (normal)
+// were drawn with: sample_cv x sqrt((n - 1) / chi2 quantile(1 - confidence, n - 1)), the
+// quantile by the Wilson-Hilferty approximation. A few runs' spread understates the
+// spread of the next run; the bound says how much it may, and shrinks as runs accrue.
+// 0 for fewer than two values.
+double cv_upper_bound(const std::vector<double>& values, double confidence = 0.9);
 
 // Two-sided p-value of Student's t with `df` degrees of freedom.
 double student_t_p_two_sided(double t, double df);
@@ -39,14 +45,23 @@ struct Verdict {
   double threshold = 0;  // max(threshold, 3 x the noise): the smallest move that counts
 };
 // A regression needs both: the U test rejects at `alpha` in the bad direction, and the
-// median moved the bad way by more than max(threshold, 3 x noise), the noise being the
-// larger of the baseline repetitions' robust CV and `between_run_cv`, the robust CV of
+// median moved the bad way by more than max(threshold, 3 x the baseline repetitions'
+// robust CV, between_run_multiplier x between_run_cv), the last being the spread of
 // earlier runs' medians (0: unknown). Repetitions within one run share the machine's
 // state of that minute; on a shared machine runs differ by more than repetitions do,
 // and only the series' history can tell by how much. Improvements likewise the good way.
 // Needs at least one value each side.
 Verdict judge(const std::vector<double>& candidate, const std::vector<double>& baseline, bool higher_is_better,
-              double threshold, double alpha, double between_run_cv = 0);
+              double threshold, double alpha, double between_run_cv = 0, double between_run_multiplier = 3);
+
+// The standard normal quantile: P(Z <= normal_quantile(p)) = p, for p in (0, 1).
+double normal_quantile(double p);
+
+// How many run-to-run standard deviations a move must exceed when `metrics` are checked
+// at once: max(3, the normal quantile at 1 - alpha / metrics), so that a run whose
+// every metric drifted by its normal run-to-run spread trips none of them with
+// probability 1 - alpha (Bonferroni). 3 for a handful of metrics, 3.9 for 236 at 0.01.
+double family_multiplier(std::size_t metrics, double alpha);
 
 struct ChangePoint {
   std::size_t index = 0;  // first point of the new segment

@@ -61,7 +61,7 @@ struct Finding {
 
 // Earlier runs of the series whose medians give the run-to-run spread, and how many it
 // needs at least.
-constexpr std::size_t kHistoryRuns = 5, kMinHistory = 3;
+constexpr std::size_t kHistoryRuns = 10, kMinHistory = 3;
 
 std::string run_span(const std::vector<std::int64_t>& ids) {
   if (ids.size() == 1) return fmt::format("run {}", ids.front());
@@ -82,19 +82,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   const auto runs = db.runs();
 
   // The candidate.
-  std::optional<store::RunRecord> candidate;
-  if (o.candidate == "latest") {
-    candidate = db.run(latest_complete_run(db));
-  } else {
-    std::int64_t id = 0;
-    try {
-      id = std::stoll(o.candidate);
-    } catch (...) {
-      throw Error(fmt::format("--candidate takes a run id or 'latest', not '{}'", o.candidate));
-    }
-    candidate = db.run(id);
-    if (!candidate) throw Error(fmt::format("no run {} in {}", id, path));
-  }
+  const std::optional<store::RunRecord> candidate = resolve_run(db, o.candidate);
   const auto machine = db.machine(candidate->machine_id);
 
   // The baseline runs.
@@ -147,6 +135,13 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     // Annotating facts: shown when they differ, never a reason to refuse.
     for (const auto& [fact, was, now] : differing_facts(r, *candidate))
       notes.push_back(fmt::format("warning: {} differs: {} in run {}, {} in run {}", fact, was, r.id, now, candidate->id));
+    // A whole core's worth of other work at the start of one of them.
+    const double load_was = r.environment.value("load_average_1m", 0.0),
+                 load_now = candidate->environment.value("load_average_1m", 0.0);
+    if (std::fabs(load_now - load_was) >= 1.0)
+      notes.push_back(fmt::format("warning: the load average at start was {:.2f} in run {} and {:.2f} in run {}: another "
+                                  "process was busy during one of them",
+                                  load_was, r.id, load_now, candidate->id));
   }
   std::sort(notes.begin(), notes.end());
   notes.erase(std::unique(notes.begin(), notes.end()), notes.end());
@@ -181,6 +176,15 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
                                 "differ by more than repetitions do)",
                                 history.size(), history.size() == 1 ? "" : "s", kMinHistory));
 
+  // How many metrics are judged at once sets how far beyond its run-to-run spread a
+  // move must go (family_multiplier).
+  std::size_t testable = 0;
+  for (const auto& [key, metric] : metrics_of(candidate->id)) {
+    const auto it = pooled.find(key);
+    testable += it != pooled.end() && metric.values.size() >= kMinRepetitions && it->second.values.size() >= kMinRepetitions;
+  }
+  const double multiplier = calibrate::family_multiplier(testable, o.alpha);
+
   std::vector<Finding> findings;
   std::size_t compared = 0, too_few = 0, unmatched = 0;
   for (const auto& [key, metric] : metrics_of(candidate->id)) {
@@ -195,9 +199,13 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     }
     ++compared;
     const auto& medians = run_medians[key];
-    const double spread = medians.size() >= kMinHistory ? calibrate::sample_cv(medians) : 0;
+    // The candidate's run and the baseline's pooled runs each land off the series' level:
+    // their difference spreads by sqrt(1 + 1 / baseline runs) times one run's spread.
+    const double spread = medians.size() >= kMinHistory ? calibrate::cv_upper_bound(medians) *
+                                                              std::sqrt(1 + 1 / double(baseline.size()))
+                                                        : 0;
     const Verdict v =
-        calibrate::judge(metric.values, it->second.values, metric.higher_is_better, threshold, o.alpha, spread);
+        calibrate::judge(metric.values, it->second.values, metric.higher_is_better, threshold, o.alpha, spread, multiplier);
     if (v.kind != Verdict::Kind::unchanged)
       findings.push_back({metric.name, v, metric.values.size(), it->second.values.size(), metric.higher_is_better, spread});
   }
@@ -226,15 +234,17 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     std::cout << nlohmann::json{{"candidate", candidate->id}, {"baseline_runs", baseline_ids}, {"compared", compared},
                                 {"too_few_repetitions", too_few}, {"unmatched", unmatched}, {"regressions", regressions},
                                 {"findings", arr}, {"warnings", notes}, {"alpha", o.alpha}, {"threshold", threshold},
-                                {"history_runs", history.size()}}
+                                {"history_runs", history.size()}, {"between_run_multiplier", multiplier}}
                      .dump(2)
               << "\n";
   } else if (o.format == "markdown") {
     std::cout << fmt::format("### roofaudit check: run {} against {}\n\n", candidate->id, against);
-    std::cout << fmt::format("{} metrics compared (alpha {}, threshold {:.1f}% or 3x the noise, the larger of the baseline's robust CV and the CV of the last {} runs' medians): **{} "
-                             "regression{}**, {} improvement{}.\n\n",
-                             compared, o.alpha, threshold * 100, history.size(), regressions, regressions == 1 ? "" : "s",
-                             findings.size() - regressions, findings.size() - regressions == 1 ? "" : "s");
+    std::cout << fmt::format("{} metrics compared (alpha {}; a move must exceed {:.1f}%, 3x the baseline repetitions' "
+                             "robust CV and {:.2f}x the run-to-run spread of the last {} runs): **{} regression{}**, {} "
+                             "improvement{}.\n\n",
+                             compared, o.alpha, threshold * 100, multiplier, history.size(), regressions,
+                             regressions == 1 ? "" : "s", findings.size() - regressions,
+                             findings.size() - regressions == 1 ? "" : "s");
     if (!findings.empty()) {
       std::cout << "| | metric | change | needed | p | repetitions |\n|---|---|---:|---:|---:|---|\n";
       for (const auto& f : findings)
@@ -265,7 +275,8 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) 
   auto o = std::make_shared<CheckOptions>();
   cmd->add_option("--baseline", o->baseline, "previous, rolling:N (pool the last N runs of the series), a run id or a tag")
       ->capture_default_str();
-  cmd->add_option("--candidate", o->candidate, "a run id or 'latest'")->capture_default_str();
+  cmd->add_option("--candidate", o->candidate, "a run id, a tag, 'latest', or a machine (its newest complete run)")
+      ->capture_default_str();
   cmd->add_option("--threshold", o->threshold, "smallest move that counts, before 3x the baseline's robust CV")
       ->capture_default_str();
   cmd->add_option("--alpha", o->alpha, "significance of the one-sided Mann-Whitney U test")->capture_default_str();

@@ -175,10 +175,14 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   priced.insert(priced.end(), unpriced.begin(), unpriced.end());
   r.serving = priced;
 
-  // The headline metrics' history: memory levels (names without '/') and peaks.
-  r.history = build_history(db, view.run, {}, [](const std::string& name) {
-    return name.find('/') == std::string::npos || name.rfind("cpu.peak/", 0) == 0 || name.rfind("gpu.peak/", 0) == 0;
-  });
+  // The headline metrics' history over the last 30 runs: memory levels (names without
+  // '/') and peaks.
+  r.history = build_history(
+      db, view.run, {},
+      [](const std::string& name) {
+        return name.find('/') == std::string::npos || name.rfind("cpu.peak/", 0) == 0 || name.rfind("gpu.peak/", 0) == 0;
+      },
+      30);
 
   std::string text;
   if (o.format == "text") text = reports::render_report_text(r);

@@ -128,12 +128,13 @@ store::RunRecord resolve_run(store::Store& db, const std::string& ref) {
 }
 
 reports::SeriesHistory build_history(store::Store& db, const store::RunRecord& newest, const std::set<std::string>& probes,
-                                     const std::function<bool(const std::string&)>& keep) {
+                                     const std::function<bool(const std::string&)>& keep, std::size_t max_runs) {
   reports::SeriesHistory h;
   const auto machine = db.machine(newest.machine_id);
   h.machine = machine ? fmt::format("{} ({})", machine->hostname, machine->fingerprint) : "?";
   h.settings = series_settings(newest);
-  const auto runs = series_runs(db, newest, true);
+  auto runs = series_runs(db, newest, true);
+  if (max_runs > 0 && runs.size() > max_runs) runs.erase(runs.begin(), runs.end() - std::ptrdiff_t(max_runs));
   // Every sweep cut at the levels of the newest run that measured it.
   std::vector<LevelRange> levels;
   std::set<std::string> swept;

@@ -58,11 +58,11 @@ std::set<std::string> selected_probes(const std::vector<std::string>& filters);
 // was tried.
 store::RunRecord resolve_run(store::Store& db, const std::string& ref);
 
-// The series of `newest` up to and including it, each metric's run medians with change
-// points, and the annotating facts that changed between consecutive runs. `keep` selects
-// metrics by name (empty: all).
+// The series of `newest` up to and including it (its last `max_runs` runs; 0: all), each
+// metric's run medians with change points, and the annotating facts that changed between
+// consecutive runs. `keep` selects metrics by name (empty: all).
 reports::SeriesHistory build_history(store::Store& db, const store::RunRecord& newest, const std::set<std::string>& probes,
-                                     const std::function<bool(const std::string&)>& keep = {});
+                                     const std::function<bool(const std::string&)>& keep = {}, std::size_t max_runs = 0);
 
 // The annotating facts two runs' environments differ in (kernel, microcode, governor,
 // compiler, commit, OS, each GPU's driver) as (fact, first's value, second's value):

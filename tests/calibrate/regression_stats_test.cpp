@@ -68,6 +68,26 @@ TEST(RobustCv, IgnoresAnOutlier) {
   EXPECT_DOUBLE_EQ(median({4, 1, 3, 2}), 2.5);
 }
 
+TEST(RunSpread, UpperBoundOfTheCvFollowsTheChiSquareQuantiles) {
+  // 100 +- 5 around the mean: sample CV sqrt(250 / 4) / 100 = 0.0791 (numpy's std, ddof=1).
+  const std::vector<double> five = {95, 100, 105, 90, 110};
+  EXPECT_NEAR(sample_cv(five), 0.07905694150420949, 1e-12);
+  // x sqrt(4 / chi2.ppf(0.1, 4)) = x sqrt(4 / 1.0636232) (scipy); Wilson-Hilferty within 0.5%.
+  EXPECT_NEAR(cv_upper_bound(five, 0.9) / sample_cv(five), std::sqrt(4 / 1.0636232), 0.005);
+  std::vector<double> eleven;
+  for (int i = 0; i < 11; ++i) eleven.push_back(100 + (i % 2 ? 3 : -3) * (i / 2));
+  EXPECT_NEAR(cv_upper_bound(eleven, 0.9) / sample_cv(eleven), std::sqrt(10 / 4.8651820), 0.005);  // chi2.ppf(0.1, 10)
+  EXPECT_NEAR(cv_upper_bound(eleven, 0.99) / sample_cv(eleven), std::sqrt(10 / 2.5582122), 0.025);  // chi2.ppf(0.01, 10); WH 1% high
+  EXPECT_DOUBLE_EQ(cv_upper_bound({7}), 0);
+  EXPECT_DOUBLE_EQ(sample_cv({}), 0);
+  // The run-to-run spread widens the threshold; without it the repetitions' noise rules.
+  const std::vector<double> base = {100, 100.5, 99.5, 100.2, 99.8}, cand = {90, 90.4, 89.6, 90.1, 89.9};
+  EXPECT_EQ(judge(cand, base, true, 0.03, 0.01).kind, Verdict::Kind::regression);
+  const Verdict wide = judge(cand, base, true, 0.03, 0.01, 0.05);
+  EXPECT_EQ(wide.kind, Verdict::Kind::unchanged);
+  EXPECT_DOUBLE_EQ(wide.threshold, 0.15);
+}
+
 std::vector<double> noisy(std::mt19937_64& rng, std::vector<std::pair<int, double>> segments, double cv) {
   std::normal_distribution<double> noise(0, cv);
   std::vector<double> out;
@@ -149,6 +169,33 @@ TEST(Judge, TenPercentDropIsARegressionAndNoiseIsNot) {
   const std::vector<double> base = {10, 10.1, 9.9, 10.05, 9.95, 10.02, 9.98};
   EXPECT_EQ(judge({11, 11.1, 10.9, 11.05, 11.02}, base, false, 0.03, 0.01).kind, Verdict::Kind::regression);
   EXPECT_EQ(judge({9, 9.1, 8.9, 9.05, 9.02}, base, false, 0.03, 0.01).kind, Verdict::Kind::improvement);
+}
+
+TEST(Judge, RunToRunDriftIsNoAlarmOnceTheHistoryMeasuresIt) {
+  // Two levels of noise, as on a shared VM: each run's level drifts by 5%, its
+  // repetitions agree to 1%. Baseline: the previous run; history: the 10 runs before.
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> drift(0, 0.05), rep(0, 0.01);
+  auto run = [&](double level) {
+    const double l = level * (1 + drift(rng));
+    std::vector<double> v(5);
+    for (auto& x : v) x = l * (1 + rep(rng));
+    return v;
+  };
+  int naive_alarms = 0, alarms = 0, caught = 0;
+  const int trials = 1000;
+  for (int t = 0; t < trials; ++t) {
+    std::vector<double> medians;
+    for (int i = 0; i < 10; ++i) medians.push_back(median(run(100)));
+    const auto baseline = run(100), same = run(100), drop = run(50);
+    const double spread = cv_upper_bound(medians) * std::sqrt(2.0);  // two runs' difference
+    naive_alarms += judge(same, baseline, true, 0.03, 0.01).kind == Verdict::Kind::regression;
+    alarms += judge(same, baseline, true, 0.03, 0.01, spread).kind == Verdict::Kind::regression;
+    caught += judge(drop, baseline, true, 0.03, 0.01, spread).kind == Verdict::Kind::regression;
+  }
+  EXPECT_GE(naive_alarms, int(0.2 * trials)) << "repetitions alone cannot see the drift";
+  EXPECT_LE(alarms, int(0.01 * trials)) << "false alarms";
+  EXPECT_GE(caught, int(0.95 * trials)) << "a 50% drop";
 }
 
 TEST(Judge, SignificanceAloneOrMagnitudeAloneIsNotEnough) {
