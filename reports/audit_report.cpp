@@ -22,15 +22,8 @@ std::string opt_usd(const std::optional<double>& v, int digits) {
   return v ? fmt::format("{:.{}f}", *v, digits) : std::string("-");
 }
 std::string step_ms(double s) { return fmt::format("{:.2f}", s * 1e3); }
-std::string si(double v, const char* unit) {
-  const char* prefixes[] = {"", "k", "M", "G", "T", "P", "E"};
-  int i = 0;
-  while (std::fabs(v) >= 1000 && i < 6) {
-    v /= 1000;
-    ++i;
-  }
-  return fmt::format("{:.3g} {}{}", v, prefixes[i], unit);
-}
+// Never a bare "s" here, so format_value's SI prefixes apply.
+std::string si(double v, const char* unit) { return format_value(v, unit); }
 const char* ops_unit(Dtype d) { return d == Dtype::int8 ? "OP/s" : "FLOP/s"; }
 
 std::string fingerprint_line(const RunView& v) {
@@ -305,16 +298,16 @@ std::string pareto_svg(const AuditReport& r) {
   return out;
 }
 
-std::string md_escape(const std::string& s) {
+}  // namespace
+
+std::string markdown_escape(const std::string& text) {
   std::string out;
-  for (char c : s) {
+  for (char c : text) {
     if (c == '|' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>' || c == '[' || c == ']') out += '\\';
     out += c;
   }
   return out;
 }
-
-}  // namespace
 
 std::string html_escape(const std::string& text) {
   std::string out;
@@ -373,13 +366,13 @@ std::string text_table(const Table& t) {
 
 std::string md_table(const Table& t) {
   std::string out = "|";
-  for (const auto& h : t.header) out += fmt::format(" {} |", md_escape(h));
+  for (const auto& h : t.header) out += fmt::format(" {} |", markdown_escape(h));
   out += "\n|";
   for (std::size_t i = 0; i < t.header.size(); ++i) out += i == 0 || t.header[i] == "provenance" ? "---|" : "---:|";
   out += "\n";
   for (const auto& r : t.rows) {
     out += "|";
-    for (const auto& c : r) out += fmt::format(" {} |", md_escape(c));
+    for (const auto& c : r) out += fmt::format(" {} |", markdown_escape(c));
     out += "\n";
   }
   return out;
@@ -440,20 +433,20 @@ std::string check_summary(const LocalSection& s) {
 template <typename TableFn>
 std::string render_common(const AuditReport& r, bool markdown, TableFn table) {
   std::string out;
-  auto heading = [&](const std::string& h) { out += markdown ? "\n### " + md_escape(h) + "\n\n" : "\n" + h + "\n"; };
+  auto heading = [&](const std::string& h) { out += markdown ? "\n### " + markdown_escape(h) + "\n\n" : "\n" + h + "\n"; };
   out += markdown ? fmt::format("## roofaudit report: run {}\n\n", r.view.run.id) : fmt::format("roofaudit report: run {}\n", r.view.run.id);
   const std::string fp = fingerprint_line(r.view), sys = system_line(r.view);
   const std::string when = fmt::format("run {} ({}), {} at {}", r.view.run.id, r.view.run.uuid.substr(0, 8), r.view.run.status,
                                        r.view.run.started_at);
   if (markdown) {
-    out += "- " + md_escape(fp) + "\n- " + md_escape(sys) + "\n- " + md_escape(when) + "\n";
+    out += "- " + markdown_escape(fp) + "\n- " + markdown_escape(sys) + "\n- " + markdown_escape(when) + "\n";
   } else {
     out += "  " + fp + "\n  " + sys + "\n  " + when + "\n";
   }
   for (const auto& s : r.local) {
     if (!s.chip) {
       heading(fmt::format("{} ({}): not calibrated", s.device.device, s.device.display_name));
-      out += (markdown ? md_escape(s.problem) : "  " + s.problem) + "\n";
+      out += (markdown ? markdown_escape(s.problem) : "  " + s.problem) + "\n";
       continue;
     }
     heading(fmt::format("{}: {} - measured ceilings", s.chip->name, s.chip->display_name));
@@ -462,18 +455,18 @@ std::string render_common(const AuditReport& r, bool markdown, TableFn table) {
       const std::string line = k.roofline ? fmt::format("decode knee {}: measured B* = {:.1f}, roofline predicts {:.1f}", k.variant,
                                                         k.measured, *k.roofline)
                                           : fmt::format("decode knee {}: measured B* = {:.1f}", k.variant, k.measured);
-      out += markdown ? "\n" + md_escape(line) + "\n" : "  " + line + "\n";
+      out += markdown ? "\n" + markdown_escape(line) + "\n" : "  " + line + "\n";
     }
     if (!s.checks.empty()) {
       heading(fmt::format("{}: forward pass (model.decode) against the serving model", s.chip->name));
       out += table(checks_table(s));
       const std::string summary = check_summary(s);
-      if (!summary.empty()) out += markdown ? "\n" + md_escape(summary) + "\n" : "  " + summary + "\n";
+      if (!summary.empty()) out += markdown ? "\n" + markdown_escape(summary) + "\n" : "  " + summary + "\n";
     }
   }
   heading(fmt::format("{}: {}; each chip at its cheapest fitting configuration", r.model, r.deployment));
   out += table(serving_table(r));
-  for (const auto& n : r.notes) out += markdown ? "\n- " + md_escape(n) : "  " + n + "\n";
+  for (const auto& n : r.notes) out += markdown ? "\n- " + markdown_escape(n) : "  " + n + "\n";
   if (markdown && !r.notes.empty()) out += "\n";
   if (r.history && r.history->runs.size() >= 2) {
     heading(fmt::format("history: {} runs of this series (roofaudit history shows every metric)", r.history->runs.size()));
@@ -483,7 +476,7 @@ std::string render_common(const AuditReport& r, bool markdown, TableFn table) {
         lines.push_back(fmt::format("{}: change point at run {}: {:+.1f}% (p={:.1g})", m.name, c.run, c.change * 100, c.p));
     for (const auto& f : r.history->markers) lines.push_back(fmt::format("run {}: {} {} -> {}", f.run, f.fact, f.from, f.to));
     if (lines.empty()) lines.push_back("no change point in the headline metrics, no environment change");
-    for (const auto& l : lines) out += markdown ? "- " + md_escape(l) + "\n" : "  " + l + "\n";
+    for (const auto& l : lines) out += markdown ? "- " + markdown_escape(l) + "\n" : "  " + l + "\n";
   }
   return out;
 }

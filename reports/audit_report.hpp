@@ -62,6 +62,8 @@ std::string render_report_html(const AuditReport& r);
 
 // Escaping for the HTML text and attribute contexts: & < > " '.
 std::string html_escape(const std::string& text);
+// Escaping for Markdown text and table cells: | * _ ` < > [ ] get a backslash.
+std::string markdown_escape(const std::string& text);
 // A CSV field: quoted when it holds a comma, quote or line break.
 std::string csv_field(const std::string& text);
 

@@ -35,15 +35,6 @@ std::string summary_line(const MetricHistory& m) {
                      changes.empty() ? std::string() : ", change at " + changes);
 }
 
-std::string md_cell(const std::string& s) {
-  std::string out;
-  for (char c : s) {
-    if (c == '|' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>' || c == '[' || c == ']') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
 }  // namespace
 
 std::string format_value(double v, const std::string& unit) {
@@ -90,17 +81,17 @@ std::string render_history_text(const SeriesHistory& h, bool detailed) {
 }
 
 std::string render_history_markdown(const SeriesHistory& h) {
-  std::string out = fmt::format("### roofaudit history: {}\n\n{} runs ({}).\n\n", md_cell(h.machine), h.runs.size(),
-                                md_cell(h.settings));
+  std::string out = fmt::format("### roofaudit history: {}\n\n{} runs ({}).\n\n", markdown_escape(h.machine), h.runs.size(),
+                                markdown_escape(h.settings));
   for (const auto& f : h.markers)
-    out += fmt::format("- run {}: {} changed from {} to {}\n", f.run, md_cell(f.fact), md_cell(f.from), md_cell(f.to));
+    out += fmt::format("- run {}: {} changed from {} to {}\n", f.run, markdown_escape(f.fact), markdown_escape(f.from), markdown_escape(f.to));
   if (!h.markers.empty()) out += "\n";
   out += "| metric | runs | first | latest | change points |\n|---|---:|---:|---:|---|\n";
   for (const auto& m : h.metrics) {
     if (m.points.empty()) continue;
     std::string changes;
     for (const auto& c : m.changes) changes += fmt::format("{}run {} {}", changes.empty() ? "" : ", ", c.run, change_text(c));
-    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", md_cell(m.name), m.points.size(),
+    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", markdown_escape(m.name), m.points.size(),
                        format_value(m.points.front().median, m.unit), format_value(m.points.back().median, m.unit),
                        changes.empty() ? "-" : changes);
   }

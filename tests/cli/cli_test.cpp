@@ -408,10 +408,15 @@ TEST_F(Cli, GpuRunStoresTheDeviceAndAnUnknownDeviceIsRefused) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("gpu.bandwidth"), std::string::npos) << r.out;
   store::Store s(db);
-  for (const auto& m : s.measurements(s.runs().back().id))
+  const auto run = s.runs().back();
+  bool measured = false;
+  for (const auto& m : s.measurements(run.id))
     if (m.supported) {
       EXPECT_EQ(m.device.rfind("gpu:", 0), 0u);
+      measured = true;
     }
+  // The driver that measured it is part of the run's environment (an annotating fact).
+  if (measured) EXPECT_NE(run.environment.value("driver gpu:0", ""), "") << run.environment.dump();
 }
 
 }  // namespace

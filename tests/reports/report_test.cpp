@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <sstream>
 
@@ -23,6 +24,25 @@ using roofaudit::testing::ScratchDir;
 using roofaudit::testing::write_all;
 
 const std::string kHostile = "<script>alert('x')</script> & \"quoted\", comma";
+
+// Eight runs of a series: a peak that fell 20% at run 5 (a kernel update there) and a
+// level whose name needs escaping.
+SeriesHistory fixture_history() {
+  SeriesHistory h;
+  h.machine = "vm (abc)";
+  h.settings = "Release|-O3|threads 0|quick true";
+  MetricHistory peak{"cpu.peak/fp32/peak/threads:2", "FLOP/s", true, {}, {}};
+  MetricHistory level{"cpu.bandwidth read <L2> & co", "B/s", true, {}, {}};
+  for (int i = 0; i < 8; ++i) {
+    h.runs.push_back(i + 1);
+    peak.points.push_back({i + 1, "u", "2026-11-23", i < 4 ? 440e9 : 352e9, 5});
+    level.points.push_back({i + 1, "u", "2026-11-23", 330e9 + i * 1e9, 5});
+  }
+  peak.changes.push_back({4, 5, 1e-6, -0.2});
+  h.metrics = {level, peak};
+  h.markers.push_back({5, "kernel", "6.1 <old>", "6.2"});
+  return h;
+}
 
 AuditReport fixture_report() {
   AuditReport r;
@@ -56,6 +76,7 @@ AuditReport fixture_report() {
     r.pareto.emplace_back(c.name, batch_frontier(find_model("llama3-70b"), c, best->deployment));
   }
   r.notes.push_back("note with <angle> & ampersand");
+  r.history = fixture_history();
   return r;
 }
 
@@ -131,13 +152,43 @@ TEST(Report, HtmlIsSelfContainedAndEscaped) {
   std::size_t links = 0, svgs = 0;
   for (auto at = html.find("http"); at != std::string::npos; at = html.find("http", at + 1)) ++links;
   for (auto at = html.find("<svg "); at != std::string::npos; at = html.find("<svg ", at + 1)) ++svgs;
-  EXPECT_EQ(svgs, 2u);
+  EXPECT_EQ(svgs, 4u) << "roofline, Pareto and two history plots";
+  EXPECT_NE(html.find("id=\"history-1\""), std::string::npos);
+  EXPECT_NE(html.find("<line class=\"change\""), std::string::npos);
+  EXPECT_NE(html.find(">-20.0%</text>"), std::string::npos);
+  EXPECT_NE(html.find("<title>run 5: kernel 6.1 &lt;old&gt; -&gt; 6.2</title>"), std::string::npos);
+  EXPECT_NE(html.find("cpu.bandwidth read &lt;L2&gt; &amp; co"), std::string::npos);
   EXPECT_EQ(links, svgs) << "nothing fetched: the only URLs are the SVG namespace names";
   EXPECT_EQ(html.find("<b>bold</b>"), std::string::npos);
   EXPECT_NE(html.find("&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; &quot;quoted&quot;"), std::string::npos);
   EXPECT_NE(html.find("GPU &quot;&lt;evil&gt;&quot;"), std::string::npos);
   EXPECT_NE(html.find("arithmetic intensity"), std::string::npos);
   EXPECT_NE(html.find("USD per 1M output tokens"), std::string::npos);
+}
+
+TEST(History, EveryFormatShowsTheChangeAndTheMarker) {
+  const auto h = fixture_history();
+  const std::string detailed = render_history_text(h, true);
+  EXPECT_NE(detailed.find("352 GFLOP/s     5  <- change point -20.0% (p=1e-06)  [kernel: 6.1 <old> -> 6.2]"),
+            std::string::npos)
+      << detailed;
+  const std::string brief = render_history_text(h, false);
+  EXPECT_NE(brief.find("cpu.peak/fp32/peak/threads:2: 8 runs, 440 GFLOP/s -> 352 GFLOP/s, change at run 5 -20.0% (p=1e-06)"),
+            std::string::npos)
+      << brief;
+  const std::string md = render_history_markdown(h);
+  EXPECT_NE(md.find("| `cpu.bandwidth read \\<L2\\> & co` | 8 | 330 GB/s | 337 GB/s | - |"), std::string::npos) << md;
+  const auto j = history_to_json(h);
+  EXPECT_EQ(j["metrics"][1]["change_points"][0]["run"], 5);
+  EXPECT_EQ(j["markers"][0]["to"], "6.2");
+  const std::string csv = render_history_csv(h);
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 16);
+  EXPECT_NE(csv.find("cpu.peak/fp32/peak/threads:2,FLOP/s,5,u,2026-11-23,3.52e+11,5,-0.2\n"), std::string::npos) << csv;
+  const std::string text = render_report_text(fixture_report());
+  EXPECT_NE(text.find("history: 8 runs of this series"), std::string::npos);
+  EXPECT_NE(text.find("cpu.peak/fp32/peak/threads:2: change point at run 5: -20.0% (p=1e-06)"), std::string::npos) << text;
+  EXPECT_EQ(format_value(85.1e-9, "s"), "85.1 ns");
+  EXPECT_EQ(format_value(1.79e12, "OP/s"), "1.79 TOP/s");
 }
 
 // Headless Chromium loads the page and lays out both plots; the screenshot is not blank.
@@ -161,6 +212,7 @@ TEST(Report, HtmlRendersInHeadlessChromium) {
   EXPECT_NE(dom.find("id=\"pareto\""), std::string::npos);
   EXPECT_NE(dom.find("<polyline class=\"roof\""), std::string::npos);
   EXPECT_NE(dom.find("<polyline class=\"frontier\""), std::string::npos);
+  EXPECT_NE(dom.find("<path class=\"series\""), std::string::npos);
   EXPECT_NE(dom.find("roofaudit report: run 1"), std::string::npos);
   EXPECT_EQ(dom.find("<script"), std::string::npos) << "escaped text stayed text";
 
