@@ -12,6 +12,7 @@ packages=(
   libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   chromium fonts-liberation
   libbenchmark-tools python3-numpy python3-scipy
+  openmpi-bin libopenmpi-dev iproute2 util-linux
 )
 
 missing=()

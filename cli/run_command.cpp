@@ -19,6 +19,7 @@
 #include "cli/command.hpp"
 #include "cli/machine_info.hpp"
 #include "cli/progress.hpp"
+#include "cli/run.hpp"
 #include "probes/cpu/sweep.hpp"
 #include "probes/error.hpp"
 #include "probes/probe.hpp"
@@ -39,19 +40,6 @@ extern "C" void on_stop_signal(int) {
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
 }
-
-struct RunOptions {
-  std::vector<std::string> probes;
-  bool quick = false;
-  bool json = false;
-  int threads = 0;
-  std::string min_size;
-  std::string max_size;
-  int repetitions = 0;
-  double sample_ms = 0;
-  std::string device;
-  std::string model = "llama3.2-1b";
-};
 
 nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string>& probes) {
   return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick}, {"gpu_device", s.gpu_device},
@@ -107,9 +95,15 @@ void store_decode_knees(store::Store& db, std::int64_t run_id, std::int64_t cpu_
   }
 }
 
+}  // namespace
+
 int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   // Everything that can be refused is checked before the database is touched.
-  const auto probes = ProbeRegistry::instance().select(opt.probes);
+  std::vector<std::string> selected = opt.probes;
+  // Links measured by the fleet before the node probes take the place of their probe.
+  if (!opt.premeasured.empty())
+    std::erase_if(selected, [&](const std::string& n) { return n == opt.premeasured.front().probe; });
+  const auto probes = ProbeRegistry::instance().select(selected);
   if (opt.threads < 0) throw Error("--threads must be positive");
   Topology topology;
   RunSettings settings;
@@ -151,6 +145,10 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   std::vector<Measurement> all_results;
   std::map<std::string, double> memory_read;  // device -> read bandwidth of its memory
   std::map<std::string, std::int64_t> other_devices;  // "gpu:0" -> device id
+  for (const auto& m : opt.premeasured) {
+    db.add_measurement(run_id, device_id, m);
+    all_results.push_back(m);
+  }
   for (const auto& probe : probes) {
     if (g_stop) break;
     progress.probe(++index, int(probes.size()), std::string(probe->name()));
@@ -201,13 +199,11 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   view.run = *db.run(run_id);
   view.fits = db.fits(run_id);
   if (opt.json) std::cout << reports::run_to_json(view).dump(2) << "\n";
-  else std::cout << reports::render_run_text(view) << fmt::format("stored as run {} in {}\n", run_id, db.path());
+  else if (!opt.quiet) std::cout << reports::render_run_text(view) << fmt::format("stored as run {} in {}\n", run_id, db.path());
   for (const auto& m : view.measurements)
     if (!m.valid && m.supported) return 1;
   return 0;
 }
-
-}  // namespace
 
 void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* cmd = app.add_subcommand("run", "run probes and store one run");
@@ -228,12 +224,15 @@ void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("--model", opt->model,
                   "model.decode's model: catalogue name or a Hugging Face config.json (a dense LLaMA-shaped model)")
       ->capture_default_str();
+  cmd->add_flag("--fleet", opt->fleet,
+                "under mpirun: every node runs the probes, rank 0 measures the MPI links and stores one run per node "
+                "(start with mpirun --bind-to none)");
   cmd->callback([&action, &global, opt] {
     action = [&global, opt] {
       RunOptions o = *opt;
       if (o.probes.empty())
         for (const auto& p : ProbeRegistry::instance().all()) o.probes.emplace_back(p->name());
-      return execute_run(global, o);
+      return o.fleet ? run_fleet(global, o) : execute_run(global, o);
     };
   });
 }

@@ -133,6 +133,22 @@ bool Topology::pin_current_thread(int slot) const {
   return rc == 0;
 }
 
+std::vector<int> Topology::numa_node_slots(int node) const {
+  std::vector<int> slots;
+  hwloc_obj_t numa = hwloc_get_obj_by_type(topo_, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(node));
+  for (std::size_t i = 0; i < pin_order_.size(); ++i)
+    if (numa ? hwloc_bitmap_isset(numa->cpuset, static_cast<unsigned>(pin_order_[i])) : node == 0)
+      slots.push_back(static_cast<int>(i));
+  return slots;
+}
+
+bool Topology::bind_memory_to_node(void* addr, std::size_t bytes, int node) const {
+  hwloc_obj_t numa = hwloc_get_obj_by_type(topo_, HWLOC_OBJ_NUMANODE, static_cast<unsigned>(node));
+  if (!numa) return false;
+  return hwloc_set_area_membind(topo_, addr, bytes, numa->nodeset, HWLOC_MEMBIND_BIND,
+                                HWLOC_MEMBIND_BYNODESET | HWLOC_MEMBIND_STRICT) == 0;
+}
+
 nlohmann::json Topology::to_json() const {
   nlohmann::json caches = nlohmann::json::array();
   for (const auto& c : caches_) {

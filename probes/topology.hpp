@@ -44,6 +44,14 @@ class Topology {
   // Binds the calling thread to pin_order()[slot % pus()]. Returns false if refused.
   bool pin_current_thread(int slot) const;
 
+  // The pin slots (indices into pin_order()) whose PU lies in NUMA node `node` (0 ..
+  // numa_nodes() - 1), in pin order: one per core first. A machine without NUMA
+  // information has every slot in node 0.
+  std::vector<int> numa_node_slots(int node) const;
+  // Binds the pages of [addr, addr + bytes) to NUMA node `node` before they are touched.
+  // Returns false if refused (no NUMA support).
+  bool bind_memory_to_node(void* addr, std::size_t bytes, int node) const;
+
   // Restores the calling thread's CPU binding when it goes out of scope. A probe that
   // pins its OpenMP threads pins the calling thread too (it is OpenMP thread 0); left
   // so, every later probe would inherit one core: OpenBLAS sizes its thread count from

@@ -90,6 +90,36 @@ TEST_F(LocalChip, CapacityLinkAndPriceSayWhereTheyCameFrom) {
   EXPECT_EQ(chip.kind, "cpu");
 }
 
+TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
+  auto ms = view.measurements;
+  auto collective = [&](const char* variant, double bytes, double busbw, int nodes) {
+    Measurement m;
+    m.probe = "link.mpi";
+    m.device = "cpu";
+    m.variant = variant;
+    m.metric = "bus_bandwidth";
+    m.unit = "B/s";
+    m.params = {{"bytes", bytes}, {"ranks", 2}, {"nodes", nodes}};
+    m.valid = true;
+    m.summary = Summary{busbw, busbw, busbw, busbw, busbw, 0, 0};
+    ms.push_back(m);
+  };
+  // Ranks on one host measure shared memory, not a link between machines.
+  collective("allgather", 16 << 20, 9e9, 1);
+  collective("reduce_scatter", 16 << 20, 8e9, 1);
+  EXPECT_EQ(calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits).provenance.at("link").kind, "assumed");
+  // Two hosts: the largest message's slower collective.
+  collective("allgather", 1 << 20, 0.5e9, 2);
+  collective("allgather", 64 << 20, 1.2e9, 2);
+  collective("reduce_scatter", 64 << 20, 1.1e9, 2);
+  const ChipSpec c = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits);
+  EXPECT_DOUBLE_EQ(c.link_bytes_per_s, 1.1e9);
+  EXPECT_EQ(c.provenance.at("link").kind, "measured");
+  EXPECT_NE(c.provenance.at("link").source.find("link.mpi all-gather / reduce-scatter bus bandwidth at 64 MiB over 2 hosts"),
+            std::string::npos)
+      << c.provenance.at("link").source;
+}
+
 TEST_F(LocalChip, GivenPricesReplaceTheDefault) {
   ChipSpec c = chip;
   apply_local_price(c, fixture_cpu(view), {1.25, std::nullopt});

@@ -1,0 +1,241 @@
+// link.core: the links inside one machine. Core-to-core latency: a cache line handed
+// back and forth between two pinned threads (every pair of cores, or a sample on large
+// machines). NUMA node-to-node read bandwidth: memory bound to one node, read by every
+// core of another (every pair of nodes; on a one-node machine the local figure, said so).
+#include <omp.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "kernels/cpu/stream.hpp"
+#include "probes/cpu/buffers.hpp"
+#include "probes/cpu/sweep.hpp"
+#include "probes/error.hpp"
+#include "probes/probe.hpp"
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+#include "probes/topology.hpp"
+
+namespace roofaudit {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Pairs of cores (pin slots) to measure: all of them up to 16 cores; beyond, core 0 with
+// every other core plus a fixed random sample, so a 128-core machine costs ~200 pairs.
+std::vector<std::pair<int, int>> core_pairs(int cores, std::uint64_t seed) {
+  std::vector<std::pair<int, int>> pairs;
+  if (cores <= 16) {
+    for (int a = 0; a < cores; ++a)
+      for (int b = a + 1; b < cores; ++b) pairs.emplace_back(a, b);
+    return pairs;
+  }
+  for (int b = 1; b < cores; ++b) pairs.emplace_back(0, b);
+  std::mt19937_64 rng(seed);
+  std::uniform_int_distribution<int> pick(1, cores - 1);
+  while (pairs.size() < std::size_t(cores - 1) + 64) {
+    int a = pick(rng), b = pick(rng);
+    if (a == b) continue;
+    if (a > b) std::swap(a, b);
+    if (std::find(pairs.begin(), pairs.end(), std::make_pair(a, b)) == pairs.end()) pairs.emplace_back(a, b);
+  }
+  return pairs;
+}
+
+struct alignas(64) SharedLine {
+  std::atomic<std::uint64_t> value{0};
+};
+
+// `round_trips` hand-offs of one cache line between threads on slots a and b: a writes
+// odd values, b answers with the next even one. Returns the seconds a measured; throws
+// SampleFailed when either side saw a value out of sequence or the count is off.
+double ping_pong(const Topology& topo, int slot_a, int slot_b, std::uint64_t round_trips) {
+  SharedLine line;
+  std::atomic<bool> out_of_order{false};
+  std::atomic<int> ready{0};
+  std::thread partner([&] {
+    topo.pin_current_thread(slot_b);
+    ready.fetch_add(1);
+    for (std::uint64_t k = 0; k < round_trips; ++k) {
+      const std::uint64_t expect = 2 * k + 1;
+      std::uint64_t v;
+      while ((v = line.value.load(std::memory_order_acquire)) != expect)
+        if (v != expect - 1) {
+          out_of_order = true;
+          return;
+        }
+      line.value.store(expect + 1, std::memory_order_release);
+    }
+  });
+  topo.pin_current_thread(slot_a);
+  while (ready.load() == 0) std::this_thread::yield();
+  const auto t0 = Clock::now();
+  for (std::uint64_t k = 0; k < round_trips && !out_of_order; ++k) {
+    line.value.store(2 * k + 1, std::memory_order_release);
+    const std::uint64_t expect = 2 * k + 2;
+    std::uint64_t v;
+    while ((v = line.value.load(std::memory_order_acquire)) != expect && !out_of_order)
+      if (v != expect - 1) out_of_order = true;
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  partner.join();
+  if (out_of_order || line.value.load() != 2 * round_trips)
+    throw SampleFailed{fmt::format("the line between cores {} and {} ended at {} after {} round trips (expected {})", slot_a,
+                                   slot_b, line.value.load(), round_trips, 2 * round_trips)};
+  return seconds;
+}
+
+class LinkCoreProbe final : public Probe {
+ public:
+  std::string_view name() const override { return "link.core"; }
+  std::string_view description() const override {
+    return "core-to-core latency (cache-line ping-pong per pair of cores) and NUMA node-to-node read bandwidth";
+  }
+  int version() const override { return 1; }
+
+  void check(const RunSettings& settings, const Topology& topology) const override {
+    check_fits_in_memory(numa_bytes(settings, topology), "link.core's NUMA buffer");
+  }
+
+  void run(ProbeContext& ctx) override {
+    const Topology& topo = ctx.topology;
+    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
+    const double target_s = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds
+                                                              : (ctx.settings.quick ? 0.003 : 0.01);
+    const int cores = std::min(topo.cores(), topo.pus());
+    if (cores < 2) {
+      ctx.progress("one core: no core-to-core latency");
+    } else {
+      for (const auto& [a, b] : core_pairs(cores, ctx.settings.seed)) {
+        if (ctx.stop_requested) return;
+        ctx.progress(fmt::format("cores {} <-> {}", a, b));
+        ctx.emit(measure_pair(topo, a, b, reps, target_s));
+      }
+    }
+    for (int mem = 0; mem < topo.numa_nodes(); ++mem)
+      for (int cpu = 0; cpu < topo.numa_nodes(); ++cpu) {
+        if (ctx.stop_requested) return;
+        ctx.progress(fmt::format("memory on node {}, cores of node {}", mem, cpu));
+        ctx.emit(measure_numa(ctx, mem, cpu, reps));
+      }
+  }
+
+ private:
+  static std::uint64_t numa_bytes(const RunSettings& s, const Topology& topo) {
+    // Past the last-level cache: DRAM, not a cache, answers the reads.
+    // Capped: hwloc misreports caches in VMs, and node-to-node bandwidth needs no more.
+    if (s.max_working_set_bytes) return s.max_working_set_bytes;
+    const std::uint64_t floor = std::uint64_t{s.quick ? 128u : 512u} << 20, cap = std::uint64_t{s.quick ? 512u : 2048u} << 20;
+    return std::clamp<std::uint64_t>(4 * topo.last_level_cache_bytes(), floor, cap);
+  }
+
+  Measurement base(const std::string& variant, const std::string& metric, const std::string& unit, bool higher) const {
+    Measurement m;
+    m.probe = std::string(name());
+    m.probe_version = version();
+    m.device = "cpu";
+    m.variant = variant;
+    m.metric = metric;
+    m.unit = unit;
+    m.higher_is_better = higher;
+    return m;
+  }
+
+  Measurement measure_pair(const Topology& topo, int a, int b, int reps, double target_s) const {
+    // Round trips for the target time, from a short calibration.
+    std::uint64_t trips = 1000;
+    for (int i = 0; i < 8; ++i) {
+      double s = 0;
+      try {
+        s = ping_pong(topo, a, b, trips);
+      } catch (const SampleFailed&) {
+        break;  // the timed repetitions below report it
+      }
+      if (s >= target_s / 2 || trips >= (std::uint64_t{1} << 26)) break;
+      trips = std::uint64_t(double(trips) * std::clamp(target_s / std::max(s, 1e-9), 2.0, 16.0));
+    }
+    Measurement m = base("ping_pong", "latency", "s", false);
+    m.convention = "one-way latency: half the round trip of one 64-byte line written alternately by two pinned threads";
+    m.params = {{"from_core", a}, {"to_core", b}, {"from_pu", topo.pin_order()[std::size_t(a)]},
+                {"to_pu", topo.pin_order()[std::size_t(b)]}, {"round_trips", trips}};
+    const auto timing = time_repetitions(fmt::format("link.core/ping_pong/{}/{}", a, b), 0, reps,
+                                         [&] { return ping_pong(topo, a, b, trips); });
+    record_outcome(m, timing.seconds, timing.ok ? "" : timing.error,
+                   "every hand-off saw the value before it, the line ended at 2 x round trips",
+                   [&](double s) { return s / double(trips) / 2; });
+    return m;
+  }
+
+  Measurement measure_numa(ProbeContext& ctx, int mem_node, int cpu_node, int reps) const {
+    const Topology& topo = ctx.topology;
+    const auto& k = kernels::stream_kernels(kernels::widest_isa());
+    std::vector<int> slots = topo.numa_node_slots(cpu_node);
+    // One thread per core of the node (slots are in pin order: first PU of each core first).
+    const auto per_node_cores = std::max<std::size_t>(1, std::size_t(topo.cores() / std::max(1, topo.numa_nodes())));
+    if (slots.size() > per_node_cores) slots.resize(per_node_cores);
+    Measurement m = base("numa_read", "bandwidth", "B/s", true);
+    m.convention = "bytes read per second by every core of one node from memory bound to another";
+    const int nodes = topo.numa_nodes();
+    m.params = {{"memory_node", mem_node}, {"cpu_node", cpu_node}, {"threads", slots.size()}, {"nodes", nodes}};
+    if (slots.empty()) {
+      record_outcome(m, {}, fmt::format("NUMA node {} has no core this process may use", cpu_node), "", nullptr);
+      return m;
+    }
+    const int threads = int(slots.size());
+    const std::size_t n_total = numa_bytes(ctx.settings, topo) / 8 / (kernels::kStreamBlockElems * std::size_t(threads)) *
+                                (kernels::kStreamBlockElems * std::size_t(threads));
+    const std::size_t n = n_total / std::size_t(threads);
+    HugeBuffer buffer(n_total * 8);
+    const bool bound = topo.bind_memory_to_node(buffer.as<void>(), buffer.bytes(), mem_node);
+    auto* words = buffer.as<std::uint64_t>();
+    std::vector<std::uint64_t> expected(slots.size());
+    const Topology::BindingGuard unpin(topo);
+#pragma omp parallel num_threads(threads)
+    {
+      const int t = omp_get_thread_num();
+      topo.pin_current_thread(slots[std::size_t(t)]);
+      fill_random(words + std::size_t(t) * n, n, ctx.settings.seed + std::uint64_t(t));
+      expected[std::size_t(t)] = k.read_sum(words + std::size_t(t) * n, n, 1);
+    }
+    std::vector<std::uint64_t> sums(slots.size());
+    const auto timing = time_repetitions(
+        fmt::format("link.core/numa_read/{}/{}", mem_node, cpu_node), 1, reps, [&] {
+          double start = 0, end = 0;
+#pragma omp parallel num_threads(threads)
+          {
+            const int t = omp_get_thread_num();
+            topo.pin_current_thread(slots[std::size_t(t)]);
+#pragma omp barrier
+#pragma omp master
+            start = omp_get_wtime();
+            sums[std::size_t(t)] = k.read_sum(words + std::size_t(t) * n, n, 1);
+#pragma omp barrier
+#pragma omp master
+            end = omp_get_wtime();
+          }
+          for (int t = 0; t < threads; ++t)
+            if (sums[std::size_t(t)] != expected[std::size_t(t)])
+              throw SampleFailed{fmt::format("thread {} read sum {:#x}, expected {:#x}", t, sums[std::size_t(t)],
+                                             expected[std::size_t(t)])};
+          return end - start;
+        });
+    std::string checked = "every thread's 64-bit wrapping sum equals the sum taken when the memory was filled";
+    if (nodes == 1) checked += "; one NUMA node: the local figure only, no node-to-node link to measure";
+    if (!bound) checked += "; memory not bound (first touch by the reading node's threads)";
+    record_outcome(m, timing.seconds, timing.ok ? "" : timing.error, checked,
+                   [&](double s) { return double(n_total * 8) / s; });
+    m.params["bytes"] = n_total * 8;
+    return m;
+  }
+};
+
+ROOFAUDIT_REGISTER_PROBE(LinkCoreProbe);
+
+}  // namespace
+}  // namespace roofaudit

@@ -1,0 +1,48 @@
+// link.mpi as a probe of a single-machine run: the links between MPI ranks exist only in
+// a fleet (`mpirun -np N roofaudit run --fleet`), where every rank measures them at once
+// before the node probes (cli/fleet.cpp). Anywhere else the probe stores why it was
+// skipped, never a figure.
+#include <fmt/format.h>
+
+#include "probes/link/mpi_links.hpp"
+#include "probes/probe.hpp"
+
+namespace roofaudit {
+namespace {
+
+class LinkMpiProbe final : public Probe {
+ public:
+  std::string_view name() const override { return "link.mpi"; }
+  std::string_view description() const override {
+    return "MPI links between the nodes of a fleet: ping-pong latency, windowed and bidirectional bandwidth, "
+           "all-reduce, all-gather and reduce-scatter (nccl-tests bus bandwidth)";
+  }
+  int version() const override { return 1; }
+  void check(const RunSettings&, const Topology&) const override {}
+
+  void run(ProbeContext& ctx) override {
+#ifdef ROOFAUDIT_WITH_MPI
+    const std::string why = "skipped: the links between MPI ranks are measured only in a fleet of two ranks or more "
+                            "(mpirun -np N roofaudit run --fleet)";
+#else
+    const std::string why = "skipped: this roofaudit was built without MPI (install libopenmpi-dev and rebuild)";
+#endif
+    Measurement m;
+    m.probe = std::string(name());
+    m.probe_version = version();
+    m.device = "cpu";
+    m.variant = "p2p_latency";
+    m.metric = "latency";
+    m.unit = "s";
+    m.higher_is_better = false;
+    m.supported = false;
+    m.validation = why;
+    ctx.progress(why);
+    ctx.emit(std::move(m));
+  }
+};
+
+ROOFAUDIT_REGISTER_PROBE(LinkMpiProbe);
+
+}  // namespace
+}  // namespace roofaudit

@@ -1,0 +1,201 @@
+// The links: link.core on this machine, link.mpi outside a fleet (skipped, with the
+// reason), and fleets under mpirun: two ranks on this host over shared memory, and two
+// "hosts" (network namespaces joined by a veth pair, each with its own hostname) over TCP.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+
+#include <fmt/format.h>
+
+#include "probes/link/mpi_links.hpp"
+#include "store/store.hpp"
+#include "test_util.hpp"
+
+namespace roofaudit {
+namespace {
+
+using roofaudit::testing::read_all;
+using roofaudit::testing::ScratchDir;
+using roofaudit::testing::write_all;
+
+struct Shell {
+  int exit_code = -1;
+  std::string out;
+};
+
+Shell sh(const ScratchDir& dir, const std::string& command) {
+  static int counter = 0;
+  const std::string log = dir.file(fmt::format("shell{}.log", counter++));
+  const int status = std::system(fmt::format("({}) > {} 2>&1", command, log).c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : 128, read_all(log)};
+}
+
+std::string roofaudit_command(const std::string& db, const std::string& args) {
+  return fmt::format("{} --db {} {}", ROOFAUDIT_BINARY, db, args);
+}
+
+// Every figure of a run by variant and metric.
+std::multimap<std::string, Measurement> by_variant(store::Store& s, std::int64_t run) {
+  std::multimap<std::string, Measurement> out;
+  for (auto& m : s.measurements(run)) out.emplace(m.probe + " " + m.variant + " " + m.metric, std::move(m));
+  return out;
+}
+
+TEST(Links, BusBandwidthIsNcclTests) {
+  EXPECT_DOUBLE_EQ(bus_bandwidth("allreduce", 10, 2), 10);
+  EXPECT_DOUBLE_EQ(bus_bandwidth("allreduce", 10, 8), 17.5);
+  EXPECT_DOUBLE_EQ(bus_bandwidth("allgather", 10, 4), 7.5);
+  EXPECT_DOUBLE_EQ(bus_bandwidth("reduce_scatter", 10, 2), 5);
+  EXPECT_EQ(p2p_sizes(false).front(), 64u);
+  EXPECT_EQ(p2p_sizes(false).back(), 64u << 20);
+  EXPECT_EQ(collective_sizes(false).back(), 64u << 20);
+}
+
+TEST(Links, CoreLatencyEveryPairAndTheNumaNodes) {
+  ScratchDir dir;
+  const std::string db = dir.file("links.db");
+  const auto r = sh(dir, roofaudit_command(db, "run --probes link.core --quick --repetitions 2 --max-size 64MiB"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  store::Store s(db);
+  const auto run = s.runs().back();
+  const auto machine = s.machine(run.machine_id);
+  const auto ms = by_variant(s, run.id);
+  const int cores = std::min(machine->cores, machine->threads);
+  EXPECT_EQ(int(ms.count("link.core ping_pong latency")), cores * (cores - 1) / 2);
+  EXPECT_EQ(int(ms.count("link.core numa_read bandwidth")), machine->numa_nodes * machine->numa_nodes);
+  for (const auto& [key, m] : ms) {
+    EXPECT_TRUE(m.valid) << key << ": " << m.validation;
+    ASSERT_TRUE(m.summary) << key;
+    EXPECT_GT(m.summary->median, 0) << key;
+  }
+  if (machine->numa_nodes == 1)
+    EXPECT_NE(ms.find("link.core numa_read bandwidth")->second.validation.find("one NUMA node: the local figure only"),
+              std::string::npos);
+}
+
+TEST(Links, MpiOutsideAFleetIsSkippedWithTheReason) {
+  ScratchDir dir;
+  const std::string db = dir.file("links.db");
+  const auto r = sh(dir, roofaudit_command(db, "run --probes link.mpi"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  store::Store s(db);
+  const auto ms = s.measurements(s.runs().back().id);
+  ASSERT_EQ(ms.size(), 1u);
+  EXPECT_FALSE(ms[0].supported);
+  EXPECT_EQ(ms[0].validation.rfind("skipped: ", 0), 0u) << ms[0].validation;
+  const auto alone = sh(dir, roofaudit_command(db, "run --fleet --probes link.mpi"));
+  EXPECT_EQ(alone.exit_code, 0) << alone.out;
+  EXPECT_NE(alone.out.find("this machine alone"), std::string::npos) << alone.out;
+}
+
+bool have_mpirun() { return std::system("command -v mpirun > /dev/null 2>&1") == 0; }
+
+// Figures the fleet's rank 0 stored for its links: every one valid, nodes and ranks as
+// started, bus bandwidth as nccl-tests derives it from the same timings.
+void expect_links(store::Store& s, std::int64_t run, int nodes) {
+  const auto ms = by_variant(s, run);
+  EXPECT_GE(ms.count("link.mpi p2p_latency latency"), 2u);
+  EXPECT_GE(ms.count("link.mpi p2p_bandwidth bandwidth"), 3u);
+  EXPECT_GE(ms.count("link.mpi p2p_bidirectional bandwidth"), 3u);
+  for (const char* c : {"allreduce", "allgather", "reduce_scatter"}) {
+    const auto alg = ms.equal_range(fmt::format("link.mpi {} algorithm_bandwidth", c));
+    const auto bus = ms.equal_range(fmt::format("link.mpi {} bus_bandwidth", c));
+    ASSERT_EQ(std::distance(alg.first, alg.second), 2) << c;
+    for (auto a = alg.first, b = bus.first; a != alg.second && b != bus.second; ++a, ++b) {
+      ASSERT_TRUE(a->second.valid && b->second.valid) << c << ": " << a->second.validation;
+      EXPECT_NEAR(b->second.summary->median / a->second.summary->median, bus_bandwidth(c, 1, 2), 1e-9) << c;
+    }
+  }
+  for (const auto& [key, m] : ms) {
+    if (m.probe != "link.mpi") continue;
+    EXPECT_TRUE(m.valid) << key << ": " << m.validation;
+    EXPECT_EQ(m.params.value("ranks", 0), 2) << key;
+    EXPECT_EQ(m.params.value("nodes", 0), nodes) << key;
+    if (m.params.contains("same_host")) {
+      EXPECT_EQ(m.params.value("same_host", false), nodes == 1) << key;
+    }
+  }
+}
+
+TEST(Fleet, TwoRanksOnThisHostShareOneRun) {
+  if (!have_mpirun()) GTEST_SKIP() << "skipped: mpirun is not installed (Debian's openmpi-bin)";
+  ScratchDir dir;
+  const std::string db = dir.file("fleet.db");
+  const auto r = sh(dir, "mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 " +
+                             roofaudit_command(db, "run --fleet --probes link.mpi,link.core --quick --repetitions 2"));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("fleet of 2 ranks on 1 hosts"), std::string::npos) << r.out;
+  store::Store s(db);
+  const auto runs = s.runs();
+  ASSERT_EQ(runs.size(), 1u) << "ranks on one host share the host's run";
+  EXPECT_EQ(runs[0].status, "complete");
+  expect_links(s, runs[0].id, 1);
+  EXPECT_GE(by_variant(s, runs[0].id).count("link.core ping_pong latency"), 1u);
+}
+
+// Two network namespaces joined by a veth pair, torn down however the test ends.
+struct TwoHosts {
+  std::string a, b, veth;
+  bool up = false;
+  std::string why_not;
+  TwoHosts(const ScratchDir& dir) {
+    const std::string tag = std::to_string(getpid() % 100000);
+    a = "rfa" + tag + "a";
+    b = "rfa" + tag + "b";
+    veth = "rfv" + tag;
+    if (geteuid() != 0) {
+      why_not = "skipped: network namespaces need root";
+      return;
+    }
+    const auto r = sh(dir, fmt::format("ip netns add {0} && ip netns add {1} && ip link add {2}a type veth peer name {2}b && "
+                                       "ip link set {2}a netns {0} && ip link set {2}b netns {1} && "
+                                       "ip -n {0} addr add 10.77.0.1/24 dev {2}a && ip -n {1} addr add 10.77.0.2/24 dev {2}b && "
+                                       "ip -n {0} link set {2}a up && ip -n {1} link set {2}b up && "
+                                       "ip -n {0} link set lo up && ip -n {1} link set lo up",
+                                       a, b, veth));
+    up = r.exit_code == 0;
+    if (!up) why_not = "skipped: cannot create network namespaces here: " + r.out;
+  }
+  ~TwoHosts() {
+    std::system(fmt::format("ip netns del {} > /dev/null 2>&1; ip netns del {} > /dev/null 2>&1", a, b).c_str());
+  }
+};
+
+TEST(Fleet, TwoHostsOverTcp) {
+  if (!have_mpirun()) GTEST_SKIP() << "skipped: mpirun is not installed (Debian's openmpi-bin)";
+  ScratchDir dir;
+  TwoHosts hosts(dir);
+  if (!hosts.up) GTEST_SKIP() << hosts.why_not;
+  // mpirun starts the remote rank through this agent instead of ssh: in the other
+  // namespace, under its own hostname.
+  const std::string agent = dir.file("agent.sh");
+  write_all(agent, fmt::format("#!/bin/sh\nhost=$1; shift\ncase \"$host\" in\n"
+                               "  10.77.0.1) ns={}; name=node-a ;;\n  10.77.0.2) ns={}; name=node-b ;;\n"
+                               "  *) echo \"unknown host $host\" >&2; exit 1 ;;\nesac\n"
+                               "exec ip netns exec $ns unshare --uts sh -c \"hostname $name; $*\"\n",
+                               hosts.a, hosts.b));
+  ASSERT_EQ(sh(dir, "chmod +x " + agent).exit_code, 0);
+  const std::string db = dir.file("fleet.db");
+  const std::string mpirun = fmt::format(
+      "mpirun --allow-run-as-root --oversubscribe --bind-to none -np 2 --host 10.77.0.1,10.77.0.2 "
+      "--mca plm_rsh_agent {} --mca btl tcp,self --mca btl_tcp_if_include 10.77.0.0/24 "
+      "--mca oob_tcp_if_include 10.77.0.0/24 {}",
+      agent, roofaudit_command(db, "run --fleet --probes link.mpi,link.core --quick --repetitions 2"));
+  const auto r = sh(dir, fmt::format("ip netns exec {} unshare --uts sh -c 'hostname node-a; {}'", hosts.a, mpirun));
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("fleet of 2 ranks on 2 hosts"), std::string::npos) << r.out;
+  store::Store s(db);
+  const auto runs = s.runs();
+  ASSERT_EQ(runs.size(), 2u) << "one run per host";
+  std::map<std::string, std::int64_t> run_of;
+  for (const auto& run : runs) run_of[s.machine(run.machine_id)->hostname] = run.id;
+  ASSERT_TRUE(run_of.count("node-a") && run_of.count("node-b")) << r.out;
+  expect_links(s, run_of["node-a"], 2);
+  EXPECT_EQ(by_variant(s, run_of["node-b"]).count("link.mpi p2p_latency latency"), 0u) << "the links are rank 0's";
+  EXPECT_GE(by_variant(s, run_of["node-b"]).count("link.core ping_pong latency"), 1u);
+}
+
+}  // namespace
+}  // namespace roofaudit
