@@ -276,6 +276,16 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
       }
     }
   }
+  // And its latency: the fleet's 8-byte ping-pong between two hosts.
+  for (const auto& m : ms)
+    if (m.probe == "link.mpi" && m.variant == "p2p_latency" && m.valid && m.summary && m.params.value("bytes", 0) == 8 &&
+        !m.params.value("same_host", true) && (c.link_latency_s == 0 || m.summary->median > c.link_latency_s)) {
+      c.link_latency_s = m.summary->median;
+      c.provenance["link_latency"] = {"measured", fmt::format("{}, link.mpi 8-byte ping-pong with rank {} on {}, one way "
+                                                              "(the slowest peer)",
+                                                              run, m.params.value("peer_rank", 0),
+                                                              m.params.value("peer_host", std::string("?")))};
+    }
   if (c.link_bytes_per_s <= 0) {
     c.link_bytes_per_s = kAssumedNetworkBytesPerS;
     c.provenance["link"] = {"assumed", "100 Gb/s Ethernet between machines (12.5 GB/s per direction; not measured)"};
@@ -349,6 +359,7 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
           {"hbm_bytes_per_s", c.hbm_bytes_per_s},
           {"memory_levels", levels},
           {"link_bytes_per_s", c.link_bytes_per_s},
+          {"link_latency_s", c.link_latency_s},
           {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
           {"efficiency",
            {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
@@ -374,6 +385,7 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
     c.memory_levels.push_back({l.at("level").get<std::string>(), l.at("bytes_per_s").get<double>(),
                                l.value("from_bytes", 0.0), l.value("to_bytes", 0.0)});
   c.link_bytes_per_s = j.value("link_bytes_per_s", 0.0);
+  c.link_latency_s = j.value("link_latency_s", 0.0);
   if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null()) c.usd_per_hour = j["usd_per_hour"].get<double>();
   const auto& e = j.at("efficiency");
   c.efficiency.bandwidth = e.value("bandwidth", 1.0);

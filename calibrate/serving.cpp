@@ -138,7 +138,9 @@ TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
   const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
   const double C = c.peak_flops_per_s(Dtype::bf16) * c.efficiency.decode_matmul;
   TpTimes t{};
-  t.t_ici = c.link_bytes_per_s > 0 ? 2.0 * batch * D / c.link_bytes_per_s : 0.0;
+  // A measured link adds its latency to every collective (catalogue chips carry none, so
+  // their t_ici is the specification's 2 B D / W_ici exactly).
+  t.t_ici = c.link_bytes_per_s > 0 ? c.link_latency_s + 2.0 * batch * D / c.link_bytes_per_s : 0.0;
   t.t_hbm = 2.0 * D * F / (Y * W);
   t.t_math = 2.0 * batch * D * F / (Y * C);
   return t;

@@ -59,6 +59,8 @@ struct ChipSpec {
   double hbm_bytes = 0;                 // device memory per chip
   double hbm_bytes_per_s = 0;           // memory bandwidth per chip
   double link_bytes_per_s = 0;          // chip-to-chip, per direction (0: unknown)
+  double link_latency_s = 0;            // per collective, the alpha of t_ici = alpha + bytes / W_ici
+                                        // (0: not modelled, as for catalogue chips)
   std::optional<double> usd_per_hour;   // per chip
   std::vector<int> topologies;          // legal chip counts, ascending; empty: any
   Efficiency efficiency;

@@ -71,6 +71,8 @@ std::vector<Row> figure_rows(const AuditReport& r) {
                       provenance_of(c, "matmul." + calibrate::dtype_name(d))});
     rows.push_back({"capacity", c.name, "memory", c.hbm_bytes, "B", provenance_of(c, "memory")});
     rows.push_back({"interconnect", c.name, "link per direction", c.link_bytes_per_s, "B/s", provenance_of(c, "link")});
+    if (c.link_latency_s > 0)
+      rows.push_back({"interconnect", c.name, "link latency", c.link_latency_s, "s", provenance_of(c, "link_latency")});
     for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)
       rows.push_back({"efficiency", c.name, "bandwidth " + calibrate::dtype_name(d), v, "fraction",
                       provenance_of(c, "efficiency.bandwidth." + calibrate::dtype_name(d))});
@@ -389,6 +391,7 @@ Table ceilings_table(const ChipSpec& c) {
     t.rows.push_back({"matmul " + calibrate::dtype_name(d), si(v, ops_unit(d)), provenance_of(c, "matmul." + calibrate::dtype_name(d))});
   t.rows.push_back({"memory capacity", si(c.hbm_bytes, "B"), provenance_of(c, "memory")});
   t.rows.push_back({"link per direction", si(c.link_bytes_per_s, "B/s"), provenance_of(c, "link")});
+  if (c.link_latency_s > 0) t.rows.push_back({"link latency", format_value(c.link_latency_s, "s"), provenance_of(c, "link_latency")});
   for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)
     t.rows.push_back({"decode bandwidth efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v),
                       provenance_of(c, "efficiency.bandwidth." + calibrate::dtype_name(d))});

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <tuple>
 
 #include "calibrate/local_chip.hpp"
 #include "calibrate/plateaus.hpp"
@@ -118,6 +119,37 @@ TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
   EXPECT_NE(c.provenance.at("link").source.find("link.mpi all-gather / reduce-scatter bus bandwidth at 64 MiB over 2 hosts"),
             std::string::npos)
       << c.provenance.at("link").source;
+  EXPECT_EQ(c.link_latency_s, 0) << "no ping-pong between hosts measured";
+  // The latency: the slowest peer's 8-byte ping-pong on another host.
+  for (const auto& [peer, host, latency] : {std::tuple{1, "node-a", 30e-6}, {2, "node-b", 45e-6}, {3, "node-c", 20e-6}}) {
+    Measurement m;
+    m.probe = "link.mpi";
+    m.device = "cpu";
+    m.variant = "p2p_latency";
+    m.metric = "latency";
+    m.unit = "s";
+    m.params = {{"bytes", 8}, {"peer_rank", peer}, {"peer_host", host}, {"same_host", peer == 3}};
+    m.valid = true;
+    m.summary = Summary{latency, latency, latency, latency, latency, 0, 0};
+    ms.push_back(m);
+  }
+  const ChipSpec l = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits);
+  EXPECT_DOUBLE_EQ(l.link_latency_s, 45e-6);
+  EXPECT_NE(l.provenance.at("link_latency").source.find("rank 2 on node-b"), std::string::npos);
+  EXPECT_DOUBLE_EQ(chip_spec_from_json(chip_spec_to_json(l)).link_latency_s, 45e-6);
+  // Every collective of a multi-machine step pays it where the link is exposed.
+  const ModelSpec model = find_model("llama3-70b");
+  Deployment d;
+  d.chips = 8;
+  d.batch = 64;
+  d.context = 4096;
+  ChipSpec slow_link = l;
+  slow_link.link_bytes_per_s = 1e8;  // exposed: t_ici far above the matmuls it feeds
+  ChipSpec no_latency = slow_link;
+  no_latency.link_latency_s = 0;
+  const auto with = decode_step(model, slow_link, d, 1), without = decode_step(model, no_latency, d, 1);
+  ASSERT_GT(without.t_comm_s, 0);
+  EXPECT_NEAR(with.t_comm_s - without.t_comm_s, model.layers * 2 * 45e-6, 1e-9);
 }
 
 TEST_F(LocalChip, GivenPricesReplaceTheDefault) {
