@@ -250,26 +250,30 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
                                                       run)};
     }
   }
-  // Between machines: link.mpi's collectives over two hosts or more, at the largest
-  // message, the slower of all-gather and reduce-scatter bus bandwidth (the pattern of
-  // the tensor-parallel term). A GPU's chips reach the network through the host link,
-  // so the slower of the two counts.
+  // Between machines: link.mpi's collectives over two hosts or more. Per message size the
+  // slower of all-gather and reduce-scatter bus bandwidth (the tensor-parallel term's
+  // pattern); the link's rate is the best size's (the beta of alpha + bytes / beta: at
+  // small sizes latency dominates, and the latency is its own figure). A GPU's chips
+  // reach the network through the host link, so the slower of the two counts.
   {
-    std::map<std::string, std::pair<double, double>> largest;  // variant -> (bytes, busbw)
+    std::map<double, std::map<std::string, double>> by_size;  // bytes -> variant -> busbw
     int nodes = 0;
     for (const auto& m : ms) {
       if (m.probe != "link.mpi" || m.metric != "bus_bandwidth" || !m.valid || !m.summary) continue;
       if (m.params.value("nodes", 1) < 2 || (m.variant != "allgather" && m.variant != "reduce_scatter")) continue;
-      const double bytes = m.params.value("bytes", 0.0);
-      auto& slot = largest[m.variant];
-      if (bytes > slot.first) slot = {bytes, m.summary->median};
+      by_size[m.params.value("bytes", 0.0)][m.variant] = m.summary->median;
       nodes = std::max(nodes, m.params.value("nodes", 1));
     }
-    if (largest.size() == 2) {
-      const double network = std::min(largest["allgather"].second, largest["reduce_scatter"].second);
+    double network = 0, at_bytes = 0;
+    for (const auto& [bytes, v] : by_size)
+      if (v.size() == 2 && std::min(v.at("allgather"), v.at("reduce_scatter")) > network) {
+        network = std::min(v.at("allgather"), v.at("reduce_scatter"));
+        at_bytes = bytes;
+      }
+    if (network > 0) {
       const std::string source = fmt::format(
-          "{}, link.mpi all-gather / reduce-scatter bus bandwidth at {} over {} hosts, the slower", run,
-          fmt::format("{:.0f} MiB", largest["allgather"].first / 1048576), nodes);
+          "{}, link.mpi all-gather / reduce-scatter bus bandwidth over {} hosts, the slower of the two at {}, the best size",
+          run, nodes, at_bytes >= 1048576 ? fmt::format("{:.0f} MiB", at_bytes / 1048576) : fmt::format("{:.0f} KiB", at_bytes / 1024));
       if (c.link_bytes_per_s <= 0 || network < c.link_bytes_per_s) {
         c.provenance["link"] = {"measured", c.link_bytes_per_s > 0 ? source + " (slower than the host link)" : source};
         c.link_bytes_per_s = network;

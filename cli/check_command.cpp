@@ -83,7 +83,6 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
 
   // The candidate.
   const std::optional<store::RunRecord> candidate = resolve_run(db, o.candidate);
-  const auto machine = db.machine(candidate->machine_id);
 
   // The baseline runs.
   std::vector<store::RunRecord> baseline;

@@ -145,7 +145,9 @@ int fleet(const GlobalOptions& global, const RunOptions& options) {
     }
     try {
       const int rc = node.probes.empty() ? 0 : execute_run(node_global, node);
-      status = rc == 0 ? "ok" : "a measurement failed its validation";
+      status = node.probes.empty() ? "ok (no node probe selected; the links are rank 0's)"
+               : rc == 0           ? "ok"
+                                   : "a measurement failed its validation";
     } catch (const Error& e) {
       status = fmt::format("failed: {}", e.what());
     } catch (const std::exception& e) {

@@ -73,8 +73,10 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
   if (d.chips > 1 && chip.name.rfind("local", 0) == 0) {
     const auto link = chip.provenance.find("link");
     out += fmt::format("  machines    {} machines of this kind hold the model; tensor parallelism across them runs over "
-                       "{:.1f} GB/s per direction ({}: {})\n",
-                       d.chips, chip.link_bytes_per_s / 1e9, link == chip.provenance.end() ? "?" : link->second.kind,
+                       "{:.1f} GB/s per direction{} ({}: {})\n",
+                       d.chips, chip.link_bytes_per_s / 1e9,
+                       chip.link_latency_s > 0 ? fmt::format(" and {:.1f} us per collective", chip.link_latency_s * 1e6) : "",
+                       link == chip.provenance.end() ? "?" : link->second.kind,
                        link == chip.provenance.end() ? "" : link->second.source);
   }
   if (chip.name.rfind("local", 0) == 0) {
