@@ -157,6 +157,10 @@ struct TwoHosts {
       why_not = "skipped: network namespaces need root";
       return;
     }
+    if (const auto uts = sh(dir, "unshare --uts true"); uts.exit_code != 0) {
+      why_not = "skipped: cannot give a process its own hostname here (unshare --uts): " + uts.out;
+      return;
+    }
     const auto r = sh(dir, fmt::format("ip netns add {0} && ip netns add {1} && ip link add {2}a type veth peer name {2}b && "
                                        "ip link set {2}a netns {0} && ip link set {2}b netns {1} && "
                                        "ip -n {0} addr add 10.77.0.1/24 dev {2}a && ip -n {1} addr add 10.77.0.2/24 dev {2}b && "
