@@ -416,7 +416,9 @@ TEST_F(Cli, GpuRunStoresTheDeviceAndAnUnknownDeviceIsRefused) {
       measured = true;
     }
   // The driver that measured it is part of the run's environment (an annotating fact).
-  if (measured) EXPECT_NE(run.environment.value("driver gpu:0", ""), "") << run.environment.dump();
+  if (measured) {
+    EXPECT_NE(run.environment.value("driver gpu:0", ""), "") << run.environment.dump();
+  }
 }
 
 }  // namespace

@@ -70,9 +70,10 @@ TEST(Links, CoreLatencyEveryPairAndTheNumaNodes) {
     ASSERT_TRUE(m.summary) << key;
     EXPECT_GT(m.summary->median, 0) << key;
   }
-  if (machine->numa_nodes == 1)
+  if (machine->numa_nodes == 1) {
     EXPECT_NE(ms.find("link.core numa_read bandwidth")->second.validation.find("one NUMA node: the local figure only"),
               std::string::npos);
+  }
 }
 
 TEST(Links, MpiOutsideAFleetIsSkippedWithTheReason) {
