@@ -415,10 +415,10 @@ TEST_F(Cli, GpuRunStoresTheDeviceAndAnUnknownDeviceIsRefused) {
       EXPECT_EQ(m.device.rfind("gpu:", 0), 0u);
       measured = true;
     }
-  // The driver that measured it is part of the run's environment (an annotating fact).
-  if (measured) {
-    EXPECT_NE(run.environment.value("driver gpu:0", ""), "") << run.environment.dump();
-  }
+  // A device that was opened names its driver in the run's environment (an annotating
+  // fact); a run without one records none.
+  EXPECT_EQ(run.environment.contains("driver gpu:0"), measured) << run.environment.dump();
+  if (measured) EXPECT_NE(run.environment.value("driver gpu:0", ""), "") << run.environment.dump();
 }
 
 }  // namespace
