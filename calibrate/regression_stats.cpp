@@ -167,14 +167,20 @@ UTest mann_whitney_lower(const std::vector<double>& candidate, const std::vector
   return r;
 }
 
+MeanStddev mean_stddev(const std::vector<double>& values) {
+  if (values.empty()) throw Error("mean of an empty sample");
+  MeanStddev out;
+  out.mean = std::accumulate(values.begin(), values.end(), 0.0) / double(values.size());
+  double ss = 0;
+  for (double v : values) ss += (v - out.mean) * (v - out.mean);
+  out.stddev = values.size() > 1 ? std::sqrt(ss / double(values.size() - 1)) : 0.0;
+  return out;
+}
+
 double sample_cv(const std::vector<double>& values) {
   if (values.size() < 2) return 0;
-  double mean = 0;
-  for (double v : values) mean += v;
-  mean /= double(values.size());
-  double ss = 0;
-  for (double v : values) ss += (v - mean) * (v - mean);
-  return mean != 0 ? std::sqrt(ss / double(values.size() - 1)) / std::fabs(mean) : 0;
+  const auto [mean, stddev] = mean_stddev(values);
+  return mean != 0 ? stddev / std::fabs(mean) : 0;
 }
 
 double normal_quantile(double p) {

@@ -24,6 +24,12 @@ UTest mann_whitney_lower(const std::vector<double>& candidate, const std::vector
 // sample, undisturbed by outliers. 0 for an empty sample or a zero median.
 double robust_cv(const std::vector<double>& values);
 double median(std::vector<double> values);
+// Mean and sample standard deviation (0 for fewer than two values); throws Error on
+// an empty sample.
+struct MeanStddev {
+  double mean = 0, stddev = 0;
+};
+MeanStddev mean_stddev(const std::vector<double>& values);
 // Sample standard deviation / mean: 0 for fewer than two values or a zero mean.
 double sample_cv(const std::vector<double>& values);
 // The upper `confidence` bound of the coefficient of variation that `values` (normal)

@@ -82,7 +82,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   const auto runs = db.runs();
 
   // The candidate.
-  const std::optional<store::RunRecord> candidate = resolve_run(db, o.candidate);
+  const store::RunRecord candidate = resolve_run(db, o.candidate);
 
   // The baseline runs.
   std::vector<store::RunRecord> baseline;
@@ -104,16 +104,15 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
       if (n < 1) throw Error(fmt::format("--baseline rolling:N takes N >= 1, not '{}'", b.substr(8)));
     }
     for (auto it = runs.rbegin(); it != runs.rend() && baseline.size() < n; ++it) {
-      if (it->id >= candidate->id || it->status != "complete") continue;
-      if (it->machine_id != candidate->machine_id && !o.allow_different_machines) continue;
-      if (series_settings(*it) != series_settings(*candidate)) continue;  // another series
+      if (it->id >= candidate.id || it->status != "complete") continue;
+      if (it->machine_id != candidate.machine_id && !o.allow_different_machines) continue;
+      if (series_settings(*it) != series_settings(candidate)) continue;  // another series
       baseline.push_back(*it);
     }
     if (baseline.empty())
       throw Error(fmt::format("no earlier complete run of the same series as run {} (machine, build and settings)",
-                              candidate->id));
-  } else if (std::all_of(b.begin(), b.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }) &&
-             !b.empty()) {
+                              candidate.id));
+  } else if (is_run_id(b)) {
     baseline.push_back(by_id(std::stoll(b)));
   } else if (const auto tagged = db.tagged_run(b)) {
     baseline.push_back(by_id(*tagged));
@@ -124,30 +123,30 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   std::vector<std::int64_t> baseline_ids;
   for (const auto& r : baseline) {
     baseline_ids.push_back(r.id);
-    if (r.machine_id != candidate->machine_id && !o.allow_different_machines)
+    if (r.machine_id != candidate.machine_id && !o.allow_different_machines)
       throw Error(fmt::format("run {} was measured on another machine than run {}; give --allow-different-machines to "
                               "compare them anyway",
-                              r.id, candidate->id));
-    if (series_settings(r) != series_settings(*candidate))
+                              r.id, candidate.id));
+    if (series_settings(r) != series_settings(candidate))
       notes.push_back(fmt::format("warning: run {} was built or run differently ({} vs {})", r.id, series_settings(r),
-                                  series_settings(*candidate)));
+                                  series_settings(candidate)));
     // Annotating facts: shown when they differ, never a reason to refuse.
-    for (const auto& [fact, was, now] : differing_facts(r, *candidate))
-      notes.push_back(fmt::format("warning: {} differs: {} in run {}, {} in run {}", fact, was, r.id, now, candidate->id));
+    for (const auto& [fact, was, now] : differing_facts(r, candidate))
+      notes.push_back(fmt::format("warning: {} differs: {} in run {}, {} in run {}", fact, was, r.id, now, candidate.id));
     // A whole core's worth of other work at the start of one of them.
     const double load_was = r.environment.value("load_average_1m", 0.0),
-                 load_now = candidate->environment.value("load_average_1m", 0.0);
+                 load_now = candidate.environment.value("load_average_1m", 0.0);
     if (std::fabs(load_now - load_was) >= 1.0)
       notes.push_back(fmt::format("warning: the load average at start was {:.2f} in run {} and {:.2f} in run {}: another "
                                   "process was busy during one of them",
-                                  load_was, r.id, load_now, candidate->id));
+                                  load_was, r.id, load_now, candidate.id));
   }
   std::sort(notes.begin(), notes.end());
   notes.erase(std::unique(notes.begin(), notes.end()), notes.end());
 
   // Each run's metrics, every sweep cut at the candidate's memory levels so that all
   // runs pool the same working sets.
-  const auto levels = level_ranges(db, candidate->id);
+  const auto levels = level_ranges(db, candidate.id);
   std::map<std::int64_t, std::map<std::string, Metric>> by_run;
   auto metrics_of = [&](std::int64_t id) -> const std::map<std::string, Metric>& {
     auto it = by_run.find(id);
@@ -163,7 +162,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     }
   // The run-to-run spread: the CV of the medians of the series' latest runs before the
   // candidate (at least as many as the baseline pools).
-  auto history = series_runs(db, *candidate, false);
+  auto history = series_runs(db, candidate, false);
   const std::size_t window = std::max(kHistoryRuns, baseline.size());
   if (history.size() > window) history.erase(history.begin(), history.end() - std::ptrdiff_t(window));
   std::map<std::string, std::vector<double>> run_medians;
@@ -175,45 +174,39 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
                                 "differ by more than repetitions do)",
                                 history.size(), history.size() == 1 ? "" : "s", kMinHistory));
 
-  // How many metrics are judged at once sets how far beyond its run-to-run spread a
-  // move must go (family_multiplier).
-  std::size_t testable = 0;
-  for (const auto& [key, metric] : metrics_of(candidate->id)) {
+  // The metrics both sides have with enough repetitions. How many are judged at once
+  // sets how far beyond its run-to-run spread a move must go (family_multiplier).
+  std::vector<std::pair<const std::string*, const Metric*>> testable;  // key, the candidate's metric
+  std::size_t too_few = 0, unmatched = 0;
+  for (const auto& [key, metric] : metrics_of(candidate.id)) {
     const auto it = pooled.find(key);
-    testable += it != pooled.end() && metric.values.size() >= kMinRepetitions && it->second.values.size() >= kMinRepetitions;
+    if (it == pooled.end()) ++unmatched;
+    else if (metric.values.size() < kMinRepetitions || it->second.values.size() < kMinRepetitions) ++too_few;
+    else testable.emplace_back(&key, &metric);
   }
-  const double multiplier = calibrate::family_multiplier(testable, o.alpha);
+  const std::size_t compared = testable.size();
+  const double multiplier = calibrate::family_multiplier(compared, o.alpha);
 
   std::vector<Finding> findings;
-  std::size_t compared = 0, too_few = 0, unmatched = 0;
-  for (const auto& [key, metric] : metrics_of(candidate->id)) {
-    const auto it = pooled.find(key);
-    if (it == pooled.end()) {
-      ++unmatched;
-      continue;
-    }
-    if (metric.values.size() < kMinRepetitions || it->second.values.size() < kMinRepetitions) {
-      ++too_few;
-      continue;
-    }
-    ++compared;
-    const auto& medians = run_medians[key];
+  for (const auto& [key, metric] : testable) {
+    const Metric& base = pooled.at(*key);
+    const auto& medians = run_medians[*key];
     // The candidate's run and the baseline's pooled runs each land off the series' level:
     // their difference spreads by sqrt(1 + 1 / baseline runs) times one run's spread.
     const double spread = medians.size() >= kMinHistory ? calibrate::cv_upper_bound(medians) *
                                                               std::sqrt(1 + 1 / double(baseline.size()))
                                                         : 0;
     const Verdict v =
-        calibrate::judge(metric.values, it->second.values, metric.higher_is_better, threshold, o.alpha, spread, multiplier);
+        calibrate::judge(metric->values, base.values, metric->higher_is_better, threshold, o.alpha, spread, multiplier);
     if (v.kind != Verdict::Kind::unchanged)
-      findings.push_back({metric.name, v, metric.values.size(), it->second.values.size(), metric.higher_is_better, spread});
+      findings.push_back({metric->name, v, metric->values.size(), base.values.size(), metric->higher_is_better, spread});
   }
   if (compared == 0) {
     if (too_few > 0)
       throw Error(fmt::format("too few repetitions to test: {} metrics have fewer than {} on a side (run with "
                               "--repetitions {} or more)",
                               too_few, kMinRepetitions, kMinRepetitions));
-    throw Error(fmt::format("run {} and its baseline ({}) share no metric{}", candidate->id, run_span(baseline_ids),
+    throw Error(fmt::format("run {} and its baseline ({}) share no metric{}", candidate.id, run_span(baseline_ids),
                             o.probes.empty() ? "" : " of the selected probes"));
   }
   std::stable_sort(findings.begin(), findings.end(), [](const auto& l, const auto& r) {
@@ -230,14 +223,14 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
       arr.push_back({{"metric", f.name}, {"kind", kind_name(f)}, {"change", f.verdict.change}, {"p", f.verdict.p},
                      {"threshold", f.verdict.threshold}, {"n_candidate", f.n_candidate}, {"n_baseline", f.n_baseline},
                      {"higher_is_better", f.higher_is_better}, {"between_run_cv", f.between_run_cv}});
-    std::cout << nlohmann::json{{"candidate", candidate->id}, {"baseline_runs", baseline_ids}, {"compared", compared},
+    std::cout << nlohmann::json{{"candidate", candidate.id}, {"baseline_runs", baseline_ids}, {"compared", compared},
                                 {"too_few_repetitions", too_few}, {"unmatched", unmatched}, {"regressions", regressions},
                                 {"findings", arr}, {"warnings", notes}, {"alpha", o.alpha}, {"threshold", threshold},
                                 {"history_runs", history.size()}, {"between_run_multiplier", multiplier}}
                      .dump(2)
               << "\n";
   } else if (o.format == "markdown") {
-    std::cout << fmt::format("### roofaudit check: run {} against {}\n\n", candidate->id, against);
+    std::cout << fmt::format("### roofaudit check: run {} against {}\n\n", candidate.id, against);
     std::cout << fmt::format("{} metrics compared (alpha {}; a move must exceed {:.1f}%, 3x the baseline repetitions' "
                              "robust CV and {:.2f}x the run-to-run spread of the last {} runs): **{} regression{}**, {} "
                              "improvement{}.\n\n",
@@ -259,7 +252,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
                                f.verdict.change * 100, f.verdict.threshold * 100, f.verdict.p, f.n_candidate, f.n_baseline,
                                against);
     for (const auto& n : notes) std::cout << n << "\n";
-    std::cout << fmt::format("run {} against {}: {} metrics compared, {} regression{}, {} improvement{}{}\n", candidate->id,
+    std::cout << fmt::format("run {} against {}: {} metrics compared, {} regression{}, {} improvement{}{}\n", candidate.id,
                              against, compared, regressions, regressions == 1 ? "" : "s", findings.size() - regressions,
                              findings.size() - regressions == 1 ? "" : "s",
                              too_few ? fmt::format(" ({} with too few repetitions)", too_few) : "");
@@ -292,7 +285,7 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) 
   tag->add_option("NAME", *name, "the name (an existing name moves to this run)")->required();
   tag->callback([&action, &global, run_id, name] {
     action = [&global, run_id, name] {
-      if (name->empty() || std::all_of(name->begin(), name->end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); }))
+      if (name->empty() || is_run_id(*name))
         throw Error(fmt::format("a tag name needs a letter (a number would read as a run id): '{}'", *name));
       store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
       db.tag_run(*run_id, *name);

@@ -94,10 +94,14 @@ std::set<std::string> selected_probes(const std::vector<std::string>& filters) {
   return names;
 }
 
+bool is_run_id(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
 store::RunRecord resolve_run(store::Store& db, const std::string& ref) {
   if (ref.empty()) throw Error("a run reference is empty: give a run id, a tag, 'latest' or a machine");
   if (ref == "latest") return *db.run(latest_complete_run(db));
-  if (std::all_of(ref.begin(), ref.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); })) {
+  if (is_run_id(ref)) {
     std::int64_t id = 0;
     try {
       id = std::stoll(ref);
@@ -112,9 +116,12 @@ store::RunRecord resolve_run(store::Store& db, const std::string& ref) {
   // A machine: its newest complete run.
   std::optional<store::RunRecord> newest;
   std::set<std::string> matched;
+  std::map<std::int64_t, std::optional<store::MachineRecord>> machines;
   for (auto& r : db.runs()) {
     if (r.status != "complete") continue;
-    const auto m = db.machine(r.machine_id);
+    auto [slot, fresh] = machines.try_emplace(r.machine_id);
+    if (fresh) slot->second = db.machine(r.machine_id);
+    const auto& m = slot->second;
     if (!m || (m->hostname != ref && m->fingerprint.rfind(ref, 0) != 0)) continue;
     matched.insert(m->fingerprint);
     if (!newest || r.id > newest->id) newest = std::move(r);

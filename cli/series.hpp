@@ -53,6 +53,9 @@ std::map<std::string, Metric> collect_metrics(store::Store& db, std::int64_t run
 // empty: every probe.
 std::set<std::string> selected_probes(const std::vector<std::string>& filters);
 
+// All digits: a run id, never a tag.
+bool is_run_id(const std::string& text);
+
 // A run named on the command line: a run id, a tag, "latest", or a machine (fingerprint
 // prefix or hostname) standing for its newest complete run. Throws Error naming what
 // was tried.

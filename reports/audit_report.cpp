@@ -22,8 +22,6 @@ std::string opt_usd(const std::optional<double>& v, int digits) {
   return v ? fmt::format("{:.{}f}", *v, digits) : std::string("-");
 }
 std::string step_ms(double s) { return fmt::format("{:.2f}", s * 1e3); }
-// Never a bare "s" here, so format_value's SI prefixes apply.
-std::string si(double v, const char* unit) { return format_value(v, unit); }
 const char* ops_unit(Dtype d) { return d == Dtype::int8 ? "OP/s" : "FLOP/s"; }
 
 std::string fingerprint_line(const RunView& v) {
@@ -186,7 +184,7 @@ std::string roofline_svg(const AuditReport& r) {
   std::string out = svg_open("roofline", "Roofline", W, H);
   out += svg_axes(x, y, "arithmetic intensity (operations per byte of memory traffic)", "operations per second",
                   [](double v) { return v < 1 ? fmt::format("1/{:.0f}", 1 / v) : fmt::format("{:.0f}", v); },
-                  [](double v) { return si(v, "OP/s"); });
+                  [](double v) { return format_value(v, "OP/s"); });
   out += fmt::format("<defs><clipPath id=\"plot\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath></defs>", left,
                      top, right - left, bottom - top);
   out += "<g clip-path=\"url(#plot)\">";
@@ -215,7 +213,7 @@ std::string roofline_svg(const AuditReport& r) {
     for (const auto& l : c.memory_levels) {
       const std::string col = kPalette[colour++ % 12];
       out += roof(l.bytes_per_s, top_peak, "roof", col);
-      legend_entry(col, "roof", fmt::format("{} {} {}", c.name, l.level, si(l.bytes_per_s, "B/s")));
+      legend_entry(col, "roof", fmt::format("{} {} {}", c.name, l.level, format_value(l.bytes_per_s, "B/s")));
     }
     int nth = 0;
     for (const auto& [d, v] : c.flops_per_s) {
@@ -224,7 +222,7 @@ std::string roofline_svg(const AuditReport& r) {
                          x.at(std::max(x.lo, ridge / 8)), y.at(v), x.at(x.hi), y.at(v));
       // Labels of close peaks alternate above and below their lines, and step left.
       out += svg_text(x.at(x.hi) - 4 - 90.0 * (nth % 3), y.at(v) + (nth % 2 ? 11 : -4),
-                      fmt::format("{} {} {}", c.name, calibrate::dtype_name(d), si(v, ops_unit(d))),
+                      fmt::format("{} {} {}", c.name, calibrate::dtype_name(d), format_value(v, ops_unit(d))),
                       "text-anchor=\"end\" class=\"peaklabel\"");
       ++nth;
     }
@@ -248,7 +246,7 @@ std::string roofline_svg(const AuditReport& r) {
     if (p.intensity < x.lo || p.intensity > x.hi) continue;
     out += fmt::format("<circle class=\"point\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"><title>{}: {} at {:.3g} op/B</title></circle>",
                        x.at(p.intensity), y.at(p.ops_per_s), point_colour[family], html_escape(p.label),
-                       html_escape(si(p.ops_per_s, "OP/s")), p.intensity);
+                       html_escape(format_value(p.ops_per_s, "OP/s")), p.intensity);
   }
   out += "</g>" + legend + "</svg>";
   return out;
@@ -384,13 +382,13 @@ Table ceilings_table(const ChipSpec& c) {
   Table t{{"figure", "value", "provenance"}, {}};
   for (const auto& l : c.memory_levels)
     t.rows.push_back({fmt::format("read bandwidth {} ({}..{})", l.level, format_bytes(l.from_bytes), format_bytes(l.to_bytes)),
-                      si(l.bytes_per_s, "B/s"), provenance_of(c, "bandwidth." + l.level)});
+                      format_value(l.bytes_per_s, "B/s"), provenance_of(c, "bandwidth." + l.level)});
   for (const auto& [d, v] : c.flops_per_s)
-    t.rows.push_back({"peak " + calibrate::dtype_name(d), si(v, ops_unit(d)), provenance_of(c, "flops." + calibrate::dtype_name(d))});
+    t.rows.push_back({"peak " + calibrate::dtype_name(d), format_value(v, ops_unit(d)), provenance_of(c, "flops." + calibrate::dtype_name(d))});
   for (const auto& [d, v] : c.matmul_flops_per_s)
-    t.rows.push_back({"matmul " + calibrate::dtype_name(d), si(v, ops_unit(d)), provenance_of(c, "matmul." + calibrate::dtype_name(d))});
-  t.rows.push_back({"memory capacity", si(c.hbm_bytes, "B"), provenance_of(c, "memory")});
-  t.rows.push_back({"link per direction", si(c.link_bytes_per_s, "B/s"), provenance_of(c, "link")});
+    t.rows.push_back({"matmul " + calibrate::dtype_name(d), format_value(v, ops_unit(d)), provenance_of(c, "matmul." + calibrate::dtype_name(d))});
+  t.rows.push_back({"memory capacity", format_value(c.hbm_bytes, "B"), provenance_of(c, "memory")});
+  t.rows.push_back({"link per direction", format_value(c.link_bytes_per_s, "B/s"), provenance_of(c, "link")});
   if (c.link_latency_s > 0) t.rows.push_back({"link latency", format_value(c.link_latency_s, "s"), provenance_of(c, "link_latency")});
   for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)
     t.rows.push_back({"decode bandwidth efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v),

@@ -5,8 +5,6 @@
 #include "calibrate/regression_stats.hpp"
 
 #include <algorithm>
-#include <cmath>
-#include <numeric>
 
 namespace roofaudit::reports {
 namespace {
@@ -31,11 +29,8 @@ struct Stats {
   double mean, median, stddev;
 };
 Stats stats_of(const std::vector<double>& v) {
-  const double n = double(v.size());
-  const double mean = std::accumulate(v.begin(), v.end(), 0.0) / n;
-  double ss = 0;
-  for (double x : v) ss += (x - mean) * (x - mean);
-  return {mean, calibrate::median(v), v.size() > 1 ? std::sqrt(ss / (n - 1)) : 0.0};
+  const auto [mean, stddev] = calibrate::mean_stddev(v);
+  return {mean, calibrate::median(v), stddev};
 }
 
 }  // namespace

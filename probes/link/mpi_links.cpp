@@ -249,12 +249,13 @@ class Links {
     const std::size_t total = per_rank * std::size_t(n_);  // int64 elements
     const auto me = std::uint64_t(rank_);
     const std::uint64_t ranks_sum = std::uint64_t(n_) * std::uint64_t(n_ + 1) / 2;
-    std::vector<std::int64_t> send, recv;
+    // The reductions send element i as (rank + 1)(i + 1), so element i sums to
+    // (i + 1) n(n + 1)/2; all-gather sends each rank's block of the positions 0..total-1.
+    std::vector<std::int64_t> send(which == "allgather" ? per_rank : total), recv(which == "reduce_scatter" ? per_rank : total);
+    for (std::size_t i = 0; i < send.size(); ++i)
+      send[i] = which == "allgather" ? std::int64_t(me * per_rank + i) : std::int64_t((me + 1) * (i + 1));
     std::function<bool(std::uint64_t)> op;
     if (which == "allreduce") {
-      send.resize(total);
-      recv.resize(total);
-      for (std::size_t i = 0; i < total; ++i) send[i] = std::int64_t((me + 1) * (i + 1));
       op = [&, total](std::uint64_t iters) {
         for (std::uint64_t k = 0; k < iters; ++k)
           MPI_Allreduce(send.data(), recv.data(), int(total), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);
@@ -263,9 +264,6 @@ class Links {
         return true;
       };
     } else if (which == "allgather") {
-      send.resize(per_rank);
-      recv.resize(total);
-      for (std::size_t i = 0; i < per_rank; ++i) send[i] = std::int64_t(me * per_rank + i);
       op = [&, total, per_rank](std::uint64_t iters) {
         for (std::uint64_t k = 0; k < iters; ++k)
           MPI_Allgather(send.data(), int(per_rank), MPI_INT64_T, recv.data(), int(per_rank), MPI_INT64_T, MPI_COMM_WORLD);
@@ -274,9 +272,6 @@ class Links {
         return true;
       };
     } else {
-      send.resize(total);
-      recv.resize(per_rank);
-      for (std::size_t i = 0; i < total; ++i) send[i] = std::int64_t((me + 1) * (i + 1));
       op = [&, per_rank](std::uint64_t iters) {
         for (std::uint64_t k = 0; k < iters; ++k)
           MPI_Reduce_scatter_block(send.data(), recv.data(), int(per_rank), MPI_INT64_T, MPI_SUM, MPI_COMM_WORLD);

@@ -93,17 +93,21 @@ TEST_F(LocalChip, CapacityLinkAndPriceSayWhereTheyCameFrom) {
 
 TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
   auto ms = view.measurements;
-  auto collective = [&](const char* variant, double bytes, double busbw, int nodes) {
+  // A valid link.mpi figure as a fleet's rank 0 stores it.
+  auto link = [&](const char* variant, const char* metric, const char* unit, nlohmann::json params, double value) {
     Measurement m;
     m.probe = "link.mpi";
     m.device = "cpu";
     m.variant = variant;
-    m.metric = "bus_bandwidth";
-    m.unit = "B/s";
-    m.params = {{"bytes", bytes}, {"ranks", 2}, {"nodes", nodes}};
+    m.metric = metric;
+    m.unit = unit;
+    m.params = std::move(params);
     m.valid = true;
-    m.summary = Summary{busbw, busbw, busbw, busbw, busbw, 0, 0};
+    m.summary = Summary{value, value, value, value, value, 0, 0};
     ms.push_back(m);
+  };
+  auto collective = [&](const char* variant, double bytes, double busbw, int nodes) {
+    link(variant, "bus_bandwidth", "B/s", {{"bytes", bytes}, {"ranks", 2}, {"nodes", nodes}}, busbw);
   };
   // Ranks on one host measure shared memory, not a link between machines.
   collective("allgather", 16 << 20, 9e9, 1);
@@ -122,18 +126,9 @@ TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
       << c.provenance.at("link").source;
   EXPECT_EQ(c.link_latency_s, 0) << "no ping-pong between hosts measured";
   // The latency: the slowest peer's 8-byte ping-pong on another host.
-  for (const auto& [peer, host, latency] : {std::tuple{1, "node-a", 30e-6}, {2, "node-b", 45e-6}, {3, "node-c", 20e-6}}) {
-    Measurement m;
-    m.probe = "link.mpi";
-    m.device = "cpu";
-    m.variant = "p2p_latency";
-    m.metric = "latency";
-    m.unit = "s";
-    m.params = {{"bytes", 8}, {"peer_rank", peer}, {"peer_host", host}, {"same_host", peer == 3}};
-    m.valid = true;
-    m.summary = Summary{latency, latency, latency, latency, latency, 0, 0};
-    ms.push_back(m);
-  }
+  for (const auto& [peer, host, latency] : {std::tuple{1, "node-a", 30e-6}, {2, "node-b", 45e-6}, {3, "node-c", 20e-6}})
+    link("p2p_latency", "latency", "s", {{"bytes", 8}, {"peer_rank", peer}, {"peer_host", host}, {"same_host", peer == 3}},
+         latency);
   const ChipSpec l = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits);
   EXPECT_DOUBLE_EQ(l.link_latency_s, 45e-6);
   EXPECT_NE(l.provenance.at("link_latency").source.find("rank 2 on node-b"), std::string::npos);
