@@ -418,7 +418,9 @@ TEST_F(Cli, GpuRunStoresTheDeviceAndAnUnknownDeviceIsRefused) {
   // A device that was opened names its driver in the run's environment (an annotating
   // fact); a run without one records none.
   EXPECT_EQ(run.environment.contains("driver gpu:0"), measured) << run.environment.dump();
-  if (measured) EXPECT_NE(run.environment.value("driver gpu:0", ""), "") << run.environment.dump();
+  if (measured) {
+    EXPECT_NE(run.environment.value("driver gpu:0", ""), "") << run.environment.dump();
+  }
 }
 
 }  // namespace

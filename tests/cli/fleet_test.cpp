@@ -132,7 +132,9 @@ void expect_links(store::Store& s, std::int64_t run, int nodes) {
     // Point-to-point figures name their peer's host; collectives span every rank.
     const bool p2p = m.variant.rfind("p2p_", 0) == 0;
     EXPECT_EQ(m.params.contains("same_host"), p2p) << key;
-    if (p2p) EXPECT_EQ(m.params.value("same_host", false), nodes == 1) << key;
+    if (p2p) {
+      EXPECT_EQ(m.params.value("same_host", false), nodes == 1) << key;
+    }
   }
 }
 
