@@ -8,7 +8,7 @@ packages=(
   libhwloc-dev hwloc libsqlite3-dev sqlite3
   libbenchmark-dev libgtest-dev libgmock-dev
   libcli11-dev nlohmann-json3-dev libfmt-dev
-  libopenblas-dev likwid
+  libopenblas-dev libdnnl-dev likwid
   libvulkan-dev glslc spirv-tools mesa-vulkan-drivers vulkan-validationlayers vulkan-tools
   chromium fonts-liberation
   libbenchmark-tools python3-numpy python3-scipy

@@ -33,7 +33,11 @@ std::map<Dtype, std::pair<double, std::string>> best_by_dtype(const std::vector<
     const auto d = variant_dtype(m.variant);
     if (!d) continue;
     auto& slot = out[*d];
-    if (m.summary->best > slot.first) slot = {m.summary->best, m.variant};
+    // Named by what reached it: the library or the instruction sequence.
+    std::string how = m.variant;
+    for (const char* key : {"library", "instruction"})
+      if (m.params.contains(key) && m.params[key].is_string()) how += " (" + m.params[key].get<std::string>() + ")";
+    if (m.summary->best > slot.first) slot = {m.summary->best, how};
   }
   return out;
 }
@@ -147,7 +151,13 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
     c.matmul_flops_per_s[dtype] = v.first;
     c.provenance["matmul." + dtype_name(dtype)] = {"measured", fmt::format("{}, {}.gemm {}", run, family, v.second)};
   }
-  const Dtype prefill_dtype = c.matmul_flops_per_s.count(Dtype::bf16) ? Dtype::bf16 : Dtype::fp16;
+  // Prefill runs the 16-bit weights' matmul: bf16 (or fp16) where it was measured, else fp32.
+  Dtype prefill_dtype = Dtype::fp32;
+  for (Dtype dt : {Dtype::bf16, Dtype::fp16})
+    if (c.matmul_flops_per_s.count(dt) && c.flops_per_s.count(dt)) {
+      prefill_dtype = dt;
+      break;
+    }
   if (c.matmul_flops_per_s.count(prefill_dtype) && c.flops_per_s.count(prefill_dtype)) {
     c.efficiency.prefill_mfu = std::min(1.0, c.matmul_flops_per_s[prefill_dtype] / c.flops_per_s[prefill_dtype]);
     c.provenance["efficiency.prefill_mfu"] = {

@@ -11,6 +11,7 @@
 #include "calibrate/memory_levels.hpp"
 #include "calibrate/plateaus.hpp"
 #include "probes/cpu/sweep.hpp"
+#include "reports/history.hpp"
 
 namespace roofaudit::reports {
 namespace {
@@ -260,6 +261,34 @@ void render_blas_advice(std::string& out, const std::vector<Measurement>& all) {
   }
 }
 
+// int8 / bf16 GEMM: roofaudit's kernel beside oneDNN's matmul, each at its best size on
+// all threads. The headline (the calibration's matmul rate) is the faster of the two.
+void render_lowp_gemm_comparison(std::string& out, const std::vector<const Measurement*>& gemm) {
+  struct Best {
+    double rate = 0;
+    std::string kernel, unit;
+  };
+  std::map<std::string, std::map<std::string, Best>> best;  // variant -> library -> best
+  int most_threads = 0;
+  for (const auto* m : gemm) most_threads = std::max(most_threads, m->params.value("threads", 1));
+  for (const auto* m : gemm) {
+    const std::string library = m->params.value("library", "");
+    if (!m->summary || (library != "roofaudit" && library != "onednn") || m->params.value("threads", 1) != most_threads)
+      continue;
+    Best& b = best[m->variant][library];
+    if (m->summary->best > b.rate) b = {m->summary->best, m->params.value("kernel", "?"), m->unit};
+  }
+  for (const auto& [variant, libs] : best) {
+    if (!libs.count("roofaudit") || !libs.count("onednn")) continue;
+    const Best& own = libs.at("roofaudit");
+    const Best& dnnl = libs.at("onednn");
+    const bool own_wins = own.rate >= dnnl.rate;
+    out += fmt::format("  {} GEMM: roofaudit {} ({}) against oneDNN {} ({}): {} is {:.2f}x faster and is the headline\n",
+                       variant, format_value(own.rate, own.unit), own.kernel, format_value(dnnl.rate, dnnl.unit), dnnl.kernel,
+                       own_wins ? "roofaudit" : "oneDNN", own_wins ? own.rate / dnnl.rate : dnnl.rate / own.rate);
+  }
+}
+
 }  // namespace
 
 std::string format_bytes(double bytes) { return human_bytes(bytes); }
@@ -308,7 +337,10 @@ std::string render_run_text(const RunView& v) {
     else if (probe.ends_with(".decode") && by_probe[probe].front()->supported) render_decode(out, probe, by_probe[probe], v.fits);
     else if (reference) render_probe_levels(out, probe, v.measurements, by_probe[probe], *reference);
     else render_probe_points(out, probe, by_probe[probe]);
-    if (probe == "cpu.gemm") render_blas_advice(out, v.measurements);
+    if (probe == "cpu.gemm") {
+      render_lowp_gemm_comparison(out, by_probe[probe]);
+      render_blas_advice(out, v.measurements);
+    }
   }
   out += fmt::format("\nvalidation: {} of {} measurements passed{}\n", valid, v.measurements.size() - unsupported,
                      unsupported ? fmt::format(" ({} variants unsupported on this device)", unsupported) : "");

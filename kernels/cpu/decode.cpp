@@ -1,31 +1,46 @@
 #include "kernels/cpu/decode.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
+#include <map>
+#include <mutex>
+#include <tuple>
 #include <stdexcept>
 
 #include "kernels/cpu/gemm_lowp.hpp"
+#include "kernels/cpu/lowp_portable.hpp"
 #include "kernels/cpu/lowp_tiles.hpp"
+#include "kernels/cpu/lowp_wide.hpp"
 
 namespace roofaudit::kernels {
 namespace {
 
-// Rows into panels of lowp::kTileCols rows in 32-bit k-groups of `group` elements (zero
-// past k and past the last row). Each thread fills and packs whole panels.
+const lowp::WideKernels& wide(DecodeKernel kernel) {
+  return kernel == DecodeKernel::avx512 ? lowp::kWide_avx512
+         : kernel == DecodeKernel::avx_vnni ? lowp::kWide_avxvnni
+                                           : lowp::kWide_avx2;
+}
+
+// Rows into panels of `panel` rows in k-groups of `group` elements (zero past k and past
+// the last row); portable (panel 1, group k) keeps rows in order. Each thread fills and
+// packs whole panels. row_sum: the sum of each row's weights (the AVX512_VNNI path's
+// unsigned-offset correction).
 template <typename T, typename Fill>
-void pack_rows(Panel& out, std::size_t rows, std::size_t k, std::size_t group, const Fill& fill, int threads,
-               std::vector<std::int32_t>* row_sum) {
-  constexpr std::size_t kCols = lowp::kTileCols;
-  const std::size_t groups = (k + group - 1) / group, panels = (rows + kCols - 1) / kCols;
-  out.assign(panels * groups * kCols, 0);
+void pack_rows(Panel& out, std::size_t rows, std::size_t k, std::size_t group, std::size_t panel, const Fill& fill,
+               int threads, std::vector<std::int32_t>* row_sum) {
+  const std::size_t groups = (k + group - 1) / group, panels = (rows + panel - 1) / panel;
+  const std::size_t group_bytes = group * sizeof(T);
+  out.assign((panels * groups * panel * group_bytes + 3) / 4, 0);
+  auto* bytes = reinterpret_cast<unsigned char*>(out.data());
   if (row_sum) row_sum->assign(rows, 0);
 #pragma omp parallel num_threads(threads)
   {
     std::vector<T> row(groups * group);
 #pragma omp for schedule(static)
     for (std::size_t p = 0; p < panels; ++p)
-      for (std::size_t c = 0; c < kCols && p * kCols + c < rows; ++c) {
-        const std::size_t r = p * kCols + c;
+      for (std::size_t c = 0; c < panel && p * panel + c < rows; ++c) {
+        const std::size_t r = p * panel + c;
         std::fill(row.begin(), row.end(), T(0));
         fill(r, row.data());
         if (row_sum) {
@@ -33,86 +48,48 @@ void pack_rows(Panel& out, std::size_t rows, std::size_t k, std::size_t group, c
           for (std::size_t i = 0; i < k; ++i) sum += std::int32_t(row[i]);
           (*row_sum)[r] = sum;
         }
-        for (std::size_t q = 0; q < groups; ++q) std::memcpy(&out[(p * groups + q) * kCols + c], &row[q * group], 4);
+        for (std::size_t q = 0; q < groups; ++q)
+          std::memcpy(&bytes[((p * groups + q) * panel + c) * group_bytes], &row[q * group], group_bytes);
       }
   }
 }
 
 template <typename T, typename Fill>
-void copy_rows(Panel& out, std::size_t rows, std::size_t k, const Fill& fill, int threads) {
-  out.assign((rows * k * sizeof(T) + 3) / 4, 0);
-  T* base = reinterpret_cast<T*>(out.data());
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::size_t r = 0; r < rows; ++r) fill(r, base + r * k);
-}
-
-// The portable kernels: eight partial sums per dot product, which the compiler keeps in
-// one vector register; rows split over threads, every activation vector per row, so each
-// weight row is read from memory once per step.
-void portable_int8(const std::int8_t* w, const float* row_scale, std::size_t rows, std::size_t k,
-                   const std::int8_t* x, const float* x_scale, std::size_t batch, float* y, int threads) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::size_t r = 0; r < rows; ++r) {
-    const std::int8_t* wr = w + r * k;
-    for (std::size_t b = 0; b < batch; ++b) {
-      const std::int8_t* xb = x + b * k;
-      std::int32_t part[8] = {};
-      std::size_t i = 0;
-      for (; i + 8 <= k; i += 8)
-        for (std::size_t l = 0; l < 8; ++l) part[l] += std::int32_t(wr[i + l]) * std::int32_t(xb[i + l]);
-      std::int32_t dot = 0;
-      for (; i < k; ++i) dot += std::int32_t(wr[i]) * std::int32_t(xb[i]);
-      for (std::int32_t v : part) dot += v;
-      y[b * rows + r] = float(dot) * row_scale[r] * x_scale[b];
-    }
+void pack_for(DecodeKernel kernel, Panel& out, std::size_t rows, std::size_t k, const Fill& fill, int threads,
+              std::vector<std::int32_t>* row_sum) {
+  switch (kernel) {
+    case DecodeKernel::avx512_dot:  // 32-bit groups: 4 int8 or 2 bf16
+      return pack_rows<T>(out, rows, k, 4 / sizeof(T), lowp::kTileCols, fill, threads, row_sum);
+    case DecodeKernel::portable: return pack_rows<T>(out, rows, k, k, 1, fill, threads, nullptr);
+    default: return pack_rows<T>(out, rows, k, 2, wide(kernel).panel, fill, threads, nullptr);
   }
 }
 
-void portable_bf16(const std::uint16_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
-                   float* y, int threads) {
-#pragma omp parallel for num_threads(threads) schedule(static)
-  for (std::size_t r = 0; r < rows; ++r) {
-    const std::uint16_t* wr = w + r * k;
-    for (std::size_t b = 0; b < batch; ++b) {
-      const std::uint16_t* xb = x + b * k;
-      float part[8] = {};
-      std::size_t i = 0;
-      for (; i + 8 <= k; i += 8)
-        for (std::size_t l = 0; l < 8; ++l) part[l] += bf16_to_float(wr[i + l]) * bf16_to_float(xb[i + l]);
-      float dot = 0;
-      for (; i < k; ++i) dot += bf16_to_float(wr[i]) * bf16_to_float(xb[i]);
-      for (float v : part) dot += v;
-      y[b * rows + r] = dot;
-    }
-  }
+void require(DecodeKernel kernel, DecodeType type) {
+  if (!lowp_kernel_supported(kernel, type, cpu_features()))
+    throw std::invalid_argument("decode weights: this CPU (or ROOFAUDIT_MAX_ISA) cannot run the " +
+                                lowp_kernel_isa(kernel, type) + " kernel");
 }
 
 }  // namespace
 
-bool decode_avx512_supported(DecodeType type) {
-  return type == DecodeType::int8 ? lowp_gemm_supported_int8() : lowp_gemm_supported_bf16();
-}
-
 DecodeWeights DecodeWeights::int8(std::size_t rows, std::size_t k, const FillInt8& fill, std::vector<float> row_scale,
                                   DecodeKernel kernel, int threads) {
   if (rows == 0 || k == 0 || row_scale.size() != rows) throw std::invalid_argument("decode weights: bad shape");
-  if (kernel == DecodeKernel::avx512 && !decode_avx512_supported(DecodeType::int8))
-    throw std::invalid_argument("decode weights: this CPU lacks AVX512_VNNI");
+  require(kernel, DecodeType::int8);
   DecodeWeights w(DecodeType::int8, kernel, rows, k);
   w.row_scale_ = std::move(row_scale);
-  if (kernel == DecodeKernel::avx512) pack_rows<std::int8_t>(w.packed_, rows, k, 4, fill, threads, &w.row_sum_);
-  else copy_rows<std::int8_t>(w.packed_, rows, k, fill, threads);
+  pack_for<std::int8_t>(kernel, w.packed_, rows, k, fill, threads,
+                        kernel == DecodeKernel::avx512_dot ? &w.row_sum_ : nullptr);
   return w;
 }
 
 DecodeWeights DecodeWeights::bf16(std::size_t rows, std::size_t k, const FillBf16& fill, DecodeKernel kernel,
                                   int threads) {
   if (rows == 0 || k == 0) throw std::invalid_argument("decode weights: bad shape");
-  if (kernel == DecodeKernel::avx512 && !decode_avx512_supported(DecodeType::bf16))
-    throw std::invalid_argument("decode weights: this CPU lacks AVX512_BF16");
+  require(kernel, DecodeType::bf16);
   DecodeWeights w(DecodeType::bf16, kernel, rows, k);
-  if (kernel == DecodeKernel::avx512) pack_rows<std::uint16_t>(w.packed_, rows, k, 2, fill, threads, nullptr);
-  else copy_rows<std::uint16_t>(w.packed_, rows, k, fill, threads);
+  pack_for<std::uint16_t>(kernel, w.packed_, rows, k, fill, threads, nullptr);
   return w;
 }
 
@@ -120,26 +97,88 @@ std::size_t DecodeWeights::weight_bytes() const {
   return type_ == DecodeType::int8 ? rows_ * k_ + rows_ * sizeof(float) : rows_ * k_ * 2;
 }
 
-std::string DecodeWeights::kernel_name() const {
-  if (kernel_ == DecodeKernel::portable) return "portable C++";
-  return type_ == DecodeType::int8 ? "vpdpbusd 8x32 tile" : "vdpbf16ps 8x32 tile";
-}
+std::string DecodeWeights::kernel_name() const { return lowp_kernel_name(kernel_, type_); }
 
 void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::size_t batch, float* y,
                               int threads) const {
   if (type_ != DecodeType::int8) throw std::invalid_argument("decode: int8 step on bf16 weights");
-  if (kernel_ == DecodeKernel::avx512)
-    lowp::decode_tiles_int8(packed_.data(), rows_, k_, row_sum_.data(), row_scale_.data(), x, x_scale, batch, y,
-                            threads);
-  else
-    portable_int8(reinterpret_cast<const std::int8_t*>(packed_.data()), row_scale_.data(), rows_, k_, x, x_scale,
-                  batch, y, threads);
+  switch (kernel_) {
+    case DecodeKernel::avx512_dot:
+      return lowp::decode_tiles_int8(packed_.data(), rows_, k_, row_sum_.data(), row_scale_.data(), x, x_scale, batch,
+                                     y, threads);
+    case DecodeKernel::portable:
+      return lowp::portable_int8(
+          reinterpret_cast<const std::int8_t*>(packed_.data()), rows_, k_, x, batch,
+          [&](std::size_t b, std::size_t r, std::int32_t dot) {
+            y[b * rows_ + r] = float(dot) * row_scale_[r] * x_scale[b];
+          },
+          threads);
+    default: {
+      lowp::Int8Out out;
+      out.y = y;
+      out.row_scale = row_scale_.data();
+      out.x_scale = x_scale;
+      out.ld = rows_;
+      wide(kernel_).int8(reinterpret_cast<const std::int8_t*>(packed_.data()), rows_, k_, x, false, batch, out,
+                         threads);
+    }
+  }
 }
 
 void DecodeWeights::step_bf16(const std::uint16_t* x, std::size_t batch, float* y, int threads) const {
   if (type_ != DecodeType::bf16) throw std::invalid_argument("decode: bf16 step on int8 weights");
-  if (kernel_ == DecodeKernel::avx512) lowp::decode_tiles_bf16(packed_.data(), rows_, k_, x, batch, y, threads);
-  else portable_bf16(reinterpret_cast<const std::uint16_t*>(packed_.data()), rows_, k_, x, batch, y, threads);
+  switch (kernel_) {
+    case DecodeKernel::avx512_dot: return lowp::decode_tiles_bf16(packed_.data(), rows_, k_, x, batch, y, threads);
+    case DecodeKernel::portable:
+      return lowp::portable_bf16(
+          reinterpret_cast<const std::uint16_t*>(packed_.data()), rows_, k_, x, batch,
+          [&](std::size_t b, std::size_t r, float dot) { y[b * rows_ + r] = dot; }, threads);
+    default: wide(kernel_).bf16(packed_.data(), rows_, k_, x, batch, y, rows_, threads);
+  }
+}
+
+KernelChoice fastest_decode_kernel(DecodeType type, int threads) {
+  static std::mutex lock;
+  static std::map<std::tuple<DecodeType, std::string, int>, KernelChoice> chosen;
+  const std::scoped_lock guard(lock);
+  const auto key = std::make_tuple(type, isa_cap(), threads);
+  if (auto it = chosen.find(key); it != chosen.end()) return it->second;
+  KernelChoice choice;
+  std::vector<DecodeKernel> candidates = lowp_kernels(type, cpu_features());
+  if (candidates.size() > 1) candidates.pop_back();  // portable is never the fastest where another runs
+  choice.kernel = candidates.front();
+  if (candidates.size() > 1) {
+    constexpr std::size_t rows = 512, k = 2048, batch = 64;
+    std::vector<std::int8_t> x8(batch * k, 3);
+    std::vector<std::uint16_t> x16(batch * k, 0x3f80);
+    std::vector<float> xs(batch, 1.0f), y(batch * rows);
+    double best = 0;
+    for (DecodeKernel kernel : candidates) {
+      const DecodeWeights w =
+          type == DecodeType::int8
+              ? DecodeWeights::int8(
+                    rows, k, [](std::size_t r, std::int8_t* d) { std::fill_n(d, k, std::int8_t(r % 7 - 3)); },
+                    std::vector<float>(rows, 1.0f), kernel, threads)
+              : DecodeWeights::bf16(
+                    rows, k, [](std::size_t, std::uint16_t* d) { std::fill_n(d, k, std::uint16_t(0x3f80)); }, kernel,
+                    threads);
+      double fastest = 1e30;
+      for (int rep = 0; rep < 4; ++rep) {  // the first warms caches and clocks
+        const auto t0 = std::chrono::steady_clock::now();
+        if (type == DecodeType::int8) w.step_int8(x8.data(), xs.data(), batch, y.data(), threads);
+        else w.step_bf16(x16.data(), batch, y.data(), threads);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        if (rep > 0) fastest = std::min(fastest, s);
+      }
+      choice.seconds.emplace_back(kernel, fastest);
+      if (best == 0 || fastest < best) {
+        best = fastest;
+        choice.kernel = kernel;
+      }
+    }
+  }
+  chosen[key] = choice;
+  return choice;
 }
 
 }  // namespace roofaudit::kernels

@@ -11,23 +11,21 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernels/cpu/aligned.hpp"
+#include "kernels/cpu/lowp.hpp"
 
 namespace roofaudit::kernels {
 
-enum class DecodeType { int8, bf16 };
-
-// Which code runs the product: the AVX-512 dot-product tiles (vpdpbusd / vdpbf16ps), or
-// portable C++ for CPUs without them (and to test the dispatch).
-enum class DecodeKernel { avx512, portable };
-
-// Whether this CPU can run the AVX-512 kernel for `type`.
-bool decode_avx512_supported(DecodeType type);
+using DecodeType = LowpType;
+// Which code runs the product: see lowp.hpp.
+using DecodeKernel = LowpKernel;
 
 class DecodeWeights {
  public:
+  // Throw std::invalid_argument when the CPU (within ROOFAUDIT_MAX_ISA) cannot run `kernel`.
   // fill(row, dst) writes the k weights of one row (bf16 as its 16 bits). Called once per
   // row, from several threads at once.
   using FillInt8 = std::function<void(std::size_t row, std::int8_t* dst)>;
@@ -56,10 +54,21 @@ class DecodeWeights {
   DecodeType type_;
   DecodeKernel kernel_;
   std::size_t rows_, k_;
-  Panel packed_;                   // avx512: panels of 32 rows in k-groups; portable: rows in order
+  Panel packed_;                   // panels of lowp_panel_rows(kernel) rows in k-groups; portable: rows in order
   std::vector<float> row_scale_;   // int8
-  std::vector<std::int32_t> row_sum_;  // int8, avx512: sum of each row's weights
+  std::vector<std::int32_t> row_sum_;  // int8, avx512_dot: sum of each row's weights
 };
+
+// The kernel this CPU runs `type` fastest on `threads` threads, within ROOFAUDIT_MAX_ISA:
+// where it has several (a dot instruction and a widening path), each is timed on a small
+// compute-bound step (512 rows x 2048, 64 vectors, in cache; a few milliseconds) and the
+// fastest kept for the process. Instruction tables do not decide this: vdpbf16ps zmm
+// measured half the widened fp32 FMA rate on one Xeon and twice it elsewhere.
+struct KernelChoice {
+  DecodeKernel kernel;
+  std::vector<std::pair<DecodeKernel, double>> seconds;  // each candidate's best step
+};
+KernelChoice fastest_decode_kernel(DecodeType type, int threads);
 
 // bf16 bits <-> float (truncating, exact for the small integers the probes use).
 inline float bf16_to_float(std::uint16_t h) {

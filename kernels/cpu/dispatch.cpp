@@ -1,6 +1,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "kernels/cpu/isa.hpp"
 #include "kernels/cpu/stream.hpp"
 
 namespace roofaudit::kernels {
@@ -20,11 +21,9 @@ std::string_view isa_name(Isa isa) {
 
 std::vector<Isa> supported_isas() {
   std::vector<Isa> isas;
-  __builtin_cpu_init();
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-      __builtin_cpu_supports("avx512bw"))
-    isas.push_back(Isa::avx512);
-  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) isas.push_back(Isa::avx2);
+  const CpuFeatures cpu = cpu_features();  // within ROOFAUDIT_MAX_ISA
+  if (cpu.avx512) isas.push_back(Isa::avx512);
+  if (cpu.avx2) isas.push_back(Isa::avx2);
   isas.push_back(Isa::generic);
   return isas;
 }

@@ -312,28 +312,19 @@ void decode_tiles(const std::uint32_t* w, std::size_t rows, std::size_t groups, 
 
 }  // namespace
 
-bool lowp_gemm_supported_bf16() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bf16");
-}
-bool lowp_gemm_supported_int8() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vnni");
-}
-
-void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::size_t m, std::size_t n, std::size_t k,
-               int threads) {
-  gemm_packed<float, tile_bf16>(a, b, c, m, n, k, 2, threads);
-}
-
-void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
-               std::size_t k, int threads) {
-  gemm_packed<std::int32_t, tile_int8>(a, b, c, m, n, k, 4, threads);
-}
-
 }  // namespace roofaudit::kernels
 
 namespace roofaudit::kernels::lowp {
+
+void gemm_bf16_dot(const std::uint16_t* a, const std::uint16_t* b, float* c, std::size_t m, std::size_t n,
+                   std::size_t k, int threads) {
+  gemm_packed<float, tile_bf16>(a, b, c, m, n, k, 2, threads);
+}
+
+void gemm_int8_dot(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
+                   std::size_t k, int threads) {
+  gemm_packed<std::int32_t, tile_int8>(a, b, c, m, n, k, 4, threads);
+}
 
 void decode_tiles_int8(const std::uint32_t* w, std::size_t rows, std::size_t k, const std::int32_t* row_sum,
                        const float* row_scale, const std::int8_t* x, const float* x_scale, std::size_t batch,

@@ -5,34 +5,20 @@ namespace roofaudit::kernels {
 namespace avx512_peak {
 double fp64_fma(std::size_t), fp64_expected(std::size_t), fp32_fma(std::size_t), fp32_expected(std::size_t);
 double bf16_dot(std::size_t), bf16_expected(std::size_t), int8_dot(std::size_t), int8_expected(std::size_t);
+double int8_madd(std::size_t), int8_madd_expected(std::size_t), int8_maddubs(std::size_t), int8_maddubs_expected(std::size_t);
+double bf16_widened(std::size_t);
 }  // namespace avx512_peak
 namespace avx2_peak {
 double fp64_fma(std::size_t), fp64_expected(std::size_t), fp32_fma(std::size_t), fp32_expected(std::size_t);
 double int8_dot(std::size_t), int8_expected(std::size_t);
+double int8_madd(std::size_t), int8_madd_expected(std::size_t), int8_maddubs(std::size_t), int8_maddubs_expected(std::size_t);
+double bf16_widened(std::size_t);
 }  // namespace avx2_peak
 namespace generic_peak {
-double fp64(std::size_t), fp32(std::size_t), expected(std::size_t);
+double fp64(std::size_t), fp32(std::size_t), int32(std::size_t), expected(std::size_t);
 }  // namespace generic_peak
 
 namespace {
-
-struct Cpu {
-  bool avx512, avx512_bf16, avx512_vnni, avx2_fma, avx_vnni;
-};
-
-Cpu detect(const std::string& max_isa) {
-  __builtin_cpu_init();
-  const bool allow512 = max_isa.empty() || max_isa == "avx512";
-  const bool allow256 = allow512 || max_isa == "avx2";
-  Cpu c{};
-  c.avx512 = allow512 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-             __builtin_cpu_supports("avx512bw");
-  c.avx512_bf16 = c.avx512 && __builtin_cpu_supports("avx512bf16");
-  c.avx512_vnni = c.avx512 && __builtin_cpu_supports("avx512vnni");
-  c.avx2_fma = allow256 && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  c.avx_vnni = c.avx2_fma && __builtin_cpu_supports("avxvnni");
-  return c;
-}
 
 constexpr std::size_t kExactFp32 = (std::size_t{1} << 24) - 64;  // 24-bit mantissa
 constexpr std::size_t kExactBf16Dot = ((std::size_t{1} << 24) - 64) / 2;  // +2 per iteration
@@ -51,39 +37,38 @@ std::string precision_name(Precision p) {
   return "?";
 }
 
-std::vector<PeakKernel> peak_kernels(const std::string& max_isa) {
-  const Cpu c = detect(max_isa);
+// Operations per iteration: chains x lanes x (2 per FMA lane; 4 per vdpbf16ps lane; 8 per
+// vpdpbusd or vpmaddubsw + vpmaddwd lane; 4 per vpmaddwd lane).
+std::vector<PeakKernel> peak_kernels(const CpuFeatures& c) {
+  using P = Precision;
   std::vector<PeakKernel> k;
   if (c.avx512) {
-    k.push_back({Precision::fp64, "avx512", "vfmadd231pd zmm", 16 * 8 * 2, avx512_peak::fp64_fma, avx512_peak::fp64_expected, kPlenty});
-    k.push_back({Precision::fp32, "avx512", "vfmadd231ps zmm", 16 * 16 * 2, avx512_peak::fp32_fma, avx512_peak::fp32_expected, kExactFp32});
-  } else if (c.avx2_fma) {
-    k.push_back({Precision::fp64, "avx2", "vfmadd231pd ymm", 12 * 4 * 2, avx2_peak::fp64_fma, avx2_peak::fp64_expected, kPlenty});
-    k.push_back({Precision::fp32, "avx2", "vfmadd231ps ymm", 12 * 8 * 2, avx2_peak::fp32_fma, avx2_peak::fp32_expected, kExactFp32});
-  } else {
-    k.push_back({Precision::fp64, "generic", "mulsd + addsd", 8 * 2, generic_peak::fp64, generic_peak::expected, kPlenty});
-    k.push_back({Precision::fp32, "generic", "mulss + addss", 8 * 2, generic_peak::fp32, generic_peak::expected, kExactFp32});
+    k.push_back({P::fp64, "avx512", "vfmadd231pd zmm", 16 * 8 * 2, avx512_peak::fp64_fma, avx512_peak::fp64_expected, kPlenty});
+    k.push_back({P::fp32, "avx512", "vfmadd231ps zmm", 16 * 16 * 2, avx512_peak::fp32_fma, avx512_peak::fp32_expected, kExactFp32});
+    if (c.avx512_bf16)
+      k.push_back({P::bf16, "avx512-bf16", "vdpbf16ps zmm", 16 * 16 * 4, avx512_peak::bf16_dot, avx512_peak::bf16_expected, kExactBf16Dot});
+    k.push_back({P::bf16, "avx512", "bf16 widened (vpslld/vpandd), vfmadd231ps zmm", 16 * 16 * 2, avx512_peak::bf16_widened, avx512_peak::fp32_expected, kExactFp32});
+    if (c.avx512_vnni)
+      k.push_back({P::int8, "avx512-vnni", "vpdpbusd zmm", 16 * 16 * 8, avx512_peak::int8_dot, avx512_peak::int8_expected, kExactInt32});
+    k.push_back({P::int8, "avx512", "vpmaddubsw + vpmaddwd + vpaddd zmm", 12 * 16 * 8, avx512_peak::int8_maddubs, avx512_peak::int8_maddubs_expected, kExactInt32});
+    k.push_back({P::int8, "avx512", "vpmaddwd + vpaddd zmm", 12 * 16 * 4, avx512_peak::int8_madd, avx512_peak::int8_madd_expected, kExactInt32 * 2});
   }
-  // Each vdpbf16ps lane does two multiplies and two adds; each vpdpbusd lane four of each.
-  if (c.avx512_bf16)
-    k.push_back({Precision::bf16, "avx512", "vdpbf16ps zmm", 16 * 16 * 4, avx512_peak::bf16_dot, avx512_peak::bf16_expected, kExactBf16Dot});
-  if (c.avx512_vnni)
-    k.push_back({Precision::int8, "avx512", "vpdpbusd zmm", 16 * 16 * 8, avx512_peak::int8_dot, avx512_peak::int8_expected, kExactInt32});
-  else if (c.avx_vnni)
-    k.push_back({Precision::int8, "avx2", "vpdpbusd ymm (AVX-VNNI)", 12 * 8 * 8, avx2_peak::int8_dot, avx2_peak::int8_expected, kExactInt32});
+  if (c.avx2) {
+    k.push_back({P::fp64, "avx2", "vfmadd231pd ymm", 12 * 4 * 2, avx2_peak::fp64_fma, avx2_peak::fp64_expected, kPlenty});
+    k.push_back({P::fp32, "avx2", "vfmadd231ps ymm", 12 * 8 * 2, avx2_peak::fp32_fma, avx2_peak::fp32_expected, kExactFp32});
+    k.push_back({P::bf16, "avx2", "bf16 widened (vpslld/vpand), vfmadd231ps ymm", 12 * 8 * 2, avx2_peak::bf16_widened, avx2_peak::fp32_expected, kExactFp32});
+    if (c.avx_vnni)
+      k.push_back({P::int8, "avx-vnni", "vpdpbusd ymm (AVX-VNNI)", 12 * 8 * 8, avx2_peak::int8_dot, avx2_peak::int8_expected, kExactInt32});
+    k.push_back({P::int8, "avx2", "vpmaddubsw + vpmaddwd + vpaddd ymm", 6 * 8 * 8, avx2_peak::int8_maddubs, avx2_peak::int8_maddubs_expected, kExactInt32});
+    k.push_back({P::int8, "avx2", "vpmaddwd + vpaddd ymm", 6 * 8 * 4, avx2_peak::int8_madd, avx2_peak::int8_madd_expected, kExactInt32 * 2});
+  }
+  if (!c.avx2) {  // scalar only where no vector path exists: with one, it is never the peak
+    k.push_back({P::fp64, "generic", "mulsd + addsd", 8 * 2, generic_peak::fp64, generic_peak::expected, kPlenty});
+    k.push_back({P::fp32, "generic", "mulss + addss", 8 * 2, generic_peak::fp32, generic_peak::expected, kExactFp32});
+    k.push_back({P::bf16, "generic", "bf16 widened, mulss + addss", 8 * 2, generic_peak::fp32, generic_peak::expected, kExactFp32});
+    k.push_back({P::int8, "generic", "imul + add (int32)", 8 * 2, generic_peak::int32, generic_peak::expected, kExactInt32 * 4});
+  }
   return k;
-}
-
-std::string peak_unsupported_reason(Precision p, const std::string& max_isa) {
-  const Cpu c = detect(max_isa);
-  switch (p) {
-    case Precision::bf16:
-      return c.avx512_bf16 ? "" : "the CPU (or the ISA cap) lacks AVX512_BF16 (vdpbf16ps)";
-    case Precision::int8:
-      return c.avx512_vnni || c.avx_vnni ? "" : "the CPU (or the ISA cap) lacks AVX512_VNNI and AVX-VNNI (vpdpbusd)";
-    default:
-      return "";
-  }
 }
 
 }  // namespace roofaudit::kernels

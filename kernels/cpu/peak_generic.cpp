@@ -3,6 +3,8 @@
 #include "kernels/cpu/peak.hpp"
 #include "kernels/cpu/peak_impl.hpp"
 
+#include <cstdint>
+
 namespace roofaudit::kernels::generic_peak {
 using peak_detail::start_sum;
 
@@ -25,6 +27,9 @@ double chains(std::size_t iterations) {
 
 double fp64(std::size_t iterations) { return chains<double>(iterations); }
 double fp32(std::size_t iterations) { return chains<float>(iterations); }
+// int8 without vectors: an int32 multiply and add per step (the portable kernels' work).
+double int32(std::size_t iterations) { return chains<std::int32_t>(iterations); }
+// bf16 without vectors: widened to fp32 as it is loaded, then fp32 arithmetic.
 double expected(std::size_t iterations) { return start_sum(kChains, 1) + double(kChains) * double(iterations); }
 
 }  // namespace roofaudit::kernels::generic_peak

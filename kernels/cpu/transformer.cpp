@@ -126,10 +126,26 @@ inline float silu(float g) {
   return g >= 0 ? g / (1.0f + e) : g * e / (1.0f + e);
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) void swiglu(const float* gate_up, std::size_t F, float* out) {
+// The vector loops of the step (SwiGLU, attention) are compiled once per ISA class and
+// chosen by cpu_features(), so ROOFAUDIT_MAX_ISA caps them as it caps the products.
+#define ROOFAUDIT_PER_ISA(name, params, args)                                                          \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) void name##_avx512 params { \
+    name##_body args;                                                                                 \
+  }                                                                                                   \
+  __attribute__((target("avx2,fma"))) void name##_avx2 params { name##_body args; }                   \
+  void name##_generic params { name##_body args; }                                                    \
+  void name params {                                                                                  \
+    const CpuFeatures cpu = cpu_features();                                                           \
+    if (cpu.avx512) name##_avx512 args;                                                               \
+    else if (cpu.avx2) name##_avx2 args;                                                              \
+    else name##_generic args;                                                                         \
+  }
+
+__attribute__((always_inline)) inline void swiglu_body(const float* gate_up, std::size_t F, float* out) {
 #pragma omp simd
   for (std::size_t i = 0; i < F; ++i) out[i] = silu(gate_up[i]) * gate_up[F + i];
 }
+ROOFAUDIT_PER_ISA(swiglu, (const float* gate_up, std::size_t F, float* out), (gate_up, F, out))
 
 // Scores of G query heads (G x H) against n keys: G x n, row stride n. Fixed G keeps the
 // G accumulators of a key block in registers.
@@ -206,10 +222,9 @@ __attribute__((always_inline)) inline void by_head_groups(int group, F&& f) {
 
 // Grouped-query attention of one KV head: `group` query heads (group x head_dim) over
 // n cached positions; scores is group x n scratch, out group x head_dim.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const float* q, const std::uint16_t* keys,
-                                                                         const std::uint16_t* values, std::size_t n,
-                                                                         int group, int head_dim, float scale,
-                                                                         float* scores, float* out) {
+__attribute__((always_inline)) inline void attend_body(const float* q, const std::uint16_t* keys,
+                                                       const std::uint16_t* values, std::size_t n, int group,
+                                                       int head_dim, float scale, float* scores, float* out) {
   const std::size_t H = std::size_t(head_dim);
   by_head_groups(group, [&](auto heads, int g0) __attribute__((always_inline)) {
     score_keys<heads()>(q + std::size_t(g0) * H, keys, n, H, scale, scores + std::size_t(g0) * n);
@@ -231,6 +246,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void attend(const f
     weigh_values<heads()>(scores + std::size_t(g0) * n, values, n, H, out + std::size_t(g0) * H);
   });
 }
+ROOFAUDIT_PER_ISA(attend,
+                  (const float* q, const std::uint16_t* keys, const std::uint16_t* values, std::size_t n, int group,
+                   int head_dim, float scale, float* scores, float* out),
+                  (q, keys, values, n, group, head_dim, scale, scores, out))
+#undef ROOFAUDIT_PER_ISA
 
 // cos and sin of every rotary frequency at one position: 2 x head_dim/2.
 std::vector<float> rope_table(int head_dim, std::size_t pos, double theta) {

@@ -97,10 +97,7 @@ class CpuDecodeProbe final : public Probe {
 
     for (DecodeType type : {DecodeType::int8, DecodeType::bf16}) {
       if (ctx.stop_requested) return;
-      const char* cap = std::getenv("ROOFAUDIT_MAX_ISA");  // "avx2"/"generic": force the portable kernel
-      const bool forced_portable = cap && std::string(cap) != "avx512";
-      const DecodeKernel kernel =
-          !forced_portable && kernels::decode_avx512_supported(type) ? DecodeKernel::avx512 : DecodeKernel::portable;
+      const DecodeKernel kernel = kernels::fastest_decode_kernel(type, threads).kernel;  // within ROOFAUDIT_MAX_ISA
       sweep(ctx, type, kernel, weight_bytes, threads, reps);
     }
   }
@@ -230,7 +227,7 @@ class CpuDecodeProbe final : public Probe {
           "per step; 2 operations per weight per vector";
       m.params = {{"batch", batch},          {"threads", threads},     {"rows", w.rows()},
                   {"k", w.k()},              {"weight_bytes", w.weight_bytes()},
-                  {"kernel", w.kernel_name()}};
+                  {"kernel", w.kernel_name()}, {"isa", kernels::lowp_kernel_isa(w.kernel(), w.type())}};
       record_outcome(m, seconds, problem, checked, metric.value_of);
       ctx.emit(std::move(m));
     }

@@ -4,12 +4,16 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <memory>
 
 #include <fmt/format.h>
 
+#include "kernels/cpu/decode.hpp"
 #include "kernels/cpu/gemm_lowp.hpp"
+#include "kernels/cpu/isa.hpp"
 #include "kernels/cpu/random.hpp"
 #include "probes/cpu/blas_gemm.hpp"
+#include "probes/cpu/onednn_gemm.hpp"
 #include "probes/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
@@ -23,7 +27,8 @@ class CpuGemmProbe final : public Probe {
  public:
   std::string_view name() const override { return "cpu.gemm"; }
   std::string_view description() const override {
-    return "matmul throughput: fp32/fp64 system BLAS (with an OpenBLAS core-type audit), bf16/int8 own kernels";
+    return "matmul throughput: fp32/fp64 system BLAS (with an OpenBLAS core-type audit), bf16/int8 own kernels "
+           "beside oneDNN";
   }
   int version() const override { return 1; }
   void check(const RunSettings&, const Topology&) const override {}
@@ -42,23 +47,27 @@ class CpuGemmProbe final : public Probe {
     std::vector<int> thread_counts{1};
     if (all > 1) thread_counts.push_back(all);
 
+    // int8 and bf16: roofaudit's fastest kernel for this CPU, and oneDNN's matmul beside it.
+    const std::string no_onednn = onednn_missing_reason();
     for (const std::string precision : {"bf16", "int8"}) {
-      const bool supported = precision == "bf16" ? kernels::lowp_gemm_supported_bf16() : kernels::lowp_gemm_supported_int8();
-      for (int threads : thread_counts) {
-        for (int n : sizes) {
-          if (ctx.stop_requested) return;
-          if (threads == 1 && n > 2048) continue;
-          if (!supported) {
-            Measurement m = base(precision, n, threads, "");
-            m.params["library"] = "roofaudit";
-            m.supported = false;
-            m.validation = precision == "bf16" ? "unsupported: the CPU lacks AVX512_BF16" : "unsupported: the CPU lacks AVX512_VNNI";
-            ctx.emit(std::move(m));
-            break;
-          }
-          ctx.progress(fmt::format("own {} n={} x{}", precision, n, threads));
-          ctx.emit(measure_own(precision, n, threads, reps, ctx.settings.seed));
+      const auto type = precision == "bf16" ? kernels::LowpType::bf16 : kernels::LowpType::int8;
+      const kernels::LowpKernel kernel = kernels::fastest_decode_kernel(type, all).kernel;
+      for (const std::string library : {"roofaudit", "onednn"}) {
+        if (library == "onednn" && !no_onednn.empty()) {
+          Measurement m = base(precision, sizes.back(), all, "");
+          m.params["library"] = library;
+          m.supported = false;
+          m.validation = "unsupported: " + no_onednn;
+          ctx.emit(std::move(m));
+          continue;
         }
+        for (int threads : thread_counts)
+          for (int n : sizes) {
+            if (ctx.stop_requested) return;
+            if (threads == 1 && n > 2048) continue;
+            ctx.progress(fmt::format("{} {} n={} x{}", library, precision, n, threads));
+            ctx.emit(measure_lowp(precision, library, kernel, n, threads, reps, ctx.settings.seed));
+          }
       }
     }
 
@@ -110,19 +119,26 @@ class CpuGemmProbe final : public Probe {
     return m;
   }
 
-  // roofaudit's bf16 / int8 kernels on small integers, whose products and sums are exact
-  // in the accumulators: sampled entries must equal an integer reference exactly.
-  Measurement measure_own(const std::string& precision, int n, int threads, int reps, std::uint64_t seed) const {
+  // roofaudit's or oneDNN's bf16 / int8 matmul on small integers, whose products and sums
+  // are exact in the accumulators: sampled entries must equal an integer reference exactly.
+  Measurement measure_lowp(const std::string& precision, const std::string& library, kernels::LowpKernel kernel, int n,
+                           int threads, int reps, std::uint64_t seed) const {
     Measurement m = base(precision, n, threads, "");
-    m.params["library"] = "roofaudit";
-    m.params["kernel"] = precision == "bf16" ? "vdpbf16ps 8x32 tile" : "vpdpbusd 8x32 tile";
+    const bool bf16 = precision == "bf16";
+    const auto type = bf16 ? kernels::LowpType::bf16 : kernels::LowpType::int8;
+    m.params["library"] = library;
     m.unit = precision == "int8" ? "OP/s" : "FLOP/s";
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     kernels::SplitMix64 rng(seed + std::uint64_t(n));
     std::vector<int> ai(nn), bi(nn);
-    const bool bf16 = precision == "bf16";
     for (auto& x : ai) x = bf16 ? int(rng.below(17)) - 8 : int(rng.below(256));
-    for (auto& x : bi) x = bf16 ? int(rng.below(17)) - 8 : int(rng.below(256)) - 128;
+    // oneDNN's int8 path without VNNI sums u8 x s8 pairs in saturating 16 bits
+    // (vpmaddubsw), as its documentation says: it is given 7-bit weights there, which it
+    // computes exactly, and the record says so.
+    const kernels::CpuFeatures cpu = kernels::cpu_features();
+    const bool seven_bit = library == "onednn" && !bf16 && !cpu.avx512_vnni && !cpu.avx_vnni;
+    for (auto& x : bi) x = bf16 ? int(rng.below(17)) - 8 : seven_bit ? int(rng.below(128)) - 64 : int(rng.below(256)) - 128;
+    if (seven_bit) m.params["b_range"] = "[-64, 63]: no VNNI, oneDNN's u8 x s8 pairs saturate at 16 bits";
     std::vector<std::uint16_t> a16, b16;
     std::vector<std::uint8_t> a8;
     std::vector<std::int8_t> b8;
@@ -138,13 +154,31 @@ class CpuGemmProbe final : public Probe {
       ci.resize(nn);
     }
     const std::size_t un = std::size_t(n);
+    std::unique_ptr<OnednnMatmul> dnnl;
+    if (library == "onednn") {
+      try {
+        dnnl = bf16 ? std::make_unique<OnednnMatmul>(true, n, a16.data(), b16.data(), c32.data())
+                    : std::make_unique<OnednnMatmul>(false, n, a8.data(), b8.data(), ci.data());
+      } catch (const Error& e) {
+        m.supported = false;
+        m.validation = std::string("unsupported: ") + e.what();
+        return m;
+      }
+      m.params["kernel"] = dnnl->impl();
+      m.params["version"] = dnnl->version();
+    } else {
+      m.params["kernel"] = kernels::lowp_kernel_name(kernel, type);
+      m.params["isa"] = kernels::lowp_kernel_isa(kernel, type);
+    }
     auto once = [&] {
       const auto t0 = std::chrono::steady_clock::now();
-      if (bf16) kernels::gemm_bf16(a16.data(), b16.data(), c32.data(), un, un, un, threads);
-      else kernels::gemm_int8(a8.data(), b8.data(), ci.data(), un, un, un, threads);
+      if (dnnl) dnnl->run(threads);
+      else if (bf16) kernels::gemm_bf16(a16.data(), b16.data(), c32.data(), un, un, un, threads, kernel);
+      else kernels::gemm_int8(a8.data(), b8.data(), ci.data(), un, un, un, threads, kernel);
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
-    const auto timing = time_repetitions(fmt::format("cpu.gemm/{}/{}/{}", precision, n, threads), 1, reps, once);
+    const auto timing =
+        time_repetitions(fmt::format("cpu.gemm/{}/{}/{}/{}", library, precision, n, threads), 1, reps, once);
     std::string problem = timing.ok ? "" : timing.error;
     for (int s = 0; s < 256 && problem.empty(); ++s) {
       const std::size_t i = rng.below(un), j = rng.below(un);
@@ -155,7 +189,9 @@ class CpuGemmProbe final : public Probe {
     }
     const double ops = 2.0 * double(n) * double(n) * double(n);
     record_outcome(m, timing.seconds, problem,
-                   "256 sampled entries of C equal the exact integer reference (packing included in the time)",
+                   library == "onednn" ? "256 sampled entries of C equal the exact integer reference"
+                                       : "256 sampled entries of C equal the exact integer reference (packing "
+                                         "included in the time)",
                    [&](double sec) { return ops / sec; });
     return m;
   }

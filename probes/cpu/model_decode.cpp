@@ -89,12 +89,9 @@ class ModelDecodeProbe final : public Probe {
     const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 2 : 3);
 #pragma omp parallel num_threads(threads)
     ctx.topology.pin_current_thread(omp_get_thread_num());
-    const char* cap = std::getenv("ROOFAUDIT_MAX_ISA");
-    const bool forced_portable = cap && std::string(cap) != "avx512";
     for (DecodeType type : {DecodeType::int8, DecodeType::bf16}) {
       if (ctx.stop_requested) return;
-      const DecodeKernel kernel =
-          !forced_portable && kernels::decode_avx512_supported(type) ? DecodeKernel::avx512 : DecodeKernel::portable;
+      const DecodeKernel kernel = kernels::fastest_decode_kernel(type, threads).kernel;  // within ROOFAUDIT_MAX_ISA
       const char* variant = type == DecodeType::int8 ? "int8" : "bf16";
       ctx.progress(fmt::format("{} {} weights: generating and packing", ctx.settings.model.value("name", "model"), variant));
       Transformer model(t, type, kernel, ctx.settings.seed + (type == DecodeType::int8 ? 11 : 12), threads);

@@ -39,7 +39,18 @@ Session open_session(const RunSettings& settings) {
     s.skipped = "skipped: the Vulkan driver reports no device";
     return s;
   }
-  s.device = std::make_unique<vk::Device>(*s.instance, vk::select_device(devices, settings.gpu_device));
+  const int index = vk::select_device(devices, settings.gpu_device);
+  // Mesa's llvmpipe (lavapipe) runs Vulkan on this CPU: a default run measuring it would
+  // audit the CPU a second time, slowly, and price it as a GPU. Only when asked for.
+  if (settings.gpu_device.empty() && devices[std::size_t(index)].type == "cpu") {
+    const std::string& name = devices[std::size_t(index)].name;
+    s.skipped = fmt::format(
+        "skipped: the only Vulkan device is {}, a CPU implementation of Vulkan (it measures this CPU, not a GPU); "
+        "--device {} measures it",
+        name, name.substr(0, name.find(' ')));
+    return s;
+  }
+  s.device = std::make_unique<vk::Device>(*s.instance, index);
   return s;
 }
 

@@ -336,6 +336,7 @@ TEST_F(Cli, GemmRunAuditsTheBlasCoreType) {
   const auto ms = s.measurements(s.runs().back().id);
   bool default_kernels = false;
   for (const auto& m : ms) {
+    if (!m.supported) continue;  // oneDNN without bf16 on this CPU: checked by the probe's test
     EXPECT_TRUE(m.valid) << m.validation;
     if (!m.params.contains("coretype")) default_kernels = true;
   }

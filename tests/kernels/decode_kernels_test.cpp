@@ -7,25 +7,25 @@
 
 #include "kernels/cpu/gemm_lowp.hpp"
 #include "kernels/cpu/random.hpp"
+#include "tests/kernels/lowp_kernel_params.hpp"
 
 namespace roofaudit::kernels {
 namespace {
 
-// Odd shapes: rows not a multiple of the 32-row panel, k not a multiple of the 4-byte
-// group, batches on both sides of the narrow/8-row tile switch and past one panel.
+// Odd shapes: rows not a multiple of any panel (16 or 32 rows), k not a multiple of the
+// 2- or 4-element group, batches on both sides of every tile-height switch and past one
+// activation panel.
 struct Shape {
   std::size_t rows, k, batch;
 };
 const Shape kShapes[] = {{1, 1, 1}, {33, 5, 2}, {31, 3, 3}, {70, 259, 4}, {65, 515, 5}, {40, 130, 9}, {97, 64, 17}};
 
-std::vector<DecodeKernel> kernels_for(DecodeType type) {
-  std::vector<DecodeKernel> out{DecodeKernel::portable};
-  if (decode_avx512_supported(type)) out.push_back(DecodeKernel::avx512);
-  return out;
-}
+class DecodeKernels : public ::testing::TestWithParam<DecodeKernel> {};
 
-TEST(DecodeKernels, Int8MatchesTheScalarReference) {
-  for (DecodeKernel kernel : kernels_for(DecodeType::int8)) {
+TEST_P(DecodeKernels, Int8MatchesTheScalarReference) {
+  ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), DecodeType::int8);
+  {
+    const DecodeKernel kernel = GetParam();
     for (const auto& s : kShapes) {
       SplitMix64 rng(s.rows * 131 + s.k);
       std::vector<std::int8_t> w(s.rows * s.k), x(s.batch * s.k);
@@ -52,8 +52,10 @@ TEST(DecodeKernels, Int8MatchesTheScalarReference) {
   }
 }
 
-TEST(DecodeKernels, Bf16MatchesTheExactReference) {
-  for (DecodeKernel kernel : kernels_for(DecodeType::bf16)) {
+TEST_P(DecodeKernels, Bf16MatchesTheExactReference) {
+  ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), DecodeType::bf16);
+  {
+    const DecodeKernel kernel = GetParam();
     for (const auto& s : kShapes) {
       SplitMix64 rng(s.rows * 7 + s.batch);
       std::vector<int> wi(s.rows * s.k), xi(s.batch * s.k);
@@ -80,20 +82,16 @@ TEST(DecodeKernels, Bf16MatchesTheExactReference) {
   }
 }
 
-// The same weights give the same outputs on both kernels, for every batch size the
-// probe sweeps up to 64 (the tile choice changes with the batch).
-TEST(DecodeKernels, BothKernelsAgreeAcrossBatchSizes) {
-  if (!decode_avx512_supported(DecodeType::int8)) {
-    EXPECT_THROW(DecodeWeights::int8(1, 1, [](std::size_t, std::int8_t*) {}, {1.0f}, DecodeKernel::avx512, 1),
-                 std::invalid_argument);
-    return;
-  }
+// The same weights give the same outputs on every kernel as on the portable one, for
+// every batch size the probe sweeps up to 64 (the tile choice changes with the batch).
+TEST_P(DecodeKernels, AgreesWithPortableAcrossBatchSizes) {
+  ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), DecodeType::int8);
   const std::size_t rows = 100, k = 300;
   auto fill = [&](std::size_t r, std::int8_t* dst) {
     SplitMix64 g(r);
     for (std::size_t i = 0; i < k; ++i) dst[i] = std::int8_t(int(g.below(255)) - 127);
   };
-  const auto fast = DecodeWeights::int8(rows, k, fill, std::vector<float>(rows, 0.5f), DecodeKernel::avx512, 2);
+  const auto fast = DecodeWeights::int8(rows, k, fill, std::vector<float>(rows, 0.5f), GetParam(), 2);
   const auto slow = DecodeWeights::int8(rows, k, fill, std::vector<float>(rows, 0.5f), DecodeKernel::portable, 2);
   std::vector<std::int8_t> x(64 * k);
   SplitMix64 g(99);
@@ -107,7 +105,48 @@ TEST(DecodeKernels, BothKernelsAgreeAcrossBatchSizes) {
   }
 }
 
-TEST(DecodeKernels, RefusesTheWrongStepOrShape) {
+INSTANTIATE_TEST_SUITE_P(EveryKernel, DecodeKernels, ::testing::ValuesIn(kAllLowpKernels), lowp_kernel_test_name);
+
+// A kernel the CPU cannot run is refused when the weights are packed, not run.
+TEST(DecodeKernelDispatch, RefusesAKernelTheCpuCannotRun) {
+  const ScopedIsaCap cap("generic");
+  EXPECT_THROW(DecodeWeights::int8(1, 1, [](std::size_t, std::int8_t*) {}, {1.0f}, DecodeKernel::avx2, 1),
+               std::invalid_argument);
+  EXPECT_EQ(best_lowp_kernel(DecodeType::int8), DecodeKernel::portable);
+}
+
+// The cap names real CPU classes: each keeps only what that class has.
+TEST(DecodeKernelDispatch, TheIsaCapPicksEachClassesKernel) {
+  const CpuFeatures host = host_cpu_features();
+  struct Expect {
+    const char* cap;
+    bool possible;
+    DecodeKernel int8, bf16;
+  };
+  const Expect cases[] = {
+      {"generic", true, DecodeKernel::portable, DecodeKernel::portable},
+      {"avx2", host.avx2, DecodeKernel::avx2, DecodeKernel::avx2},
+      {"avx-vnni", host.avx_vnni, DecodeKernel::avx_vnni, DecodeKernel::avx2},
+      {"avx512", host.avx512, DecodeKernel::avx512, DecodeKernel::avx512},
+      {"avx512-vnni", host.avx512_vnni, DecodeKernel::avx512_dot, DecodeKernel::avx512},
+      {"avx512-bf16", host.avx512_bf16 && host.avx512_vnni, DecodeKernel::avx512_dot, DecodeKernel::avx512_dot},
+  };
+  int checked = 0;
+  for (const auto& c : cases) {
+    if (!c.possible) continue;
+    const ScopedIsaCap cap(c.cap);
+    EXPECT_EQ(best_lowp_kernel(DecodeType::int8), c.int8) << c.cap;
+    EXPECT_EQ(best_lowp_kernel(DecodeType::bf16), c.bf16) << c.cap;
+    ++checked;
+  }
+  {
+    const ScopedIsaCap cap("pentium");
+    EXPECT_THROW(cpu_features(), std::invalid_argument);
+  }
+  EXPECT_GE(checked, 1);
+}
+
+TEST(DecodeKernelDispatch, RefusesTheWrongStepOrShape) {
   const auto w = DecodeWeights::bf16(2, 2, [](std::size_t, std::uint16_t* d) { d[0] = d[1] = 0; },
                                      DecodeKernel::portable, 1);
   std::vector<std::int8_t> x(2);

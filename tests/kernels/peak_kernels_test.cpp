@@ -2,44 +2,70 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "tests/kernels/lowp_kernel_params.hpp"
+
 namespace roofaudit::kernels {
 namespace {
 
 class PeakKernelsTest : public ::testing::TestWithParam<std::string> {};
 
-// Every kernel of every ISA level (forcing the fallbacks with the cap) ends on its exact
-// closed-form checksum, for iteration counts that are not multiples of any unroll.
+// Every candidate sequence of every ISA class this host can run (forcing the narrower
+// classes with the cap) ends on its exact closed-form checksum, for iteration counts that
+// are not multiples of any unroll.
 TEST_P(PeakKernelsTest, ChecksumsMatchTheClosedForm) {
-  const auto kernels = peak_kernels(GetParam());
-  ASSERT_GE(kernels.size(), 2u) << "fp64 and fp32 are always available";
+  const ScopedIsaCap cap(GetParam().empty() ? nullptr : GetParam().c_str());
+  const auto kernels = peak_kernels();
+  std::set<Precision> precisions;
   for (const auto& k : kernels) {
-    if (!GetParam().empty()) {
-      EXPECT_EQ(k.isa == "avx512", GetParam() == "avx512") << k.instruction;
-    }
+    precisions.insert(k.precision);
     for (std::size_t iterations : {1u, 7u, 1000u, 65537u}) {
-      EXPECT_EQ(k.run(iterations), k.expected(iterations)) << precision_name(k.precision) << " " << k.isa << " " << iterations;
+      EXPECT_EQ(k.run(iterations), k.expected(iterations)) << precision_name(k.precision) << " " << k.instruction << " " << iterations;
     }
     EXPECT_GT(k.ops_per_iteration, 0);
   }
+  // Every precision has a kernel on every CPU: none is ever unsupported.
+  EXPECT_EQ(precisions.size(), 4u);
 }
 
 TEST_P(PeakKernelsTest, Fp32AndBf16StayExactUpToTheirLimits) {
-  for (const auto& k : peak_kernels(GetParam()))
+  const ScopedIsaCap cap(GetParam().empty() ? nullptr : GetParam().c_str());
+  for (const auto& k : peak_kernels())
     if (k.precision == Precision::fp32 || k.precision == Precision::bf16) {
-      EXPECT_EQ(k.run(k.max_iterations), k.expected(k.max_iterations)) << precision_name(k.precision);
+      EXPECT_EQ(k.run(k.max_iterations), k.expected(k.max_iterations)) << k.instruction;
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(IsaCaps, PeakKernelsTest, ::testing::Values("", "avx2", "generic"),
-                         [](const auto& info) { return info.param.empty() ? std::string("widest") : info.param; });
+INSTANTIATE_TEST_SUITE_P(IsaCaps, PeakKernelsTest,
+                         ::testing::Values("", "avx512-bf16", "avx512-vnni", "avx512", "avx-vnni", "avx2", "generic"),
+                         [](const auto& info) {
+                           std::string name = info.param.empty() ? std::string("widest") : info.param;
+                           for (char& c : name)
+                             if (c == '-') c = '_';
+                           return name;
+                         });
 
-TEST(PeakDispatch, GenericCapLeavesOnlyScalarFpAndSaysWhy) {
-  const auto kernels = peak_kernels("generic");
-  ASSERT_EQ(kernels.size(), 2u);
-  for (const auto& k : kernels) EXPECT_EQ(k.isa, "generic");
-  EXPECT_NE(peak_unsupported_reason(Precision::bf16, "generic").find("AVX512_BF16"), std::string::npos);
-  EXPECT_NE(peak_unsupported_reason(Precision::int8, "generic").find("VNNI"), std::string::npos);
-  EXPECT_TRUE(peak_unsupported_reason(Precision::fp64, "generic").empty());
+// Each cap keeps its class's sequences only: an AVX2 CPU gets both int8 sequences without
+// VNNI and the widened bf16, named as such; the scalar fallback only where no vectors exist.
+TEST(PeakDispatch, EachCapNamesItsClassesSequences) {
+  const CpuFeatures host = host_cpu_features();
+  if (!host.avx2) GTEST_SKIP() << "this CPU lacks AVX2";
+  std::set<std::string> int8, bf16;
+  {
+    const ScopedIsaCap cap("avx2");
+    for (const auto& k : peak_kernels()) {
+      EXPECT_EQ(k.isa, "avx2") << k.instruction;
+      if (k.precision == Precision::int8) int8.insert(k.instruction);
+      if (k.precision == Precision::bf16) bf16.insert(k.instruction);
+    }
+  }
+  EXPECT_EQ(int8, (std::set<std::string>{"vpmaddubsw + vpmaddwd + vpaddd ymm", "vpmaddwd + vpaddd ymm"}));
+  EXPECT_EQ(bf16.size(), 1u);
+  const ScopedIsaCap cap("generic");
+  const auto generic = peak_kernels();
+  ASSERT_EQ(generic.size(), 4u);
+  for (const auto& k : generic) EXPECT_EQ(k.isa, "generic");
 }
 
 }  // namespace
@@ -56,11 +82,10 @@ namespace {
 // Odd shapes: none a multiple of the 8 x 32 tile or of the k-groups.
 const std::size_t kShapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 3}, {65, 70, 259}, {17, 100, 515}};
 
-TEST(LowPrecisionGemm, Bf16MatchesIntegerReference) {
-  if (!lowp_gemm_supported_bf16()) {  // then the probes must say so instead of measuring
-    EXPECT_FALSE(peak_unsupported_reason(Precision::bf16).empty());
-    return;
-  }
+class LowPrecisionGemm : public ::testing::TestWithParam<LowpKernel> {};
+
+TEST_P(LowPrecisionGemm, Bf16MatchesIntegerReference) {
+  ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), LowpType::bf16);
   for (const auto& s : kShapes) {
     const std::size_t m = s[0], n = s[1], k = s[2];
     SplitMix64 rng(m * 1000 + n);
@@ -70,7 +95,7 @@ TEST(LowPrecisionGemm, Bf16MatchesIntegerReference) {
     for (std::size_t i = 0; i < k * n; ++i) b[i] = to_bf16(float(bi[i] = int(rng.below(17)) - 8));
     for (int threads : {1, 2}) {
       std::vector<float> c(m * n, -1);
-      gemm_bf16(a.data(), b.data(), c.data(), m, n, k, threads);
+      gemm_bf16(a.data(), b.data(), c.data(), m, n, k, threads, GetParam());
       for (std::size_t i = 0; i < m; ++i)
         for (std::size_t j = 0; j < n; ++j) {
           long ref = 0;
@@ -84,28 +109,22 @@ TEST(LowPrecisionGemm, Bf16MatchesIntegerReference) {
 // The packing buffers are reused between calls: what a larger earlier call left behind
 // (here bf16 infinities) must not leak into the k padding of a later, smaller one, where
 // Inf x 0 would turn an entry into NaN.
-TEST(LowPrecisionGemm, Bf16ReusedBuffersKeepThePaddingZero) {
-  if (!lowp_gemm_supported_bf16()) {
-    EXPECT_FALSE(peak_unsupported_reason(Precision::bf16).empty());
-    return;
-  }
+TEST_P(LowPrecisionGemm, Bf16ReusedBuffersKeepThePaddingZero) {
+  ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), LowpType::bf16);
   const std::size_t big = 64;
   std::vector<std::uint16_t> inf(big * big, 0x7f80);
   std::vector<float> sink(big * big);
-  gemm_bf16(inf.data(), inf.data(), sink.data(), big, big, big, 1);
+  gemm_bf16(inf.data(), inf.data(), sink.data(), big, big, big, 1, GetParam());
   EXPECT_TRUE(std::isinf(sink[0]));
   const std::size_t m = 9, n = 31, k = 3;  // k odd: the last bf16 pair is half padding
   std::vector<std::uint16_t> a(m * k, to_bf16(2.0f)), b(k * n, to_bf16(-3.0f));
   std::vector<float> c(m * n);
-  gemm_bf16(a.data(), b.data(), c.data(), m, n, k, 1);
+  gemm_bf16(a.data(), b.data(), c.data(), m, n, k, 1, GetParam());
   for (float x : c) ASSERT_EQ(x, -18.0f);
 }
 
-TEST(LowPrecisionGemm, Int8MatchesIntegerReference) {
-  if (!lowp_gemm_supported_int8()) {
-    EXPECT_FALSE(peak_unsupported_reason(Precision::int8).empty());
-    return;
-  }
+TEST_P(LowPrecisionGemm, Int8MatchesIntegerReference) {
+  ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), LowpType::int8);
   for (const auto& s : kShapes) {
     const std::size_t m = s[0], n = s[1], k = s[2];
     SplitMix64 rng(m * 77 + k);
@@ -114,7 +133,7 @@ TEST(LowPrecisionGemm, Int8MatchesIntegerReference) {
     for (auto& x : a) x = std::uint8_t(rng.below(256));
     for (auto& x : b) x = std::int8_t(int(rng.below(256)) - 128);
     std::vector<std::int32_t> c(m * n, -1);
-    gemm_int8(a.data(), b.data(), c.data(), m, n, k, 2);
+    gemm_int8(a.data(), b.data(), c.data(), m, n, k, 2, GetParam());
     for (std::size_t i = 0; i < m; ++i)
       for (std::size_t j = 0; j < n; ++j) {
         long ref = 0;
@@ -123,6 +142,8 @@ TEST(LowPrecisionGemm, Int8MatchesIntegerReference) {
       }
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(EveryKernel, LowPrecisionGemm, ::testing::ValuesIn(kAllLowpKernels), lowp_kernel_test_name);
 
 }  // namespace
 }  // namespace roofaudit::kernels

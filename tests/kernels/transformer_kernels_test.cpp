@@ -35,18 +35,16 @@ const Case kCases[] = {
     {"group8_long", {2, 128, 256, 8, 1, 16, 200, false}, 5, 130},
 };
 
-std::vector<DecodeKernel> kernels_here(DecodeType t) {
-  std::vector<DecodeKernel> k = {DecodeKernel::portable};
-  if (decode_avx512_supported(t)) k.push_back(DecodeKernel::avx512);
-  return k;
-}
+// Every kernel this host runs (within ROOFAUDIT_MAX_ISA); the kernel tests check each
+// against its scalar reference and skip, saying why, those it cannot run.
+std::vector<DecodeKernel> kernels_here(DecodeType t) { return lowp_kernels(t, cpu_features()); }
 
 TEST(Transformer, StepMatchesTheReferenceOnSmallModels) {
   for (const auto& c : kCases)
     for (DecodeType type : {DecodeType::int8, DecodeType::bf16})
       for (DecodeKernel kernel : kernels_here(type)) {
         SCOPED_TRACE(::testing::Message() << c.name << (type == DecodeType::int8 ? " int8" : " bf16")
-                                          << (kernel == DecodeKernel::avx512 ? " avx512" : " portable"));
+                                          << " " << lowp_kernel_isa(kernel, type));
         Transformer t(c.shape, type, kernel, 42, 2);
         t.prepare(c.batch, c.context, 7, 2);
         std::vector<std::int32_t> tokens(c.batch);

@@ -1,0 +1,147 @@
+#include "kernels/cpu/lowp.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+#include "kernels/cpu/aligned.hpp"
+#include "kernels/cpu/gemm_lowp.hpp"
+#include "kernels/cpu/lowp_portable.hpp"
+#include "kernels/cpu/lowp_tiles.hpp"
+#include "kernels/cpu/lowp_wide.hpp"
+
+namespace roofaudit::kernels {
+
+bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& cpu) {
+  switch (kernel) {
+    case LowpKernel::avx512_dot: return type == LowpType::int8 ? cpu.avx512_vnni : cpu.avx512_bf16;
+    case LowpKernel::avx512: return cpu.avx512;
+    case LowpKernel::avx_vnni: return type == LowpType::int8 && cpu.avx_vnni;  // no bf16 dot in AVX-VNNI
+    case LowpKernel::avx2: return cpu.avx2;
+    case LowpKernel::portable: return true;
+  }
+  return false;
+}
+
+std::vector<LowpKernel> lowp_kernels(LowpType type, const CpuFeatures& cpu) {
+  // Fastest first: a dot instruction beats widening, 512-bit beats 256-bit (vpdpwssd ymm
+  // does 16 pair products per instruction, vpmaddwd + vpaddd zmm 32 per two).
+  std::vector<LowpKernel> out;
+  for (LowpKernel k : {LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni, LowpKernel::avx2,
+                       LowpKernel::portable})
+    if (lowp_kernel_supported(k, type, cpu)) out.push_back(k);
+  return out;
+}
+
+LowpKernel best_lowp_kernel(LowpType type) { return lowp_kernels(type, cpu_features()).front(); }
+
+std::string lowp_kernel_isa(LowpKernel kernel, LowpType type) {
+  switch (kernel) {
+    case LowpKernel::avx512_dot: return type == LowpType::int8 ? "avx512-vnni" : "avx512-bf16";
+    case LowpKernel::avx512: return "avx512";
+    case LowpKernel::avx_vnni: return "avx-vnni";
+    case LowpKernel::avx2: return "avx2";
+    case LowpKernel::portable: return "generic";
+  }
+  return "?";
+}
+
+namespace {
+const lowp::WideKernels& wide(LowpKernel kernel) {
+  switch (kernel) {
+    case LowpKernel::avx512: return lowp::kWide_avx512;
+    case LowpKernel::avx_vnni: return lowp::kWide_avxvnni;
+    case LowpKernel::avx2: return lowp::kWide_avx2;
+    default: throw std::logic_error("not a widening kernel");
+  }
+}
+}  // namespace
+
+std::string lowp_kernel_name(LowpKernel kernel, LowpType type) {
+  const bool int8 = type == LowpType::int8;
+  if (kernel == LowpKernel::avx512_dot) return int8 ? "vpdpbusd 8x32 tile" : "vdpbf16ps 8x32 tile";
+  if (kernel == LowpKernel::portable) return "portable C++ 4x4 blocks";
+  return int8 ? wide(kernel).int8_name : wide(kernel).bf16_name;
+}
+
+std::size_t lowp_panel_rows(LowpKernel kernel) {
+  if (kernel == LowpKernel::avx512_dot) return lowp::kTileCols;
+  if (kernel == LowpKernel::portable) return 1;
+  return wide(kernel).panel;
+}
+
+namespace {
+
+void require(LowpKernel kernel, LowpType type) {
+  if (!lowp_kernel_supported(kernel, type, cpu_features()))
+    throw std::invalid_argument("this CPU (or ROOFAUDIT_MAX_ISA) cannot run the " + lowp_kernel_isa(kernel, type) +
+                                " " + (type == LowpType::int8 ? "int8" : "bf16") + " kernel");
+}
+
+// B's columns as the rows of a widening kernel's panels: column j's k-group q (elements
+// 2q, 2q+1) at wide_offset(j, q); zero past k and past n.
+template <typename T>
+const void* pack_columns_wide(const T* b, std::size_t n, std::size_t k, std::size_t panel, int threads) {
+  const std::size_t groups = lowp::wide_groups(k), entries = lowp::wide_panels(n, panel) * groups * panel;
+  thread_local Panel buffer;  // grown only: see gemm_lowp_avx512.cpp
+  if (buffer.size() < entries * 2 * sizeof(T) / 4 + 1) buffer.resize(entries * 2 * sizeof(T) / 4 + 1);
+  T* out = reinterpret_cast<T*>(buffer.data());
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (std::size_t q = 0; q < groups; ++q)
+    for (std::size_t e = 0; e < 2; ++e) {
+      const T* row = 2 * q + e < k ? b + (2 * q + e) * n : nullptr;
+      for (std::size_t j = 0; j < lowp::wide_panels(n, panel) * panel; ++j)
+        out[lowp::wide_offset(j, q, k, panel) * 2 + e] = row && j < n ? row[j] : T(0);
+    }
+  return buffer.data();
+}
+
+// B transposed, for the portable kernel.
+template <typename T>
+const T* transpose(const T* b, std::size_t n, std::size_t k, int threads) {
+  thread_local std::vector<T> buffer;
+  buffer.resize(n * k);
+  T* out = buffer.data();  // the caller's buffer: inside the region, `buffer` would name each thread's own
+#pragma omp parallel for num_threads(threads) schedule(static)
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < k; ++i) out[j * k + i] = b[i * n + j];
+  return out;
+}
+
+}  // namespace
+
+void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::size_t m, std::size_t n, std::size_t k,
+               int threads, LowpKernel kernel) {
+  require(kernel, LowpType::bf16);
+  if (kernel == LowpKernel::avx512_dot) return lowp::gemm_bf16_dot(a, b, c, m, n, k, threads);
+  if (kernel == LowpKernel::portable) {
+    const std::uint16_t* bt = transpose(b, n, k, threads);
+    lowp::portable_bf16(bt, n, k, a, m, [&](std::size_t i, std::size_t j, float dot) { c[i * n + j] = dot; }, threads);
+    return;
+  }
+  const auto& w = wide(kernel);
+  const auto* packed = static_cast<const std::uint32_t*>(pack_columns_wide(b, n, k, w.panel, threads));
+  w.bf16(packed, n, k, a, m, c, n, threads);
+}
+
+void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
+               std::size_t k, int threads, LowpKernel kernel) {
+  require(kernel, LowpType::int8);
+  if (kernel == LowpKernel::avx512_dot) return lowp::gemm_int8_dot(a, b, c, m, n, k, threads);
+  if (kernel == LowpKernel::portable) {
+    const std::int8_t* bt = transpose(b, n, k, threads);
+    lowp::portable_int8(bt, n, k, a, m, [&](std::size_t i, std::size_t j, std::int32_t dot) { c[i * n + j] = dot; },
+                        threads);
+    return;
+  }
+  const auto& w = wide(kernel);
+  const auto* packed = static_cast<const std::int8_t*>(pack_columns_wide(b, n, k, w.panel, threads));
+  lowp::Int8Out out;
+  out.c = c;
+  out.ld = n;
+  w.int8(packed, n, k, a, true, m, out, threads);
+}
+
+}  // namespace roofaudit::kernels

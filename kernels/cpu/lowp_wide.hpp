@@ -1,0 +1,54 @@
+#pragma once
+// Internal to kernels/cpu: the widening low-precision products, for CPUs without (or
+// capped below) the AVX-512 dot instructions. One source (lowp_wide_impl.hpp) built per
+// ISA:
+//   int8: bytes sign-extended to 16 bits as they are loaded (vpmovsxbw), then i16 pair
+//         dot products into i32 (vpmaddwd + vpaddd, or AVX-VNNI's vpdpwssd). Exact for
+//         every int8 and uint8 value: vpmaddubsw would be one instruction fewer but
+//         saturates its 16-bit pair sums (255 * 127 * 2 > 32767).
+//   bf16: each 32-bit pair of bf16 weights widened to two fp32 vectors by a shift and a
+//         mask, then fp32 FMA against broadcast fp32 activations.
+// Weights ("rows": a decode layer's rows, a GEMM's columns of B) are packed into panels of
+// `panel` rows in k-groups of 2 elements; the kernel converts activations itself.
+#include <cstddef>
+#include <cstdint>
+
+namespace roofaudit::kernels::lowp {
+
+// Where the products go: y[b * ldy + r] = dot * row_scale[r] * x_scale[b] when y is set
+// (scales may be null: 1), else c[b * ldc + r] = dot.
+struct Int8Out {
+  float* y = nullptr;
+  const float* row_scale = nullptr;
+  const float* x_scale = nullptr;
+  std::int32_t* c = nullptr;
+  std::size_t ld = 0;
+};
+
+struct WideKernels {
+  const char* isa;            // "avx2", "avx-vnni", "avx512"
+  const char* int8_name;      // the instruction sequence, for the record
+  const char* bf16_name;
+  std::size_t panel;          // rows per weight panel
+  // w: packed int8 weights (pack_wide_int8); x: batch x k int8 (x_unsigned: uint8), row-major.
+  void (*int8)(const std::int8_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,
+               std::size_t batch, const Int8Out& out, int threads);
+  // w: packed bf16 weights (pack_wide_bf16); x: batch x k bf16; y[b * ldy + r].
+  void (*bf16)(const std::uint32_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
+               float* y, std::size_t ldy, int threads);
+};
+
+extern const WideKernels kWide_avx2;
+extern const WideKernels kWide_avxvnni;
+extern const WideKernels kWide_avx512;
+
+// Packed sizes and element offsets: panel p holds, for every k-group q (2 elements), the
+// group of each of its `panel` rows in turn; zero past k and past the last row.
+//   int8: 2 bytes per group, as bytes;  bf16: 4 bytes per group, one uint32 each.
+inline std::size_t wide_groups(std::size_t k) { return (k + 1) / 2; }
+inline std::size_t wide_panels(std::size_t rows, std::size_t panel) { return (rows + panel - 1) / panel; }
+inline std::size_t wide_offset(std::size_t row, std::size_t q, std::size_t k, std::size_t panel) {
+  return ((row / panel) * wide_groups(k) + q) * panel + row % panel;
+}
+
+}  // namespace roofaudit::kernels::lowp

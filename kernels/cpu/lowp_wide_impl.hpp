@@ -1,0 +1,243 @@
+// One definition of the widening low-precision products (see lowp_wide.hpp), included
+// by one translation unit per ISA. The including file includes every header it needs,
+// then switches the target with #pragma GCC target, defines ROOFAUDIT_WIDE_NS and a
+// struct Vec (its vectors and the handful of instructions below), and includes this.
+// Nothing here instantiates a library template, and the library headers it uses
+// (<cstdlib>, <new>, <utility>) are included before the target switch, so no function
+// compiled for one ISA can be picked by the linker for a caller built for another.
+
+namespace roofaudit::kernels::lowp::ROOFAUDIT_WIDE_NS {
+
+using I = Vec::I;
+using F = Vec::F;
+constexpr std::size_t kLanes = Vec::kLanes;
+constexpr std::size_t kV = 2;                  // vectors per panel row of a tile
+constexpr std::size_t kPanel = kV * kLanes;    // weight rows per panel
+constexpr std::size_t kMr = Vec::kMr;          // activation vectors per tile
+// k-groups per block: the block of one weight panel (8-16 KiB on AVX2) stays in L1 while
+// every activation panel passes over it.
+constexpr std::size_t kKc = 256;
+// Software prefetch ahead of the weight stream at small batches, where the step is bound
+// by memory: the AVX-512 tiles measured 83% of the read bandwidth on the hardware
+// prefetchers alone and 92-96% with a prefetch 2-8 KiB ahead.
+constexpr std::size_t kAheadBytes = 4096;
+
+template <std::size_t N>
+using ic = std::integral_constant<std::size_t, N>;
+
+// One M x kPanel tile over `groups` k-groups. w: the panel's first group (kPanel x 2
+// bytes per group); x: kMr words per group, (x[2q] | x[2q+1] << 16) as 16-bit integers.
+// out (row stride kPanel) is overwritten, or added to when `add`.
+template <std::size_t M>
+void tile_int8(const std::int8_t* w, const std::uint32_t* x, std::size_t groups, std::int32_t* out, bool add) {
+  I acc[M][kV];
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < M; ++i)
+#pragma GCC unroll 2
+    for (std::size_t v = 0; v < kV; ++v) acc[i][v] = Vec::zero_i();
+#pragma GCC unroll 2
+  for (std::size_t q = 0; q < groups; ++q) {
+    const std::int8_t* wq = w + q * kPanel * 2;
+    Vec::prefetch(wq + kAheadBytes);
+    I wv[kV];
+#pragma GCC unroll 2
+    for (std::size_t v = 0; v < kV; ++v) wv[v] = Vec::load_i8_pairs(wq + v * kLanes * 2);
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < M; ++i) {
+      const I b = Vec::bcast_i(x[q * kMr + i]);
+#pragma GCC unroll 2
+      for (std::size_t v = 0; v < kV; ++v) acc[i][v] = Vec::dot_i16(acc[i][v], wv[v], b);
+    }
+  }
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < M; ++i)
+#pragma GCC unroll 2
+    for (std::size_t v = 0; v < kV; ++v) {
+      std::int32_t* p = out + i * kPanel + v * kLanes;
+      Vec::store_i(p, add ? Vec::add_i(Vec::load_i(p), acc[i][v]) : acc[i][v]);
+    }
+}
+
+// The bf16 tile: w: kPanel uint32 pairs per group; x: kMr x 2 floats per group. The
+// even and odd element of each pair go to separate accumulators, and at one vector two
+// groups at a time too: at small M the FMA latency (4 cycles), not the memory, would
+// otherwise bound the loop.
+template <std::size_t M>
+void tile_bf16(const std::uint32_t* w, const float* x, std::size_t groups, float* out, bool add) {
+  constexpr std::size_t kSets = M == 1 ? 4 : M == 2 ? 2 : 1;
+  F acc[kSets][M][kV];
+#pragma GCC unroll 4
+  for (std::size_t s = 0; s < kSets; ++s)
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < M; ++i)
+#pragma GCC unroll 2
+      for (std::size_t v = 0; v < kV; ++v) acc[s][i][v] = Vec::zero_f();
+  auto group = [&](auto even, auto odd, std::size_t q) {
+    constexpr std::size_t E = decltype(even)::value, O = decltype(odd)::value;
+    const std::uint32_t* wq = w + q * kPanel;
+    Vec::prefetch(wq + kAheadBytes / 4);
+    F we[kV], wo[kV];
+#pragma GCC unroll 2
+    for (std::size_t v = 0; v < kV; ++v) {
+      const I raw = Vec::load_u32(wq + v * kLanes);
+      we[v] = Vec::low_bf16(raw);
+      wo[v] = Vec::high_bf16(raw);
+    }
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < M; ++i) {
+      const F be = Vec::bcast_f(x[(q * kMr + i) * 2]), bo = Vec::bcast_f(x[(q * kMr + i) * 2 + 1]);
+#pragma GCC unroll 2
+      for (std::size_t v = 0; v < kV; ++v) {
+        acc[E][i][v] = Vec::fma(we[v], be, acc[E][i][v]);
+        acc[O][i][v] = Vec::fma(wo[v], bo, acc[O][i][v]);
+      }
+    }
+  };
+  std::size_t q = 0;
+  if constexpr (kSets == 4)
+    for (; q + 2 <= groups; q += 2) {
+      group(ic<0>{}, ic<1>{}, q);
+      group(ic<2>{}, ic<3>{}, q + 1);
+    }
+  for (; q < groups; ++q) group(ic<0>{}, ic<(kSets > 1 ? 1 : 0)>{}, q);
+#pragma GCC unroll 16
+  for (std::size_t i = 0; i < M; ++i)
+#pragma GCC unroll 2
+    for (std::size_t v = 0; v < kV; ++v) {
+      F sum = acc[0][i][v];
+#pragma GCC unroll 4
+      for (std::size_t s = 1; s < kSets; ++s) sum = Vec::add_f(sum, acc[s][i][v]);
+      float* p = out + i * kPanel + v * kLanes;
+      Vec::store_f(p, add ? Vec::add_f(Vec::load_f(p), sum) : sum);
+    }
+}
+
+using Int8Tile = void (*)(const std::int8_t*, const std::uint32_t*, std::size_t, std::int32_t*, bool);
+using Bf16Tile = void (*)(const std::uint32_t*, const float*, std::size_t, float*, bool);
+template <std::size_t... N>
+struct Tiles {
+  static constexpr Int8Tile int8[] = {tile_int8<N + 1>...};
+  static constexpr Bf16Tile bf16[] = {tile_bf16<N + 1>...};
+};
+template <std::size_t... N>
+Tiles<N...> tiles_of(std::index_sequence<N...>);
+using AllTiles = decltype(tiles_of(std::make_index_sequence<kMr>{}));
+
+// Scratch that only grows, one per calling thread (a fresh buffer per step would spend
+// its time in page faults).
+struct Scratch {
+  void* data = nullptr;
+  std::size_t bytes = 0;
+  ~Scratch() { std::free(data); }
+  void* get(std::size_t n) {
+    if (n > bytes) {
+      std::free(data);
+      bytes = (n + 63) / 64 * 64;
+      data = std::aligned_alloc(64, bytes);
+      if (!data) throw std::bad_alloc();
+    }
+    return data;
+  }
+};
+
+// Activations into panels of kMr vectors: for each k-group the pair of each vector in
+// turn. Vectors past `batch` and elements past k are zero.
+template <typename T>
+const std::uint32_t* pack_int8_activations(const T* x, std::size_t batch, std::size_t k) {
+  const std::size_t groups = (k + 1) / 2, panels = (batch + kMr - 1) / kMr;
+  thread_local Scratch scratch;
+  auto* out = static_cast<std::uint32_t*>(scratch.get(panels * groups * kMr * 4));
+  for (std::size_t b = 0; b < panels * kMr; ++b) {
+    std::uint32_t* dst = out + (b / kMr) * groups * kMr + b % kMr;
+    for (std::size_t q = 0; q < groups; ++q) {
+      std::uint32_t word = 0;
+      if (b < batch) {
+        const std::int16_t lo = x[b * k + 2 * q];
+        const std::int16_t hi = 2 * q + 1 < k ? std::int16_t(x[b * k + 2 * q + 1]) : std::int16_t(0);
+        word = std::uint32_t(std::uint16_t(lo)) | std::uint32_t(std::uint16_t(hi)) << 16;
+      }
+      dst[q * kMr] = word;
+    }
+  }
+  return out;
+}
+
+inline float widen_bf16(std::uint16_t h) {
+  const std::uint32_t bits = std::uint32_t(h) << 16;
+  float f;
+  __builtin_memcpy(&f, &bits, 4);
+  return f;
+}
+
+const float* pack_bf16_activations(const std::uint16_t* x, std::size_t batch, std::size_t k) {
+  const std::size_t groups = (k + 1) / 2, panels = (batch + kMr - 1) / kMr;
+  thread_local Scratch scratch;
+  auto* out = static_cast<float*>(scratch.get(panels * groups * kMr * 2 * 4));
+  for (std::size_t b = 0; b < panels * kMr; ++b) {
+    float* dst = out + ((b / kMr) * groups * kMr + b % kMr) * 2;
+    for (std::size_t q = 0; q < groups; ++q)
+      for (std::size_t e = 0; e < 2; ++e)
+        dst[q * kMr * 2 + e] = b < batch && 2 * q + e < k ? widen_bf16(x[b * k + 2 * q + e]) : 0.0f;
+  }
+  return out;
+}
+
+// Every thread takes whole weight panels in order, so each streams its own contiguous
+// part of the weights once per call; per panel, every activation panel's tile
+// accumulates over blocks of kKc groups, then `finish(b, r, value)` writes each result.
+// wstride / xstride: weight and activation elements per group and row / vector.
+template <typename Acc, typename WT, typename XT, typename Tile, typename Finish>
+void run_panels(const WT* w, std::size_t wstride, std::size_t rows, std::size_t groups, const XT* xp,
+                std::size_t xstride, std::size_t batch, const Tile* tiles, const Finish& finish, int threads) {
+  const std::size_t m_panels = (batch + kMr - 1) / kMr, n_panels = (rows + kPanel - 1) / kPanel;
+#pragma omp parallel num_threads(threads)
+  {
+    Acc* acc = static_cast<Acc*>(std::aligned_alloc(64, m_panels * kMr * kPanel * sizeof(Acc)));
+#pragma omp for schedule(static)
+    for (std::size_t jp = 0; jp < n_panels; ++jp) {
+      for (std::size_t q0 = 0; q0 < groups; q0 += kKc) {
+        const std::size_t qn = groups - q0 < kKc ? groups - q0 : kKc;
+        const WT* w_block = w + (jp * groups + q0) * kPanel * wstride;
+        for (std::size_t ip = 0; ip < m_panels; ++ip) {
+          const std::size_t vectors = batch - ip * kMr < kMr ? batch - ip * kMr : kMr;
+          tiles[vectors - 1](w_block, xp + (ip * groups + q0) * kMr * xstride, qn, acc + ip * kMr * kPanel, q0 > 0);
+        }
+      }
+      const std::size_t r0 = jp * kPanel, cols = rows - r0 < kPanel ? rows - r0 : kPanel;
+      for (std::size_t b = 0; b < batch; ++b) {
+        const Acc* a = acc + (b / kMr) * kMr * kPanel + (b % kMr) * kPanel;
+        for (std::size_t c = 0; c < cols; ++c) finish(b, r0 + c, a[c]);
+      }
+    }
+    std::free(acc);
+  }
+}
+
+void product_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,
+                  std::size_t batch, const Int8Out& out, int threads) {
+  const std::uint32_t* xp = x_unsigned ? pack_int8_activations(static_cast<const std::uint8_t*>(x), batch, k)
+                                       : pack_int8_activations(static_cast<const std::int8_t*>(x), batch, k);
+  const std::size_t groups = (k + 1) / 2;
+  if (out.y)
+    run_panels<std::int32_t>(
+        w, 2, rows, groups, xp, 1, batch, AllTiles::int8,
+        [&](std::size_t b, std::size_t r, std::int32_t dot) {
+          out.y[b * out.ld + r] =
+              float(dot) * (out.row_scale ? out.row_scale[r] : 1.0f) * (out.x_scale ? out.x_scale[b] : 1.0f);
+        },
+        threads);
+  else
+    run_panels<std::int32_t>(
+        w, 2, rows, groups, xp, 1, batch, AllTiles::int8,
+        [&](std::size_t b, std::size_t r, std::int32_t dot) { out.c[b * out.ld + r] = dot; }, threads);
+}
+
+void product_bf16(const std::uint32_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
+                  float* y, std::size_t ldy, int threads) {
+  const float* xp = pack_bf16_activations(x, batch, k);
+  run_panels<float>(
+      w, 1, rows, (k + 1) / 2, xp, 2, batch, AllTiles::bf16,
+      [&](std::size_t b, std::size_t r, float dot) { y[b * ldy + r] = dot; }, threads);
+}
+
+}  // namespace roofaudit::kernels::lowp::ROOFAUDIT_WIDE_NS

@@ -1,0 +1,61 @@
+#pragma once
+// Test parameters: every low-precision kernel, whether or not this host runs it. A test
+// on a kernel the host (or ROOFAUDIT_MAX_ISA) cannot run skips, saying why.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "kernels/cpu/lowp.hpp"
+
+namespace roofaudit::kernels {
+
+inline const LowpKernel kAllLowpKernels[] = {LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni,
+                                              LowpKernel::avx2, LowpKernel::portable};
+
+inline std::string lowp_kernel_test_name(const ::testing::TestParamInfo<LowpKernel>& info) {
+  switch (info.param) {
+    case LowpKernel::avx512_dot: return "avx512_dot";
+    case LowpKernel::avx512: return "avx512";
+    case LowpKernel::avx_vnni: return "avx_vnni";
+    case LowpKernel::avx2: return "avx2";
+    case LowpKernel::portable: return "portable";
+  }
+  return "unknown";
+}
+
+// Empty when the kernel runs here for `type`; else why not.
+inline std::string lowp_kernel_skip_reason(LowpKernel kernel, LowpType type) {
+  if (lowp_kernel_supported(kernel, type, cpu_features())) return "";
+  const std::string cap = isa_cap();
+  return "this CPU" + (cap.empty() ? std::string() : " within ROOFAUDIT_MAX_ISA=" + cap) + " cannot run the " +
+         lowp_kernel_isa(kernel, type) + " " + (type == LowpType::int8 ? "int8" : "bf16") + " kernel";
+}
+
+// Sets ROOFAUDIT_MAX_ISA for a scope, then puts back what was there (the suite itself
+// may run under a cap).
+class ScopedIsaCap {
+ public:
+  explicit ScopedIsaCap(const char* cap) : had_(std::getenv("ROOFAUDIT_MAX_ISA") != nullptr), old_(isa_cap()) {
+    if (cap) setenv("ROOFAUDIT_MAX_ISA", cap, 1);
+    else unsetenv("ROOFAUDIT_MAX_ISA");
+  }
+  ~ScopedIsaCap() {
+    if (had_) setenv("ROOFAUDIT_MAX_ISA", old_.c_str(), 1);
+    else unsetenv("ROOFAUDIT_MAX_ISA");
+  }
+  ScopedIsaCap(const ScopedIsaCap&) = delete;
+  ScopedIsaCap& operator=(const ScopedIsaCap&) = delete;
+
+ private:
+  bool had_;
+  std::string old_;
+};
+
+}  // namespace roofaudit::kernels
+
+#define ROOFAUDIT_SKIP_UNLESS_RUNS(kernel, type)                        \
+  do {                                                                  \
+    const std::string why = ::roofaudit::kernels::lowp_kernel_skip_reason(kernel, type); \
+    if (!why.empty()) GTEST_SKIP() << why;                              \
+  } while (0)
