@@ -61,7 +61,10 @@ void pack_for(DecodeKernel kernel, Panel& out, std::size_t rows, std::size_t k, 
     case DecodeKernel::avx512_dot:  // 32-bit groups: 4 int8 or 2 bf16
       return pack_rows<T>(out, rows, k, 4 / sizeof(T), lowp::kTileCols, fill, threads, row_sum);
     case DecodeKernel::portable: return pack_rows<T>(out, rows, k, k, 1, fill, threads, nullptr);
-    default: return pack_rows<T>(out, rows, k, 2, wide(kernel).panel, fill, threads, nullptr);
+    default: {
+      const bool quads = sizeof(T) == 1 && wide(kernel).int8_group == 4;  // vpdpbusd: 4 bytes and the row sums
+      return pack_rows<T>(out, rows, k, quads ? 4 : 2, wide(kernel).panel, fill, threads, quads ? row_sum : nullptr);
+    }
   }
 }
 
@@ -79,8 +82,7 @@ DecodeWeights DecodeWeights::int8(std::size_t rows, std::size_t k, const FillInt
   require(kernel, DecodeType::int8);
   DecodeWeights w(DecodeType::int8, kernel, rows, k);
   w.row_scale_ = std::move(row_scale);
-  pack_for<std::int8_t>(kernel, w.packed_, rows, k, fill, threads,
-                        kernel == DecodeKernel::avx512_dot ? &w.row_sum_ : nullptr);
+  pack_for<std::int8_t>(kernel, w.packed_, rows, k, fill, threads, &w.row_sum_);
   return w;
 }
 
@@ -119,6 +121,7 @@ void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::s
       out.row_scale = row_scale_.data();
       out.x_scale = x_scale;
       out.ld = rows_;
+      out.row_sum = row_sum_.data();
       wide(kernel_).int8(reinterpret_cast<const std::int8_t*>(packed_.data()), rows_, k_, x, false, batch, out,
                          threads);
     }

@@ -83,17 +83,18 @@ void require(LowpKernel kernel, LowpType type) {
 // B's columns as the rows of a widening kernel's panels: column j's k-group q (elements
 // 2q, 2q+1) at wide_offset(j, q); zero past k and past n.
 template <typename T>
-const void* pack_columns_wide(const T* b, std::size_t n, std::size_t k, std::size_t panel, int threads) {
-  const std::size_t groups = lowp::wide_groups(k), entries = lowp::wide_panels(n, panel) * groups * panel;
+const void* pack_columns_wide(const T* b, std::size_t n, std::size_t k, std::size_t group, std::size_t panel,
+                              int threads) {
+  const std::size_t groups = lowp::wide_groups(k, group), entries = lowp::wide_panels(n, panel) * groups * panel;
   thread_local Panel buffer;  // grown only: see gemm_lowp_avx512.cpp
-  if (buffer.size() < entries * 2 * sizeof(T) / 4 + 1) buffer.resize(entries * 2 * sizeof(T) / 4 + 1);
+  if (buffer.size() < entries * group * sizeof(T) / 4 + 1) buffer.resize(entries * group * sizeof(T) / 4 + 1);
   T* out = reinterpret_cast<T*>(buffer.data());
 #pragma omp parallel for num_threads(threads) schedule(static)
   for (std::size_t q = 0; q < groups; ++q)
-    for (std::size_t e = 0; e < 2; ++e) {
-      const T* row = 2 * q + e < k ? b + (2 * q + e) * n : nullptr;
+    for (std::size_t e = 0; e < group; ++e) {
+      const T* row = group * q + e < k ? b + (group * q + e) * n : nullptr;
       for (std::size_t j = 0; j < lowp::wide_panels(n, panel) * panel; ++j)
-        out[lowp::wide_offset(j, q, k, panel) * 2 + e] = row && j < n ? row[j] : T(0);
+        out[lowp::wide_offset(j, q, k, group, panel) * group + e] = row && j < n ? row[j] : T(0);
     }
   return buffer.data();
 }
@@ -122,7 +123,7 @@ void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::si
     return;
   }
   const auto& w = wide(kernel);
-  const auto* packed = static_cast<const std::uint32_t*>(pack_columns_wide(b, n, k, w.panel, threads));
+  const auto* packed = static_cast<const std::uint32_t*>(pack_columns_wide(b, n, k, 2, w.panel, threads));
   w.bf16(packed, n, k, a, m, c, n, threads);
 }
 
@@ -137,7 +138,7 @@ void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std
     return;
   }
   const auto& w = wide(kernel);
-  const auto* packed = static_cast<const std::int8_t*>(pack_columns_wide(b, n, k, w.panel, threads));
+  const auto* packed = static_cast<const std::int8_t*>(pack_columns_wide(b, n, k, w.int8_group, w.panel, threads));
   lowp::Int8Out out;
   out.c = c;
   out.ld = n;

@@ -1,5 +1,5 @@
-// The widening low-precision products on 256-bit vectors: AVX2 (vpmaddwd + vpaddd) and,
-// with the same code, AVX-VNNI (vpdpwssd). See lowp_wide.hpp.
+// The low-precision products on 256-bit vectors: AVX2 (vpmaddwd + vpaddd) and, with the
+// same code, AVX-VNNI (vpdpbusd ymm). See lowp_wide.hpp.
 #include <immintrin.h>
 
 #include <cstddef>
@@ -22,9 +22,6 @@ struct Vec256 {
   // 16 registers: 4 x 2 accumulators, 2 (int8) or 4 (bf16) weight vectors, 1-2 broadcasts.
   static constexpr std::size_t kMr = 4;
   static I zero_i() { return _mm256_setzero_si256(); }
-  static I load_i8_pairs(const std::int8_t* p) {
-    return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  }
   static I bcast_i(std::uint32_t v) { return _mm256_set1_epi32(int(v)); }
   static I add_i(I a, I b) { return _mm256_add_epi32(a, b); }
   static I load_i(const std::int32_t* p) { return _mm256_load_si256(reinterpret_cast<const __m256i*>(p)); }
@@ -43,7 +40,11 @@ struct Vec256 {
 }  // namespace avx2_vec
 namespace avx2 {
 struct Vec : avx2_vec::Vec256 {
-  static I dot_i16(I acc, I w, I x) { return _mm256_add_epi32(acc, _mm256_madd_epi16(w, x)); }
+  static constexpr std::size_t kInt8Group = 2;
+  static I load_int8(const std::int8_t* p) {
+    return _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  }
+  static I dot_int8(I acc, I w, I x) { return _mm256_add_epi32(acc, _mm256_madd_epi16(w, x)); }
 };
 }  // namespace avx2
 }  // namespace roofaudit::kernels::lowp
@@ -55,7 +56,10 @@ struct Vec : avx2_vec::Vec256 {
 #pragma GCC target("avxvnni")
 namespace roofaudit::kernels::lowp::avxvnni {
 struct Vec : avx2_vec::Vec256 {
-  static I dot_i16(I acc, I w, I x) { return _mm256_dpwssd_avx_epi32(acc, w, x); }
+  static constexpr std::size_t kInt8Group = 4;
+  static I load_int8(const std::int8_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
+  // acc += (u8 quads of x) . (s8 quads of w)
+  static I dot_int8(I acc, I w, I x) { return _mm256_dpbusd_avx_epi32(acc, x, w); }
 };
 }  // namespace roofaudit::kernels::lowp::avxvnni
 
@@ -67,7 +71,7 @@ struct Vec : avx2_vec::Vec256 {
 
 namespace roofaudit::kernels::lowp {
 const WideKernels kWide_avx2 = {"avx2", "vpmovsxbw + vpmaddwd + vpaddd ymm", "bf16 widened, vfmadd231ps ymm",
-                                avx2::kPanel, avx2::product_int8, avx2::product_bf16};
-const WideKernels kWide_avxvnni = {"avx-vnni", "vpmovsxbw + vpdpwssd ymm (AVX-VNNI)", "bf16 widened, vfmadd231ps ymm",
-                                   avxvnni::kPanel, avxvnni::product_int8, avxvnni::product_bf16};
+                                avx2::kPanel, avx2::kG, avx2::product_int8, avx2::product_bf16};
+const WideKernels kWide_avxvnni = {"avx-vnni", "vpdpbusd ymm (AVX-VNNI) 4x16 tile", "bf16 widened, vfmadd231ps ymm",
+                                   avxvnni::kPanel, avxvnni::kG, avxvnni::product_int8, avxvnni::product_bf16};
 }  // namespace roofaudit::kernels::lowp

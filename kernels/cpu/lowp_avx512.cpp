@@ -22,11 +22,12 @@ struct Vec {
   // 32 registers: 8 x 2 accumulators, 2-4 weight vectors, 1-2 broadcasts.
   static constexpr std::size_t kMr = 8;
   static I zero_i() { return _mm512_setzero_si512(); }
-  static I load_i8_pairs(const std::int8_t* p) {
+  static constexpr std::size_t kInt8Group = 2;
+  static I load_int8(const std::int8_t* p) {
     return _mm512_cvtepi8_epi16(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
   }
   static I bcast_i(std::uint32_t v) { return _mm512_set1_epi32(int(v)); }
-  static I dot_i16(I acc, I w, I x) { return _mm512_add_epi32(acc, _mm512_madd_epi16(w, x)); }
+  static I dot_int8(I acc, I w, I x) { return _mm512_add_epi32(acc, _mm512_madd_epi16(w, x)); }
   static I add_i(I a, I b) { return _mm512_add_epi32(a, b); }
   static I load_i(const std::int32_t* p) { return _mm512_load_si512(p); }
   static void store_i(std::int32_t* p, I v) { _mm512_store_si512(p, v); }
@@ -52,5 +53,5 @@ struct Vec {
 
 namespace roofaudit::kernels::lowp {
 const WideKernels kWide_avx512 = {"avx512", "vpmovsxbw + vpmaddwd + vpaddd zmm", "bf16 widened, vfmadd231ps zmm",
-                                  avx512::kPanel, avx512::product_int8, avx512::product_bf16};
+                                  avx512::kPanel, avx512::kG, avx512::product_int8, avx512::product_bf16};
 }  // namespace roofaudit::kernels::lowp

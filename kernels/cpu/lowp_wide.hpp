@@ -3,9 +3,10 @@
 // capped below) the AVX-512 dot instructions. One source (lowp_wide_impl.hpp) built per
 // ISA:
 //   int8: bytes sign-extended to 16 bits as they are loaded (vpmovsxbw), then i16 pair
-//         dot products into i32 (vpmaddwd + vpaddd, or AVX-VNNI's vpdpwssd). Exact for
-//         every int8 and uint8 value: vpmaddubsw would be one instruction fewer but
-//         saturates its 16-bit pair sums (255 * 127 * 2 > 32767).
+//         dot products into i32 (vpmaddwd + vpaddd). Exact for every int8 and uint8
+//         value: vpmaddubsw would be one instruction fewer but saturates its 16-bit pair
+//         sums (255 * 127 * 2 > 32767). With AVX-VNNI, vpdpbusd on quads of bytes
+//         instead (signed activations offset by 128, taken back out by the row sums).
 //   bf16: each 32-bit pair of bf16 weights widened to two fp32 vectors by a shift and a
 //         mask, then fp32 FMA against broadcast fp32 activations.
 // Weights ("rows": a decode layer's rows, a GEMM's columns of B) are packed into panels of
@@ -23,6 +24,8 @@ struct Int8Out {
   const float* x_scale = nullptr;
   std::int32_t* c = nullptr;
   std::size_t ld = 0;
+  // Quad kernels (int8_group 4) with signed activations: each row's weight sum.
+  const std::int32_t* row_sum = nullptr;
 };
 
 struct WideKernels {
@@ -30,6 +33,7 @@ struct WideKernels {
   const char* int8_name;      // the instruction sequence, for the record
   const char* bf16_name;
   std::size_t panel;          // rows per weight panel
+  std::size_t int8_group;     // int8 elements per packed k-group: 2 (vpmaddwd / vpdpwssd) or 4 (vpdpbusd)
   // w: packed int8 weights (pack_wide_int8); x: batch x k int8 (x_unsigned: uint8), row-major.
   void (*int8)(const std::int8_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,
                std::size_t batch, const Int8Out& out, int threads);
@@ -42,13 +46,13 @@ extern const WideKernels kWide_avx2;
 extern const WideKernels kWide_avxvnni;
 extern const WideKernels kWide_avx512;
 
-// Packed sizes and element offsets: panel p holds, for every k-group q (2 elements), the
-// group of each of its `panel` rows in turn; zero past k and past the last row.
-//   int8: 2 bytes per group, as bytes;  bf16: 4 bytes per group, one uint32 each.
-inline std::size_t wide_groups(std::size_t k) { return (k + 1) / 2; }
+// Packed sizes and group offsets: panel p holds, for every k-group q (`group` elements),
+// the group of each of its `panel` rows in turn; zero past k and past the last row.
+//   int8: int8_group bytes per group;  bf16: 2 elements, one uint32, per group.
+inline std::size_t wide_groups(std::size_t k, std::size_t group) { return (k + group - 1) / group; }
 inline std::size_t wide_panels(std::size_t rows, std::size_t panel) { return (rows + panel - 1) / panel; }
-inline std::size_t wide_offset(std::size_t row, std::size_t q, std::size_t k, std::size_t panel) {
-  return ((row / panel) * wide_groups(k) + q) * panel + row % panel;
+inline std::size_t wide_offset(std::size_t row, std::size_t q, std::size_t k, std::size_t group, std::size_t panel) {
+  return ((row / panel) * wide_groups(k, group) + q) * panel + row % panel;
 }
 
 }  // namespace roofaudit::kernels::lowp

@@ -25,9 +25,12 @@ constexpr std::size_t kAheadBytes = 4096;
 template <std::size_t N>
 using ic = std::integral_constant<std::size_t, N>;
 
-// One M x kPanel tile over `groups` k-groups. w: the panel's first group (kPanel x 2
-// bytes per group); x: kMr words per group, (x[2q] | x[2q+1] << 16) as 16-bit integers.
-// out (row stride kPanel) is overwritten, or added to when `add`.
+constexpr std::size_t kG = Vec::kInt8Group;  // int8 elements per k-group: 2 (i16 pairs) or 4 (u8 x s8 quads)
+
+// One M x kPanel tile over `groups` k-groups. w: the panel's first group (kPanel x kG
+// bytes per group); x: kMr words per group: (x[2q] | x[2q+1] << 16) as 16-bit integers,
+// or the quad x[4q..4q+3] as unsigned bytes. out (row stride kPanel) is overwritten, or
+// added to when `add`.
 template <std::size_t M>
 void tile_int8(const std::int8_t* w, const std::uint32_t* x, std::size_t groups, std::int32_t* out, bool add) {
   I acc[M][kV];
@@ -37,16 +40,16 @@ void tile_int8(const std::int8_t* w, const std::uint32_t* x, std::size_t groups,
     for (std::size_t v = 0; v < kV; ++v) acc[i][v] = Vec::zero_i();
 #pragma GCC unroll 2
   for (std::size_t q = 0; q < groups; ++q) {
-    const std::int8_t* wq = w + q * kPanel * 2;
+    const std::int8_t* wq = w + q * kPanel * kG;
     Vec::prefetch(wq + kAheadBytes);
     I wv[kV];
 #pragma GCC unroll 2
-    for (std::size_t v = 0; v < kV; ++v) wv[v] = Vec::load_i8_pairs(wq + v * kLanes * 2);
+    for (std::size_t v = 0; v < kV; ++v) wv[v] = Vec::load_int8(wq + v * kLanes * kG);
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < M; ++i) {
       const I b = Vec::bcast_i(x[q * kMr + i]);
 #pragma GCC unroll 2
-      for (std::size_t v = 0; v < kV; ++v) acc[i][v] = Vec::dot_i16(acc[i][v], wv[v], b);
+      for (std::size_t v = 0; v < kV; ++v) acc[i][v] = Vec::dot_int8(acc[i][v], wv[v], b);
     }
   }
 #pragma GCC unroll 16
@@ -140,22 +143,25 @@ struct Scratch {
   }
 };
 
-// Activations into panels of kMr vectors: for each k-group the pair of each vector in
-// turn. Vectors past `batch` and elements past k are zero.
+// Activations into panels of kMr vectors: for each k-group the word of each vector in
+// turn (a pair of 16-bit integers, or a quad of bytes with signed values offset by 128 for
+// the unsigned side of vpdpbusd). Vectors past `batch` and elements past k are zero.
 template <typename T>
 const std::uint32_t* pack_int8_activations(const T* x, std::size_t batch, std::size_t k) {
-  const std::size_t groups = (k + 1) / 2, panels = (batch + kMr - 1) / kMr;
+  const std::size_t groups = (k + kG - 1) / kG, panels = (batch + kMr - 1) / kMr;
   thread_local Scratch scratch;
   auto* out = static_cast<std::uint32_t*>(scratch.get(panels * groups * kMr * 4));
+  constexpr bool kSigned = T(-1) < T(0);
   for (std::size_t b = 0; b < panels * kMr; ++b) {
     std::uint32_t* dst = out + (b / kMr) * groups * kMr + b % kMr;
     for (std::size_t q = 0; q < groups; ++q) {
       std::uint32_t word = 0;
-      if (b < batch) {
-        const std::int16_t lo = x[b * k + 2 * q];
-        const std::int16_t hi = 2 * q + 1 < k ? std::int16_t(x[b * k + 2 * q + 1]) : std::int16_t(0);
-        word = std::uint32_t(std::uint16_t(lo)) | std::uint32_t(std::uint16_t(hi)) << 16;
-      }
+      if (b < batch)
+        for (std::size_t e = 0; e < kG; ++e) {
+          const T v = kG * q + e < k ? x[b * k + kG * q + e] : T(0);
+          if constexpr (kG == 2) word |= std::uint32_t(std::uint16_t(std::int16_t(v))) << (16 * e);
+          else word |= std::uint32_t(std::uint8_t(kSigned ? int(v) + 128 : int(v))) << (8 * e);
+        }
       dst[q * kMr] = word;
     }
   }
@@ -217,19 +223,22 @@ void product_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const v
                   std::size_t batch, const Int8Out& out, int threads) {
   const std::uint32_t* xp = x_unsigned ? pack_int8_activations(static_cast<const std::uint8_t*>(x), batch, k)
                                        : pack_int8_activations(static_cast<const std::int8_t*>(x), batch, k);
-  const std::size_t groups = (k + 1) / 2;
+  const std::size_t groups = (k + kG - 1) / kG;
+  // Quads of signed activations ran as x + 128: the row sums take the offset back out.
+  const bool offset = kG == 4 && !x_unsigned;
+  auto dot_of = [&](std::size_t r, std::int32_t dot) { return offset ? dot - 128 * out.row_sum[r] : dot; };
   if (out.y)
     run_panels<std::int32_t>(
-        w, 2, rows, groups, xp, 1, batch, AllTiles::int8,
+        w, kG, rows, groups, xp, 1, batch, AllTiles::int8,
         [&](std::size_t b, std::size_t r, std::int32_t dot) {
-          out.y[b * out.ld + r] =
-              float(dot) * (out.row_scale ? out.row_scale[r] : 1.0f) * (out.x_scale ? out.x_scale[b] : 1.0f);
+          out.y[b * out.ld + r] = float(dot_of(r, dot)) * (out.row_scale ? out.row_scale[r] : 1.0f) *
+                                  (out.x_scale ? out.x_scale[b] : 1.0f);
         },
         threads);
   else
     run_panels<std::int32_t>(
-        w, 2, rows, groups, xp, 1, batch, AllTiles::int8,
-        [&](std::size_t b, std::size_t r, std::int32_t dot) { out.c[b * out.ld + r] = dot; }, threads);
+        w, kG, rows, groups, xp, 1, batch, AllTiles::int8,
+        [&](std::size_t b, std::size_t r, std::int32_t dot) { out.c[b * out.ld + r] = dot_of(r, dot); }, threads);
 }
 
 void product_bf16(const std::uint32_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
