@@ -220,7 +220,7 @@ void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("--sample-ms", opt->sample_ms, "target duration of one repetition in ms")->check(CLI::PositiveNumber);
   cmd->add_option("--device", opt->device,
                   "Vulkan device for gpu.* probes: index or name substring (default: discrete, then integrated; "
-                  "the CPU implementation only when it is the only one)");
+                  "Mesa's CPU implementation only when named, e.g. --device llvmpipe)");
   cmd->add_option("--model", opt->model,
                   "model.decode's model: catalogue name or a Hugging Face config.json (a dense LLaMA-shaped model)")
       ->capture_default_str();
