@@ -9,7 +9,7 @@ set -euo pipefail
 bin=${1:-build/release/roofaudit}
 shift || true
 classes=("$@")
-[ ${#classes[@]} -eq 0 ] && classes=(avx512-bf16 avx512-vnni avx512 avx-vnni avx2 generic)
+[ ${#classes[@]} -eq 0 ] && classes=(amx avx512-bf16 avx512-vnni avx512 avx-vnni avx2 generic)
 dir=$(mktemp -d)
 echo "host: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
 echo "flags: $(grep -m1 flags /proc/cpuinfo | tr ' ' '\n' | grep -E '^(avx2|fma|f16c|avx_vnni|avx512f|avx512bw|avx512_vnni|avx512_bf16|amx_int8|amx_bf16)$' | tr '\n' ' ')"

@@ -18,7 +18,9 @@ namespace {
 struct Shape {
   std::size_t rows, k, batch;
 };
-const Shape kShapes[] = {{1, 1, 1}, {33, 5, 2}, {31, 3, 3}, {70, 259, 4}, {65, 515, 5}, {40, 130, 9}, {97, 64, 17}};
+// The last: k past several k-blocks, a batch past several activation panels.
+const Shape kShapes[] = {{1, 1, 1},   {33, 5, 2},  {31, 3, 3},   {70, 259, 4},
+                         {65, 515, 5}, {40, 130, 9}, {97, 64, 17}, {20, 8193, 70}};
 
 class DecodeKernels : public ::testing::TestWithParam<DecodeKernel> {};
 

@@ -15,6 +15,7 @@ class PeakKernelsTest : public ::testing::TestWithParam<std::string> {};
 // classes with the cap) ends on its exact closed-form checksum, for iteration counts that
 // are not multiples of any unroll.
 TEST_P(PeakKernelsTest, ChecksumsMatchTheClosedForm) {
+  // (Uncapped on an AMX machine this includes the tile kernels, so they run here too.)
   const ScopedIsaCap cap(GetParam().empty() ? nullptr : GetParam().c_str());
   const auto kernels = peak_kernels();
   std::set<Precision> precisions;
@@ -62,6 +63,11 @@ TEST(PeakDispatch, EachCapNamesItsClassesSequences) {
   }
   EXPECT_EQ(int8, (std::set<std::string>{"vpmaddubsw + vpmaddwd + vpaddd ymm", "vpmaddwd + vpaddd ymm"}));
   EXPECT_EQ(bf16.size(), 1u);
+  {
+    // AMX only uncapped: every narrower class leaves the tile instructions out.
+    const ScopedIsaCap cap("avx512-bf16");
+    for (const auto& k : peak_kernels()) EXPECT_NE(k.isa, "amx") << k.instruction;
+  }
   const ScopedIsaCap cap("generic");
   const auto generic = peak_kernels();
   ASSERT_EQ(generic.size(), 4u);
@@ -79,8 +85,9 @@ TEST(PeakDispatch, EachCapNamesItsClassesSequences) {
 namespace roofaudit::kernels {
 namespace {
 
-// Odd shapes: none a multiple of the 8 x 32 tile or of the k-groups.
-const std::size_t kShapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 3}, {65, 70, 259}, {17, 100, 515}};
+// Odd shapes: none a multiple of any tile or of the k-groups; the last spans several
+// k-blocks (256 groups), so the blocks accumulate into C more than once.
+const std::size_t kShapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 3}, {65, 70, 259}, {17, 100, 515}, {300, 40, 1100}};
 
 class LowPrecisionGemm : public ::testing::TestWithParam<LowpKernel> {};
 

@@ -1,0 +1,113 @@
+// Peak kernels on the AMX tile units (Sapphire Rapids and later): tdpbssd (int8) and
+// tdpbf16ps (bf16) into four independent 16 x 16 accumulator tiles from four source
+// tiles, so consecutive instructions never wait for each other's result.
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <immintrin.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/peak.hpp"
+
+// The tile instructions are only reached where peak_kernels() found AMX and the kernel
+// granted the tile state.
+#pragma GCC target("amx-tile,amx-int8,amx-bf16")
+
+namespace roofaudit::kernels::amx_peak {
+namespace {
+
+// Linux hands out the 8 KiB of tile state only on request (arch_prctl
+// ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, since 5.16); without it the first tile
+// instruction faults.
+constexpr long kArchReqXcompPerm = 0x1023;
+constexpr long kXfeatureXtiledata = 18;
+
+struct TileConfig {
+  std::uint8_t palette = 1, start_row = 0;
+  std::uint8_t reserved[14] = {};
+  std::uint16_t colsb[16] = {};
+  std::uint8_t rows[16] = {};
+};
+static_assert(sizeof(TileConfig) == 64);
+
+// Tiles 0-3 accumulate (16 rows of 16 int32 / fp32), 4-7 are sources (16 rows of 64 bytes).
+void configure() {
+  TileConfig cfg;
+  for (int t = 0; t < 8; ++t) {
+    cfg.rows[t] = 16;
+    cfg.colsb[t] = 64;
+  }
+  _tile_loadconfig(&cfg);
+}
+
+template <typename Lane>
+double sum_accumulators() {
+  alignas(64) Lane out[4][16 * 16];
+  _tile_stored(0, out[0], 64);
+  _tile_stored(1, out[1], 64);
+  _tile_stored(2, out[2], 64);
+  _tile_stored(3, out[3], 64);
+  double sum = 0;
+  for (const auto& tile : out)
+    for (Lane v : tile) sum += double(v);
+  return sum;
+}
+
+void load_sources(const void* ones) {
+  _tile_loadd(4, ones, 64);
+  _tile_loadd(5, ones, 64);
+  _tile_loadd(6, ones, 64);
+  _tile_loadd(7, ones, 64);
+  _tile_zero(0);
+  _tile_zero(1);
+  _tile_zero(2);
+  _tile_zero(3);
+}
+
+}  // namespace
+
+bool permitted() {
+  static const bool ok = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
+  return ok;
+}
+
+// Every source byte is 1: each int32 of a tile gains 64 products of 1 x 1 per tdpbssd.
+double int8_dot(std::size_t iterations) {
+  alignas(64) std::int8_t ones[16 * 64];
+  std::memset(ones, 1, sizeof(ones));
+  configure();
+  load_sources(ones);
+  for (std::size_t i = 0; i < iterations; ++i) {
+    _tile_dpbssd(0, 4, 6);
+    _tile_dpbssd(1, 4, 7);
+    _tile_dpbssd(2, 5, 6);
+    _tile_dpbssd(3, 5, 7);
+  }
+  const double sum = sum_accumulators<std::int32_t>();
+  _tile_release();
+  return sum;
+}
+double int8_expected(std::size_t iterations) { return 4.0 * 256 * 64 * double(iterations); }
+
+// bf16 1.0 in every element: each fp32 of a tile gains 32 products of 1 x 1 per tdpbf16ps.
+double bf16_dot(std::size_t iterations) {
+  alignas(64) std::uint16_t ones[16 * 32];
+  for (auto& v : ones) v = 0x3f80;
+  configure();
+  load_sources(ones);
+  for (std::size_t i = 0; i < iterations; ++i) {
+    _tile_dpbf16ps(0, 4, 6);
+    _tile_dpbf16ps(1, 4, 7);
+    _tile_dpbf16ps(2, 5, 6);
+    _tile_dpbf16ps(3, 5, 7);
+  }
+  const double sum = sum_accumulators<float>();
+  _tile_release();
+  return sum;
+}
+double bf16_expected(std::size_t iterations) { return 4.0 * 256 * 32 * double(iterations); }
+
+}  // namespace roofaudit::kernels::amx_peak
