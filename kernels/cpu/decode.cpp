@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include "kernels/cpu/gemm_lowp.hpp"
+#include "kernels/cpu/lowp_amx.hpp"
 #include "kernels/cpu/lowp_portable.hpp"
 #include "kernels/cpu/lowp_tiles.hpp"
 #include "kernels/cpu/lowp_wide.hpp"
@@ -58,6 +59,7 @@ template <typename T, typename Fill>
 void pack_for(DecodeKernel kernel, Panel& out, std::size_t rows, std::size_t k, const Fill& fill, int threads,
               std::vector<std::int32_t>* row_sum) {
   switch (kernel) {
+    case DecodeKernel::amx:         // the same packing: its tiles read it directly
     case DecodeKernel::avx512_dot:  // 32-bit groups: 4 int8 or 2 bf16
       return pack_rows<T>(out, rows, k, 4 / sizeof(T), lowp::kTileCols, fill, threads, row_sum);
     case DecodeKernel::portable: return pack_rows<T>(out, rows, k, k, 1, fill, threads, nullptr);
@@ -105,6 +107,17 @@ void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::s
                               int threads) const {
   if (type_ != DecodeType::int8) throw std::invalid_argument("decode: int8 step on bf16 weights");
   switch (kernel_) {
+    case DecodeKernel::amx:
+      if (lowp::amx_shape_ok(k_, batch, false)) {
+        lowp::Int8Out out;
+        out.y = y;
+        out.row_scale = row_scale_.data();
+        out.x_scale = x_scale;
+        out.ld = rows_;
+        out.row_sum = row_sum_.data();
+        return lowp::amx_int8(packed_.data(), rows_, k_, x, false, batch, out, threads);
+      }
+      [[fallthrough]];
     case DecodeKernel::avx512_dot:
       return lowp::decode_tiles_int8(packed_.data(), rows_, k_, row_sum_.data(), row_scale_.data(), x, x_scale, batch,
                                      y, threads);
@@ -131,6 +144,9 @@ void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::s
 void DecodeWeights::step_bf16(const std::uint16_t* x, std::size_t batch, float* y, int threads) const {
   if (type_ != DecodeType::bf16) throw std::invalid_argument("decode: bf16 step on int8 weights");
   switch (kernel_) {
+    case DecodeKernel::amx:
+      if (lowp::amx_shape_ok(k_, batch, true)) return lowp::amx_bf16(packed_.data(), rows_, k_, x, batch, y, rows_, threads);
+      [[fallthrough]];
     case DecodeKernel::avx512_dot: return lowp::decode_tiles_bf16(packed_.data(), rows_, k_, x, batch, y, threads);
     case DecodeKernel::portable:
       return lowp::portable_bf16(

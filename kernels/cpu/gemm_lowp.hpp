@@ -31,6 +31,10 @@ void gemm_bf16_dot(const std::uint16_t* a, const std::uint16_t* b, float* c, std
                    std::size_t k, int threads);
 void gemm_int8_dot(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
                    std::size_t k, int threads);
+// B (k x n, row-major) in the VNNI packing those kernels and the AMX tiles read; the
+// buffer is the calling thread's and is reused by its next call.
+const std::uint32_t* pack_dot_int8(const std::int8_t* b, std::size_t n, std::size_t k, int threads);
+const std::uint32_t* pack_dot_bf16(const std::uint16_t* b, std::size_t n, std::size_t k, int threads);
 }  // namespace lowp
 
 }  // namespace roofaudit::kernels

@@ -321,6 +321,13 @@ void gemm_bf16_dot(const std::uint16_t* a, const std::uint16_t* b, float* c, std
   gemm_packed<float, tile_bf16>(a, b, c, m, n, k, 2, threads);
 }
 
+const std::uint32_t* pack_dot_int8(const std::int8_t* b, std::size_t n, std::size_t k, int threads) {
+  return pack_b(b, n, k, 4, threads).data();
+}
+const std::uint32_t* pack_dot_bf16(const std::uint16_t* b, std::size_t n, std::size_t k, int threads) {
+  return pack_b(b, n, k, 2, threads).data();
+}
+
 void gemm_int8_dot(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
                    std::size_t k, int threads) {
   gemm_packed<std::int32_t, tile_int8>(a, b, c, m, n, k, 4, threads);

@@ -8,6 +8,7 @@
 
 #include "kernels/cpu/aligned.hpp"
 #include "kernels/cpu/gemm_lowp.hpp"
+#include "kernels/cpu/lowp_amx.hpp"
 #include "kernels/cpu/lowp_portable.hpp"
 #include "kernels/cpu/lowp_tiles.hpp"
 #include "kernels/cpu/lowp_wide.hpp"
@@ -16,6 +17,9 @@ namespace roofaudit::kernels {
 
 bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& cpu) {
   switch (kernel) {
+    case LowpKernel::amx:  // its small batches run the avx512_dot tiles
+      return (type == LowpType::int8 ? cpu.amx_int8 && cpu.avx512_vnni : cpu.amx_bf16 && cpu.avx512_bf16) &&
+             lowp::amx_permitted();
     case LowpKernel::avx512_dot: return type == LowpType::int8 ? cpu.avx512_vnni : cpu.avx512_bf16;
     case LowpKernel::avx512: return cpu.avx512;
     case LowpKernel::avx_vnni: return type == LowpType::int8 && cpu.avx_vnni;  // no bf16 dot in AVX-VNNI
@@ -29,7 +33,7 @@ std::vector<LowpKernel> lowp_kernels(LowpType type, const CpuFeatures& cpu) {
   // Fastest first: a dot instruction beats widening, 512-bit beats 256-bit (vpdpwssd ymm
   // does 16 pair products per instruction, vpmaddwd + vpaddd zmm 32 per two).
   std::vector<LowpKernel> out;
-  for (LowpKernel k : {LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni, LowpKernel::avx2,
+  for (LowpKernel k : {LowpKernel::amx, LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni, LowpKernel::avx2,
                        LowpKernel::portable})
     if (lowp_kernel_supported(k, type, cpu)) out.push_back(k);
   return out;
@@ -39,6 +43,7 @@ LowpKernel best_lowp_kernel(LowpType type) { return lowp_kernels(type, cpu_featu
 
 std::string lowp_kernel_isa(LowpKernel kernel, LowpType type) {
   switch (kernel) {
+    case LowpKernel::amx: return "amx";
     case LowpKernel::avx512_dot: return type == LowpType::int8 ? "avx512-vnni" : "avx512-bf16";
     case LowpKernel::avx512: return "avx512";
     case LowpKernel::avx_vnni: return "avx-vnni";
@@ -61,13 +66,16 @@ const lowp::WideKernels& wide(LowpKernel kernel) {
 
 std::string lowp_kernel_name(LowpKernel kernel, LowpType type) {
   const bool int8 = type == LowpType::int8;
+  if (kernel == LowpKernel::amx)
+    return int8 ? "tdpbusd 32x32 tiles (AMX-INT8); vpdpbusd under 16 vectors"
+                : "tdpbf16ps 32x32 tiles (AMX-BF16); vdpbf16ps under 16 vectors";
   if (kernel == LowpKernel::avx512_dot) return int8 ? "vpdpbusd 8x32 tile" : "vdpbf16ps 8x32 tile";
   if (kernel == LowpKernel::portable) return "portable C++ 4x4 blocks";
   return int8 ? wide(kernel).int8_name : wide(kernel).bf16_name;
 }
 
 std::size_t lowp_panel_rows(LowpKernel kernel) {
-  if (kernel == LowpKernel::avx512_dot) return lowp::kTileCols;
+  if (kernel == LowpKernel::avx512_dot || kernel == LowpKernel::amx) return lowp::kTileCols;
   if (kernel == LowpKernel::portable) return 1;
   return wide(kernel).panel;
 }
@@ -116,7 +124,10 @@ const T* transpose(const T* b, std::size_t n, std::size_t k, int threads) {
 void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::size_t m, std::size_t n, std::size_t k,
                int threads, LowpKernel kernel) {
   require(kernel, LowpType::bf16);
-  if (kernel == LowpKernel::avx512_dot) return lowp::gemm_bf16_dot(a, b, c, m, n, k, threads);
+  if (kernel == LowpKernel::amx && lowp::amx_shape_ok(k, m, true))
+    return lowp::amx_bf16(lowp::pack_dot_bf16(b, n, k, threads), n, k, a, m, c, n, threads);
+  if (kernel == LowpKernel::avx512_dot || kernel == LowpKernel::amx)
+    return lowp::gemm_bf16_dot(a, b, c, m, n, k, threads);
   if (kernel == LowpKernel::portable) {
     const std::uint16_t* bt = transpose(b, n, k, threads);
     lowp::portable_bf16(bt, n, k, a, m, [&](std::size_t i, std::size_t j, float dot) { c[i * n + j] = dot; }, threads);
@@ -130,7 +141,14 @@ void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::si
 void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
                std::size_t k, int threads, LowpKernel kernel) {
   require(kernel, LowpType::int8);
-  if (kernel == LowpKernel::avx512_dot) return lowp::gemm_int8_dot(a, b, c, m, n, k, threads);
+  if (kernel == LowpKernel::amx && lowp::amx_shape_ok(k, m, false)) {
+    lowp::Int8Out out;
+    out.c = c;
+    out.ld = n;
+    return lowp::amx_int8(lowp::pack_dot_int8(b, n, k, threads), n, k, a, true, m, out, threads);
+  }
+  if (kernel == LowpKernel::avx512_dot || kernel == LowpKernel::amx)
+    return lowp::gemm_int8_dot(a, b, c, m, n, k, threads);
   if (kernel == LowpKernel::portable) {
     const std::int8_t* bt = transpose(b, n, k, threads);
     lowp::portable_int8(bt, n, k, a, m, [&](std::size_t i, std::size_t j, std::int32_t dot) { c[i * n + j] = dot; },

@@ -1,15 +1,13 @@
 // Peak kernels on the AMX tile units (Sapphire Rapids and later): tdpbssd (int8) and
 // tdpbf16ps (bf16) into four independent 16 x 16 accumulator tiles from four source
 // tiles, so consecutive instructions never wait for each other's result.
-#include <sys/syscall.h>
-#include <unistd.h>
-
 #include <immintrin.h>
 
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu/lowp_amx.hpp"
 #include "kernels/cpu/peak.hpp"
 
 // The tile instructions are only reached where peak_kernels() found AMX and the kernel
@@ -18,12 +16,6 @@
 
 namespace roofaudit::kernels::amx_peak {
 namespace {
-
-// Linux hands out the 8 KiB of tile state only on request (arch_prctl
-// ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA, since 5.16); without it the first tile
-// instruction faults.
-constexpr long kArchReqXcompPerm = 0x1023;
-constexpr long kXfeatureXtiledata = 18;
 
 struct TileConfig {
   std::uint8_t palette = 1, start_row = 0;
@@ -69,10 +61,7 @@ void load_sources(const void* ones) {
 
 }  // namespace
 
-bool permitted() {
-  static const bool ok = syscall(SYS_arch_prctl, kArchReqXcompPerm, kXfeatureXtiledata) == 0;
-  return ok;
-}
+bool permitted() { return lowp::amx_permitted(); }
 
 // Every source byte is 1: each int32 of a tile gains 64 products of 1 x 1 per tdpbssd.
 double int8_dot(std::size_t iterations) {

@@ -19,8 +19,9 @@ struct Shape {
   std::size_t rows, k, batch;
 };
 // The last: k past several k-blocks, a batch past several activation panels.
-const Shape kShapes[] = {{1, 1, 1},   {33, 5, 2},  {31, 3, 3},   {70, 259, 4},
-                         {65, 515, 5}, {40, 130, 9}, {97, 64, 17}, {20, 8193, 70}};
+// k = 128 and 192 with batches past 16: the AMX tile path, with a partial 32-vector block.
+const Shape kShapes[] = {{1, 1, 1},    {33, 5, 2},   {31, 3, 3},    {70, 259, 4},   {65, 515, 5},
+                         {40, 130, 9}, {97, 64, 17}, {20, 8193, 70}, {40, 128, 33}, {70, 192, 64}};
 
 class DecodeKernels : public ::testing::TestWithParam<DecodeKernel> {};
 
@@ -88,7 +89,7 @@ TEST_P(DecodeKernels, Bf16MatchesTheExactReference) {
 // every batch size the probe sweeps up to 64 (the tile choice changes with the batch).
 TEST_P(DecodeKernels, AgreesWithPortableAcrossBatchSizes) {
   ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), DecodeType::int8);
-  const std::size_t rows = 100, k = 300;
+  const std::size_t rows = 100, k = 320;  // whole AMX tile steps: batches from 16 take the tiles
   auto fill = [&](std::size_t r, std::int8_t* dst) {
     SplitMix64 g(r);
     for (std::size_t i = 0; i < k; ++i) dst[i] = std::int8_t(int(g.below(255)) - 127);
@@ -132,6 +133,10 @@ TEST(DecodeKernelDispatch, TheIsaCapPicksEachClassesKernel) {
       {"avx512", host.avx512, DecodeKernel::avx512, DecodeKernel::avx512},
       {"avx512-vnni", host.avx512_vnni, DecodeKernel::avx512_dot, DecodeKernel::avx512},
       {"avx512-bf16", host.avx512_bf16 && host.avx512_vnni, DecodeKernel::avx512_dot, DecodeKernel::avx512_dot},
+      {"amx",
+       lowp_kernel_supported(DecodeKernel::amx, DecodeType::int8, host) &&
+           lowp_kernel_supported(DecodeKernel::amx, DecodeType::bf16, host),
+       DecodeKernel::amx, DecodeKernel::amx},
   };
   int checked = 0;
   for (const auto& c : cases) {

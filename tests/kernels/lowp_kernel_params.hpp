@@ -10,11 +10,12 @@
 
 namespace roofaudit::kernels {
 
-inline const LowpKernel kAllLowpKernels[] = {LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni,
+inline const LowpKernel kAllLowpKernels[] = {LowpKernel::amx, LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni,
                                               LowpKernel::avx2, LowpKernel::portable};
 
 inline std::string lowp_kernel_test_name(const ::testing::TestParamInfo<LowpKernel>& info) {
   switch (info.param) {
+    case LowpKernel::amx: return "amx";
     case LowpKernel::avx512_dot: return "avx512_dot";
     case LowpKernel::avx512: return "avx512";
     case LowpKernel::avx_vnni: return "avx_vnni";

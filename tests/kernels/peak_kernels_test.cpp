@@ -87,7 +87,8 @@ namespace {
 
 // Odd shapes: none a multiple of any tile or of the k-groups; the last spans several
 // k-blocks (256 groups), so the blocks accumulate into C more than once.
-const std::size_t kShapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 3}, {65, 70, 259}, {17, 100, 515}, {300, 40, 1100}};
+const std::size_t kShapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 3}, {65, 70, 259}, {17, 100, 515}, {300, 40, 1100},
+                                  {40, 50, 128}, {33, 70, 256}};  // the last two in whole AMX tile steps
 
 class LowPrecisionGemm : public ::testing::TestWithParam<LowpKernel> {};
 
