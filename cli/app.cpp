@@ -8,6 +8,7 @@
 
 #include "build_info.hpp"
 #include "cli/command.hpp"
+#include "cli/output.hpp"
 #include "probes/error.hpp"
 
 namespace roofaudit::cli {
@@ -42,7 +43,7 @@ int run_cli(int argc, char** argv) {
   app.fallthrough();
   GlobalOptions global;
   for (int i = 0; i < argc; ++i) global.command_line += (i ? " " : "") + std::string(argv[i]);
-  app.add_option("--db", global.db, "SQLite database (default: $ROOFAUDIT_DB, else $XDG_DATA_HOME/roofaudit/roofaudit.db)");
+  auto* db_flag = app.add_option("--db", global.db, "SQLite database (default: $ROOFAUDIT_DB, else $XDG_DATA_HOME/roofaudit/roofaudit.db)");
   app.add_option("--busy-timeout-ms", global.busy_timeout_ms, "how long to wait for another writer's lock")
       ->capture_default_str()->check(CLI::NonNegativeNumber);
 
@@ -77,13 +78,16 @@ int run_cli(int argc, char** argv) {
     return 2;
   }
   try {
-    return action ? action() : 2;
+    if (db_flag->count() > 0 && global.db.empty()) throw Error("--db is empty: give a database path");
+    const int code = action ? action() : 2;
+    check_stdout();  // output that was lost is a failure, whatever the verb did
+    return code;
   } catch (const Error& e) {
     std::cerr << "roofaudit: error: " << e.what() << "\n";
     return 2;
-  } catch (const std::exception& e) {
+  } catch (const std::exception& e) {  // a fault of roofaudit's, not of the input: its own code
     std::cerr << "roofaudit: internal error: " << e.what() << "\n";
-    return 2;
+    return 3;
   }
 }
 

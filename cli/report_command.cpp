@@ -12,6 +12,7 @@
 #include "calibrate/serving.hpp"
 #include "cli/calibration.hpp"
 #include "cli/command.hpp"
+#include "cli/output.hpp"
 #include "cli/series.hpp"
 #include "probes/error.hpp"
 #include "reports/audit_report.hpp"
@@ -68,28 +69,6 @@ std::vector<reports::RooflinePoint> roofline_points(const reports::RunView& v) {
       out.push_back({chip, fmt::format("{} {} B={}", probe, variant, batch), v.first / v.second, v.first});
   }
   return out;
-}
-
-void write_output(const std::string& path, const std::string& text) {
-  if (path.empty()) {
-    std::cout << text;
-    return;
-  }
-  // Written beside the target and renamed over it: a failure never leaves half a file.
-  const std::filesystem::path target(path);
-  const auto tmp = target.parent_path() / (".roofaudit-" + target.filename().string() + ".tmp");
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw Error(fmt::format("cannot write {}", path));
-    out << text;
-    if (!out.flush()) throw Error(fmt::format("cannot write {}", path));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, target, ec);
-  if (ec) {
-    std::filesystem::remove(tmp, ec);
-    throw Error(fmt::format("cannot write {}", path));
-  }
 }
 
 int run_report(const GlobalOptions& global, const ReportOptions& o) {
@@ -190,7 +169,8 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   else if (o.format == "json") text = reports::report_to_json(r).dump(2) + "\n";
   else if (o.format == "csv") text = reports::render_report_csv(r);
   else text = reports::render_report_html(r);
-  write_output(o.output, text);
+  if (o.output.empty()) std::cout << text;
+  else write_output_file(o.output, text, store::resolve_database_path(global.db));
   return 0;
 }
 

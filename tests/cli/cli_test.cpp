@@ -814,3 +814,102 @@ TEST_F(Cli, MergeBringsRunsInOnce) {
 
 }  // namespace
 }  // namespace roofaudit
+
+#include <sys/stat.h>
+
+namespace roofaudit {
+namespace {
+
+// --output and standard output: nothing stored or written is lost (README, "--output").
+TEST_F(Cli, ReportOutputOntoTheDatabaseInUseIsRefused) {
+  const std::string before = seeded();
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--format", "html", "--output", db}),
+                        "is the database in use");
+  EXPECT_EQ(read_all(db), before) << "the database is untouched";
+  // Through a link to it, too.
+  const std::string link = dir.file("alias.db");
+  ASSERT_EQ(symlink(db.c_str(), link.c_str()), 0);
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--output", link}), "is the database in use");
+  EXPECT_EQ(read_all(db), before);
+}
+
+TEST_F(Cli, OutputOntoADeviceOrFifoIsWrittenThroughNotReplaced) {
+  seeded();
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--output", "/dev/full"}), "No space left on device");
+  struct stat st {};
+  ASSERT_EQ(stat("/dev/full", &st), 0);
+  EXPECT_TRUE(S_ISCHR(st.st_mode)) << "/dev/full is still the device";
+  const std::string fifo = dir.file("pipe");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  const std::string received = dir.file("received");
+  const pid_t reader = fork();
+  if (reader == 0) {  // what a reader at the other end gets
+    std::string text = read_all(fifo);
+    write_all(received, text);
+    _exit(0);
+  }
+  const auto r = roofaudit(dir, {"--db", db, "report", "--output", fifo});
+  EXPECT_EQ(wait_exit(reader), 0);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_EQ(stat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO is still a FIFO";
+  EXPECT_EQ(read_all(received).rfind("roofaudit report: run 1", 0), 0u) << read_all(received);
+}
+
+TEST_F(Cli, OutputThroughALinkReplacesWhatItNamesAndKeepsItsMode) {
+  seeded();
+  const std::string real = dir.file("real.md"), link = dir.file("link.md");
+  write_all(real, "old");
+  ASSERT_EQ(chmod(real.c_str(), 0640), 0);
+  ASSERT_EQ(symlink(real.c_str(), link.c_str()), 0);
+  const auto r = roofaudit(dir, {"--db", db, "report", "--format", "markdown", "--output", link});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode)) << "the link is still a link";
+  ASSERT_EQ(stat(real.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0640u);
+  EXPECT_NE(read_all(real), "old");
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(real).parent_path()))
+    EXPECT_EQ(e.path().filename().string().rfind(".roofaudit-", 0), std::string::npos) << "no temporary left: " << e.path();
+}
+
+TEST_F(Cli, ReadOnlyOutputIsRefusedAndKept) {
+  seeded();
+  const std::string target = dir.file("kept.txt");
+  write_all(target, "keep me");
+  ASSERT_EQ(chmod(target.c_str(), 0444), 0);
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--output", target}), "read-only");
+  EXPECT_EQ(read_all(target), "keep me");
+  struct stat st {};
+  ASSERT_EQ(stat(target.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 07777, 0444u);
+}
+
+// Every verb: output that cannot be written is an error, not exit 0.
+TEST_F(Cli, StandardOutputThatCannotBeWrittenFails) {
+  seeded();
+  for (const std::vector<std::string>& verb : {std::vector<std::string>{"runs"}, {"show", "1", "--json"},
+                                               {"export", "1", "--format", "gbench-json"}, {"report"}}) {
+    std::vector<std::string> args = {"--db", db};
+    args.insert(args.end(), verb.begin(), verb.end());
+    const std::string err = dir.file("stderr-full");
+    const int code = wait_exit(spawn(args, "/dev/full", err));
+    EXPECT_EQ(code, 2) << verb.front();
+    EXPECT_NE(read_all(err).find("cannot write standard output"), std::string::npos) << read_all(err);
+  }
+}
+
+TEST_F(Cli, AnEmptyDatabasePathIsRefusedNotDefaulted) {
+  expect_one_line_error(roofaudit(dir, {"--db", "", "runs"}), "--db is empty");
+  const char* saved = std::getenv("ROOFAUDIT_DB");
+  const std::string old = saved ? saved : "";
+  setenv("ROOFAUDIT_DB", "", 1);
+  const auto r = roofaudit(dir, {"runs"});
+  if (saved) setenv("ROOFAUDIT_DB", old.c_str(), 1);
+  else unsetenv("ROOFAUDIT_DB");
+  expect_one_line_error(r, "ROOFAUDIT_DB is set but empty");
+}
+
+}  // namespace
+}  // namespace roofaudit

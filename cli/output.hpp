@@ -1,0 +1,21 @@
+#pragma once
+// Where a verb's output goes, and the rules that keep it from destroying anything.
+#include <string>
+
+namespace roofaudit::cli {
+
+// Writes `text` to `path` the way the README's --output rules say:
+//   - never onto the database in use (same device and inode as `database_path`);
+//   - a regular file is replaced atomically (a temporary beside it, renamed over it), with
+//     its permission bits kept; a read-only one (no write bit) is refused; on any failure
+//     the old file stays and the temporary is removed;
+//   - a symbolic link is followed, and the file it names is replaced as above;
+//   - a device, FIFO or socket is written through, as a shell redirection would.
+// Throws Error with one line naming the path and the reason.
+void write_output_file(const std::string& path, const std::string& text, const std::string& database_path);
+
+// Flushes standard output and throws Error when anything written to it was lost (a full
+// disk, /dev/full, a closed pipe).
+void check_stdout();
+
+}  // namespace roofaudit::cli
