@@ -216,6 +216,8 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.t_chunk_s = 2.0 * m.active_params() * double(d.prefill_chunk) / (d.chips * C * mfu);
   e.prefill_wall_s = std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) * (e.step_time_s + e.t_chunk_s);
 
+  if (d.tp_degree > d.chips)
+    throw Error(fmt::format("--tp {} is more than the {} chips of the deployment", d.tp_degree, d.chips));
   const int Y = d.tp_degree > 0 ? d.tp_degree : d.chips;
   const auto tp = tp_times(m, c, double(d.batch), Y);
   e.t_ici_s = tp.t_ici;

@@ -34,6 +34,7 @@ struct CheckOptions {
   std::vector<std::string> probes;
   std::string format = "text";
   bool informational = false;
+  bool strict = false;
   bool allow_different_machines = false;
 };
 
@@ -96,12 +97,10 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   if (b == "previous" || b.rfind("rolling:", 0) == 0) {
     std::size_t n = 1;
     if (b != "previous") {
-      try {
-        n = std::stoul(b.substr(8));
-      } catch (...) {
-        n = 0;
-      }
-      if (n < 1) throw Error(fmt::format("--baseline rolling:N takes N >= 1, not '{}'", b.substr(8)));
+      const std::string digits = b.substr(8);
+      n = 0;
+      if (is_run_id(digits) && digits.size() < 7) n = std::stoul(digits);  // digits only: no sign, no wrap
+      if (n < 1) throw Error(fmt::format("--baseline rolling:N takes a whole N >= 1, not '{}'", digits));
     }
     for (auto it = runs.rbegin(); it != runs.rend() && baseline.size() < n; ++it) {
       if (it->id >= candidate.id || it->status != "complete") continue;
@@ -168,11 +167,16 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   std::map<std::string, std::vector<double>> run_medians;
   for (const auto& r : history)
     for (const auto& [key, metric] : metrics_of(r.id)) run_medians[key].push_back(calibrate::median(metric.values));
-  if (history.size() < kMinHistory)
+  // Until the series knows its spread, a verdict is informational: two like runs on a
+  // shared machine differ by more than their repetitions, and a gate that fails them gets
+  // switched off. --strict fails anyway.
+  const bool spread_known = history.size() >= kMinHistory;
+  if (!spread_known)
     notes.push_back(fmt::format("warning: {} earlier run{} of this series; with fewer than {} the run-to-run spread is "
                                 "unknown and only the repetitions' noise scales the threshold (on a shared machine runs "
-                                "differ by more than repetitions do)",
-                                history.size(), history.size() == 1 ? "" : "s", kMinHistory));
+                                "differ by more than repetitions do), so this verdict is informational{}",
+                                history.size(), history.size() == 1 ? "" : "s", kMinHistory,
+                                o.strict ? " but --strict fails it" : ": exit 0 (--strict fails it)"));
 
   // The metrics both sides have with enough repetitions. How many are judged at once
   // sets how far beyond its run-to-run spread a move must go (family_multiplier).
@@ -226,7 +230,8 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     std::cout << nlohmann::json{{"candidate", candidate.id}, {"baseline_runs", baseline_ids}, {"compared", compared},
                                 {"too_few_repetitions", too_few}, {"unmatched", unmatched}, {"regressions", regressions},
                                 {"findings", arr}, {"warnings", notes}, {"alpha", o.alpha}, {"threshold", threshold},
-                                {"history_runs", history.size()}, {"between_run_multiplier", multiplier}}
+                                {"history_runs", history.size()}, {"between_run_multiplier", multiplier},
+                                {"informational", o.informational || (!spread_known && !o.strict)}}
                      .dump(2)
               << "\n";
   } else if (o.format == "markdown") {
@@ -257,10 +262,24 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
                              findings.size() - regressions == 1 ? "" : "s",
                              too_few ? fmt::format(" ({} with too few repetitions)", too_few) : "");
   }
-  return regressions > 0 && !o.informational ? 1 : 0;
+  return regressions > 0 && !o.informational && (spread_known || o.strict) ? 1 : 0;
 }
 
 }  // namespace
+
+// A tag must be usable as a run reference and printable as it is: a letter (a number would
+// read as a run id), not 'latest' (it names the newest run), no control characters, no
+// space at either end.
+static void check_tag_name(const std::string& name) {
+  const bool letter = std::any_of(name.begin(), name.end(), [](unsigned char c) { return std::isalpha(c); });
+  if (!letter || is_run_id(name))
+    throw Error(fmt::format("a tag name needs a letter (a number would read as a run id): '{}'", name));
+  if (name == "latest") throw Error("'latest' names the newest run and cannot be a tag");
+  if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
+    throw Error("a tag name cannot hold control characters");
+  if (std::isspace(static_cast<unsigned char>(name.front())) || std::isspace(static_cast<unsigned char>(name.back())))
+    throw Error(fmt::format("a tag name cannot start or end with a space: '{}'", name));
+}
 
 void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* cmd = app.add_subcommand("check", "compare a run with its baseline: exit 1 when a figure regressed");
@@ -275,6 +294,8 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) 
   cmd->add_option("--probes", o->probes, "probes to check, comma-separated; 'cpu.' selects a family")->delimiter(',');
   cmd->add_option("--format", o->format, "text, markdown or json")->capture_default_str();
   cmd->add_flag("--informational", o->informational, "report, but always exit 0");
+  cmd->add_flag("--strict", o->strict,
+                "exit 1 on a regression even before the series has the 3 earlier runs that give its spread");
   cmd->add_flag("--allow-different-machines", o->allow_different_machines, "compare runs of different machines");
   cmd->callback([&action, &global, o] { action = [&global, o] { return run_check(global, *o); }; });
 
@@ -285,8 +306,7 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) 
   tag->add_option("NAME", *name, "the name (an existing name moves to this run)")->required();
   tag->callback([&action, &global, run_id, name] {
     action = [&global, run_id, name] {
-      if (name->empty() || is_run_id(*name))
-        throw Error(fmt::format("a tag name needs a letter (a number would read as a run id): '{}'", *name));
+      check_tag_name(*name);
       store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
       db.tag_run(*run_id, *name);
       std::cout << fmt::format("run {} is '{}'\n", *run_id, *name);

@@ -10,6 +10,7 @@
 #include "calibrate/serving.hpp"
 #include "cli/calibration.hpp"
 #include "cli/command.hpp"
+#include "cli/validators.hpp"
 #include "probes/error.hpp"
 #include "reports/serving_report.hpp"
 #include "store/paths.hpp"
@@ -279,7 +280,8 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_option("--chip", o->chip,
                   "catalogue chip, path to a chip JSON file, or 'local[:DEVICE]' for this machine as a stored run "
                   "measured it (local: the CPU; local:gpu:0: a GPU)");
-  cmd->add_option("--run", o->run, "local chips: the run to calibrate from (default: the latest that can)");
+  cmd->add_option("--run", o->run, "local chips: the run to calibrate from (default: the latest that can)")
+      ->check(whole_at_least(1));
   cmd->add_option("--price-config", o->price_config,
                   "owned-cost JSON: usd_per_hour, or purchase_usd, lifetime_years, utilisation, watts, pue, usd_per_kwh");
   cmd->add_option("--chips", o->chips, "number of chips, or 'min' for the smallest legal topology that fits")
@@ -290,11 +292,13 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_option("--batch", o->batch,
                   "sequences decoded together, or 'max' for the largest that fits (default 1; max with --compare)");
   cmd->add_option("--decode-len", o->decode_len, "median decoded tokens per request")->capture_default_str();
-  cmd->add_option("--prompt-len", o->prompt_len, "median prompt tokens (default: the context)");
+  cmd->add_option("--prompt-len", o->prompt_len, "median prompt tokens (default: the context)")
+      ->check(whole_at_least(1));
   cmd->add_option("--usable", o->usable, "usable fraction of device memory (1.0: the book's idealised tables)")
       ->capture_default_str();
   cmd->add_option("--chunk", o->chunk, "chunked-prefill chunk in tokens")->capture_default_str();
-  cmd->add_option("--tp", o->tp, "tensor-parallel degree for the communication check (default: all chips)");
+  cmd->add_option("--tp", o->tp, "tensor-parallel degree for the communication check (default: all chips)")
+      ->check(whole_at_least(1));
   cmd->add_option("--sweep", o->sweep, "'batch': the Pareto frontier from batch 1 to the largest that fits");
   cmd->add_flag("--compare", o->compare, "every catalogue chip at its cheapest fitting configuration");
   cmd->add_flag("--json", o->json, "print JSON");

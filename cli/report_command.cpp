@@ -12,6 +12,7 @@
 #include "calibrate/serving.hpp"
 #include "cli/calibration.hpp"
 #include "cli/command.hpp"
+#include "cli/validators.hpp"
 #include "cli/output.hpp"
 #include "cli/series.hpp"
 #include "probes/error.hpp"
@@ -179,7 +180,7 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
 void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* cmd = app.add_subcommand("report", "a run's calibrated machine, roofline and serving table beside the catalogue");
   auto o = std::make_shared<ReportOptions>();
-  cmd->add_option("--run", o->run, "the run (default: the latest complete run)");
+  cmd->add_option("--run", o->run, "the run (default: the latest complete run)")->check(whole_at_least(1));
   cmd->add_option("--model", o->model, "catalogue model or path to a Hugging Face config.json")->capture_default_str();
   cmd->add_option("--format", o->format, "text, markdown, json, csv or html")->capture_default_str();
   cmd->add_option("--output", o->output, "write to this file instead of standard output");

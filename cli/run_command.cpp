@@ -17,6 +17,7 @@
 #include "calibrate/memory_levels.hpp"
 #include "cli/calibration.hpp"
 #include "cli/command.hpp"
+#include "cli/validators.hpp"
 #include "cli/machine_info.hpp"
 #include "cli/progress.hpp"
 #include "cli/run.hpp"
@@ -212,12 +213,15 @@ void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
       ->delimiter(',');
   cmd->add_flag("--quick", opt->quick, "fewer repetitions and shorter samples (memory probes in under 30 s)");
   cmd->add_flag("--json", opt->json, "print the stored run as JSON");
-  cmd->add_option("--threads", opt->threads, "threads for multi-threaded probes (default: one per core)");
+  cmd->add_option("--threads", opt->threads, "threads for multi-threaded probes (default: one per core)")
+      ->check(whole_at_least(1));
   cmd->add_option("--min-size", opt->min_size, "smallest working set of the memory sweeps (default 4KiB)");
   cmd->add_option("--max-size", opt->max_size, "largest working set (default: 4x the last-level cache, at least 1GiB)");
   cmd->add_option("--repetitions", opt->repetitions, "timed repetitions per point (default 5, quick 3)")
-      ->check(CLI::PositiveNumber);
-  cmd->add_option("--sample-ms", opt->sample_ms, "target duration of one repetition in ms")->check(CLI::PositiveNumber);
+      ->check(whole_at_least(1));
+  // Up to a minute: a sample far longer is a typo that would run until killed.
+  cmd->add_option("--sample-ms", opt->sample_ms, "target duration of one repetition in ms")
+      ->check(finite_in(0, 60000));
   cmd->add_option("--device", opt->device,
                   "Vulkan device for gpu.* probes: index or name substring (default: discrete, then integrated; "
                   "Mesa's CPU implementation only when named, e.g. --device llvmpipe)");

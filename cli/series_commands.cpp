@@ -9,6 +9,7 @@
 
 #include "calibrate/regression_stats.hpp"
 #include "cli/command.hpp"
+#include "cli/validators.hpp"
 #include "cli/series.hpp"
 #include "probes/error.hpp"
 #include "reports/audit_report.hpp"
@@ -202,7 +203,8 @@ void add_series_verbs(CLI::App& app, const GlobalOptions& global, Action& action
   history->add_option("--metric", ho->metric, "only metrics whose name contains this (case-insensitive)");
   history->add_option("--machine", ho->machine, "a machine (hostname or fingerprint prefix): its newest run's series");
   history->add_option("--run", ho->run, "the series of this run (id or tag), up to it");
-  history->add_option("--last", ho->last, "show the last N runs (change points are found over all of them)");
+  history->add_option("--last", ho->last, "show the last N runs (change points are found over all of them)")
+      ->check(whole_at_least(1));
   history->add_option("--format", ho->format, "text, markdown, json or csv")->capture_default_str();
   history->callback([&action, &global, ho] { action = [&global, ho] { return run_history(global, *ho); }; });
 

@@ -709,9 +709,11 @@ TEST_F(Cli, CheckScalesTheThresholdByTheRunToRunSpread) {
   // Repetitions agree within 1%, runs differ by several percent: the machine's mood.
   runs.add(100e9, 80e-9);
   runs.add(92e9, 80e-9);
-  const auto young = roofaudit(dir, {"--db", db, "check", "--baseline", "previous"});
+  const auto young = roofaudit(dir, {"--db", db, "check", "--baseline", "previous", "--strict"});
   EXPECT_EQ(young.exit_code, 1) << "without history only the repetitions' noise counts: " << young.out;
   EXPECT_NE(young.out.find("run-to-run spread is unknown"), std::string::npos) << young.out;
+  EXPECT_EQ(roofaudit(dir, {"--db", db, "check", "--baseline", "previous"}).exit_code, 0)
+      << "and without --strict that verdict is informational";
   for (double peak : {94e9, 104e9, 97e9}) runs.add(peak, 80e-9);
   runs.add(92e9, 80e-9);  // -5% against run 5, within the series' spread (CV of 100, 92, 94, 104, 97: 4.9%)
   const auto steady = roofaudit(dir, {"--db", db, "check", "--baseline", "previous", "--format", "json"});
@@ -909,6 +911,59 @@ TEST_F(Cli, AnEmptyDatabasePathIsRefusedNotDefaulted) {
   if (saved) setenv("ROOFAUDIT_DB", old.c_str(), 1);
   else unsetenv("ROOFAUDIT_DB");
   expect_one_line_error(r, "ROOFAUDIT_DB is set but empty");
+}
+
+}  // namespace
+}  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// Nonsense is refused with exit 2 and one line naming the value, and the store is unchanged.
+TEST_F(Cli, NonsenseValuesAreRefusedNamingTheValue) {
+  const std::string before = seeded();
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"run", "--sample-ms", "1e30"}, "1e30 is outside"},
+      {{"run", "--sample-ms", "nan"}, "'nan' is not a finite number"},
+      {{"run", "--threads", "0"}, "--threads: 0 is less than 1"},
+      {{"run", "--repetitions", "0"}, "--repetitions: 0 is less than 1"},
+      {{"check", "--baseline", "rolling:-3"}, "not '-3'"},
+      {{"history", "--last", "-1"}, "--last: -1 is less than 1"},
+      {{"report", "--run", "-1"}, "--run: -1 is less than 1"},
+      {{"report", "--run", "0"}, "--run: 0 is less than 1"},
+      {{"predict", "--chip", "local", "--run", "-1"}, "--run: -1 is less than 1"},
+      {{"predict", "--tp", "0"}, "--tp: 0 is less than 1"},
+      {{"predict", "--tp", "-1"}, "--tp: -1 is less than 1"},
+      {{"predict", "--chip", "tpu-v5e", "--chips", "16", "--tp", "1000000"}, "more than the 16 chips"},
+      {{"predict", "--prompt-len", "0"}, "--prompt-len: 0 is less than 1"},
+      {{"tag", "1", " "}, "needs a letter"},
+      {{"tag", "1", "latest"}, "'latest' names the newest run"},
+      {{"tag", "1", "a\x1b[31m"}, "control characters"},
+      {{"tag", "1", "nightly "}, "start or end with a space"},
+  };
+  for (const auto& [args, fragment] : cases) {
+    std::vector<std::string> full = {"--db", db};
+    full.insert(full.end(), args.begin(), args.end());
+    SCOPED_TRACE(args.front() + " " + args.back());
+    expect_one_line_error(roofaudit(dir, full), fragment);
+  }
+  EXPECT_EQ(read_all(db), before);
+}
+
+// A series that does not know its run-to-run spread yet gives an informational verdict:
+// exit 0 with the findings and the warning; --strict fails it.
+TEST_F(Cli, CheckOnAFreshSeriesIsInformationalUnlessStrict) {
+  SyntheticRuns runs(db);
+  runs.add(100e9, 80e-9);
+  runs.add(80e9, 80e-9);  // run 2: peak 20% lower, one earlier run
+  const auto r = roofaudit(dir, {"--db", db, "check"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.rfind("REGRESSION cpu.peak/fp32/peak", 0), 0u) << r.out;
+  EXPECT_NE(r.out.find("this verdict is informational"), std::string::npos) << r.out;
+  const auto js = nlohmann::json::parse(roofaudit(dir, {"--db", db, "check", "--format", "json"}).out);
+  EXPECT_TRUE(js["informational"].get<bool>());
+  EXPECT_EQ(js["regressions"], 1);
+  EXPECT_EQ(roofaudit(dir, {"--db", db, "check", "--strict"}).exit_code, 1);
 }
 
 }  // namespace
