@@ -192,7 +192,8 @@ double owned_usd_per_hour(const OwnedCost& c) {
       throw Error(fmt::format("{} must be a {} number, not {}", what, allow_zero ? "non-negative" : "positive", v));
   };
   check(c.purchase_usd, "purchase price", true);
-  check(c.lifetime_h, "lifetime", false);
+  if (!std::isfinite(c.lifetime_h) || c.lifetime_h <= 0)  // stored in hours, given in years
+    throw Error(fmt::format("lifetime must be a positive number of years, not {:g}", c.lifetime_h / 8766.0));
   check(c.utilisation, "utilisation", false);
   if (c.utilisation > 1) throw Error(fmt::format("utilisation is a fraction of hours (0..1], not {}", c.utilisation));
   check(c.watts, "power draw", true);

@@ -31,8 +31,12 @@ std::uint64_t parse_bytes(const std::string& text) {
   else if (unit == "kib") scale = 1024.0;
   else if (unit == "mib") scale = 1024.0 * 1024;
   else if (unit == "gib") scale = 1024.0 * 1024 * 1024;
+  if (scale == 0 && (unit == "tb" || unit == "t" || unit == "tib" || unit == "pb" || unit == "p" || unit == "pib"))
+    throw Error(fmt::format("'{}' is larger than any working set roofaudit sweeps (units up to GB and GiB)", text));
   if (scale == 0 || !(number > 0) || !std::isfinite(number))
     throw Error(fmt::format("'{}' is not a size (examples: 65536, 24kB, 512KiB, 2GiB)", text));
+  if (number * scale > 0x1p60)
+    throw Error(fmt::format("'{}' is larger than any working set roofaudit sweeps", text));
   return std::uint64_t(std::llround(number * scale));
 }
 
@@ -54,16 +58,21 @@ int run_cli(int argc, char** argv) {
                                              add_blas_child_verb};
   for (VerbRegistrar add : kVerbs) add(app, global, action);
 
-  // A first word that is no option and no verb is a typo: name it, and the verbs.
-  if (argc > 1 && argv[1][0] != '-') {
+  // The first word that is no global option and no verb is a typo: name it, and the verbs.
+  int first = 1;
+  while (first < argc && argv[first][0] == '-') {
+    const std::string flag = argv[first];
+    first += (flag == "--db" || flag == "--busy-timeout-ms") ? 2 : 1;  // the global options that take a value
+  }
+  if (first < argc && argv[first][0] != '-') {
     std::vector<std::string> verbs;
     bool known = false;
     for (const auto* sub : app.get_subcommands({})) {
-      if (sub->get_name() == argv[1]) known = true;
+      if (sub->get_name() == argv[first]) known = true;
       if (!sub->get_group().empty()) verbs.push_back(sub->get_name());
     }
     if (!known) {
-      std::cerr << fmt::format("roofaudit: error: unknown verb '{}' (verbs: {})\n", argv[1], fmt::join(verbs, ", "));
+      std::cerr << fmt::format("roofaudit: error: unknown verb '{}' (verbs: {})\n", argv[first], fmt::join(verbs, ", "));
       return 2;
     }
   }

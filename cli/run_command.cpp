@@ -35,11 +35,13 @@ namespace {
 
 std::atomic<bool> g_stop{false};
 
+// Ctrl-C, kill, and a closed terminal (SIGHUP) all stop the run the same way.
+constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
+
 extern "C" void on_stop_signal(int) {
   g_stop = true;
   // A second signal ends the process at once; the next open finds the run interrupted.
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  for (int s : kStopSignals) std::signal(s, SIG_DFL);
 }
 
 nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string>& probes) {
@@ -137,8 +139,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
       db.begin_run(machine_id, global.command_line, settings_json(settings, probe_names), describe_environment());
 
   g_stop = false;
-  std::signal(SIGINT, on_stop_signal);
-  std::signal(SIGTERM, on_stop_signal);
+  for (int s : kStopSignals) std::signal(s, on_stop_signal);
   Progress progress(stderr_is_terminal());
   const bool reached_memory = settings.max_working_set_bytes == 0 ||
                               settings.max_working_set_bytes >= default_max_working_set(topology.last_level_cache_bytes());
@@ -176,6 +177,10 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
       progress.clear();
       db.finish_run(run_id, "failed", fmt::format("{}: {}", probe->name(), e.what()));
       throw Error(fmt::format("{} failed: {} (run {} stored as failed)", probe->name(), e.what(), run_id));
+    } catch (const std::exception& e) {  // bad_alloc and the like: the run is failed, not left running
+      progress.clear();
+      db.finish_run(run_id, "failed", fmt::format("{}: internal error: {}", probe->name(), e.what()));
+      throw;
     }
     store_fits(db, run_id, device_id, other_devices, results, reached_memory, topology, memory_read);
     all_results.insert(all_results.end(), std::make_move_iterator(results.begin()),
@@ -183,8 +188,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   }
   store_decode_knees(db, run_id, device_id, other_devices, all_results, memory_read);
   progress.clear();
-  std::signal(SIGINT, SIG_DFL);
-  std::signal(SIGTERM, SIG_DFL);
+  for (int s : kStopSignals) std::signal(s, SIG_DFL);
 
   if (g_stop) {
     db.finish_run(run_id, "interrupted", "stopped by a signal; finished results are kept");

@@ -3,6 +3,7 @@
 // manually timed benchmark with a fixed number of repetitions, and a custom reporter
 // hands every repetition back as a raw sample (nothing is parsed from text output).
 #include <functional>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -12,7 +13,10 @@ namespace roofaudit {
 // SampleFailed when the kernel's result did not validate.
 using SampleFunction = std::function<double()>;
 
-struct SampleFailed {
+// A std::exception, so that one escaping a probe still fails the run it belongs to.
+struct SampleFailed : std::exception {
+  explicit SampleFailed(std::string why) : reason(std::move(why)) {}
+  const char* what() const noexcept override { return reason.c_str(); }
   std::string reason;
 };
 

@@ -428,7 +428,9 @@ void Store::note_environment(std::int64_t run_id, const std::string& key, const 
 
 Store::MergeResult Store::merge_from(const std::string& path) {
   std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) throw Error(fmt::format("cannot merge {}: no such file", path));
+  if (std::filesystem::is_directory(path, ec)) throw Error(fmt::format("cannot merge {}: it is a directory", path));
+  if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("cannot merge {}: no such file", path));
+  if (!std::filesystem::is_regular_file(path, ec)) throw Error(fmt::format("cannot merge {}: not a regular file", path));
   if (std::filesystem::equivalent(path, db_->path(), ec))
     throw Error(fmt::format("cannot merge {} into itself", path));
   Statement attach(*db_, "ATTACH DATABASE ?1 AS other");

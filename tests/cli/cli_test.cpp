@@ -225,6 +225,21 @@ TEST_F(Cli, KilledRunKeepsFinishedMeasurementsAndIsFoundInterrupted) {
   for (const auto& m : s.measurements(runs[0].id)) EXPECT_TRUE(m.valid);
 }
 
+TEST_F(Cli, HangupIsHandledLikeTerminate) {
+  for (int sig : {SIGTERM, SIGHUP}) {
+    ScratchDir own;
+    const std::string path = own.file("h.db");
+    const pid_t child = spawn(long_run(path), own.file("h.out"), own.file("h.err"));
+    wait_for_first_measurement(path);
+    kill(child, sig);
+    EXPECT_EQ(wait_exit(child), 130) << sig << ": " << read_all(own.file("h.err"));
+    store::Store s(path);
+    const auto runs = s.runs();
+    ASSERT_EQ(runs.size(), 1u);
+    EXPECT_EQ(runs[0].status, "interrupted") << sig;
+  }
+}
+
 TEST_F(Cli, CtrlCMarksTheRunInterruptedAndExits130) {
   const pid_t child = spawn(long_run(db), dir.file("i.out"), dir.file("i.err"));
   wait_for_first_measurement(db);
@@ -964,6 +979,23 @@ TEST_F(Cli, CheckOnAFreshSeriesIsInformationalUnlessStrict) {
   EXPECT_TRUE(js["informational"].get<bool>());
   EXPECT_EQ(js["regressions"], 1);
   EXPECT_EQ(roofaudit(dir, {"--db", db, "check", "--strict"}).exit_code, 1);
+}
+
+}  // namespace
+}  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// Each message names the real problem (these once said "not a size", "no such file", a
+// lifetime in hours, and "A subcommand is required").
+TEST_F(Cli, MessagesNameTheRealProblem) {
+  expect_one_line_error(roofaudit(dir, {"--db", db, "run", "--max-size", "1PiB"}), "larger than any working set");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "merge", dir.file("")}), "it is a directory");
+  expect_one_line_error(
+      roofaudit(dir, {"predict", "--chip", "h100", "--purchase-usd", "30000", "--lifetime-years", "-5"}),
+      "positive number of years, not -5");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "frob"}), "unknown verb 'frob'");
 }
 
 }  // namespace
