@@ -15,9 +15,9 @@
 namespace roofaudit::cli {
 
 std::unique_ptr<store::Store> open_existing_store(const GlobalOptions& global) {
-  const std::string path = store::resolve_database_path(global.db);
-  if (!std::filesystem::exists(path)) throw Error(fmt::format("no database at {}: run 'roofaudit run' first", path));
-  return std::make_unique<store::Store>(path, store::StoreOptions{global.busy_timeout_ms});
+  // Readers open read-only: they never create, migrate a read-only file, or write.
+  return std::make_unique<store::Store>(store::resolve_database_path(global.db),
+                                        store::StoreOptions{global.busy_timeout_ms, true});
 }
 
 std::int64_t latest_complete_run(store::Store& db) {
@@ -55,8 +55,8 @@ void add_runs_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([&action, &global, json] {
     action = [&global, json] {
-      store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
-      const auto runs = db.runs();
+      const auto store = open_existing_store(global);
+      const auto runs = store->runs();
       if (*json) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& r : runs)
@@ -80,8 +80,8 @@ void add_show_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_flag("--json", *json, "print JSON (every measurement with its samples)");
   cmd->callback([&action, &global, run_id, json] {
     action = [&global, run_id, json] {
-      store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
-      const auto view = load_run_view(db, *run_id);
+      const auto store = open_existing_store(global);
+      const auto view = load_run_view(*store, *run_id);
       if (*json) std::cout << reports::run_to_json(view).dump(2) << "\n";
       else std::cout << reports::render_run_text(view);
       return 0;

@@ -176,6 +176,7 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
 
 int run_merge(const GlobalOptions& global, const std::vector<std::string>& files) {
   store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
+  for (const auto& file : files) db.check_mergeable(file);  // every file first: one bad file merges nothing
   for (const auto& file : files) {
     const auto r = db.merge_from(file);
     std::string ids;

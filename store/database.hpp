@@ -47,7 +47,9 @@ class Database {
  public:
   // Opens (creating if needed) the file at `path`, with `busy_timeout_ms` of waiting
   // for other writers.
-  Database(const std::string& path, int busy_timeout_ms);
+  // read_only_uri: a "file:...?mode=ro" URI to open read-only instead (path stays the name
+  // used in messages).
+  Database(const std::string& path, int busy_timeout_ms, const std::string& read_only_uri = "");
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

@@ -119,15 +119,99 @@ bool owner_is_alive(const std::string& owner) {
   return process_start_ticks(pid) == parts[3];
 }
 
-Store::Store(const std::string& path, StoreOptions options) {
-  ensure_parent_directory(path);
-  db_ = std::make_unique<Database>(path, options.busy_timeout_ms);
-  // Reading the version first detects foreign or corrupt files and newer schemas before
-  // anything (even the journal mode) is written.
-  const int version = db_->user_version();
+namespace {
+
+std::string file_uri(const std::string& path, const char* query) {
+  std::string out = "file:";
+  for (unsigned char c : std::filesystem::absolute(path).string()) {
+    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) out += fmt::format("%{:02X}", c);
+    else out += char(c);
+  }
+  return out + query;
+}
+
+std::int64_t count_objects(Database& db) {
+  Statement s(db, "SELECT count(*) FROM sqlite_master");
+  return s.step() ? s.integer(0) : 0;
+}
+
+// The tables the current schema has, from a fresh in-memory database migrated to it.
+std::vector<std::string> tables_of(Database& db) {
+  std::vector<std::string> out;
+  Statement s(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
+  while (s.step()) out.push_back(s.text(0));
+  return out;
+}
+
+// A file at the current version must hold every table of that version (a damaged or
+// hand-edited one fails here, before a run is begun in it).
+void check_tables(Database& db) {
+  static const std::vector<std::string> expected = [] {
+    Database fresh(":memory:", 0);
+    migrate(fresh);
+    return tables_of(fresh);
+  }();
+  const auto found = tables_of(db);
+  for (const auto& t : expected)
+    if (std::find(found.begin(), found.end(), t) == found.end())
+      throw Error(fmt::format("database {} lacks its '{}' table: it is damaged, not a roofaudit database this "
+                              "version can use",
+                              db.path(), t));
+}
+
+void check_version(Database& db, int version) {
   if (version > latest_schema_version())
     throw Error(fmt::format("database {} has schema version {}, newer than this roofaudit supports ({}); "
-                            "use a newer roofaudit", path, version, latest_schema_version()));
+                            "use a newer roofaudit", db.path(), version, latest_schema_version()));
+  if (version == 0 && count_objects(db) > 0)
+    throw Error(fmt::format("{} is an SQLite database but not a roofaudit one (no schema version)", db.path()));
+}
+
+bool writable(const std::string& path) {
+  const auto parent = std::filesystem::absolute(path).parent_path();
+  return ::access(path.c_str(), W_OK) == 0 && ::access(parent.c_str(), W_OK) == 0;
+}
+
+}  // namespace
+
+Store::Store(const std::string& path, StoreOptions options) {
+  if (options.read_only) {
+    std::error_code ec;
+    if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("no database at {}: run 'roofaudit run' first", path));
+    if (std::filesystem::is_directory(path, ec)) throw Error(fmt::format("database {} is a directory", path));
+    if (std::filesystem::file_size(path, ec) == 0)
+      throw Error(fmt::format("database {} is empty: no run is stored in it yet ('roofaudit run' stores one)", path));
+    int version = 0;
+    try {
+      db_ = std::make_unique<Database>(path, options.busy_timeout_ms, file_uri(path, "?mode=ro"));
+      version = db_->user_version();
+    } catch (const Error&) {
+      // A WAL database in a read-only directory without its -shm file: SQLite can read it
+      // only as immutable (no writer can be at work where none can create the -shm).
+      if (writable(path)) throw;
+      db_ = std::make_unique<Database>(path, options.busy_timeout_ms, file_uri(path, "?mode=ro&immutable=1"));
+      version = db_->user_version();
+    }
+    check_version(*db_, version);
+    if (version == 0)
+      throw Error(fmt::format("database {} is empty: no run is stored in it yet ('roofaudit run' stores one)", path));
+    if (version == latest_schema_version()) {
+      check_tables(*db_);
+      return;
+    }
+    if (!writable(path))
+      throw Error(fmt::format("database {} has schema version {} and is read-only: a roofaudit with write access "
+                              "migrates it to {} once",
+                              path, version, latest_schema_version()));
+    db_.reset();  // an older schema where it can be written: migrated, as a writer would
+  }
+  ensure_parent_directory(path);
+  db_ = std::make_unique<Database>(path, options.busy_timeout_ms);
+  // The version and the tables are read before anything (even the journal mode) is
+  // written: a newer, foreign or damaged file is refused as it was found.
+  const int version = db_->user_version();
+  check_version(*db_, version);
+  if (version == latest_schema_version()) check_tables(*db_);
   Statement& mode = db_->prepare("PRAGMA journal_mode = WAL");
   mode.step();
   mode.reset();
@@ -426,7 +510,7 @@ void Store::note_environment(std::int64_t run_id, const std::string& key, const 
       .run();
 }
 
-Store::MergeResult Store::merge_from(const std::string& path) {
+void Store::check_mergeable(const std::string& path) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) throw Error(fmt::format("cannot merge {}: it is a directory", path));
   if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("cannot merge {}: no such file", path));
@@ -452,6 +536,15 @@ Store::MergeResult Store::merge_from(const std::string& path) {
   if (version > latest_schema_version())
     throw Error(fmt::format("cannot merge {}: its schema version {} is newer than this roofaudit supports ({}); use a "
                             "newer roofaudit", path, version, latest_schema_version()));
+}
+
+Store::MergeResult Store::merge_from(const std::string& path) {
+  check_mergeable(path);
+  Statement attach(*db_, "ATTACH DATABASE ?1 AS other");
+  attach.bind(1, read_only_uri(path));
+  attach.run();
+  Attached guard{*db_};
+  const int version = int(scalar(*db_, "PRAGMA other.user_version"));
 
   MergeResult out;
   Transaction tx(*db_);

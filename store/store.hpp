@@ -16,12 +16,16 @@ namespace roofaudit::store {
 
 struct StoreOptions {
   int busy_timeout_ms = 5000;
+  // Readers: open read-only, never create or change the file (no schema, no journal mode,
+  // no recovery of abandoned runs); a read-only file or directory reads fine. A file of an
+  // older schema is migrated only where it can be written.
+  bool read_only = false;
 };
 
 class Store {
  public:
-  // Opens or creates the database, refuses newer or foreign files, migrates, and marks
-  // runs whose writer died as interrupted.
+  // Opens or creates the database, refuses newer, foreign or incomplete files before
+  // writing anything, migrates, and marks runs whose writer died as interrupted.
   explicit Store(const std::string& path, StoreOptions options = {});
 
   std::int64_t upsert_machine(const MachineRecord& machine);
@@ -63,6 +67,9 @@ class Store {
     std::vector<std::int64_t> new_run_ids;
   };
   MergeResult merge_from(const std::string& path);
+  // Throws the Error merge_from would for a file it cannot merge, changing nothing: a merge
+  // command checks every file before it merges any.
+  void check_mergeable(const std::string& path);
 
   // Runs left 'running' by a process that no longer exists become 'interrupted'.
   // Returns how many were marked.

@@ -157,7 +157,10 @@ TEST_F(Cli, NewerSchemaIsRefusedUntouched) {
 
 TEST_F(Cli, UnwritableDatabasePathIsRefused) {
   write_all(dir.file("file"), "x");
-  expect_one_line_error(roofaudit(dir, {"--db", dir.file("file") + "/x.db", "runs"}), "cannot create directory");
+  expect_one_line_error(roofaudit(dir, run_args(dir.file("file") + "/x.db", {"--probes", "cpu.latency"})),
+                        "cannot create directory");
+  // A reader creates nothing: it says there is no database.
+  expect_one_line_error(roofaudit(dir, {"--db", dir.file("file") + "/x.db", "runs"}), "no database at");
 }
 
 TEST_F(Cli, LockedDatabaseTimesOutWithoutLosingRuns) {
@@ -996,6 +999,113 @@ TEST_F(Cli, MessagesNameTheRealProblem) {
       roofaudit(dir, {"predict", "--chip", "h100", "--purchase-usd", "30000", "--lifetime-years", "-5"}),
       "positive number of years, not -5");
   expect_one_line_error(roofaudit(dir, {"--db", db, "frob"}), "unknown verb 'frob'");
+}
+
+}  // namespace
+}  // namespace roofaudit
+
+#include <sqlite3.h>
+
+namespace roofaudit {
+namespace {
+
+// Readers open read-only: a database this user may only read, in a directory it may not
+// write (so SQLite cannot create the WAL's -shm beside it), reads fine and does not change.
+// As root the child drops to nobody, for whom the permission bits hold.
+TEST_F(Cli, ReadersOpenReadOnlyAndChangeNothing) {
+  const std::string before = seeded();
+  const std::string folder = std::filesystem::path(db).parent_path().string();
+  ASSERT_EQ(chmod(db.c_str(), 0444), 0);
+  ASSERT_EQ(chmod(folder.c_str(), 0555), 0);
+  for (const std::vector<std::string>& verb :
+       {std::vector<std::string>{"runs"}, {"show", "1"}, {"report"}, {"history"}, {"export", "1", "--format", "gbench-json"}}) {
+    std::vector<std::string> args = {"--db", db};
+    args.insert(args.end(), verb.begin(), verb.end());
+    const pid_t pid = fork();
+    if (pid == 0) {
+      if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);
+      freopen("/dev/null", "w", stdout);
+      std::vector<char*> argv;
+      std::string bin = ROOFAUDIT_BINARY;
+      argv.push_back(bin.data());
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execv(bin.c_str(), argv.data());
+      _exit(127);
+    }
+    EXPECT_EQ(wait_exit(pid), 0) << verb.front();
+  }
+  ASSERT_EQ(chmod(folder.c_str(), 0700), 0);
+  ASSERT_EQ(chmod(db.c_str(), 0644), 0);
+  EXPECT_EQ(read_all(db), before);
+  // A writer says why it cannot write.
+  write_all(dir.file("w.err"), "");
+  ASSERT_EQ(chmod(dir.file("w.err").c_str(), 0666), 0);  // the child may not create files here
+  ASSERT_EQ(chmod(folder.c_str(), 0555), 0);
+  ASSERT_EQ(chmod(db.c_str(), 0444), 0);
+  const pid_t pid = fork();
+  if (pid == 0) {
+    if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0)) _exit(126);
+    freopen(dir.file("w.err").c_str(), "w", stderr);
+    std::string bin = ROOFAUDIT_BINARY, a1 = "--db", a3 = "tag", a4 = "1", a5 = "x";
+    std::string a2 = db;
+    char* argv[] = {bin.data(), a1.data(), a2.data(), a3.data(), a4.data(), a5.data(), nullptr};
+    execv(bin.c_str(), argv);
+    _exit(127);
+  }
+  EXPECT_EQ(wait_exit(pid), 2);
+  ASSERT_EQ(chmod(folder.c_str(), 0700), 0);
+  ASSERT_EQ(chmod(db.c_str(), 0644), 0);
+  EXPECT_NE(read_all(dir.file("w.err")).find("read-only"), std::string::npos) << read_all(dir.file("w.err"));
+}
+
+// A file with nothing in it gets no schema from a reader; a foreign SQLite file is refused
+// before its journal mode (header bytes 18-19) changes; a roofaudit file missing a table
+// is refused before a run is begun in it.
+TEST_F(Cli, RefusalsLeaveTheFileAsItWas) {
+  const std::string empty = dir.file("empty.db");
+  write_all(empty, "");
+  for (const char* verb : {"runs", "report", "history"})
+    expect_one_line_error(roofaudit(dir, {"--db", empty, verb}), "is empty");
+  EXPECT_EQ(read_all(empty), "");
+
+  const std::string foreign = dir.file("foreign.db");
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(foreign.c_str(), &h), SQLITE_OK);
+    sqlite3_exec(h, "CREATE TABLE notes (x TEXT); INSERT INTO notes VALUES ('mine')", nullptr, nullptr, nullptr);
+    sqlite3_close(h);
+  }
+  const std::string foreign_before = read_all(foreign);
+  expect_one_line_error(roofaudit(dir, run_args(foreign, {"--probes", "cpu.latency"})), "not a roofaudit one");
+  expect_one_line_error(roofaudit(dir, {"--db", foreign, "runs"}), "not a roofaudit one");
+  EXPECT_EQ(read_all(foreign), foreign_before) << "header bytes 18-19 still say rollback journal";
+
+  seeded();
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "DROP TABLE tags", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+  }
+  const std::string damaged = read_all(db);
+  expect_one_line_error(roofaudit(dir, run_args(db, {"--probes", "cpu.latency"})), "lacks its 'tags' table");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "tag", "1", "x"}), "lacks its 'tags' table");
+  EXPECT_EQ(read_all(db), damaged);
+}
+
+// One merge command is all or nothing: a bad file anywhere in it merges none of them.
+TEST_F(Cli, MergeChecksEveryFileBeforeMergingAny) {
+  const std::string other = dir.file("other.db");
+  ASSERT_EQ(roofaudit(dir, run_args(other, {"--probes", "cpu.latency"})).exit_code, 0);
+  const std::string junk = dir.file("junk.db");
+  write_all(junk, "not a database at all, just words");
+  seeded();
+  const std::string before = read_all(db);
+  expect_one_line_error(roofaudit(dir, {"--db", db, "merge", other, junk}), junk);
+  EXPECT_EQ(read_all(db), before) << "other.db's run was not merged either";
+  store::Store s(db);
+  EXPECT_EQ(s.runs().size(), 1u);
 }
 
 }  // namespace
