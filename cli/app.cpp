@@ -88,7 +88,11 @@ int run_cli(int argc, char** argv) {
   }
   try {
     if (db_flag->count() > 0 && global.db.empty()) throw Error("--db is empty: give a database path");
-    const int code = action ? action() : 2;
+    int code = 2;
+    {
+      const NeutralisedStdout neutral;
+      code = action ? action() : 2;
+    }
     check_stdout();  // output that was lost is a failure, whatever the verb did
     return code;
   } catch (const Error& e) {

@@ -98,6 +98,31 @@ void write_output_file(const std::string& path, const std::string& text, const s
   tmp.keep = true;
 }
 
+struct NeutralisedStdout::Filter : std::streambuf {
+  explicit Filter(std::streambuf* out) : out_(out) {}
+  int overflow(int c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    const auto u = static_cast<unsigned char>(c);
+    if ((u < 0x20 && u != '\n' && u != '\t') || u == 0x7f) {
+      if (out_->sputc('^') == traits_type::eof()) return traits_type::eof();
+      return out_->sputc(char(u == 0x7f ? '?' : u + 64)) == traits_type::eof() ? traits_type::eof() : c;
+    }
+    return out_->sputc(char(u)) == traits_type::eof() ? traits_type::eof() : c;
+  }
+  int sync() override { return out_->pubsync(); }
+  std::streambuf* out_;
+};
+
+NeutralisedStdout::NeutralisedStdout()
+    : filter_(std::make_unique<Filter>(std::cout.rdbuf())), previous_(std::cout.rdbuf(filter_.get())) {}
+
+NeutralisedStdout::~NeutralisedStdout() {
+  std::cout.flush();
+  const auto state = std::cout.rdstate();  // rdbuf() clears it: a lost write must survive
+  std::cout.rdbuf(previous_);
+  std::cout.setstate(state);
+}
+
 void check_stdout() {
   std::cout.flush();
   if (!std::cout) {

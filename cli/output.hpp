@@ -1,5 +1,7 @@
 #pragma once
 // Where a verb's output goes, and the rules that keep it from destroying anything.
+#include <memory>
+#include <streambuf>
 #include <string>
 
 namespace roofaudit::cli {
@@ -13,6 +15,23 @@ namespace roofaudit::cli {
 //   - a device, FIFO or socket is written through, as a shell redirection would.
 // Throws Error with one line naming the path and the reason.
 void write_output_file(const std::string& path, const std::string& text, const std::string& database_path);
+
+// While alive, everything written to std::cout passes through a filter that shows control
+// characters other than newline and tab in caret notation (ESC as ^[, CR as ^M): strings
+// stored in a database (host names, tags, command lines) cannot set a terminal's title,
+// colours or cursor. JSON output is unaffected (its writer escapes them already).
+class NeutralisedStdout {
+ public:
+  NeutralisedStdout();
+  ~NeutralisedStdout();
+  NeutralisedStdout(const NeutralisedStdout&) = delete;
+  NeutralisedStdout& operator=(const NeutralisedStdout&) = delete;
+
+ private:
+  struct Filter;
+  std::unique_ptr<Filter> filter_;
+  std::streambuf* previous_;
+};
 
 // Flushes standard output and throws Error when anything written to it was lost (a full
 // disk, /dev/full, a closed pipe).

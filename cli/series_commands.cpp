@@ -157,10 +157,14 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
                                r.higher_is_better ? 1 : 0, r.va ? fmt::format("{:.9g}", *r.va) : "",
                                r.vb ? fmt::format("{:.9g}", *r.vb) : "", r.va && r.vb && *r.va != 0 ? ratio_text(r) : "");
   } else if (o.format == "markdown") {
+    // Host names, metric names and units come from the database: escaped, so a stored
+    // "<img onerror=...>" stays text in whatever renders the Markdown.
+    using reports::markdown_escape;
     std::cout << fmt::format("### roofaudit compare\n\nA: {}  \nB: {}\n\n| metric | A | B | B/A | |\n|---|---:|---:|---:|---|\n",
-                             la, lb);
+                             markdown_escape(la), markdown_escape(lb));
     for (const auto& r : sorted)
-      std::cout << fmt::format("| `{}` | {} | {} | {} | {} |\n", r.name, value_text(r.va, r.unit), value_text(r.vb, r.unit),
+      std::cout << fmt::format("| `{}` | {} | {} | {} | {} |\n", markdown_escape(r.name),
+                               markdown_escape(value_text(r.va, r.unit)), markdown_escape(value_text(r.vb, r.unit)),
                                ratio_text(r), verdict(r));
   } else {
     std::size_t width = 6;

@@ -92,7 +92,8 @@ std::string render_history_markdown(const SeriesHistory& h) {
     std::string changes;
     for (const auto& c : m.changes) changes += fmt::format("{}run {} {}", changes.empty() ? "" : ", ", c.run, change_text(c));
     out += fmt::format("| `{}` | {} | {} | {} | {} |\n", markdown_escape(m.name), m.points.size(),
-                       format_value(m.points.front().median, m.unit), format_value(m.points.back().median, m.unit),
+                       markdown_escape(format_value(m.points.front().median, m.unit)),
+                       markdown_escape(format_value(m.points.back().median, m.unit)),
                        changes.empty() ? "-" : changes);
   }
   return out;

@@ -1110,3 +1110,40 @@ TEST_F(Cli, MergeChecksEveryFileBeforeMergingAny) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// Strings stored in the database reach no terminal as control sequences and no Markdown
+// as HTML.
+TEST_F(Cli, StoredStringsAreNeutralisedOnOutput) {
+  seeded();
+  seeded();
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h,
+                           "UPDATE machines SET hostname = 'box' || char(27) || ']0;owned' || char(7) || "
+                           "'<img src=x onerror=alert(9)>'; UPDATE runs SET command_line = 'run' || char(13) || 'x'",
+                           nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(h);
+  }
+  for (const std::vector<std::string>& verb : {std::vector<std::string>{"runs"}, {"compare", "1", "2"},
+                                               {"compare", "1", "2", "--format", "markdown"}, {"show", "1"}}) {
+    std::vector<std::string> args = {"--db", db};
+    args.insert(args.end(), verb.begin(), verb.end());
+    const auto r = roofaudit(dir, args);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(r.out.find('\x1b'), std::string::npos) << verb.front();
+    EXPECT_EQ(r.out.find('\r'), std::string::npos) << verb.front();
+    EXPECT_EQ(r.out.find('\a'), std::string::npos) << verb.front();
+  }
+  const auto md = roofaudit(dir, {"--db", db, "compare", "1", "2", "--format", "markdown"});
+  ASSERT_NE(md.out.find("<img"), std::string::npos) << md.out;
+  for (std::size_t at = md.out.find("<img"); at != std::string::npos; at = md.out.find("<img", at + 1))
+    EXPECT_EQ(md.out[at - 1], '\\') << "every '<' escaped: " << md.out;
+}
+
+}  // namespace
+}  // namespace roofaudit
