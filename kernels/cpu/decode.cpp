@@ -106,17 +106,16 @@ std::string DecodeWeights::kernel_name() const { return lowp_kernel_name(kernel_
 void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::size_t batch, float* y,
                               int threads) const {
   if (type_ != DecodeType::int8) throw std::invalid_argument("decode: int8 step on bf16 weights");
+  lowp::Int8Out out;  // scaled outputs, y[b * rows + r]
+  out.y = y;
+  out.row_scale = row_scale_.data();
+  out.x_scale = x_scale;
+  out.ld = rows_;
+  out.row_sum = row_sum_.data();
   switch (kernel_) {
     case DecodeKernel::amx:
-      if (lowp::amx_shape_ok(k_, batch, false)) {
-        lowp::Int8Out out;
-        out.y = y;
-        out.row_scale = row_scale_.data();
-        out.x_scale = x_scale;
-        out.ld = rows_;
-        out.row_sum = row_sum_.data();
+      if (lowp::amx_shape_ok(k_, batch, false))
         return lowp::amx_int8(packed_.data(), rows_, k_, x, false, batch, out, threads);
-      }
       [[fallthrough]];
     case DecodeKernel::avx512_dot:
       return lowp::decode_tiles_int8(packed_.data(), rows_, k_, row_sum_.data(), row_scale_.data(), x, x_scale, batch,
@@ -129,12 +128,6 @@ void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::s
           },
           threads);
     default: {
-      lowp::Int8Out out;
-      out.y = y;
-      out.row_scale = row_scale_.data();
-      out.x_scale = x_scale;
-      out.ld = rows_;
-      out.row_sum = row_sum_.data();
       wide(kernel_).int8(reinterpret_cast<const std::int8_t*>(packed_.data()), rows_, k_, x, false, batch, out,
                          threads);
     }

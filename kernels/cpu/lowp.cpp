@@ -3,6 +3,8 @@
 #include <omp.h>
 
 #include <algorithm>
+#include <cstdlib>
+#include <new>
 #include <cstring>
 #include <stdexcept>
 
@@ -14,6 +16,22 @@
 #include "kernels/cpu/lowp_wide.hpp"
 
 namespace roofaudit::kernels {
+
+namespace lowp {
+ScratchBuffer::~ScratchBuffer() { std::free(data_); }
+void* ScratchBuffer::get(std::size_t bytes) {
+  if (bytes > bytes_) {
+    std::free(data_);
+    bytes_ = (bytes + 63) / 64 * 64;
+    data_ = std::aligned_alloc(64, bytes_);
+    if (!data_) {
+      bytes_ = 0;
+      throw std::bad_alloc();
+    }
+  }
+  return data_;
+}
+}  // namespace lowp
 
 bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& cpu) {
   switch (kernel) {

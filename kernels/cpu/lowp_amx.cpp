@@ -21,6 +21,7 @@
 
 #pragma GCC push_options
 #pragma GCC target("amx-tile,amx-int8,amx-bf16")
+#include "kernels/cpu/amx_tiles.hpp"
 
 namespace roofaudit::kernels::lowp {
 namespace {
@@ -29,44 +30,12 @@ constexpr std::size_t kPanelRows = 32;  // the VNNI packing's panel (lowp_tiles.
 constexpr std::size_t kVectors = 32;    // activation vectors per block: two A tiles
 constexpr std::size_t kStepGroups = 16; // k-groups per tile step (64 bytes of a row)
 
-struct TileConfig {
-  std::uint8_t palette = 1, start_row = 0;
-  std::uint8_t reserved[14] = {};
-  std::uint16_t colsb[16] = {};
-  std::uint8_t rows[16] = {};
-};
-
-// Tiles 0-3: C (16 x 16 of 4 bytes); 4-5: A (16 vectors x 64 bytes); 6-7: B (16 groups x 64 bytes).
-void configure() {
-  TileConfig cfg;
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  _tile_loadconfig(&cfg);
-}
-
-struct Buffer {
-  void* data = nullptr;
-  std::size_t bytes = 0;
-  ~Buffer() { std::free(data); }
-  void* get(std::size_t n) {
-    if (n > bytes) {
-      std::free(data);
-      bytes = (n + 63) / 64 * 64;
-      data = std::aligned_alloc(64, bytes);
-      if (!data) throw std::bad_alloc();
-    }
-    return data;
-  }
-};
-
 // Activations as A-tile rows: batch rounded up to kVectors, k bytes per row (a multiple of
 // 64), zero past the batch; `flip` XORs every byte (0x80: signed to unsigned offset by 128).
 template <typename T>
 const T* pad_activations(const T* x, std::size_t batch, std::size_t k, T flip) {
   const std::size_t padded = (batch + kVectors - 1) / kVectors * kVectors;
-  thread_local Buffer buffer;
+  thread_local ScratchBuffer buffer;
   T* out = static_cast<T*>(buffer.get(padded * k * sizeof(T)));
   for (std::size_t b = 0; b < padded; ++b)
     for (std::size_t i = 0; i < k; ++i) out[b * k + i] = b < batch ? T(x[b * k + i] ^ flip) : T(0);
@@ -82,7 +51,7 @@ void run(const std::uint32_t* w, std::size_t rows, std::size_t groups, const XT*
   const std::size_t x_stride = groups * 4;  // bytes per activation row
 #pragma omp parallel num_threads(threads)
   {
-    configure();
+    amx::configure_16x64();
     alignas(64) Acc c[4][16 * 16];
 #pragma omp for schedule(static)
     for (std::size_t jp = 0; jp < panels; ++jp) {

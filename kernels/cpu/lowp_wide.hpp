@@ -42,6 +42,20 @@ struct WideKernels {
                float* y, std::size_t ldy, int threads);
 };
 
+// Scratch that only grows, one per calling thread (a fresh buffer per step would spend
+// its time in page faults). Defined in lowp.cpp, outside every ISA's target switch.
+struct ScratchBuffer {
+  ScratchBuffer() = default;
+  ScratchBuffer(const ScratchBuffer&) = delete;
+  ScratchBuffer& operator=(const ScratchBuffer&) = delete;
+  ~ScratchBuffer();
+  void* get(std::size_t bytes);  // 64-byte aligned, at least `bytes`; throws std::bad_alloc
+
+ private:
+  void* data_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
 extern const WideKernels kWide_avx2;
 extern const WideKernels kWide_avxvnni;
 extern const WideKernels kWide_avx512;

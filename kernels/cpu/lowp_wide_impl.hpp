@@ -126,30 +126,13 @@ template <std::size_t... N>
 Tiles<N...> tiles_of(std::index_sequence<N...>);
 using AllTiles = decltype(tiles_of(std::make_index_sequence<kMr>{}));
 
-// Scratch that only grows, one per calling thread (a fresh buffer per step would spend
-// its time in page faults).
-struct Scratch {
-  void* data = nullptr;
-  std::size_t bytes = 0;
-  ~Scratch() { std::free(data); }
-  void* get(std::size_t n) {
-    if (n > bytes) {
-      std::free(data);
-      bytes = (n + 63) / 64 * 64;
-      data = std::aligned_alloc(64, bytes);
-      if (!data) throw std::bad_alloc();
-    }
-    return data;
-  }
-};
-
 // Activations into panels of kMr vectors: for each k-group the word of each vector in
 // turn (a pair of 16-bit integers, or a quad of bytes with signed values offset by 128 for
 // the unsigned side of vpdpbusd). Vectors past `batch` and elements past k are zero.
 template <typename T>
 const std::uint32_t* pack_int8_activations(const T* x, std::size_t batch, std::size_t k) {
   const std::size_t groups = (k + kG - 1) / kG, panels = (batch + kMr - 1) / kMr;
-  thread_local Scratch scratch;
+  thread_local ScratchBuffer scratch;
   auto* out = static_cast<std::uint32_t*>(scratch.get(panels * groups * kMr * 4));
   constexpr bool kSigned = T(-1) < T(0);
   for (std::size_t b = 0; b < panels * kMr; ++b) {
@@ -177,7 +160,7 @@ inline float widen_bf16(std::uint16_t h) {
 
 const float* pack_bf16_activations(const std::uint16_t* x, std::size_t batch, std::size_t k) {
   const std::size_t groups = (k + 1) / 2, panels = (batch + kMr - 1) / kMr;
-  thread_local Scratch scratch;
+  thread_local ScratchBuffer scratch;
   auto* out = static_cast<float*>(scratch.get(panels * groups * kMr * 2 * 4));
   for (std::size_t b = 0; b < panels * kMr; ++b) {
     float* dst = out + ((b / kMr) * groups * kMr + b % kMr) * 2;

@@ -13,27 +13,10 @@
 // The tile instructions are only reached where peak_kernels() found AMX and the kernel
 // granted the tile state.
 #pragma GCC target("amx-tile,amx-int8,amx-bf16")
+#include "kernels/cpu/amx_tiles.hpp"
 
 namespace roofaudit::kernels::amx_peak {
 namespace {
-
-struct TileConfig {
-  std::uint8_t palette = 1, start_row = 0;
-  std::uint8_t reserved[14] = {};
-  std::uint16_t colsb[16] = {};
-  std::uint8_t rows[16] = {};
-};
-static_assert(sizeof(TileConfig) == 64);
-
-// Tiles 0-3 accumulate (16 rows of 16 int32 / fp32), 4-7 are sources (16 rows of 64 bytes).
-void configure() {
-  TileConfig cfg;
-  for (int t = 0; t < 8; ++t) {
-    cfg.rows[t] = 16;
-    cfg.colsb[t] = 64;
-  }
-  _tile_loadconfig(&cfg);
-}
 
 template <typename Lane>
 double sum_accumulators() {
@@ -67,7 +50,7 @@ bool permitted() { return lowp::amx_permitted(); }
 double int8_dot(std::size_t iterations) {
   alignas(64) std::int8_t ones[16 * 64];
   std::memset(ones, 1, sizeof(ones));
-  configure();
+  amx::configure_16x64();
   load_sources(ones);
   for (std::size_t i = 0; i < iterations; ++i) {
     _tile_dpbssd(0, 4, 6);
@@ -85,7 +68,7 @@ double int8_expected(std::size_t iterations) { return 4.0 * 256 * 64 * double(it
 double bf16_dot(std::size_t iterations) {
   alignas(64) std::uint16_t ones[16 * 32];
   for (auto& v : ones) v = 0x3f80;
-  configure();
+  amx::configure_16x64();
   load_sources(ones);
   for (std::size_t i = 0; i < iterations; ++i) {
     _tile_dpbf16ps(0, 4, 6);
