@@ -20,6 +20,8 @@ double positive(const nlohmann::json& j, const char* key, const std::string& ori
   if (!j[key].is_number()) throw Error(fmt::format("{}: field '{}' is not a number", origin, key));
   const double v = j[key].get<double>();
   if (!std::isfinite(v) || v <= 0) throw Error(fmt::format("{}: field '{}' must be positive, not {}", origin, key, v));
+  // Bytes, bytes per second: a petabyte (per second) is beyond any chip of this decade.
+  if (v > 1e15) throw Error(fmt::format("{}: field '{}' is {:g}, beyond any real chip (at most 1e15)", origin, key, v));
   return v;
 }
 
@@ -83,6 +85,9 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
   for (const auto& [dtype, value] : j["flops_per_s"].items()) {
     if (!value.is_number() || !(value.get<double>() > 0) || !std::isfinite(value.get<double>()))
       throw Error(fmt::format("{}: flops_per_s.{} must be a positive number", where, dtype));
+    if (value.get<double>() > 1e18)
+      throw Error(fmt::format("{}: flops_per_s.{} is {:g}, beyond any real chip (at most 1e18)", where, dtype,
+                              value.get<double>()));
     c.flops_per_s[parse_dtype(dtype)] = value.get<double>();
   }
   if (!c.flops_per_s.count(Dtype::bf16) && !c.flops_per_s.count(Dtype::fp16))
@@ -118,25 +123,39 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
 }
 
 ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name) {
-  auto field = [&](const char* key) -> int {
+  // Every field bounded by what a real model could have (the largest published ones are
+  // well inside), so the sizes computed from them cannot overflow or go negative.
+  auto field = [&](const char* key, long long most) -> int {
     if (!j.contains(key) || j[key].is_null()) throw Error(fmt::format("{}: config.json lacks '{}'", name, key));
     if (!j[key].is_number_integer() || j[key].get<long long>() <= 0)
       throw Error(fmt::format("{}: config.json field '{}' must be a positive integer", name, key));
-    return j[key].get<int>();
+    if (j[key].is_number_unsigned() ? j[key].get<unsigned long long>() > (unsigned long long)(most)
+                                    : j[key].get<long long>() > most)
+      throw Error(fmt::format("{}: config.json field '{}' is {}, beyond any real model (at most {})", name, key,
+                              j[key].dump(), most));
+    return int(j[key].get<long long>());
   };
   ModelSpec m;
   m.name = name;
-  m.layers = field("num_hidden_layers");
-  m.d_model = field("hidden_size");
-  m.d_ff = field("intermediate_size");
-  m.q_heads = field("num_attention_heads");
-  m.kv_heads = j.contains("num_key_value_heads") ? field("num_key_value_heads") : m.q_heads;
-  m.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? field("head_dim") : m.d_model / m.q_heads;
-  m.vocab = field("vocab_size");
+  m.layers = field("num_hidden_layers", 1024);
+  m.d_model = field("hidden_size", 1 << 17);
+  m.d_ff = field("intermediate_size", 1 << 20);
+  m.q_heads = field("num_attention_heads", 1024);
+  m.kv_heads = j.contains("num_key_value_heads") ? field("num_key_value_heads", 1024) : m.q_heads;
+  m.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? field("head_dim", 4096) : m.d_model / m.q_heads;
+  m.vocab = field("vocab_size", 1 << 24);
   m.tied_embeddings = j.value("tie_word_embeddings", false);
+  if (m.kv_heads > m.q_heads || m.q_heads % m.kv_heads != 0)
+    throw Error(fmt::format("{}: config.json has {} query heads over {} KV heads: each KV head must serve a whole "
+                            "group of query heads",
+                            name, m.q_heads, m.kv_heads));
+  if (m.head_dim < 1) throw Error(fmt::format("{}: config.json gives a head dimension below 1", name));
   if (j.contains("num_local_experts") && !j["num_local_experts"].is_null()) {
-    m.experts = field("num_local_experts");
-    m.active_experts = field("num_experts_per_tok");
+    m.experts = field("num_local_experts", 4096);
+    m.active_experts = field("num_experts_per_tok", 4096);
+    if (m.active_experts > m.experts)
+      throw Error(fmt::format("{}: config.json routes {} experts per token out of {}", name, m.active_experts,
+                              m.experts));
   }
   return m;
 }

@@ -82,9 +82,17 @@ LocalPrice price_from_json(const nlohmann::json& j, const std::string& origin) {
   }
   LocalPrice p;
   if (j.contains("usd_per_hour")) {
+    // Either a price per hour or what makes one, never both: one would be silently ignored.
+    for (const char* key : {"purchase_usd", "lifetime_years", "utilisation", "watts", "pue", "usd_per_kwh"})
+      if (j.contains(key))
+        throw Error(fmt::format("{}: give usd_per_hour or the owned-cost fields, not both ('{}' would be ignored)",
+                                origin, key));
     p.usd_per_hour = j["usd_per_hour"].get<double>();
     return p;
   }
+  if (!j.contains("purchase_usd") && !j.contains("watts"))
+    throw Error(fmt::format("{}: gives no price: set usd_per_hour, or purchase_usd (and watts) for owned hardware",
+                            origin));
   OwnedCost c;
   c.purchase_usd = j.value("purchase_usd", 0.0);
   if (j.contains("lifetime_years")) c.lifetime_h = j["lifetime_years"].get<double>() * 8766.0;

@@ -303,19 +303,28 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_flag("--compare", o->compare, "every catalogue chip at its cheapest fitting configuration");
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->add_option("--price-per-hour", o->price_per_hour, "USD per chip-hour, overriding the catalogue");
-  cmd->add_option("--purchase-usd", o->purchase_usd, "owned hardware: purchase price per chip");
-  cmd->add_option("--lifetime-years", o->lifetime_years, "owned hardware: depreciation period (default 5)");
-  cmd->add_option("--utilisation", o->utilisation, "owned hardware: fraction of hours in use (default 0.7)");
-  cmd->add_option("--watts", o->watts, "owned hardware: power per chip at load");
-  cmd->add_option("--pue", o->pue, "owned hardware: power usage effectiveness (default 1.3)");
-  cmd->add_option("--usd-per-kwh", o->usd_per_kwh, "owned hardware: electricity price (default 0.15)");
+  // The owned-cost details only mean something beside a purchase price, and the drafting
+  // details beside a drafter: given alone they would be silently ignored.
+  auto* purchase = cmd->add_option("--purchase-usd", o->purchase_usd, "owned hardware: purchase price per chip");
+  cmd->add_option("--lifetime-years", o->lifetime_years, "owned hardware: depreciation period (default 5)")
+      ->needs(purchase);
+  cmd->add_option("--utilisation", o->utilisation, "owned hardware: fraction of hours in use (default 0.7)")
+      ->needs(purchase);
+  cmd->add_option("--watts", o->watts, "owned hardware: power per chip at load")->needs(purchase);
+  cmd->add_option("--pue", o->pue, "owned hardware: power usage effectiveness (default 1.3)")->needs(purchase);
+  cmd->add_option("--usd-per-kwh", o->usd_per_kwh, "owned hardware: electricity price (default 0.15)")
+      ->needs(purchase);
   cmd->add_option("--bw-efficiency", o->bw_efficiency, "achieved fraction of memory bandwidth (default 1.0)");
   cmd->add_option("--matmul-efficiency", o->matmul_efficiency, "achieved fraction of matmul peak at decode (default 1.0)");
   cmd->add_option("--mfu", o->mfu, "prefill model FLOP utilisation (default 0.4)");
   cmd->add_option("--layer-overhead-us", o->layer_overhead_us, "fixed time per layer per step (default 0)");
-  cmd->add_option("--draft", o->draft, "speculative decoding: the drafter model");
-  cmd->add_option("--draft-len", o->draft_len, "speculative decoding: tokens drafted per step")->capture_default_str();
-  cmd->add_option("--accept", o->accept, "speculative decoding: acceptance probability per token")->capture_default_str();
+  auto* draft = cmd->add_option("--draft", o->draft, "speculative decoding: the drafter model");
+  cmd->add_option("--draft-len", o->draft_len, "speculative decoding: tokens drafted per step")
+      ->capture_default_str()
+      ->needs(draft);
+  cmd->add_option("--accept", o->accept, "speculative decoding: acceptance probability per token")
+      ->capture_default_str()
+      ->needs(draft);
   cmd->callback([&action, &global, o] { action = [&global, o] { return run_predict(global, *o); }; });
 }
 

@@ -1147,3 +1147,45 @@ TEST_F(Cli, StoredStringsAreNeutralisedOnOutput) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// Model, chip and price files are bounded by what real ones hold, and a field that would be
+// ignored is refused rather than dropped.
+TEST_F(Cli, ImplausibleModelChipAndPriceFilesAreRefusedNamingTheField) {
+  seeded();
+  auto model = [&](const std::string& extra) {
+    const std::string path = dir.file("config-" + std::to_string(std::hash<std::string>{}(extra)) + ".json");
+    write_all(path, R"({"num_hidden_layers": 2, "hidden_size": 64, "intermediate_size": 160, )" + extra + "}");
+    return path;
+  };
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases = {
+      {{"predict", "--chip", "h100", "--model", model(R"("num_attention_heads": 4, "vocab_size": 1000000000000000)")},
+       "'vocab_size' is 1000000000000000, beyond any real model"},
+      {{"predict", "--chip", "h100", "--model", model(R"("num_attention_heads": 4, "vocab_size": 300, "num_hidden_layers": 2147483648)")},
+       "'num_hidden_layers' is 2147483648"},
+      {{"predict", "--chip", "h100", "--model", model(R"("num_attention_heads": 32, "num_key_value_heads": 7, "vocab_size": 300)")},
+       "32 query heads over 7 KV heads"},
+      {{"predict", "--chip", "h100", "--model",
+        model(R"("num_attention_heads": 4, "vocab_size": 300, "num_local_experts": 8, "num_experts_per_tok": 16)")},
+       "16 experts per token out of 8"},
+      {{"predict", "--chip", "h100", "--accept", "0.5"}, "--accept requires --draft"},
+      {{"predict", "--chip", "h100", "--watts", "700"}, "--watts requires --purchase-usd"},
+  };
+  for (const auto& [args, fragment] : cases) {
+    SCOPED_TRACE(fragment);
+    expect_one_line_error(roofaudit(dir, args), fragment);
+  }
+  const std::string chip = dir.file("chip.json");
+  write_all(chip, R"({"name": "big", "flops_per_s": {"bf16": 1e15}, "hbm_bytes": 1e308, "hbm_bytes_per_s": 3e12})");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", chip}), "'hbm_bytes' is 1e+308, beyond any real chip");
+  const std::string none = dir.file("price-none.json"), both = dir.file("price-both.json");
+  write_all(none, "{}");
+  write_all(both, R"({"usd_per_hour": 1, "purchase_usd": 5000})");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--price-config", none}), "gives no price");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--price-config", both}), "not both");
+}
+
+}  // namespace
+}  // namespace roofaudit
