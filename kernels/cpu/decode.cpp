@@ -17,12 +17,6 @@
 namespace roofaudit::kernels {
 namespace {
 
-const lowp::WideKernels& wide(DecodeKernel kernel) {
-  return kernel == DecodeKernel::avx512 ? lowp::kWide_avx512
-         : kernel == DecodeKernel::avx_vnni ? lowp::kWide_avxvnni
-                                           : lowp::kWide_avx2;
-}
-
 // Rows into panels of `panel` rows in k-groups of `group` elements (zero past k and past
 // the last row); portable (panel 1, group k) keeps rows in order. Each thread fills and
 // packs whole panels. row_sum: the sum of each row's weights (the AVX512_VNNI path's
@@ -64,16 +58,10 @@ void pack_for(DecodeKernel kernel, Panel& out, std::size_t rows, std::size_t k, 
       return pack_rows<T>(out, rows, k, 4 / sizeof(T), lowp::kTileCols, fill, threads, row_sum);
     case DecodeKernel::portable: return pack_rows<T>(out, rows, k, k, 1, fill, threads, nullptr);
     default: {
-      const bool quads = sizeof(T) == 1 && wide(kernel).int8_group == 4;  // vpdpbusd: 4 bytes and the row sums
-      return pack_rows<T>(out, rows, k, quads ? 4 : 2, wide(kernel).panel, fill, threads, quads ? row_sum : nullptr);
+      const bool quads = sizeof(T) == 1 && lowp::wide_kernels(kernel).int8_group == 4;  // vpdpbusd: 4 bytes and the row sums
+      return pack_rows<T>(out, rows, k, quads ? 4 : 2, lowp::wide_kernels(kernel).panel, fill, threads, quads ? row_sum : nullptr);
     }
   }
-}
-
-void require(DecodeKernel kernel, DecodeType type) {
-  if (!lowp_kernel_supported(kernel, type, cpu_features()))
-    throw std::invalid_argument("decode weights: this CPU (or ROOFAUDIT_MAX_ISA) cannot run the " +
-                                lowp_kernel_isa(kernel, type) + " kernel");
 }
 
 }  // namespace
@@ -81,7 +69,7 @@ void require(DecodeKernel kernel, DecodeType type) {
 DecodeWeights DecodeWeights::int8(std::size_t rows, std::size_t k, const FillInt8& fill, std::vector<float> row_scale,
                                   DecodeKernel kernel, int threads) {
   if (rows == 0 || k == 0 || row_scale.size() != rows) throw std::invalid_argument("decode weights: bad shape");
-  require(kernel, DecodeType::int8);
+  require_lowp_kernel(kernel, DecodeType::int8, "decode weights");
   DecodeWeights w(DecodeType::int8, kernel, rows, k);
   w.row_scale_ = std::move(row_scale);
   pack_for<std::int8_t>(kernel, w.packed_, rows, k, fill, threads, &w.row_sum_);
@@ -91,7 +79,7 @@ DecodeWeights DecodeWeights::int8(std::size_t rows, std::size_t k, const FillInt
 DecodeWeights DecodeWeights::bf16(std::size_t rows, std::size_t k, const FillBf16& fill, DecodeKernel kernel,
                                   int threads) {
   if (rows == 0 || k == 0) throw std::invalid_argument("decode weights: bad shape");
-  require(kernel, DecodeType::bf16);
+  require_lowp_kernel(kernel, DecodeType::bf16, "decode weights");
   DecodeWeights w(DecodeType::bf16, kernel, rows, k);
   pack_for<std::uint16_t>(kernel, w.packed_, rows, k, fill, threads, nullptr);
   return w;
@@ -128,7 +116,7 @@ void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::s
           },
           threads);
     default: {
-      wide(kernel_).int8(reinterpret_cast<const std::int8_t*>(packed_.data()), rows_, k_, x, false, batch, out,
+      lowp::wide_kernels(kernel_).int8(reinterpret_cast<const std::int8_t*>(packed_.data()), rows_, k_, x, false, batch, out,
                          threads);
     }
   }
@@ -145,7 +133,7 @@ void DecodeWeights::step_bf16(const std::uint16_t* x, std::size_t batch, float* 
       return lowp::portable_bf16(
           reinterpret_cast<const std::uint16_t*>(packed_.data()), rows_, k_, x, batch,
           [&](std::size_t b, std::size_t r, float dot) { y[b * rows_ + r] = dot; }, threads);
-    default: wide(kernel_).bf16(packed_.data(), rows_, k_, x, batch, y, rows_, threads);
+    default: lowp::wide_kernels(kernel_).bf16(packed_.data(), rows_, k_, x, batch, y, rows_, threads);
   }
 }
 

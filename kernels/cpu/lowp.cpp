@@ -71,16 +71,21 @@ std::string lowp_kernel_isa(LowpKernel kernel, LowpType type) {
   return "?";
 }
 
-namespace {
-const lowp::WideKernels& wide(LowpKernel kernel) {
+const lowp::WideKernels& lowp::wide_kernels(LowpKernel kernel) {
   switch (kernel) {
-    case LowpKernel::avx512: return lowp::kWide_avx512;
-    case LowpKernel::avx_vnni: return lowp::kWide_avxvnni;
-    case LowpKernel::avx2: return lowp::kWide_avx2;
+    case LowpKernel::avx512: return kWide_avx512;
+    case LowpKernel::avx_vnni: return kWide_avxvnni;
+    case LowpKernel::avx2: return kWide_avx2;
     default: throw std::logic_error("not a widening kernel");
   }
 }
-}  // namespace
+
+void require_lowp_kernel(LowpKernel kernel, LowpType type, const std::string& what) {
+  if (!lowp_kernel_supported(kernel, type, cpu_features()))
+    throw std::invalid_argument(what + ": this CPU (or ROOFAUDIT_MAX_ISA) cannot run the " +
+                                lowp_kernel_isa(kernel, type) + " " + (type == LowpType::int8 ? "int8" : "bf16") +
+                                " kernel");
+}
 
 std::string lowp_kernel_name(LowpKernel kernel, LowpType type) {
   const bool int8 = type == LowpType::int8;
@@ -89,22 +94,16 @@ std::string lowp_kernel_name(LowpKernel kernel, LowpType type) {
                 : "tdpbf16ps 32x32 tiles (AMX-BF16); vdpbf16ps under 16 vectors";
   if (kernel == LowpKernel::avx512_dot) return int8 ? "vpdpbusd 8x32 tile" : "vdpbf16ps 8x32 tile";
   if (kernel == LowpKernel::portable) return "portable C++ 4x4 blocks";
-  return int8 ? wide(kernel).int8_name : wide(kernel).bf16_name;
+  return int8 ? lowp::wide_kernels(kernel).int8_name : lowp::wide_kernels(kernel).bf16_name;
 }
 
 std::size_t lowp_panel_rows(LowpKernel kernel) {
   if (kernel == LowpKernel::avx512_dot || kernel == LowpKernel::amx) return lowp::kTileCols;
   if (kernel == LowpKernel::portable) return 1;
-  return wide(kernel).panel;
+  return lowp::wide_kernels(kernel).panel;
 }
 
 namespace {
-
-void require(LowpKernel kernel, LowpType type) {
-  if (!lowp_kernel_supported(kernel, type, cpu_features()))
-    throw std::invalid_argument("this CPU (or ROOFAUDIT_MAX_ISA) cannot run the " + lowp_kernel_isa(kernel, type) +
-                                " " + (type == LowpType::int8 ? "int8" : "bf16") + " kernel");
-}
 
 // B's columns as the rows of a widening kernel's panels: column j's k-group q (elements
 // 2q, 2q+1) at wide_offset(j, q); zero past k and past n.
@@ -141,7 +140,7 @@ const T* transpose(const T* b, std::size_t n, std::size_t k, int threads) {
 
 void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::size_t m, std::size_t n, std::size_t k,
                int threads, LowpKernel kernel) {
-  require(kernel, LowpType::bf16);
+  require_lowp_kernel(kernel, LowpType::bf16, "gemm");
   if (kernel == LowpKernel::amx && lowp::amx_shape_ok(k, m, true))
     return lowp::amx_bf16(lowp::pack_dot_bf16(b, n, k, threads), n, k, a, m, c, n, threads);
   if (kernel == LowpKernel::avx512_dot || kernel == LowpKernel::amx)
@@ -151,14 +150,14 @@ void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::si
     lowp::portable_bf16(bt, n, k, a, m, [&](std::size_t i, std::size_t j, float dot) { c[i * n + j] = dot; }, threads);
     return;
   }
-  const auto& w = wide(kernel);
+  const auto& w = lowp::wide_kernels(kernel);
   const auto* packed = static_cast<const std::uint32_t*>(pack_columns_wide(b, n, k, 2, w.panel, threads));
   w.bf16(packed, n, k, a, m, c, n, threads);
 }
 
 void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
                std::size_t k, int threads, LowpKernel kernel) {
-  require(kernel, LowpType::int8);
+  require_lowp_kernel(kernel, LowpType::int8, "gemm");
   if (kernel == LowpKernel::amx && lowp::amx_shape_ok(k, m, false)) {
     lowp::Int8Out out;
     out.c = c;
@@ -173,7 +172,7 @@ void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std
                         threads);
     return;
   }
-  const auto& w = wide(kernel);
+  const auto& w = lowp::wide_kernels(kernel);
   const auto* packed = static_cast<const std::int8_t*>(pack_columns_wide(b, n, k, w.int8_group, w.panel, threads));
   lowp::Int8Out out;
   out.c = c;

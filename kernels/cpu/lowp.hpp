@@ -28,6 +28,9 @@ LowpKernel best_lowp_kernel(LowpType type);
 std::string lowp_kernel_isa(LowpKernel kernel, LowpType type);
 // The instruction sequence, for the record.
 std::string lowp_kernel_name(LowpKernel kernel, LowpType type);
+// Throws std::invalid_argument, prefixed by `what`, when this CPU (within ROOFAUDIT_MAX_ISA)
+// cannot run `kernel` for `type`.
+void require_lowp_kernel(LowpKernel kernel, LowpType type, const std::string& what);
 // Weight rows per packed panel (1 for portable: rows in order).
 std::size_t lowp_panel_rows(LowpKernel kernel);
 

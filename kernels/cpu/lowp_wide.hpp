@@ -59,6 +59,13 @@ struct ScratchBuffer {
 extern const WideKernels kWide_avx2;
 extern const WideKernels kWide_avxvnni;
 extern const WideKernels kWide_avx512;
+}  // namespace roofaudit::kernels::lowp
+
+#include "kernels/cpu/lowp.hpp"
+
+namespace roofaudit::kernels::lowp {
+// The widening kernels of avx512, avx_vnni and avx2 (std::logic_error for the others).
+const WideKernels& wide_kernels(LowpKernel kernel);
 
 // Packed sizes and group offsets: panel p holds, for every k-group q (`group` elements),
 // the group of each of its `panel` rows in turn; zero past k and past the last row.

@@ -1,5 +1,7 @@
 #include "kernels/cpu/peak.hpp"
 
+#include "kernels/cpu/lowp_amx.hpp"
+
 namespace roofaudit::kernels {
 
 namespace avx512_peak {
@@ -15,7 +17,6 @@ double int8_madd(std::size_t), int8_madd_expected(std::size_t), int8_maddubs(std
 double bf16_widened(std::size_t);
 }  // namespace avx2_peak
 namespace amx_peak {
-bool permitted();
 double int8_dot(std::size_t), int8_expected(std::size_t), bf16_dot(std::size_t), bf16_expected(std::size_t);
 }  // namespace amx_peak
 namespace generic_peak {
@@ -47,9 +48,9 @@ std::vector<PeakKernel> peak_kernels(const CpuFeatures& c) {
   using P = Precision;
   std::vector<PeakKernel> k;
   // AMX: per instruction a 16 x 16 tile gains 16 x 16 x 64 int8 (or x 32 bf16) products.
-  if (c.amx_int8 && amx_peak::permitted())
+  if (c.amx_int8 && lowp::amx_permitted())
     k.push_back({P::int8, "amx", "tdpbssd (AMX-INT8) 16x16x64", 4 * 16 * 16 * 64 * 2, amx_peak::int8_dot, amx_peak::int8_expected, ((std::size_t{1} << 31) - 1) / 64});
-  if (c.amx_bf16 && amx_peak::permitted())
+  if (c.amx_bf16 && lowp::amx_permitted())
     k.push_back({P::bf16, "amx", "tdpbf16ps (AMX-BF16) 16x16x32", 4 * 16 * 16 * 32 * 2, amx_peak::bf16_dot, amx_peak::bf16_expected, (std::size_t{1} << 24) / 32});
   if (c.avx512) {
     k.push_back({P::fp64, "avx512", "vfmadd231pd zmm", 16 * 8 * 2, avx512_peak::fp64_fma, avx512_peak::fp64_expected, kPlenty});

@@ -44,7 +44,6 @@ void load_sources(const void* ones) {
 
 }  // namespace
 
-bool permitted() { return lowp::amx_permitted(); }
 
 // Every source byte is 1: each int32 of a tile gains 64 products of 1 x 1 per tdpbssd.
 double int8_dot(std::size_t iterations) {

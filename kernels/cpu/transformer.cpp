@@ -126,19 +126,18 @@ inline float silu(float g) {
   return g >= 0 ? g / (1.0f + e) : g * e / (1.0f + e);
 }
 
-// The vector loops of the step (SwiGLU, attention) are compiled once per ISA class and
-// chosen by cpu_features(), so ROOFAUDIT_MAX_ISA caps them as it caps the products.
+// The vector loops of the step (SwiGLU, attention) are compiled once per ISA class, so
+// ROOFAUDIT_MAX_ISA caps them as it caps the products. name##_for(cpu) picks the build;
+// a step picks once (cpu_features() reads the environment), not per head.
 #define ROOFAUDIT_PER_ISA(name, params, args)                                                          \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) void name##_avx512 params { \
     name##_body args;                                                                                 \
   }                                                                                                   \
   __attribute__((target("avx2,fma"))) void name##_avx2 params { name##_body args; }                   \
   void name##_generic params { name##_body args; }                                                    \
-  void name params {                                                                                  \
-    const CpuFeatures cpu = cpu_features();                                                           \
-    if (cpu.avx512) name##_avx512 args;                                                               \
-    else if (cpu.avx2) name##_avx2 args;                                                              \
-    else name##_generic args;                                                                         \
+  using name##_fn = void(*) params;                                                                   \
+  name##_fn name##_for(const CpuFeatures& cpu) {                                                      \
+    return cpu.avx512 ? name##_avx512 : cpu.avx2 ? name##_avx2 : name##_generic;                      \
   }
 
 __attribute__((always_inline)) inline void swiglu_body(const float* gate_up, std::size_t F, float* out) {
@@ -303,7 +302,8 @@ std::size_t attention_key_span(std::size_t context) { return key_span(context); 
 
 void attend_bf16(const float* q, const std::uint16_t* keys, const std::uint16_t* values, std::size_t n, int group,
                  int head_dim, float* scores, float* out) {
-  attend(q, keys, values, n, group, head_dim, float(1.0 / std::sqrt(double(head_dim))), scores, out);
+  attend_for(cpu_features())(q, keys, values, n, group, head_dim, float(1.0 / std::sqrt(double(head_dim))), scores,
+                            out);
 }
 
 void attend_reference(const float* q, const std::uint16_t* keys, const std::uint16_t* values, std::size_t n, int group,
@@ -450,6 +450,9 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
   const std::size_t qkv_rows = std::size_t(Nq + 2 * K) * H, pos = context_ - 1;
   const float scale = float(1.0 / std::sqrt(double(H)));
   const std::vector<float> rotary = rope_table(int(H), pos, shape_.rope_theta);
+  const CpuFeatures cpu = cpu_features();  // once per step
+  const auto attend = attend_for(cpu);
+  const auto swiglu = swiglu_for(cpu);
   for (std::size_t b = 0; b < B; ++b) {
     if (tokens[b] < 0 || tokens[b] >= shape_.vocab) throw std::invalid_argument("transformer: token out of range");
     embed(tokens[b], &x_[b * D]);

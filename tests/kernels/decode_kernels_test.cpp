@@ -55,7 +55,9 @@ TEST_P(DecodeKernels, Int8MatchesTheScalarReference) {
   }
 }
 
-TEST_P(DecodeKernels, Bf16MatchesTheExactReference) {
+class DecodeKernelsBf16 : public ::testing::TestWithParam<DecodeKernel> {};
+
+TEST_P(DecodeKernelsBf16, MatchesTheExactReference) {
   ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), DecodeType::bf16);
   {
     const DecodeKernel kernel = GetParam();
@@ -109,8 +111,17 @@ TEST_P(DecodeKernels, AgreesWithPortableAcrossBatchSizes) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryKernel, DecodeKernels, ::testing::ValuesIn(kAllLowpKernels), lowp_kernel_test_name);
+INSTANTIATE_TEST_SUITE_P(EveryKernel, DecodeKernelsBf16, ::testing::ValuesIn(kBf16LowpKernels), lowp_kernel_test_name);
 
 // A kernel the CPU cannot run is refused when the weights are packed, not run.
+TEST(DecodeKernelDispatch, AvxVnniHasNoBf16Kernel) {
+  CpuFeatures all;
+  all.avx2 = all.avx_vnni = true;
+  EXPECT_TRUE(lowp_kernel_supported(DecodeKernel::avx_vnni, DecodeType::int8, all));
+  EXPECT_FALSE(lowp_kernel_supported(DecodeKernel::avx_vnni, DecodeType::bf16, all));
+  EXPECT_EQ(lowp_kernels(DecodeType::bf16, all).front(), DecodeKernel::avx2);
+}
+
 TEST(DecodeKernelDispatch, RefusesAKernelTheCpuCannotRun) {
   const ScopedIsaCap cap("generic");
   EXPECT_THROW(DecodeWeights::int8(1, 1, [](std::size_t, std::int8_t*) {}, {1.0f}, DecodeKernel::avx2, 1),

@@ -13,6 +13,11 @@ namespace roofaudit::kernels {
 inline const LowpKernel kAllLowpKernels[] = {LowpKernel::amx, LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni,
                                               LowpKernel::avx2, LowpKernel::portable};
 
+// The kernels that have a bf16 form: AVX-VNNI has no bf16 instruction, so its class runs
+// the AVX2 bf16 kernel (DecodeKernelDispatch checks that it is never offered for bf16).
+inline const LowpKernel kBf16LowpKernels[] = {LowpKernel::amx, LowpKernel::avx512_dot, LowpKernel::avx512,
+                                               LowpKernel::avx2, LowpKernel::portable};
+
 inline std::string lowp_kernel_test_name(const ::testing::TestParamInfo<LowpKernel>& info) {
   switch (info.param) {
     case LowpKernel::amx: return "amx";

@@ -91,8 +91,9 @@ const std::size_t kShapes[][3] = {{1, 1, 1}, {7, 33, 5}, {9, 31, 3}, {65, 70, 25
                                   {40, 50, 128}, {33, 70, 256}};  // the last two in whole AMX tile steps
 
 class LowPrecisionGemm : public ::testing::TestWithParam<LowpKernel> {};
+class LowPrecisionGemmBf16 : public ::testing::TestWithParam<LowpKernel> {};
 
-TEST_P(LowPrecisionGemm, Bf16MatchesIntegerReference) {
+TEST_P(LowPrecisionGemmBf16, MatchesIntegerReference) {
   ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), LowpType::bf16);
   for (const auto& s : kShapes) {
     const std::size_t m = s[0], n = s[1], k = s[2];
@@ -117,7 +118,7 @@ TEST_P(LowPrecisionGemm, Bf16MatchesIntegerReference) {
 // The packing buffers are reused between calls: what a larger earlier call left behind
 // (here bf16 infinities) must not leak into the k padding of a later, smaller one, where
 // Inf x 0 would turn an entry into NaN.
-TEST_P(LowPrecisionGemm, Bf16ReusedBuffersKeepThePaddingZero) {
+TEST_P(LowPrecisionGemmBf16, ReusedBuffersKeepThePaddingZero) {
   ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), LowpType::bf16);
   const std::size_t big = 64;
   std::vector<std::uint16_t> inf(big * big, 0x7f80);
@@ -152,6 +153,8 @@ TEST_P(LowPrecisionGemm, Int8MatchesIntegerReference) {
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryKernel, LowPrecisionGemm, ::testing::ValuesIn(kAllLowpKernels), lowp_kernel_test_name);
+INSTANTIATE_TEST_SUITE_P(EveryKernel, LowPrecisionGemmBf16, ::testing::ValuesIn(kBf16LowpKernels),
+                         lowp_kernel_test_name);
 
 }  // namespace
 }  // namespace roofaudit::kernels
