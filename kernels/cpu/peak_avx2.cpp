@@ -1,5 +1,5 @@
 // Peak kernels with 256-bit vectors: FMA (fp64, fp32), AVX-VNNI int8 dots, and for AVX2
-// without VNNI the int8 and bf16 sequences the widening kernels run (lowp_wide.hpp).
+// without VNNI the int8 and bf16 sequences of peak_widening_impl.hpp.
 #include <immintrin.h>
 
 #include "kernels/cpu/peak.hpp"
@@ -55,74 +55,23 @@ __attribute__((target("avxvnni"))) double int8_dot(std::size_t iterations) {
 double int8_expected(std::size_t iterations) { return start_sum(kChains, 8) + double(kChains) * 8 * 4 * double(iterations); }
 
 
-// The int8 sequences without VNNI (off the accumulator chain, so each chain multiplies a
-// fresh operand by its own: otherwise the products would be hoisted out of the loop). vpmaddwd: each int32 lane gains two i16 products
-// (1 * 1); vpmaddubsw + vpmaddwd: four u8 x s8 products, summed to i16 pairs, then to
-// i32 by a multiply with ones. Per lane: 2 pairs (4 ops) or 4 pairs (8 ops).
-// The accumulator chains only carry a 1-cycle vpaddd, so fewer of them suffice; each
-// keeps its own multiplier in a register (6 chains: accumulators, multipliers and the
-// shared operands fit the register file without spilling the chains to memory).
-constexpr int kMaddChains = 6;
-
-double int8_madd(std::size_t iterations) {
-  __m256i acc[kMaddChains];
-  for (int c = 0; c < kMaddChains; ++c)
-    acc[c] = _mm256_add_epi32(_mm256_set1_epi32(c), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
-  __m256i a = _mm256_set1_epi16(1), b[kMaddChains];
-  for (int c = 0; c < kMaddChains; ++c) {
-    b[c] = _mm256_set1_epi16(1);
-    opaque(b[c]);
-  }
-  for (std::size_t i = 0; i < iterations; ++i) {
-    opaque(a);  // a fresh operand every iteration: the products cannot be hoisted
-#pragma GCC unroll 12
-    for (int c = 0; c < kMaddChains; ++c) acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(a, b[c]));
-  }
-  return sum_lanes<std::int32_t>(acc, kMaddChains);
-}
-double int8_madd_expected(std::size_t iterations) { return start_sum(kMaddChains, 8) + double(kMaddChains) * 8 * 2 * double(iterations); }
-
-double int8_maddubs(std::size_t iterations) {
-  __m256i acc[kMaddChains];
-  for (int c = 0; c < kMaddChains; ++c)
-    acc[c] = _mm256_add_epi32(_mm256_set1_epi32(c), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0));
-  __m256i a = _mm256_set1_epi8(1), b[kMaddChains], ones = _mm256_set1_epi16(1);
-  for (int c = 0; c < kMaddChains; ++c) {
-    b[c] = _mm256_set1_epi8(1);
-    opaque(b[c]);
-  }
-  opaque(ones);
-  for (std::size_t i = 0; i < iterations; ++i) {
-    opaque(a);
-#pragma GCC unroll 12
-    for (int c = 0; c < kMaddChains; ++c)
-      acc[c] = _mm256_add_epi32(acc[c], _mm256_madd_epi16(_mm256_maddubs_epi16(a, b[c]), ones));
-  }
-  return sum_lanes<std::int32_t>(acc, kMaddChains);
-}
-double int8_maddubs_expected(std::size_t iterations) {
-  return start_sum(kMaddChains, 8) + double(kMaddChains) * 8 * 4 * double(iterations);
-}
-
-// bf16 without a bf16 dot: a vector of bf16 pairs widened to two fp32 vectors (shift,
-// mask), each feeding half of the FMA chains, as the kernels' tiles share one widened
-// weight vector between the rows of a tile. The pair vector is made opaque every
-// iteration, so the widening is really executed each time.
-double bf16_widened(std::size_t iterations) {
-  __m256 acc[kChains];
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm256_add_ps(_mm256_set1_ps(float(c)), _mm256_set_ps(7, 6, 5, 4, 3, 2, 1, 0));
-  __m256i pairs = _mm256_set1_epi32(0x3f803f80);  // bf16 1.0 in both halves
-  __m256 one = _mm256_set1_ps(1.0f);
-  const __m256i high = _mm256_set1_epi32(int(0xffff0000u));
-  opaque(one);
-  for (std::size_t i = 0; i < iterations; ++i) {
-    opaque(pairs);
-    const __m256 lo = _mm256_castsi256_ps(_mm256_slli_epi32(pairs, 16));
-    const __m256 hi = _mm256_castsi256_ps(_mm256_and_si256(pairs, high));
-#pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm256_fmadd_ps(c % 2 ? hi : lo, one, acc[c]);
-  }
-  return sum_lanes<float>(acc, kChains);
-}
+struct W {
+  using I = __m256i;
+  using F = __m256;
+  static constexpr int kLanes = 8, kChains = avx2_peak::kChains, kMaddChains = 6;
+  static I lanes_from(int c) { return _mm256_add_epi32(_mm256_set1_epi32(c), _mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0)); }
+  static F lanes_from_f(int c) { return _mm256_add_ps(_mm256_set1_ps(float(c)), _mm256_set_ps(7, 6, 5, 4, 3, 2, 1, 0)); }
+  static I set8(char v) { return _mm256_set1_epi8(v); }
+  static I set16(short v) { return _mm256_set1_epi16(v); }
+  static I set32(int v) { return _mm256_set1_epi32(v); }
+  static I add32(I a, I b) { return _mm256_add_epi32(a, b); }
+  static I madd(I a, I b) { return _mm256_madd_epi16(a, b); }
+  static I maddubs(I a, I b) { return _mm256_maddubs_epi16(a, b); }
+  static F set_ps(float v) { return _mm256_set1_ps(v); }
+  static F fma(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F low_bf16(I p) { return _mm256_castsi256_ps(_mm256_slli_epi32(p, 16)); }
+  static F high_bf16(I p) { return _mm256_castsi256_ps(_mm256_and_si256(p, _mm256_set1_epi32(int(0xffff0000u)))); }
+};
+#include "kernels/cpu/peak_widening_impl.hpp"
 
 }  // namespace roofaudit::kernels::avx2_peak

@@ -1,5 +1,5 @@
 // Peak kernels with 512-bit vectors: FMA (fp64, fp32), AVX512_BF16 and AVX512_VNNI dots, and
-// for AVX-512 BW without them the widening kernels' int8 and bf16 sequences (see peak_avx2.cpp).
+// for AVX-512 BW without them the int8 and bf16 sequences of peak_widening_impl.hpp.
 #include <immintrin.h>
 
 #include "kernels/cpu/peak.hpp"
@@ -77,67 +77,28 @@ __attribute__((target("avx512vnni"))) double int8_dot(std::size_t iterations) {
 double int8_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * 4 * double(iterations); }
 
 
-// The accumulator chains only carry a 1-cycle vpaddd, so fewer of them suffice; each
-// keeps its own multiplier in a register (12 chains: accumulators, multipliers and the
-// shared operands fit the register file without spilling the chains to memory).
-constexpr int kMaddChains = 12;
-
-double int8_madd(std::size_t iterations) {
-  __m512i acc[kMaddChains];
-  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  for (int c = 0; c < kMaddChains; ++c) acc[c] = _mm512_add_epi32(_mm512_set1_epi32(c), lanes);
-  __m512i a = _mm512_set1_epi16(1), b[kMaddChains];
-  for (int c = 0; c < kMaddChains; ++c) {
-    b[c] = _mm512_set1_epi16(1);
-    opaque(b[c]);
+struct W {
+  using I = __m512i;
+  using F = __m512;
+  static constexpr int kLanes = 16, kChains = avx512_peak::kChains, kMaddChains = 12;
+  static I lanes_from(int c) {
+    return _mm512_add_epi32(_mm512_set1_epi32(c), _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   }
-  for (std::size_t i = 0; i < iterations; ++i) {
-    opaque(a);  // a fresh operand every iteration: the products cannot be hoisted
-#pragma GCC unroll 16
-    for (int c = 0; c < kMaddChains; ++c) acc[c] = _mm512_add_epi32(acc[c], _mm512_madd_epi16(a, b[c]));
+  static F lanes_from_f(int c) {
+    return _mm512_add_ps(_mm512_set1_ps(float(c)), _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   }
-  return sum_lanes<std::int32_t>(acc, kMaddChains);
-}
-double int8_madd_expected(std::size_t iterations) { return start_sum(kMaddChains, 16) + double(kMaddChains) * 16 * 2 * double(iterations); }
-
-double int8_maddubs(std::size_t iterations) {
-  __m512i acc[kMaddChains];
-  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  for (int c = 0; c < kMaddChains; ++c) acc[c] = _mm512_add_epi32(_mm512_set1_epi32(c), lanes);
-  __m512i a = _mm512_set1_epi8(1), b[kMaddChains], ones = _mm512_set1_epi16(1);
-  for (int c = 0; c < kMaddChains; ++c) {
-    b[c] = _mm512_set1_epi8(1);
-    opaque(b[c]);
-  }
-  opaque(ones);
-  for (std::size_t i = 0; i < iterations; ++i) {
-    opaque(a);
-#pragma GCC unroll 16
-    for (int c = 0; c < kMaddChains; ++c)
-      acc[c] = _mm512_add_epi32(acc[c], _mm512_madd_epi16(_mm512_maddubs_epi16(a, b[c]), ones));
-  }
-  return sum_lanes<std::int32_t>(acc, kMaddChains);
-}
-double int8_maddubs_expected(std::size_t iterations) {
-  return start_sum(kMaddChains, 16) + double(kMaddChains) * 16 * 4 * double(iterations);
-}
-
-double bf16_widened(std::size_t iterations) {
-  __m512 acc[kChains];
-  const __m512 lanes = _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_add_ps(_mm512_set1_ps(float(c)), lanes);
-  __m512i pairs = _mm512_set1_epi32(0x3f803f80);  // bf16 1.0 in both halves
-  __m512 one = _mm512_set1_ps(1.0f);
-  const __m512i high = _mm512_set1_epi32(int(0xffff0000u));
-  opaque(one);
-  for (std::size_t i = 0; i < iterations; ++i) {
-    opaque(pairs);
-    const __m512 lo = _mm512_castsi512_ps(_mm512_maskz_slli_epi32(__mmask16(0xffff), pairs, 16));
-    const __m512 hi = _mm512_castsi512_ps(_mm512_and_si512(pairs, high));
-#pragma GCC unroll 16
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(c % 2 ? hi : lo, one, acc[c]);
-  }
-  return sum_lanes<float>(acc, kChains);
-}
+  static I set8(char v) { return _mm512_set1_epi8(v); }
+  static I set16(short v) { return _mm512_set1_epi16(v); }
+  static I set32(int v) { return _mm512_set1_epi32(v); }
+  static I add32(I a, I b) { return _mm512_add_epi32(a, b); }
+  static I madd(I a, I b) { return _mm512_madd_epi16(a, b); }
+  static I maddubs(I a, I b) { return _mm512_maddubs_epi16(a, b); }
+  static F set_ps(float v) { return _mm512_set1_ps(v); }
+  static F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  // maskz: the unmasked shift trips a GCC 12 -Wmaybe-uninitialized in its own header.
+  static F low_bf16(I p) { return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(__mmask16(0xffff), p, 16)); }
+  static F high_bf16(I p) { return _mm512_castsi512_ps(_mm512_and_si512(p, _mm512_set1_epi32(int(0xffff0000u)))); }
+};
+#include "kernels/cpu/peak_widening_impl.hpp"
 
 }  // namespace roofaudit::kernels::avx512_peak

@@ -2,7 +2,10 @@
 #include <cstddef>
 #include <cstring>
 
+// In an anonymous namespace: each per-ISA file gets its own copy, built with its flags, so
+// the linker can never hand an AVX2-only CPU the AVX-512 file's build of a helper.
 namespace roofaudit::kernels::peak_detail {
+namespace {
 
 // Makes `v` opaque to the optimiser, so a multiply by a register holding 1.0 stays a real
 // multiply and the chains are not folded into a closed form.
@@ -31,4 +34,5 @@ inline double sum_lanes(const V* acc, int chains) {
   return sum;
 }
 
+}  // namespace
 }  // namespace roofaudit::kernels::peak_detail

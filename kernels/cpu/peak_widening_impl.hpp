@@ -1,0 +1,71 @@
+// The int8 and bf16 peak sequences of CPUs without a dot instruction for them, written
+// once and included by peak_avx2.cpp and peak_avx512.cpp inside their own namespace, after
+// a struct W that gives the vector types, the lane count, the chain counts and the
+// instructions at that width (the file's -m flags build them for it).
+//
+// int8 (off the accumulator chain, so each chain multiplies a fresh operand by its own:
+// otherwise the products would be hoisted out of the loop). vpmaddwd: each int32 lane gains
+// two i16 products (1 * 1); vpmaddubsw + vpmaddwd: four u8 x s8 products, summed to i16
+// pairs, then to i32 by a multiply with ones. Per lane: 2 pairs (4 ops) or 4 pairs (8 ops).
+// The accumulator chains only carry a 1-cycle vpaddd, so fewer of them suffice
+// (W::kMaddChains): accumulators, multipliers and the shared operands fit the register
+// file without spilling the chains to memory.
+
+double int8_madd(std::size_t iterations) {
+  typename W::I acc[W::kMaddChains], b[W::kMaddChains];
+  for (int c = 0; c < W::kMaddChains; ++c) {
+    acc[c] = W::lanes_from(c);
+    b[c] = W::set16(1);
+    opaque(b[c]);
+  }
+  typename W::I a = W::set16(1);
+  for (std::size_t i = 0; i < iterations; ++i) {
+    opaque(a);  // a fresh operand every iteration: the products cannot be hoisted
+#pragma GCC unroll 16
+    for (int c = 0; c < W::kMaddChains; ++c) acc[c] = W::add32(acc[c], W::madd(a, b[c]));
+  }
+  return sum_lanes<std::int32_t>(acc, W::kMaddChains);
+}
+double int8_madd_expected(std::size_t iterations) {
+  return start_sum(W::kMaddChains, W::kLanes) + double(W::kMaddChains) * W::kLanes * 2 * double(iterations);
+}
+
+double int8_maddubs(std::size_t iterations) {
+  typename W::I acc[W::kMaddChains], b[W::kMaddChains];
+  for (int c = 0; c < W::kMaddChains; ++c) {
+    acc[c] = W::lanes_from(c);
+    b[c] = W::set8(1);
+    opaque(b[c]);
+  }
+  typename W::I a = W::set8(1), ones = W::set16(1);
+  opaque(ones);
+  for (std::size_t i = 0; i < iterations; ++i) {
+    opaque(a);
+#pragma GCC unroll 16
+    for (int c = 0; c < W::kMaddChains; ++c) acc[c] = W::add32(acc[c], W::madd(W::maddubs(a, b[c]), ones));
+  }
+  return sum_lanes<std::int32_t>(acc, W::kMaddChains);
+}
+double int8_maddubs_expected(std::size_t iterations) {
+  return start_sum(W::kMaddChains, W::kLanes) + double(W::kMaddChains) * W::kLanes * 4 * double(iterations);
+}
+
+// bf16 without a bf16 dot: a vector of bf16 pairs widened to two fp32 vectors (shift,
+// mask), each feeding half of the FMA chains, as the kernels' tiles share one widened
+// weight vector between the rows of a tile. The pair vector is made opaque every
+// iteration, so the widening is really executed each time. Its checksum is the fp32
+// FMA kernel's (+1 per lane per iteration).
+double bf16_widened(std::size_t iterations) {
+  typename W::F acc[W::kChains];
+  for (int c = 0; c < W::kChains; ++c) acc[c] = W::lanes_from_f(c);
+  typename W::I pairs = W::set32(0x3f803f80);  // bf16 1.0 in both halves
+  typename W::F one = W::set_ps(1.0f);
+  opaque(one);
+  for (std::size_t i = 0; i < iterations; ++i) {
+    opaque(pairs);
+    const typename W::F lo = W::low_bf16(pairs), hi = W::high_bf16(pairs);
+#pragma GCC unroll 16
+    for (int c = 0; c < W::kChains; ++c) acc[c] = W::fma(c % 2 ? hi : lo, one, acc[c]);
+  }
+  return sum_lanes<float>(acc, W::kChains);
+}
