@@ -5,7 +5,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "kernels/cpu/lowp_amx.hpp"
 #include "kernels/cpu/peak.hpp"
@@ -44,41 +43,35 @@ void load_sources(const void* ones) {
 
 }  // namespace
 
-
-// Every source byte is 1: each int32 of a tile gains 64 products of 1 x 1 per tdpbssd.
-double int8_dot(std::size_t iterations) {
-  alignas(64) std::int8_t ones[16 * 64];
-  std::memset(ones, 1, sizeof(ones));
-  amx::configure_16x64();
-  load_sources(ones);
-  for (std::size_t i = 0; i < iterations; ++i) {
-    _tile_dpbssd(0, 4, 6);
-    _tile_dpbssd(1, 4, 7);
-    _tile_dpbssd(2, 5, 6);
-    _tile_dpbssd(3, 5, 7);
-  }
-  const double sum = sum_accumulators<std::int32_t>();
-  _tile_release();
-  return sum;
-}
-double int8_expected(std::size_t iterations) { return 4.0 * 256 * 64 * double(iterations); }
-
-// bf16 1.0 in every element: each fp32 of a tile gains 32 products of 1 x 1 per tdpbf16ps.
-double bf16_dot(std::size_t iterations) {
+// Four dot products per iteration from sources of ones: each element of a tile gains 64
+// products of 1 x 1 per tdpbssd (int8), 32 per tdpbf16ps (bf16 1.0 = 0x3f80).
+template <bool kBf16>
+double tile_chains(std::size_t iterations) {
   alignas(64) std::uint16_t ones[16 * 32];
-  for (auto& v : ones) v = 0x3f80;
+  for (auto& v : ones) v = kBf16 ? 0x3f80 : 0x0101;
   amx::configure_16x64();
   load_sources(ones);
   for (std::size_t i = 0; i < iterations; ++i) {
-    _tile_dpbf16ps(0, 4, 6);
-    _tile_dpbf16ps(1, 4, 7);
-    _tile_dpbf16ps(2, 5, 6);
-    _tile_dpbf16ps(3, 5, 7);
+    if constexpr (kBf16) {
+      _tile_dpbf16ps(0, 4, 6);
+      _tile_dpbf16ps(1, 4, 7);
+      _tile_dpbf16ps(2, 5, 6);
+      _tile_dpbf16ps(3, 5, 7);
+    } else {
+      _tile_dpbssd(0, 4, 6);
+      _tile_dpbssd(1, 4, 7);
+      _tile_dpbssd(2, 5, 6);
+      _tile_dpbssd(3, 5, 7);
+    }
   }
-  const double sum = sum_accumulators<float>();
+  const double sum = kBf16 ? sum_accumulators<float>() : sum_accumulators<std::int32_t>();
   _tile_release();
   return sum;
 }
+
+double int8_dot(std::size_t iterations) { return tile_chains<false>(iterations); }
+double int8_expected(std::size_t iterations) { return 4.0 * 256 * 64 * double(iterations); }
+double bf16_dot(std::size_t iterations) { return tile_chains<true>(iterations); }
 double bf16_expected(std::size_t iterations) { return 4.0 * 256 * 32 * double(iterations); }
 
 }  // namespace roofaudit::kernels::amx_peak
