@@ -13,6 +13,7 @@ packages=(
   chromium fonts-liberation
   libbenchmark-tools python3-numpy python3-scipy
   openmpi-bin libopenmpi-dev iproute2 util-linux
+  clang libclang-rt-14-dev
 )
 
 missing=()

@@ -19,6 +19,8 @@ const ModelSpec& find_model(const std::string& name);
 
 // A chip in the catalogue's format (one entry of "chips"). `origin` names the file in errors.
 ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin);
+// A chip file: one chip object, or a catalogue-shaped {"chips": [one chip]}.
+ChipSpec chip_from_file_json(const nlohmann::json& j, const std::string& origin);
 // A Hugging Face config.json: num_hidden_layers, hidden_size, intermediate_size,
 // num_attention_heads, num_key_value_heads, head_dim, vocab_size, tie_word_embeddings,
 // num_local_experts, num_experts_per_tok. Throws Error naming a missing field.

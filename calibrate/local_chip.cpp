@@ -72,7 +72,9 @@ LocalPrice price_from_json(const nlohmann::json& j, const std::string& origin) {
   if (!j.is_object()) throw Error(fmt::format("{}: expected a JSON object of owned-cost fields", origin));
   static const char* known[] = {"usd_per_hour", "purchase_usd", "lifetime_years", "utilisation", "watts", "pue",
                                 "usd_per_kwh"};
-  for (const auto& [key, value] : j.items()) {
+  for (const auto& item : j.items()) {
+    const std::string& key = item.key();
+    const auto& value = item.value();
     if (std::find_if(std::begin(known), std::end(known), [&](const char* k) { return key == k; }) == std::end(known))
       throw Error(fmt::format("{}: unknown field '{}' (known: usd_per_hour, purchase_usd, lifetime_years, utilisation, "
                               "watts, pue, usd_per_kwh)",

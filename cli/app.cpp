@@ -13,33 +13,6 @@
 
 namespace roofaudit::cli {
 
-std::uint64_t parse_bytes(const std::string& text) {
-  std::size_t pos = 0;
-  double number = 0;
-  try {
-    number = std::stod(text, &pos);
-  } catch (...) {
-    throw Error(fmt::format("'{}' is not a size (examples: 65536, 24kB, 512KiB, 2GiB)", text));
-  }
-  std::string unit = text.substr(pos);
-  for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
-  double scale = 0;
-  if (unit.empty() || unit == "b") scale = 1;
-  else if (unit == "kb" || unit == "k") scale = 1e3;
-  else if (unit == "mb" || unit == "m") scale = 1e6;
-  else if (unit == "gb" || unit == "g") scale = 1e9;
-  else if (unit == "kib") scale = 1024.0;
-  else if (unit == "mib") scale = 1024.0 * 1024;
-  else if (unit == "gib") scale = 1024.0 * 1024 * 1024;
-  if (scale == 0 && (unit == "tb" || unit == "t" || unit == "tib" || unit == "pb" || unit == "p" || unit == "pib"))
-    throw Error(fmt::format("'{}' is larger than any working set roofaudit sweeps (units up to GB and GiB)", text));
-  if (scale == 0 || !(number > 0) || !std::isfinite(number))
-    throw Error(fmt::format("'{}' is not a size (examples: 65536, 24kB, 512KiB, 2GiB)", text));
-  if (number * scale > 0x1p60)
-    throw Error(fmt::format("'{}' is larger than any working set roofaudit sweeps", text));
-  return std::uint64_t(std::llround(number * scale));
-}
-
 int run_cli(int argc, char** argv) {
   CLI::App app{"roofaudit: measures what a machine really delivers and what serving an LLM on it costs"};
   app.set_version_flag("--version", fmt::format("roofaudit {} ({})", build_info::version, build_info::commit));

@@ -13,11 +13,13 @@
 #include "calibrate/regression_stats.hpp"
 #include "cli/command.hpp"
 #include "cli/series.hpp"
+#include "cli/validators.hpp"
 #include "probes/error.hpp"
 #include "probes/probe.hpp"
 #include "reports/gbench_json.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
+#include "reports/json_text.hpp"
 
 namespace roofaudit::cli {
 namespace {
@@ -227,12 +229,11 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
       arr.push_back({{"metric", f.name}, {"kind", kind_name(f)}, {"change", f.verdict.change}, {"p", f.verdict.p},
                      {"threshold", f.verdict.threshold}, {"n_candidate", f.n_candidate}, {"n_baseline", f.n_baseline},
                      {"higher_is_better", f.higher_is_better}, {"between_run_cv", f.between_run_cv}});
-    std::cout << nlohmann::json{{"candidate", candidate.id}, {"baseline_runs", baseline_ids}, {"compared", compared},
+    std::cout << reports::json_text(nlohmann::json{{"candidate", candidate.id}, {"baseline_runs", baseline_ids}, {"compared", compared},
                                 {"too_few_repetitions", too_few}, {"unmatched", unmatched}, {"regressions", regressions},
                                 {"findings", arr}, {"warnings", notes}, {"alpha", o.alpha}, {"threshold", threshold},
                                 {"history_runs", history.size()}, {"between_run_multiplier", multiplier},
-                                {"informational", o.informational || (!spread_known && !o.strict)}}
-                     .dump(2)
+                                {"informational", o.informational || (!spread_known && !o.strict)}})
               << "\n";
   } else if (o.format == "markdown") {
     std::cout << fmt::format("### roofaudit check: run {} against {}\n\n", candidate.id, against);
@@ -277,6 +278,7 @@ static void check_tag_name(const std::string& name) {
   if (name == "latest") throw Error("'latest' names the newest run and cannot be a tag");
   if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
     throw Error("a tag name cannot hold control characters");
+  if (!is_utf8(name)) throw Error("a tag name must be UTF-8 text");
   if (std::isspace(static_cast<unsigned char>(name.front())) || std::isspace(static_cast<unsigned char>(name.back())))
     throw Error(fmt::format("a tag name cannot start or end with a space: '{}'", name));
 }
@@ -302,11 +304,15 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) 
   auto* tag = app.add_subcommand("tag", "name a run (a baseline for check)");
   auto run_id = std::make_shared<std::int64_t>(0);
   auto name = std::make_shared<std::string>();
-  tag->add_option("RUN_ID", *run_id, "the run")->required();
+  tag->add_option("RUN_ID", *run_id, "the run")->required()->check(whole_at_least(1));
   tag->add_option("NAME", *name, "the name (an existing name moves to this run)")->required();
   tag->callback([&action, &global, run_id, name] {
     action = [&global, run_id, name] {
       check_tag_name(*name);
+      // A tag stores something only about a run that exists: a missing or empty database
+      // is refused as a reader refuses it, before anything (a schema) is written.
+      if (!open_existing_store(global)->run(*run_id))
+        throw Error(fmt::format("no run {} in {}", *run_id, store::resolve_database_path(global.db)));
       store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
       db.tag_run(*run_id, *name);
       std::cout << fmt::format("run {} is '{}'\n", *run_id, *name);

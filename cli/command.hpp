@@ -7,6 +7,7 @@
 #include <CLI/CLI.hpp>
 
 #include "calibrate/serving_types.hpp"
+#include "cli/run_reference.hpp"
 #include "reports/run_view.hpp"
 
 namespace roofaudit::store {
@@ -38,14 +39,9 @@ void add_export_verb(CLI::App& app, const GlobalOptions& global, Action& action)
 void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action);  // check and tag
 void add_series_verbs(CLI::App& app, const GlobalOptions& global, Action& action);  // history, compare, merge
 
-// "4KiB", "512kB", "1GiB", "2GB", "65536" -> bytes. Throws Error on anything else.
-std::uint64_t parse_bytes(const std::string& text);
-
 // The database of the verbs that only read what a run stored: throws Error (nothing is
 // created) when there is none yet.
 std::unique_ptr<store::Store> open_existing_store(const GlobalOptions& global);
-// The newest run whose status is complete; throws Error when there is none.
-std::int64_t latest_complete_run(store::Store& db);
 
 // Everything stored about one run; throws Error when there is no such run.
 reports::RunView load_run_view(store::Store& db, std::int64_t run_id);

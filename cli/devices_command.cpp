@@ -6,6 +6,7 @@
 #include "cli/command.hpp"
 #include "probes/cpu/sweep.hpp"
 #include "probes/gpu/vulkan.hpp"
+#include "reports/json_text.hpp"
 
 namespace roofaudit::cli {
 namespace {
@@ -45,7 +46,7 @@ void add_devices_verb(CLI::App& app, const GlobalOptions&, Action& action) {
         devices = instance.describe_devices();
       } catch (const vk::VulkanError& e) {
         // No driver is a fact about the machine, not an error of the command.
-        if (*json) std::cout << nlohmann::json{{"devices", nlohmann::json::array()}, {"skipped", e.what()}}.dump(2) << "\n";
+        if (*json) std::cout << reports::json_text(nlohmann::json{{"devices", nlohmann::json::array()}, {"skipped", e.what()}}) << "\n";
         else fmt::print("no Vulkan devices: {}\n", e.what());
         return 0;
       }
@@ -53,7 +54,7 @@ void add_devices_verb(CLI::App& app, const GlobalOptions&, Action& action) {
       if (*json) {
         nlohmann::json arr = nlohmann::json::array();
         for (const auto& d : devices) arr.push_back(d.to_json());
-        std::cout << nlohmann::json{{"devices", arr}, {"default", chosen}}.dump(2) << "\n";
+        std::cout << reports::json_text(nlohmann::json{{"devices", arr}, {"default", chosen}}) << "\n";
         return 0;
       }
       if (devices.empty()) fmt::print("no Vulkan devices: the driver reports none\n");

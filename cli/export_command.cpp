@@ -7,6 +7,7 @@
 #include "probes/error.hpp"
 #include "reports/gbench_json.hpp"
 #include "store/store.hpp"
+#include "reports/json_text.hpp"
 
 namespace roofaudit::cli {
 
@@ -20,7 +21,7 @@ void add_export_verb(CLI::App& app, const GlobalOptions& global, Action& action)
     action = [&global, run_id, format] {
       if (*format != "gbench-json") throw Error(fmt::format("--format takes gbench-json, not '{}'", *format));
       const auto db = open_existing_store(global);
-      std::cout << reports::run_to_gbench_json(load_run_view(*db, *run_id)).dump(2) << "\n";
+      std::cout << reports::json_text(reports::run_to_gbench_json(load_run_view(*db, *run_id))) << "\n";
       return 0;
     };
   });

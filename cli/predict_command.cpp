@@ -15,6 +15,7 @@
 #include "reports/serving_report.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
+#include "reports/json_text.hpp"
 
 namespace roofaudit::cli {
 namespace {
@@ -52,12 +53,7 @@ bool looks_like_file(const std::string& s) {
 
 ChipSpec load_chip(const std::string& name) {
   if (!looks_like_file(name)) return find_chip(name);
-  auto j = read_json_file(name);
-  if (j.contains("chips")) {
-    if (!j["chips"].is_array() || j["chips"].size() != 1) throw Error(fmt::format("{}: give exactly one chip", name));
-    j = j["chips"][0];
-  }
-  return chip_from_json(j, name);
+  return chip_from_file_json(read_json_file(name), name);
 }
 
 void check_fraction(double v, const char* what, bool allow_above_one = false) {
@@ -215,7 +211,7 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& e : priced) arr.push_back(reports::estimate_to_json(e));
-    std::cout << arr.dump(2) << "\n";
+    std::cout << reports::json_text(arr) << "\n";
   } else {
     std::cout << fmt::format("{} at context {}, batch {}, usable fraction {:.2f}; each chip at its cheapest fitting "
                              "configuration, by USD per 1M output tokens (unpriced chips last, by tokens/s per chip)\n",
@@ -239,7 +235,7 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
     if (o.json) {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& p : frontier) arr.push_back(reports::estimate_to_json(p));
-      std::cout << arr.dump(2) << "\n";
+      std::cout << reports::json_text(arr) << "\n";
     } else {
       std::cout << fmt::format("{} on {} x {}: Pareto frontier of step time against cost, batch 1 to {}\n", m.name,
                                e.deployment.chips, c.name, e.max_batch)
@@ -257,7 +253,7 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
       j["speculative"] = {{"drafter", o.draft}, {"draft_len", o.draft_len}, {"acceptance", o.accept},
                           {"expected_tokens", spec->expected_tokens}, {"t_iteration_s", spec->t_iteration_s},
                           {"speedup", spec->speedup}};
-    std::cout << j.dump(2) << "\n";
+    std::cout << reports::json_text(j) << "\n";
   } else {
     std::cout << reports::render_estimate_text(e, c);
     if (spec) std::cout << reports::render_speculative_text(*spec, o.draft, o.draft_len, o.accept);
@@ -376,7 +372,7 @@ void add_catalog_verb(CLI::App& app, const GlobalOptions&, Action& action) {
                        m.active_params() / 1e9);
         }
       }
-      if (*json) std::cout << arr.dump(2) << "\n";
+      if (*json) std::cout << reports::json_text(arr) << "\n";
       return 0;
     };
   });

@@ -11,6 +11,7 @@
 #include "reports/summary_table.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
+#include "reports/json_text.hpp"
 
 namespace roofaudit::cli {
 
@@ -18,13 +19,6 @@ std::unique_ptr<store::Store> open_existing_store(const GlobalOptions& global) {
   // Readers open read-only: they never create, migrate a read-only file, or write.
   return std::make_unique<store::Store>(store::resolve_database_path(global.db),
                                         store::StoreOptions{global.busy_timeout_ms, true});
-}
-
-std::int64_t latest_complete_run(store::Store& db) {
-  const auto runs = db.runs();
-  for (auto it = runs.rbegin(); it != runs.rend(); ++it)
-    if (it->status == "complete") return it->id;
-  throw Error(fmt::format("no complete run in {}: run 'roofaudit run' first", db.path()));
 }
 
 reports::RunView load_run_view(store::Store& db, std::int64_t run_id) {
@@ -63,7 +57,7 @@ void add_runs_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
           arr.push_back({{"id", r.id}, {"uuid", r.uuid}, {"status", r.status}, {"started_at", r.started_at},
                          {"finished_at", r.finished_at}, {"measurements", r.measurement_count},
                          {"command_line", r.command_line}});
-        std::cout << arr.dump(2) << "\n";
+        std::cout << reports::json_text(arr) << "\n";
       } else {
         std::cout << reports::render_runs_text(runs);
       }
@@ -82,7 +76,7 @@ void add_show_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
     action = [&global, run_id, json] {
       const auto store = open_existing_store(global);
       const auto view = load_run_view(*store, *run_id);
-      if (*json) std::cout << reports::run_to_json(view).dump(2) << "\n";
+      if (*json) std::cout << reports::json_text(reports::run_to_json(view)) << "\n";
       else std::cout << reports::render_run_text(view);
       return 0;
     };

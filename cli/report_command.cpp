@@ -19,6 +19,7 @@
 #include "reports/audit_report.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
+#include "reports/json_text.hpp"
 
 namespace roofaudit::cli {
 namespace {
@@ -167,7 +168,7 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   std::string text;
   if (o.format == "text") text = reports::render_report_text(r);
   else if (o.format == "markdown") text = reports::render_report_markdown(r);
-  else if (o.format == "json") text = reports::report_to_json(r).dump(2) + "\n";
+  else if (o.format == "json") text = reports::json_text(reports::report_to_json(r)) + "\n";
   else if (o.format == "csv") text = reports::render_report_csv(r);
   else text = reports::render_report_html(r);
   if (o.output.empty()) std::cout << text;

@@ -29,6 +29,7 @@
 #include "reports/summary_table.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
+#include "reports/json_text.hpp"
 
 namespace roofaudit::cli {
 namespace {
@@ -203,7 +204,7 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   db.finish_run(run_id, "complete");
   view.run = *db.run(run_id);
   view.fits = db.fits(run_id);
-  if (opt.json) std::cout << reports::run_to_json(view).dump(2) << "\n";
+  if (opt.json) std::cout << reports::json_text(reports::run_to_json(view)) << "\n";
   else if (!opt.quiet) std::cout << reports::render_run_text(view) << fmt::format("stored as run {} in {}\n", run_id, db.path());
   for (const auto& m : view.measurements)
     if (!m.valid && m.supported) return 1;

@@ -94,46 +94,6 @@ std::set<std::string> selected_probes(const std::vector<std::string>& filters) {
   return names;
 }
 
-bool is_run_id(const std::string& text) {
-  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
-}
-
-store::RunRecord resolve_run(store::Store& db, const std::string& ref) {
-  if (ref.empty()) throw Error("a run reference is empty: give a run id, a tag, 'latest' or a machine");
-  if (ref == "latest") return *db.run(latest_complete_run(db));
-  if (is_run_id(ref)) {
-    std::int64_t id = 0;
-    try {
-      id = std::stoll(ref);
-    } catch (...) {
-      throw Error(fmt::format("'{}' is no run id", ref));
-    }
-    auto r = db.run(id);
-    if (!r) throw Error(fmt::format("no run {} in {}", id, db.path()));
-    return *r;
-  }
-  if (const auto tagged = db.tagged_run(ref)) return *db.run(*tagged);
-  // A machine: its newest complete run.
-  std::optional<store::RunRecord> newest;
-  std::set<std::string> matched;
-  std::map<std::int64_t, std::optional<store::MachineRecord>> machines;
-  for (auto& r : db.runs()) {
-    if (r.status != "complete") continue;
-    auto [slot, fresh] = machines.try_emplace(r.machine_id);
-    if (fresh) slot->second = db.machine(r.machine_id);
-    const auto& m = slot->second;
-    if (!m || (m->hostname != ref && m->fingerprint.rfind(ref, 0) != 0)) continue;
-    matched.insert(m->fingerprint);
-    if (!newest || r.id > newest->id) newest = std::move(r);
-  }
-  if (matched.size() > 1)
-    throw Error(fmt::format("'{}' names {} machines in {}; give more of a fingerprint", ref, matched.size(), db.path()));
-  if (!newest)
-    throw Error(fmt::format("'{}' is no run id, tag or machine (hostname or fingerprint) with a complete run in {}", ref,
-                            db.path()));
-  return *newest;
-}
-
 reports::SeriesHistory build_history(store::Store& db, const store::RunRecord& newest, const std::set<std::string>& probes,
                                      const std::function<bool(const std::string&)>& keep, std::size_t max_runs) {
   reports::SeriesHistory h;

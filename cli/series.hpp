@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/run_reference.hpp"
 #include "reports/history.hpp"
 #include "store/records.hpp"
 
@@ -52,14 +53,6 @@ std::map<std::string, Metric> collect_metrics(store::Store& db, std::int64_t run
 // The probe names --probes selects, as `run --probes` reads them ("cpu." a family);
 // empty: every probe.
 std::set<std::string> selected_probes(const std::vector<std::string>& filters);
-
-// All digits: a run id, never a tag.
-bool is_run_id(const std::string& text);
-
-// A run named on the command line: a run id, a tag, "latest", or a machine (fingerprint
-// prefix or hostname) standing for its newest complete run. Throws Error naming what
-// was tried.
-store::RunRecord resolve_run(store::Store& db, const std::string& ref);
 
 // The series of `newest` up to and including it (its last `max_runs` runs; 0: all), each
 // metric's run medians with change points, and the annotating facts that changed between

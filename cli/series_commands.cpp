@@ -16,6 +16,7 @@
 #include "reports/history.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
+#include "reports/json_text.hpp"
 
 namespace roofaudit::cli {
 namespace {
@@ -73,7 +74,7 @@ int run_history(const GlobalOptions& global, const HistoryOptions& o) {
     }
     std::erase_if(h.markers, [&](const auto& f) { return f.run < first; });
   }
-  if (o.format == "json") std::cout << reports::history_to_json(h).dump(2) << "\n";
+  if (o.format == "json") std::cout << reports::json_text(reports::history_to_json(h)) << "\n";
   else if (o.format == "csv") std::cout << reports::render_history_csv(h);
   else if (o.format == "markdown") std::cout << reports::render_history_markdown(h);
   else std::cout << reports::render_history_text(h, h.metrics.size() <= kDetailedMetrics);
@@ -145,10 +146,9 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
                      {"b", r.vb ? nlohmann::json(*r.vb) : nlohmann::json(nullptr)},
                      {"ratio", r.va && r.vb && *r.va != 0 ? nlohmann::json(*r.vb / *r.va) : nlohmann::json(nullptr)},
                      {"verdict", verdict(r)}});
-    std::cout << nlohmann::json{{"a", {{"run", a.id}, {"uuid", a.uuid}, {"label", la}}},
+    std::cout << reports::json_text(nlohmann::json{{"a", {{"run", a.id}, {"uuid", a.uuid}, {"label", la}}},
                                 {"b", {{"run", b.id}, {"uuid", b.uuid}, {"label", lb}}},
-                                {"metrics", arr}}
-                     .dump(2)
+                                {"metrics", arr}})
               << "\n";
   } else if (o.format == "csv") {
     std::cout << "metric,unit,higher_is_better,a,b,ratio\n";

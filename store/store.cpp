@@ -3,6 +3,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <ctime>
 #include <filesystem>
@@ -64,6 +66,17 @@ void ensure_parent_directory(const std::string& path) {
   if (ec) throw Error(fmt::format("cannot create directory {} for the database: {}", parent.string(), ec.message()));
 }
 
+// A JSON column as stored: a file damaged by hand or by a tool other than roofaudit is
+// refused with the row it is in, never thrown as a parse error from deep in a report.
+nlohmann::json stored_json(const std::string& text, const char* column, const char* table, std::int64_t id,
+                           bool object = false) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || (object && !j.is_object()))
+    throw Error(fmt::format("the database is damaged: {} {}'s {} is not a JSON {}", table, id, column,
+                            object ? "object" : "value"));
+  return j;
+}
+
 Measurement read_measurement_row(Statement& s) {
   Measurement m;
   m.probe = s.text(1);
@@ -73,7 +86,7 @@ Measurement read_measurement_row(Statement& s) {
   m.unit = s.text(5);
   m.higher_is_better = s.integer(6) != 0;
   m.convention = s.text(7);
-  m.params = nlohmann::json::parse(s.text(8));
+  m.params = stored_json(s.text(8), "params", "measurement", s.integer(0), true);
   m.valid = s.integer(9) != 0;
   m.validation = s.text(10);
   if (!s.is_null(11)) {
@@ -331,8 +344,8 @@ RunRecord read_run_row(Statement& s) {
   r.finished_at = s.text(4);
   r.status = s.text(5);
   r.command_line = s.text(6);
-  r.settings = nlohmann::json::parse(s.text(7));
-  r.environment = nlohmann::json::parse(s.text(8));
+  r.settings = stored_json(s.text(7), "settings", "run", r.id, true);
+  r.environment = stored_json(s.text(8), "environment", "run", r.id, true);
   r.owner = s.text(9);
   r.error = s.text(10);
   r.measurement_count = s.integer(11);
@@ -374,7 +387,7 @@ std::optional<MachineRecord> Store::machine(std::int64_t machine_id) {
     m.cores = int(s.integer(7));
     m.threads = int(s.integer(8));
     m.numa_nodes = int(s.integer(9));
-    m.caches_reported = nlohmann::json::parse(s.text(10));
+    m.caches_reported = stored_json(s.text(10), "caches_reported", "machine", m.id);
     m.memory_reported_bytes = std::uint64_t(s.integer(11));
     m.first_seen = s.text(12);
     out = m;
@@ -412,7 +425,7 @@ std::vector<FitRecord> Store::fits(std::int64_t run_id) {
       "WHERE f.run_id = ?1 ORDER BY f.id");
   s.bind(1, run_id);
   while (s.step())
-    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), nlohmann::json::parse(s.text(5))});
+    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), stored_json(s.text(5), "result", "fit of run", run_id)});
   return out;
 }
 
@@ -424,7 +437,7 @@ std::vector<std::pair<std::int64_t, DeviceInfo>> Store::run_devices(std::int64_t
       "ON m.device_id = d.id ORDER BY m.first");
   s.bind(1, run_id);
   while (s.step())
-    out.push_back({s.integer(0), {s.text(1), int(s.integer(2)), s.text(3), nlohmann::json::parse(s.text(4))}});
+    out.push_back({s.integer(0), {s.text(1), int(s.integer(2)), s.text(3), stored_json(s.text(4), "properties", "device", s.integer(0), true)}});
   return out;
 }
 
@@ -502,6 +515,13 @@ constexpr const char* kDeviceJoin =
     "JOIN main.machines m ON m.fingerprint = om.fingerprint "
     "JOIN main.devices md ON md.machine_id = m.id AND md.kind = d.kind AND md.ordinal = d.ordinal AND md.name = d.name";
 
+// The merge is all or nothing: a row the copying join could not take (the checks above
+// missed a way of being damaged) rolls the whole merge back rather than being skipped.
+void copied_one_row(Database& db, const std::string& path, const char* what, std::int64_t id) {
+  if (sqlite3_changes(db.handle()) != 1)
+    throw Error(fmt::format("cannot merge {}: its {} {} could not be copied (the file is damaged)", path, what, id));
+}
+
 }  // namespace
 
 void Store::note_environment(std::int64_t run_id, const std::string& key, const std::string& value) {
@@ -536,6 +556,83 @@ void Store::check_mergeable(const std::string& path) {
   if (version > latest_schema_version())
     throw Error(fmt::format("cannot merge {}: its schema version {} is newer than this roofaudit supports ({}); use a "
                             "newer roofaudit", path, version, latest_schema_version()));
+  // A damaged file may still answer some queries: it would merge in part, or differently
+  // on a second try. SQLite's own check of every page first.
+  std::string damage;
+  try {
+    Statement check(*db_, "PRAGMA other.quick_check");
+    while (check.step() && damage.empty()) {
+      // "*** in database other ***\nPage 9: ..." : the finding, on one line.
+      std::string line = check.text(0);
+      if (line == "ok") continue;
+      if (line.rfind("*** in database", 0) == 0 && line.find('\n') != std::string::npos) line = line.substr(line.find('\n') + 1);
+      std::replace(line.begin(), line.end(), '\n', ' ');
+      damage = line;
+    }
+  } catch (const Error&) {
+    damage = sqlite3_errmsg(db_->handle());
+  }
+  if (!damage.empty()) throw Error(fmt::format("cannot merge {}: it is damaged ({})", path, damage));
+  // Every row it would bring must be whole: a run with an id, a uuid, a known status and
+  // its machine; a measurement of a run and a device that are there. (A row that is not
+  // would be skipped by the copying joins, and the merge would count what it never took.)
+  static constexpr std::array<std::pair<const char*, const char*>, 2> kRowChecks = {{
+      {"runs", "SELECT count(*) FROM other.runs r WHERE typeof(r.id) != 'integer' OR typeof(r.uuid) != 'text' OR "
+               "r.uuid = '' OR r.status NOT IN ('running', 'complete', 'interrupted', 'failed') OR "
+               "NOT EXISTS (SELECT 1 FROM other.machines m WHERE m.id = r.machine_id AND typeof(m.fingerprint) = 'text')"},
+      {"measurements", "SELECT count(*) FROM other.measurements x WHERE typeof(x.id) != 'integer' OR "
+                       "NOT EXISTS (SELECT 1 FROM other.runs r WHERE r.id = x.run_id) OR "
+                       "NOT EXISTS (SELECT 1 FROM other.devices d JOIN other.machines m ON m.id = d.machine_id "
+                       "WHERE d.id = x.device_id)"},
+  }};
+  for (const auto& [table, sql] : kRowChecks) {
+    std::int64_t bad = 0;
+    try {
+      bad = scalar(*db_, sql);
+    } catch (const Error&) {
+      throw Error(fmt::format("cannot merge {}: not a roofaudit database (its {} table is not roofaudit's)", path, table));
+    }
+    if (bad > 0) throw Error(fmt::format("cannot merge {}: it is damaged ({} of its {} rows are incomplete)", path, bad, table));
+  }
+  if (version >= 2) {
+    std::int64_t bad = 0;
+    try {
+      bad = scalar(*db_, "SELECT count(*) FROM other.fits f WHERE NOT EXISTS (SELECT 1 FROM other.devices d JOIN "
+                         "other.machines m ON m.id = d.machine_id WHERE d.id = f.device_id)");
+    } catch (const Error&) {
+      throw Error(fmt::format("cannot merge {}: not a roofaudit database (its fits table is not roofaudit's)", path));
+    }
+    if (bad > 0) throw Error(fmt::format("cannot merge {}: it is damaged ({} of its fits have no device)", path, bad));
+  }
+  // Every JSON column it would bring must read back here, by the reader that will read
+  // it (SQLite's json_valid takes what nlohmann's parser refuses, invalid UTF-8 in a
+  // string for one): a damaged row is refused now, not thrown later by a report.
+  struct JsonColumn {
+    const char* table;
+    const char* column;
+    bool object;
+    int since;  // schema version that has the table
+  };
+  static constexpr JsonColumn kJsonColumns[] = {
+      {"runs", "settings", true, 1},      {"runs", "environment", true, 1},    {"machines", "caches_reported", false, 1},
+      {"devices", "properties", true, 1}, {"measurements", "params", true, 1}, {"fits", "result", false, 2}};
+  for (const auto& c : kJsonColumns) {
+    if (version < c.since) continue;
+    std::optional<Statement> rows;
+    try {
+      rows.emplace(*db_, fmt::format("SELECT rowid, {} FROM other.{}", c.column, c.table));
+    } catch (const Error&) {
+      throw Error(fmt::format("cannot merge {}: not a roofaudit database (its {} table lacks {})", path, c.table, c.column));
+    }
+    while (rows->step()) {
+      try {
+        stored_json(rows->text(1), c.column, c.table, rows->integer(0), c.object);
+      } catch (const Error&) {
+        throw Error(fmt::format("cannot merge {}: it is damaged ({} {}'s {} is not a JSON {})", path, c.table,
+                                rows->integer(0), c.column, c.object ? "object" : "value"));
+      }
+    }
+  }
 }
 
 Store::MergeResult Store::merge_from(const std::string& path) {
@@ -591,6 +688,7 @@ Store::MergeResult Store::merge_from(const std::string& path) {
                                           kDeviceJoin));
   for (const std::int64_t old_run : new_runs) {
     insert_run.bind(1, old_run).run();
+    copied_one_row(*db_, path, "run", old_run);
     const std::int64_t run_id = db_->last_insert_id();
     out.new_run_ids.push_back(run_id);
     std::vector<std::int64_t> measurements;
@@ -599,6 +697,7 @@ Store::MergeResult Store::merge_from(const std::string& path) {
     list_measurements.reset();
     for (const std::int64_t old_m : measurements) {
       insert_measurement.bind(1, run_id).bind(2, old_m).run();
+      copied_one_row(*db_, path, "measurement", old_m);
       insert_samples.bind(1, db_->last_insert_id()).bind(2, old_m).run();
     }
     out.measurements_added += std::int64_t(measurements.size());

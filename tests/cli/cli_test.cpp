@@ -1067,6 +1067,8 @@ TEST_F(Cli, RefusalsLeaveTheFileAsItWas) {
   write_all(empty, "");
   for (const char* verb : {"runs", "report", "history"})
     expect_one_line_error(roofaudit(dir, {"--db", empty, verb}), "is empty");
+  // tag writes, but only about a run that exists: none does in an empty file.
+  expect_one_line_error(roofaudit(dir, {"--db", empty, "tag", "1", "base"}), "is empty");
   EXPECT_EQ(read_all(empty), "");
 
   const std::string foreign = dir.file("foreign.db");
@@ -1185,6 +1187,46 @@ TEST_F(Cli, ImplausibleModelChipAndPriceFilesAreRefusedNamingTheField) {
   write_all(both, R"({"usd_per_hour": 1, "purchase_usd": 5000})");
   expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--price-config", none}), "gives no price");
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--price-config", both}), "not both");
+}
+
+}  // namespace
+}  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// What the parsers' fuzzers found (fuzz/regressions/ holds the inputs), as the user meets it.
+TEST_F(Cli, WhatTheFuzzersFoundIsRefusedOrShown) {
+  seeded();
+  // A chip file whose efficiency is a string: a type error, once an internal error (exit 3).
+  const std::string chip = dir.file("chip.json");
+  write_all(chip, R"({"name": "c", "flops_per_s": {"bf16": 1e15}, "hbm_bytes": 8e10, "hbm_bytes_per_s": 3e12,
+                      "efficiency": {"bandwidth": "high"}})");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", chip}), "field 'bandwidth' must be a number in (0, 1]");
+  // A size under one byte, once taken as 0.
+  expect_one_line_error(roofaudit(dir, {"--db", db, "run", "--max-size", ".11B"}), "less than one byte");
+  // Damaged databases: a broken page (which merged in part, then failed), and a run whose
+  // settings hold bytes that are not UTF-8 (merged, then no reader could show it).
+  const std::string before = read_all(db);
+  for (const char* damaged : {"damaged-page.db", "settings-invalid-utf8.db"}) {
+    const std::string copy = dir.file(damaged);
+    write_all(copy, read_all(std::string(ROOFAUDIT_FUZZ_DIR) + "/regressions/merge_database/" + damaged));
+    expect_one_line_error(roofaudit(dir, {"--db", db, "merge", copy}), "is damaged");
+    EXPECT_EQ(read_all(db), before) << damaged;
+  }
+  // A tag that is not UTF-8 is refused; stored text that is not is exported as U+FFFD.
+  expect_one_line_error(roofaudit(dir, {"--db", db, "tag", "1", "bad\xff"}), "must be UTF-8");
+  {
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "UPDATE machines SET hostname = 'box' || CAST(x'ff' AS TEXT)", nullptr, nullptr, nullptr),
+              SQLITE_OK);
+    sqlite3_close(h);
+  }
+  const auto shown = roofaudit(dir, {"--db", db, "show", "1", "--json"});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  const auto j = nlohmann::json::parse(shown.out);
+  EXPECT_EQ(j.at("machine").at("hostname"), "box\xef\xbf\xbd");
 }
 
 }  // namespace

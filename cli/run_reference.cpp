@@ -1,0 +1,127 @@
+#include "cli/run_reference.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <map>
+#include <optional>
+#include <set>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+#include "probes/error.hpp"
+#include "store/store.hpp"
+
+namespace roofaudit::cli {
+
+bool is_utf8(const std::string& text) {
+  std::size_t i = 0;
+  while (i < text.size()) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    int more = 0;
+    std::uint32_t cp = 0, least = 0;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) {
+      more = 1, cp = c & 0x1f, least = 0x80;
+    } else if ((c & 0xf0) == 0xe0) {
+      more = 2, cp = c & 0x0f, least = 0x800;
+    } else if ((c & 0xf8) == 0xf0) {
+      more = 3, cp = c & 0x07, least = 0x10000;
+    } else {
+      return false;
+    }
+    if (i + std::size_t(more) >= text.size()) return false;  // cut short
+    for (int k = 1; k <= more; ++k) {
+      const auto t = static_cast<unsigned char>(text[i + std::size_t(k)]);
+      if ((t & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (t & 0x3f);
+    }
+    if (cp < least || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += std::size_t(more) + 1;
+  }
+  return true;
+}
+
+bool is_run_id(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
+}
+
+store::RunRecord resolve_run(store::Store& db, const std::string& ref) {
+  if (ref.empty()) throw Error("a run reference is empty: give a run id, a tag, 'latest' or a machine");
+  if (ref == "latest") return *db.run(latest_complete_run(db));
+  if (is_run_id(ref)) {
+    std::int64_t id = 0;
+    try {
+      id = std::stoll(ref);
+    } catch (...) {
+      throw Error(fmt::format("'{}' is no run id", ref));
+    }
+    auto r = db.run(id);
+    if (!r) throw Error(fmt::format("no run {} in {}", id, db.path()));
+    return *r;
+  }
+  if (const auto tagged = db.tagged_run(ref)) return *db.run(*tagged);
+  // A machine: its newest complete run.
+  std::optional<store::RunRecord> newest;
+  std::set<std::string> matched;
+  std::map<std::int64_t, std::optional<store::MachineRecord>> machines;
+  for (auto& r : db.runs()) {
+    if (r.status != "complete") continue;
+    auto [slot, fresh] = machines.try_emplace(r.machine_id);
+    if (fresh) slot->second = db.machine(r.machine_id);
+    const auto& m = slot->second;
+    if (!m || (m->hostname != ref && m->fingerprint.rfind(ref, 0) != 0)) continue;
+    matched.insert(m->fingerprint);
+    if (!newest || r.id > newest->id) newest = std::move(r);
+  }
+  if (matched.size() > 1)
+    throw Error(fmt::format("'{}' names {} machines in {}; give more of a fingerprint", ref, matched.size(), db.path()));
+  if (!newest)
+    throw Error(fmt::format("'{}' is no run id, tag or machine (hostname or fingerprint) with a complete run in {}", ref,
+                            db.path()));
+  return *newest;
+}
+
+std::int64_t latest_complete_run(store::Store& db) {
+  const auto runs = db.runs();
+  for (auto it = runs.rbegin(); it != runs.rend(); ++it)
+    if (it->status == "complete") return it->id;
+  throw Error(fmt::format("no complete run in {}: run 'roofaudit run' first", db.path()));
+}
+
+std::uint64_t parse_bytes(const std::string& text) {
+  std::size_t pos = 0;
+  double number = 0;
+  // A plain decimal figure: no sign, space, hex or "inf" that strtod would also take.
+  const bool decimal = !text.empty() && (std::isdigit(static_cast<unsigned char>(text[0])) || text[0] == '.') &&
+                       !(text.size() > 1 && text[0] == '0' && (text[1] == 'x' || text[1] == 'X'));
+  try {
+    if (!decimal) throw std::invalid_argument(text);
+    number = std::stod(text, &pos);
+  } catch (...) {
+    throw Error(fmt::format("'{}' is not a size (examples: 65536, 24kB, 512KiB, 2GiB)", text));
+  }
+  std::string unit = text.substr(pos);
+  for (auto& c : unit) c = char(std::tolower(static_cast<unsigned char>(c)));
+  double scale = 0;
+  if (unit.empty() || unit == "b") scale = 1;
+  else if (unit == "kb" || unit == "k") scale = 1e3;
+  else if (unit == "mb" || unit == "m") scale = 1e6;
+  else if (unit == "gb" || unit == "g") scale = 1e9;
+  else if (unit == "kib") scale = 1024.0;
+  else if (unit == "mib") scale = 1024.0 * 1024;
+  else if (unit == "gib") scale = 1024.0 * 1024 * 1024;
+  if (scale == 0 && (unit == "tb" || unit == "t" || unit == "tib" || unit == "pb" || unit == "p" || unit == "pib"))
+    throw Error(fmt::format("'{}' is larger than any working set roofaudit sweeps (units up to GB and GiB)", text));
+  if (scale == 0 || !(number > 0) || !std::isfinite(number))
+    throw Error(fmt::format("'{}' is not a size (examples: 65536, 24kB, 512KiB, 2GiB)", text));
+  if (number * scale < 1) throw Error(fmt::format("'{}' is less than one byte", text));
+  if (number * scale > 0x1p60)
+    throw Error(fmt::format("'{}' is larger than any working set roofaudit sweeps", text));
+  return std::uint64_t(std::llround(number * scale));
+}
+
+}  // namespace roofaudit::cli
