@@ -187,7 +187,12 @@ ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name)
   m.kv_heads = j.contains("num_key_value_heads") ? field("num_key_value_heads", 1024) : m.q_heads;
   m.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? field("head_dim", 4096) : m.d_model / m.q_heads;
   m.vocab = field("vocab_size", 1 << 24);
-  m.tied_embeddings = j.value("tie_word_embeddings", false);
+  if (j.contains("tie_word_embeddings") && !j["tie_word_embeddings"].is_null()) {
+    if (!j["tie_word_embeddings"].is_boolean())
+      throw Error(fmt::format("{}: config.json field 'tie_word_embeddings' must be true or false, not {}", name,
+                              j["tie_word_embeddings"].dump()));
+    m.tied_embeddings = j["tie_word_embeddings"].get<bool>();
+  }
   if (m.kv_heads > m.q_heads || m.q_heads % m.kv_heads != 0)
     throw Error(fmt::format("{}: config.json has {} query heads over {} KV heads: each KV head must serve a whole "
                             "group of query heads",

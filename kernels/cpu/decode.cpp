@@ -1,5 +1,7 @@
 #include "kernels/cpu/decode.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cstring>
@@ -29,15 +31,18 @@ void pack_rows(Panel& out, std::size_t rows, std::size_t k, std::size_t group, s
   out.assign((panels * groups * panel * group_bytes + 3) / 4, 0);
   auto* bytes = reinterpret_cast<unsigned char*>(out.data());
   if (row_sum) row_sum->assign(rows, 0);
+  // One row of scratch per thread, allocated before the region: a bad_alloc must reach the
+  // caller, and an exception cannot leave an OpenMP region.
+  std::vector<T> scratch(std::size_t(std::max(threads, 1)) * groups * group);
 #pragma omp parallel num_threads(threads)
   {
-    std::vector<T> row(groups * group);
+    T* row = &scratch[std::size_t(omp_get_thread_num()) * groups * group];
 #pragma omp for schedule(static)
     for (std::size_t p = 0; p < panels; ++p)
       for (std::size_t c = 0; c < panel && p * panel + c < rows; ++c) {
         const std::size_t r = p * panel + c;
-        std::fill(row.begin(), row.end(), T(0));
-        fill(r, row.data());
+        std::fill(row, row + groups * group, T(0));
+        fill(r, row);
         if (row_sum) {
           std::int32_t sum = 0;
           for (std::size_t i = 0; i < k; ++i) sum += std::int32_t(row[i]);

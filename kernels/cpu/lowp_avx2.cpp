@@ -1,6 +1,7 @@
 // The low-precision products on 256-bit vectors: AVX2 (vpmaddwd + vpaddd) and, with the
 // same code, AVX-VNNI (vpdpbusd ymm). See lowp_wide.hpp.
 #include <immintrin.h>
+#include <omp.h>
 
 #include <cstddef>
 #include <cstdint>

@@ -2,6 +2,7 @@
 // VNNI/BF16 (Skylake-SP class): vpmaddwd + vpaddd zmm, and bf16 widened to fp32 FMA.
 // See lowp_wide.hpp.
 #include <immintrin.h>
+#include <omp.h>
 
 #include <cstddef>
 #include <cstdint>

@@ -179,9 +179,14 @@ template <typename Acc, typename WT, typename XT, typename Tile, typename Finish
 void run_panels(const WT* w, std::size_t wstride, std::size_t rows, std::size_t groups, const XT* xp,
                 std::size_t xstride, std::size_t batch, const Tile* tiles, const Finish& finish, int threads) {
   const std::size_t m_panels = (batch + kMr - 1) / kMr, n_panels = (rows + kPanel - 1) / kPanel;
+  // Each thread's accumulators, allocated before the region: a failed allocation throws to
+  // the caller (an exception cannot leave an OpenMP region, and a null one cannot be used).
+  const std::size_t acc_elems = (m_panels * kMr * kPanel * sizeof(Acc) + 63) / 64 * 64 / sizeof(Acc);
+  Acc* const accs = static_cast<Acc*>(std::aligned_alloc(64, std::size_t(threads > 0 ? threads : 1) * acc_elems * sizeof(Acc)));
+  if (!accs) throw std::bad_alloc();
 #pragma omp parallel num_threads(threads)
   {
-    Acc* acc = static_cast<Acc*>(std::aligned_alloc(64, m_panels * kMr * kPanel * sizeof(Acc)));
+    Acc* acc = accs + std::size_t(omp_get_thread_num()) * acc_elems;
 #pragma omp for schedule(static)
     for (std::size_t jp = 0; jp < n_panels; ++jp) {
       for (std::size_t q0 = 0; q0 < groups; q0 += kKc) {
@@ -198,8 +203,8 @@ void run_panels(const WT* w, std::size_t wstride, std::size_t rows, std::size_t 
         for (std::size_t c = 0; c < cols; ++c) finish(b, r0 + c, a[c]);
       }
     }
-    std::free(acc);
   }
+  std::free(accs);
 }
 
 void product_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,

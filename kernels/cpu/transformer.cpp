@@ -1,5 +1,7 @@
 #include "kernels/cpu/transformer.hpp"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -473,9 +475,11 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
 #pragma omp parallel for num_threads(threads) schedule(static) if (B > 1)
     for (std::size_t b = 0; b < B; ++b) rms_norm(&x_[b * D], D, l, 0, &h_[b * D]);
     project(*layer.qkv, h_.data(), B, qkv_.data(), threads);
+    // Scratch per thread, allocated here: an exception cannot leave an OpenMP region.
+    std::vector<float> all_scores(std::size_t(std::max(threads, 1)) * group * context_);
 #pragma omp parallel num_threads(threads)
     {
-      std::vector<float> scores(std::size_t(group) * context_);
+      float* scores = &all_scores[std::size_t(omp_get_thread_num()) * group * context_];
 #pragma omp for collapse(2) schedule(static)
       for (std::size_t b = 0; b < B; ++b)
         for (int kh = 0; kh < K; ++kh) {
@@ -490,7 +494,7 @@ void Transformer::step(const std::int32_t* tokens, float* logits, int threads, S
             kc[key_index(pos, i, H)] = round_bf16(k[i]);
             vc[pos * H + i] = round_bf16(v[i]);
           }
-          attend(q, kc, vc, context_, group, int(H), scale, scores.data(),
+          attend(q, kc, vc, context_, group, int(H), scale, scores,
                  &attn_[b * Nq * H + std::size_t(kh) * group * H]);
         }
     }
@@ -545,12 +549,13 @@ Vectors Transformer::reference_linear(int layer, int matrix, std::size_t rows, s
     std::vector<std::vector<std::int8_t>> q(n, std::vector<std::int8_t>(k));
     std::vector<float> qs(n);
     for (std::size_t j = 0; j < n; ++j) quantize(x[j].data(), k, q[j].data(), &qs[j]);
+    std::vector<std::int8_t> rows_w(std::size_t(std::max(threads, 1)) * k);  // per thread, before the region
 #pragma omp parallel num_threads(threads)
     {
-      std::vector<std::int8_t> w(k);
+      std::int8_t* w = &rows_w[std::size_t(omp_get_thread_num()) * k];
 #pragma omp for schedule(static)
       for (std::size_t r = 0; r < rows; ++r) {
-        int8_row(row_seed(seed_, layer, m, r), k, w.data());
+        int8_row(row_seed(seed_, layer, m, r), k, w);
         for (std::size_t j = 0; j < n; ++j) {
           std::int64_t dot = 0;
           for (std::size_t i = 0; i < k; ++i) dot += std::int64_t(w[i]) * q[j][i];
@@ -562,12 +567,13 @@ Vectors Transformer::reference_linear(int layer, int matrix, std::size_t rows, s
     Vectors xb(n, std::vector<float>(k));
     for (std::size_t j = 0; j < n; ++j)
       for (std::size_t i = 0; i < k; ++i) xb[j][i] = bf16f(round_bf16(x[j][i]));
+    std::vector<std::uint16_t> rows_w(std::size_t(std::max(threads, 1)) * k);  // per thread, before the region
 #pragma omp parallel num_threads(threads)
     {
-      std::vector<std::uint16_t> w(k);
+      std::uint16_t* w = &rows_w[std::size_t(omp_get_thread_num()) * k];
 #pragma omp for schedule(static)
       for (std::size_t r = 0; r < rows; ++r) {
-        bf16_row(row_seed(seed_, layer, m, r), k, w.data());
+        bf16_row(row_seed(seed_, layer, m, r), k, w);
         for (std::size_t j = 0; j < n; ++j) {
           double dot = 0;
           for (std::size_t i = 0; i < k; ++i) dot += double(bf16f(w[i])) * xb[j][i];

@@ -82,13 +82,15 @@ class CpuAttentionProbe final : public Probe {
     }
     auto keys = [&](std::size_t b) { return cache.data() + b * block; };
     auto values = [&](std::size_t b) { return cache.data() + b * block + kernels::attention_key_span(n) * H; };
+    // Scores per thread, allocated out here: an exception cannot leave an OpenMP region.
+    std::vector<float> all_scores(std::size_t(threads) * group * n);
     auto step = [&] {
 #pragma omp parallel num_threads(threads)
       {
-        std::vector<float> scores(group * n);
+        float* scores = &all_scores[std::size_t(omp_get_thread_num()) * group * n];
 #pragma omp for schedule(static)
         for (std::size_t b = 0; b < blocks; ++b)
-          kernels::attend_bf16(&q[b * group * H], keys(b), values(b), n, int(group), int(H), scores.data(),
+          kernels::attend_bf16(&q[b * group * H], keys(b), values(b), n, int(group), int(H), scores,
                                &out[b * group * H]);
       }
     };

@@ -110,13 +110,15 @@ class CpuBandwidthProbe final : public Probe {
     regions_.resize(std::size_t(threads_));
     region_bytes_ = std::max<std::size_t>(max_ws / std::uint64_t(threads_), kernels::kStreamBlockElems * 8 * 3) +
                     3 * kStreamSkewBytes + 3 * 4096;
+    // Mapped here, where a failure throws to the caller (an exception cannot leave an
+    // OpenMP region); first touched by the pinned thread that streams it, so each region's
+    // pages sit on that thread's NUMA node.
+    for (auto& region : regions_) region = HugeBuffer(region_bytes_);
 #pragma omp parallel num_threads(threads_)
     {
       const int t = omp_get_thread_num();
       topo.pin_current_thread(t);
-      HugeBuffer b(region_bytes_);
-      fill_random(b.as<std::uint64_t>(), region_bytes_ / 8, seed + std::uint64_t(t) * 0x9e37);
-      regions_[std::size_t(t)] = std::move(b);
+      fill_random(regions_[std::size_t(t)].as<std::uint64_t>(), region_bytes_ / 8, seed + std::uint64_t(t) * 0x9e37);
     }
   }
 

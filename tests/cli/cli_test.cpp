@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sqlite3.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -32,11 +34,24 @@ struct Result {
   std::string out, err;
 };
 
-pid_t spawn(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path) {
+// max_file_bytes > 0: every file the child writes is cut at that size, the writes past it
+// failing with EFBIG (SIGXFSZ ignored), as on a disk that fills up. max_memory_bytes > 0:
+// its address space is capped there, so large allocations fail.
+pid_t spawn(const std::vector<std::string>& args, const std::string& out_path, const std::string& err_path,
+            rlim_t max_file_bytes = 0, rlim_t max_memory_bytes = 0) {
   const pid_t pid = fork();
   if (pid == 0) {
     freopen(out_path.c_str(), "w", stdout);
     freopen(err_path.c_str(), "w", stderr);
+    if (max_file_bytes > 0) {
+      signal(SIGXFSZ, SIG_IGN);
+      const rlimit limit{max_file_bytes, max_file_bytes};
+      setrlimit(RLIMIT_FSIZE, &limit);
+    }
+    if (max_memory_bytes > 0) {
+      const rlimit limit{max_memory_bytes, max_memory_bytes};
+      setrlimit(RLIMIT_AS, &limit);
+    }
     std::vector<char*> argv;
     std::string bin = ROOFAUDIT_BINARY;
     argv.push_back(bin.data());
@@ -920,6 +935,52 @@ TEST_F(Cli, StandardOutputThatCannotBeWrittenFails) {
   }
 }
 
+// A disk that fills up part-way: the old output file is kept, no temporary is left beside
+// it, and a redirected standard output that could not be written all fails the verb.
+TEST_F(Cli, AFullDiskKeepsTheOldFileAndFails) {
+  seeded();
+  {
+    // A rollback journal, so that reading writes nothing (WAL readers write the -shm file,
+    // which the size limit would cut first).
+    sqlite3* h = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(h, "PRAGMA journal_mode = DELETE", nullptr, nullptr, nullptr), SQLITE_OK);
+    sqlite3_close(h);
+  }
+  const std::string page = dir.file("report.html");
+  write_all(page, "the old report");
+  const std::string err = dir.file("stderr-fsize");
+  int code = wait_exit(spawn({"--db", db, "report", "--format", "html", "--output", page}, dir.file("stdout-fsize"), err,
+                             16384));
+  EXPECT_EQ(code, 2) << read_all(err);
+  EXPECT_NE(read_all(err).find(page), std::string::npos) << read_all(err);
+  EXPECT_EQ(read_all(page), "the old report");
+  for (const auto& e : std::filesystem::directory_iterator(std::filesystem::path(page).parent_path()))
+    EXPECT_EQ(e.path().filename().string().find(".roofaudit-"), std::string::npos) << e.path();
+  const std::string exported = dir.file("export.json");
+  code = wait_exit(spawn({"--db", db, "export", "1", "--format", "gbench-json"}, exported, err, 16384));
+  EXPECT_EQ(code, 2) << read_all(err);
+  EXPECT_NE(read_all(err).find("cannot write standard output"), std::string::npos) << read_all(err);
+}
+
+// Memory that cannot be had: the probe's failure reaches the run loop (it once escaped an
+// OpenMP region and aborted the process, leaving the run 'running'), and the run is failed.
+TEST_F(Cli, AnAllocationThatFailsFailsTheRunCleanly) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer reserves terabytes of address space: an address-space cap cannot run under it";
+#else
+  const std::string err = dir.file("stderr-as");
+  const int code = wait_exit(spawn({"--db", db, "run", "--probes", "cpu.bandwidth", "--min-size", "1GiB", "--max-size",
+                                    "1GiB", "--quick"},
+                                   dir.file("stdout-as"), err, 0, rlim_t(900) << 20));
+  EXPECT_EQ(code, 2) << read_all(err);
+  EXPECT_NE(read_all(err).find("cannot allocate"), std::string::npos) << read_all(err);
+  store::Store s(db);
+  ASSERT_EQ(s.runs().size(), 1u);
+  EXPECT_EQ(s.runs()[0].status, "failed");
+#endif
+}
+
 TEST_F(Cli, AnEmptyDatabasePathIsRefusedNotDefaulted) {
   expect_one_line_error(roofaudit(dir, {"--db", "", "runs"}), "--db is empty");
   const char* saved = std::getenv("ROOFAUDIT_DB");
@@ -1004,7 +1065,6 @@ TEST_F(Cli, MessagesNameTheRealProblem) {
 }  // namespace
 }  // namespace roofaudit
 
-#include <sqlite3.h>
 
 namespace roofaudit {
 namespace {
