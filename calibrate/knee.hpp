@@ -10,7 +10,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "probes/measurement.hpp"
+#include "values/measurement.hpp"
 
 namespace roofaudit::calibrate {
 

@@ -8,7 +8,7 @@
 
 #include "calibrate/plateaus.hpp"
 #include "calibrate/serving.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::calibrate {
 namespace {

@@ -12,8 +12,8 @@
 
 #include "calibrate/catalog.hpp"
 #include "calibrate/serving_types.hpp"
-#include "probes/measurement.hpp"
-#include "store/records.hpp"
+#include "values/measurement.hpp"
+#include "values/records.hpp"
 
 namespace roofaudit::calibrate {
 

@@ -5,7 +5,7 @@
 #include <vector>
 
 #include "calibrate/plateaus.hpp"
-#include "probes/measurement.hpp"
+#include "values/measurement.hpp"
 
 namespace roofaudit::calibrate {
 

@@ -5,7 +5,7 @@
 #include <limits>
 #include <numeric>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::calibrate {
 namespace {

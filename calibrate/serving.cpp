@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::calibrate {
 

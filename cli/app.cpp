@@ -9,7 +9,7 @@
 #include "build_info.hpp"
 #include "cli/command.hpp"
 #include "cli/output.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::cli {
 

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "store/store.hpp"
 
 namespace roofaudit::cli {

@@ -14,7 +14,7 @@
 #include "cli/command.hpp"
 #include "cli/series.hpp"
 #include "cli/validators.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "reports/gbench_json.hpp"
 #include "store/paths.hpp"

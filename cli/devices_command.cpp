@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
-#include "probes/cpu/sweep.hpp"
+#include "values/units.hpp"
 #include "probes/gpu/vulkan.hpp"
 #include "reports/json_text.hpp"
 

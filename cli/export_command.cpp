@@ -4,7 +4,7 @@
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "reports/gbench_json.hpp"
 #include "store/store.hpp"
 #include "reports/json_text.hpp"

@@ -23,7 +23,7 @@
 #endif
 
 #include "cli/run.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/link/mpi_links.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"

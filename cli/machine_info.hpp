@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "probes/topology.hpp"
-#include "store/records.hpp"
+#include "values/records.hpp"
 
 namespace roofaudit::cli {
 

@@ -11,7 +11,7 @@
 
 #include <fmt/format.h>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::cli {
 namespace {

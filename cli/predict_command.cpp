@@ -11,7 +11,7 @@
 #include "cli/calibration.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "reports/serving_report.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"

@@ -15,7 +15,7 @@
 #include "cli/validators.hpp"
 #include "cli/output.hpp"
 #include "cli/series.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "reports/audit_report.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"

@@ -4,7 +4,7 @@
 #include <vector>
 
 #include "cli/command.hpp"
-#include "probes/measurement.hpp"
+#include "values/measurement.hpp"
 
 namespace roofaudit::cli {
 

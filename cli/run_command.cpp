@@ -22,7 +22,7 @@
 #include "cli/progress.hpp"
 #include "cli/run.hpp"
 #include "probes/cpu/sweep.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/topology.hpp"
 #include "reports/run_json.hpp"

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "store/records.hpp"
+#include "values/records.hpp"
 
 namespace roofaudit::store {
 class Store;

@@ -8,7 +8,7 @@
 
 #include "calibrate/regression_stats.hpp"
 #include "cli/command.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "reports/gbench_json.hpp"
 #include "store/store.hpp"

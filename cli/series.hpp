@@ -12,7 +12,7 @@
 
 #include "cli/run_reference.hpp"
 #include "reports/history.hpp"
-#include "store/records.hpp"
+#include "values/records.hpp"
 
 namespace roofaudit::store {
 class Store;

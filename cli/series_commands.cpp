@@ -11,7 +11,7 @@
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "cli/series.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "reports/audit_report.hpp"
 #include "reports/history.hpp"
 #include "store/paths.hpp"

@@ -9,7 +9,7 @@
 
 #include "calibrate/serving.hpp"
 #include "fuzz/targets.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::fuzz {
 

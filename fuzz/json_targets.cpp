@@ -8,7 +8,7 @@
 #include "calibrate/catalog.hpp"
 #include "calibrate/local_chip.hpp"
 #include "fuzz/invariants.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::fuzz {
 

@@ -9,7 +9,7 @@
 
 #include "fuzz/fixtures.hpp"
 #include "fuzz/targets.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "store/store.hpp"
 
 namespace roofaudit::fuzz {

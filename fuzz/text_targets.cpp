@@ -7,7 +7,7 @@
 #include "cli/run_reference.hpp"
 #include "fuzz/fixtures.hpp"
 #include "fuzz/targets.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "store/store.hpp"
 
 namespace roofaudit::fuzz {

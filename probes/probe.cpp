@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit {
 

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "probes/measurement.hpp"
+#include "values/measurement.hpp"
 
 namespace roofaudit {
 

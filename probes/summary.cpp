@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numeric>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit {
 

@@ -3,7 +3,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/measurement.hpp"
+#include "values/measurement.hpp"
 
 namespace roofaudit {
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <sstream>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit {
 namespace {

@@ -3,8 +3,8 @@
 #include <optional>
 #include <vector>
 
-#include "probes/measurement.hpp"
-#include "store/records.hpp"
+#include "values/measurement.hpp"
+#include "values/records.hpp"
 
 namespace roofaudit::reports {
 

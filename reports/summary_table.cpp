@@ -10,7 +10,7 @@
 #include "calibrate/local_chip.hpp"
 #include "calibrate/memory_levels.hpp"
 #include "calibrate/plateaus.hpp"
-#include "probes/cpu/sweep.hpp"
+#include "values/units.hpp"
 #include "reports/history.hpp"
 
 namespace roofaudit::reports {

@@ -2,7 +2,7 @@
 
 #include <cstdlib>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::store {
 

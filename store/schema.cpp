@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "store/database.hpp"
 
 namespace roofaudit::store {

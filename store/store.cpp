@@ -15,7 +15,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "store/schema.hpp"
 
 namespace roofaudit::store {

@@ -8,9 +8,9 @@
 #include <string>
 #include <vector>
 
-#include "probes/measurement.hpp"
+#include "values/measurement.hpp"
 #include "store/database.hpp"
-#include "store/records.hpp"
+#include "values/records.hpp"
 
 namespace roofaudit::store {
 

@@ -14,7 +14,7 @@
 #include "kernels/cpu/stream.hpp"
 #include "probes/cpu/buffers.hpp"
 #include "probes/cpu/sweep.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
 #include "probes/timing.hpp"

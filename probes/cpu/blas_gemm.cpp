@@ -12,7 +12,7 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/random.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit {
 namespace {

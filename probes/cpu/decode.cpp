@@ -19,7 +19,7 @@
 #include "kernels/cpu/gemm_lowp.hpp"
 #include "kernels/cpu/random.hpp"
 #include "probes/cpu/sweep.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
 #include "probes/timing.hpp"

@@ -14,7 +14,7 @@
 #include "kernels/cpu/random.hpp"
 #include "probes/cpu/blas_gemm.hpp"
 #include "probes/cpu/onednn_gemm.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
 #include "probes/timing.hpp"

@@ -16,7 +16,7 @@
 #include "kernels/cpu/transformer.hpp"
 #include "probes/cpu/model_shape.hpp"
 #include "probes/cpu/sweep.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
 #include "probes/timing.hpp"

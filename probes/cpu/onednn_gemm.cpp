@@ -5,7 +5,7 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/isa.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 #ifdef ROOFAUDIT_HAVE_DNNL
 #include <oneapi/dnnl/dnnl.h>

@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "kernels/cpu/peak.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
 #include "probes/timing.hpp"

@@ -5,7 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/topology.hpp"
 
 namespace roofaudit {
@@ -33,16 +33,6 @@ void check_fits_in_memory(std::uint64_t bytes, const std::string& what) {
   if (double(bytes) > 0.8 * double(available))
     throw Error(fmt::format("{} needs {} but only {} of memory is available", what,
                             human_bytes(double(bytes)), human_bytes(double(available))));
-}
-
-std::string human_bytes(double bytes) {
-  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-  int u = 0;
-  while (bytes >= 1024 && u < 4) {
-    bytes /= 1024;
-    ++u;
-  }
-  return u == 0 ? fmt::format("{:.0f} B", bytes) : fmt::format("{:.{}f} {}", bytes, bytes < 10 ? 2 : 1, units[u]);
 }
 
 }  // namespace roofaudit

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "probes/probe.hpp"
+#include "values/units.hpp"
 
 namespace roofaudit {
 
@@ -19,7 +20,5 @@ std::uint64_t default_max_working_set(std::uint64_t reported_llc_bytes);
 
 // Throws Error if `bytes` will not fit in the memory this process can use.
 void check_fits_in_memory(std::uint64_t bytes, const std::string& what);
-
-std::string human_bytes(double bytes);
 
 }  // namespace roofaudit

@@ -9,7 +9,7 @@
 
 #include "kernels/cpu/random.hpp"
 #include "kernels/vulkan/shaders.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/gpu/host_values.hpp"
 #include "probes/gpu/session.hpp"
 #include "probes/probe.hpp"

@@ -9,7 +9,7 @@
 #include <fmt/format.h>
 
 #include "kernels/vulkan/shaders.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/gpu/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"

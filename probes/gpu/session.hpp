@@ -6,7 +6,7 @@
 #include <string>
 
 #include "probes/gpu/vulkan.hpp"
-#include "probes/measurement.hpp"
+#include "values/measurement.hpp"
 #include "probes/probe.hpp"
 
 namespace roofaudit::gpu {

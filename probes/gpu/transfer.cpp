@@ -12,7 +12,7 @@
 
 #include "kernels/cpu/random.hpp"
 #include "probes/cpu/sweep.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/gpu/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"

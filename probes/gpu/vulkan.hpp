@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::vk {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/measurement.hpp"
+#include "values/measurement.hpp"
 #include "probes/probe.hpp"
 
 namespace roofaudit {

@@ -7,7 +7,7 @@
 
 #include "calibrate/catalog.hpp"
 #include "calibrate/serving.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::calibrate {
 namespace {

@@ -8,7 +8,7 @@
 #include "calibrate/local_chip.hpp"
 #include "calibrate/plateaus.hpp"
 #include "calibrate/serving.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "run_fixture.hpp"
 
 namespace roofaudit::calibrate {

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "calibrate/regression_stats.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::calibrate {
 namespace {

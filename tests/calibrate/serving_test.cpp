@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "calibrate/catalog.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 
 namespace roofaudit::calibrate {
 namespace {

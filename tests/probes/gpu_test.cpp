@@ -5,7 +5,7 @@
 #include <map>
 #include <set>
 
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/gpu/vulkan.hpp"
 #include "probes/probe.hpp"
 #include "probes/topology.hpp"

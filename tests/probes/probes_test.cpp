@@ -8,7 +8,7 @@
 #include <set>
 
 #include "probes/cpu/sweep.hpp"
-#include "probes/error.hpp"
+#include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
 #include "probes/timing.hpp"

@@ -1,5 +1,6 @@
 #pragma once
-// Plain value types that cross folders: what a probe measured, as the store keeps it.
+// Plain value types that cross folders (values/: below probes, store, calibrate and
+// reports alike): what a probe measured, as the store keeps it.
 #include <cstdint>
 #include <optional>
 #include <string>

@@ -1,5 +1,6 @@
 #pragma once
-// Plain records the store reads and writes.
+// Plain records of what the store keeps (machines, runs, fits): value types that every
+// layer above values/ may use, with no behaviour of their own.
 #include <cstdint>
 #include <string>
 
