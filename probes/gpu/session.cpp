@@ -54,6 +54,17 @@ Session open_session(const RunSettings& settings) {
   return s;
 }
 
+Session open_session(ProbeDriver& driver, const std::vector<Figure>& figures) {
+  Session s = open_session(driver.settings());
+  if (!s.skipped.empty()) {
+    driver.use_device_key("gpu");
+    for (const auto& f : figures) driver.unsupported(f, s.skipped);
+    return s;
+  }
+  driver.use_device(s.device_info(), s.device_key());
+  return s;
+}
+
 MatrixUnitPath matrix_unit_path(const vk::DeviceDescription& d, const std::string& nv_shader,
                                 const std::string& khr_shader, const std::string& shape) {
   auto listed = [&](const std::vector<std::string>& shapes) {

@@ -4,9 +4,11 @@
 // variants being skipped.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "probes/gpu/vulkan.hpp"
 #include "values/measurement.hpp"
+#include "probes/driver.hpp"
 #include "probes/probe.hpp"
 
 namespace roofaudit::gpu {
@@ -25,6 +27,12 @@ struct Session {
 // Opens the device settings.gpu_device selects. Throws Error when a selector was given
 // and matches no device (bad input); a machine without Vulkan gives `skipped`.
 Session open_session(const RunSettings& settings);
+
+// A GPU probe's start: the session, with the device recorded by the driver (figures name
+// it). Where there is no device (no driver, no device, only the CPU implementation
+// unasked), each of `figures` is stored as skipped with the reason, and the session's
+// device is empty.
+Session open_session(ProbeDriver& driver, const std::vector<Figure>& figures);
 
 // The matrix-unit (cooperative matrix) path for 16x16x16 fp16 products with fp32
 // accumulation: VK_NV_cooperative_matrix where the device has it, else

@@ -1,0 +1,86 @@
+#include "probes/driver.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "probes/summary.hpp"
+#include "probes/timing.hpp"
+
+namespace roofaudit {
+
+ProbeDriver::ProbeDriver(ProbeContext& ctx, const Probe& probe)
+    : ctx_(ctx), probe_(probe.name()), version_(probe.version()) {}
+
+void ProbeDriver::use_device(const DeviceInfo& info, std::string key) {
+  ctx_.describe_device(info);
+  device_ = std::move(key);
+}
+
+int ProbeDriver::repetitions() const {
+  return ctx_.settings.repetitions > 0 ? ctx_.settings.repetitions : (ctx_.settings.quick ? 3 : 5);
+}
+
+double ProbeDriver::sample_seconds(double quick_s, double full_s) const {
+  return ctx_.settings.sample_seconds > 0 ? ctx_.settings.sample_seconds : (ctx_.settings.quick ? quick_s : full_s);
+}
+
+Measurement ProbeDriver::measurement(const Figure& f, nlohmann::json params) const {
+  Measurement m;
+  m.probe = probe_;
+  m.probe_version = version_;
+  m.device = device_;
+  m.variant = f.variant;
+  m.metric = f.metric;
+  m.unit = f.unit;
+  m.higher_is_better = f.higher_is_better;
+  m.convention = f.convention;
+  m.params = std::move(params);
+  return m;
+}
+
+void ProbeDriver::unsupported(const Figure& f, const std::string& why, nlohmann::json params) const {
+  Measurement m = measurement(f, std::move(params));
+  m.supported = false;
+  m.validation = why;
+  ctx_.emit(std::move(m));
+}
+
+void ProbeDriver::measure(Measurement m, const std::string& bench_name, const CheckedSample& sample,
+                          const std::string& checked, const std::function<double(double)>& value_of, int warmup) const {
+  measure_unless("", std::move(m), bench_name, sample, checked, value_of, warmup);
+}
+
+void ProbeDriver::measure_unless(const std::string& found, Measurement m, const std::string& bench_name,
+                                 const CheckedSample& sample, const std::string& checked,
+                                 const std::function<double(double)>& value_of, int warmup) const {
+  std::string problem = found;
+  for (int i = 0; i < warmup && problem.empty(); ++i) sample(problem);
+  std::vector<double> seconds;
+  if (problem.empty()) {
+    const auto timing = time_repetitions(bench_name, 0, repetitions(), [&] {
+      std::string p;
+      const double s = sample(p);
+      if (!p.empty()) throw SampleFailed{p};
+      return s;
+    });
+    seconds = timing.seconds;
+    if (!timing.ok) problem = timing.error;
+  }
+  record_outcome(m, seconds, problem, checked, value_of);
+  ctx_.emit(std::move(m));
+}
+
+std::uint64_t calibrate_work(double target_s, std::uint64_t start, std::uint64_t most,
+                             const std::function<double(std::uint64_t, std::string& problem)>& seconds_for,
+                             std::string& problem, double reach, double least_growth) {
+  std::uint64_t n = std::max<std::uint64_t>(start, 1);
+  for (;;) {
+    const double s = seconds_for(n, problem);
+    if (!problem.empty()) return 0;
+    if (s >= target_s * reach || n >= most) return n;
+    const double scale = s > 0 ? target_s / s : 16;
+    n = std::min<std::uint64_t>(most, std::uint64_t(std::ceil(double(n) * std::clamp(scale * 1.05, least_growth, 16.0))));
+  }
+}
+
+}  // namespace roofaudit

@@ -1,0 +1,83 @@
+#pragma once
+// The machinery every probe shares, owned once: the repetition and sample-time defaults,
+// the identity of each figure, unsupported figures, and a point's whole life (validate,
+// time under Google Benchmark, validate every sample, summarise, store). A probe says
+// what its figures are and how to take one checked sample; the driver does the rest.
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "probes/probe.hpp"
+#include "values/measurement.hpp"
+
+namespace roofaudit {
+
+// What a figure is, before anything is measured.
+struct Figure {
+  std::string variant;
+  std::string metric;
+  std::string unit;
+  bool higher_is_better = true;
+  std::string convention;  // how it is counted
+};
+
+// One sample of a point: runs the measured work once, checks what it computed, and
+// returns the seconds the timed part took. A non-empty `problem` says why the result is
+// wrong; the figure is then stored as failed, with that reason, and no number.
+using CheckedSample = std::function<double(std::string& problem)>;
+
+class ProbeDriver {
+ public:
+  ProbeDriver(ProbeContext& ctx, const Probe& probe);
+
+  const RunSettings& settings() const { return ctx_.settings; }
+  const Topology& topology() const { return ctx_.topology; }
+  bool stopped() const { return ctx_.stop_requested; }
+  void progress(const std::string& what) const { ctx_.progress(what); }
+  // Records a device other than the CPU; later figures name it ("gpu:N").
+  void use_device(const DeviceInfo& info, std::string key);
+  // Names the device figures carry without recording one ("gpu" where none was opened).
+  void use_device_key(std::string key) { device_ = std::move(key); }
+  const std::string& device() const { return device_; }
+
+  // --repetitions, else 3 with --quick, else 5.
+  int repetitions() const;
+  // --sample-ms, else `quick_s` with --quick, else `full_s`.
+  double sample_seconds(double quick_s, double full_s) const;
+
+  // A Measurement of this probe and device with the figure's identity and `params`.
+  Measurement measurement(const Figure& f, nlohmann::json params = nlohmann::json::object()) const;
+  // A figure the device cannot give, stored as unsupported with the reason.
+  void unsupported(const Figure& f, const std::string& why, nlohmann::json params = nlohmann::json::object()) const;
+  // A point: `warmup` untimed samples (the first problem ends it, with no timing), then
+  // repetitions() timed samples under the engine, each checked; then the outcome (every
+  // sample worth value_of(seconds) in the figure's unit, or the failure) is stored.
+  // `checked` says what was validated. `m` comes from measurement().
+  void measure(Measurement m, const std::string& bench_name, const CheckedSample& sample, const std::string& checked,
+               const std::function<double(double)>& value_of, int warmup = 1) const;
+  // The same, after a probe's own calibration has found `problem` (stored as the failure
+  // when non-empty, with nothing timed).
+  void measure_unless(const std::string& problem, Measurement m, const std::string& bench_name,
+                      const CheckedSample& sample, const std::string& checked,
+                      const std::function<double(double)>& value_of, int warmup = 1) const;
+  // Stores a finished measurement as it is.
+  void emit(Measurement m) const { ctx_.emit(std::move(m)); }
+
+ private:
+  ProbeContext& ctx_;
+  std::string probe_;
+  int version_;
+  std::string device_ = "cpu";
+};
+
+// How much work makes one sample last about `target_s`: starting from `start` units,
+// `seconds_for(n)` times n units (and may validate them); the count grows by the
+// shortfall (at least x`least_growth`, at most x16) until a run reaches `reach` x the target
+// or `most` units. Returns the count, or 0 when `seconds_for` reported a problem.
+std::uint64_t calibrate_work(double target_s, std::uint64_t start, std::uint64_t most,
+                             const std::function<double(std::uint64_t, std::string& problem)>& seconds_for,
+                             std::string& problem, double reach = 1.0, double least_growth = 1.5);
+
+}  // namespace roofaudit
