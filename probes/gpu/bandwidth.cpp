@@ -14,8 +14,7 @@
 #include "probes/gpu/host_values.hpp"
 #include "probes/gpu/session.hpp"
 #include "probes/probe.hpp"
-#include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 
 namespace roofaudit {
 namespace {
@@ -49,58 +48,41 @@ class GpuBandwidthProbe final : public Probe {
   void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
 
   void run(ProbeContext& ctx) override {
-    gpu::Session session = gpu::open_session(ctx.settings);
-    if (!session.skipped.empty()) {
-      for (const auto& v : kVariants) {
-        Measurement m = base(v, "gpu", 0);
-        m.supported = false;
-        m.validation = session.skipped;
-        ctx.emit(std::move(m));
-      }
-      ctx.progress(session.skipped);
+    ProbeDriver driver(ctx, *this);
+    std::vector<Figure> figures;
+    for (const auto& v : kVariants) figures.push_back(figure(v));
+    gpu::Session session = gpu::open_session(driver, figures);
+    if (!session.device) {
+      driver.progress(session.skipped);
       return;
     }
-    ctx.describe_device(session.device_info());
-    const auto& desc = session.device->description();
-    if (!desc.timestamps) {
-      for (const auto& v : kVariants) {
-        Measurement m = base(v, session.device_key(), 0);
-        m.supported = false;
-        m.validation = "unsupported: the device's compute queue has no timestamps (timestampValidBits = 0)";
-        ctx.emit(std::move(m));
-      }
+    if (!session.device->description().timestamps) {
+      for (const auto& f : figures)
+        driver.unsupported(f, "unsupported: the device's compute queue has no timestamps (timestampValidBits = 0)",
+                           {{"working_set_bytes", 0}});
       return;
     }
-    Sweep sweep(ctx, session);
+    Sweep sweep(driver, session);
     sweep.run();
   }
 
  private:
-  Measurement base(const Variant& v, const std::string& device, std::uint64_t ws) const {
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = device;
-    m.variant = v.name;
-    m.metric = "bandwidth";
-    m.unit = "B/s";
-    m.higher_is_better = true;
-    m.convention = "stream: bytes the kernel reads plus bytes it writes, once each; working set = all buffers";
-    m.params = {{"working_set_bytes", ws}};
-    return m;
+  static Figure figure(const Variant& v) {
+    return {v.name, "bandwidth", "B/s", true,
+            "stream: bytes the kernel reads plus bytes it writes, once each; working set = all buffers"};
   }
 
   class Sweep {
    public:
-    Sweep(ProbeContext& ctx, gpu::Session& session)
-        : ctx_(ctx), session_(session), dev_(*session.device), desc_(dev_.description()) {}
+    Sweep(const ProbeDriver& driver, gpu::Session& session)
+        : driver_(driver), session_(session), dev_(*session.device), desc_(dev_.description()) {}
 
     void run() {
       const std::uint64_t max_ws = max_working_set();
-      const std::uint64_t min_ws = std::max<std::uint64_t>(ctx_.settings.min_working_set_bytes, 64 * 1024);
+      const std::uint64_t min_ws = std::max<std::uint64_t>(driver_.settings().min_working_set_bytes, 64 * 1024);
       const auto sizes = geometric_sizes(std::min(min_ws, max_ws), max_ws, 1.5);
       local_ = std::min<std::uint32_t>(256, desc_.max_workgroup_size);
-      ctx_.progress(fmt::format("{}: allocating 3 x {}", desc_.name, human_bytes(double(max_ws))));
+      driver_.progress(fmt::format("{}: allocating 3 x {}", desc_.name, human_bytes(double(max_ws))));
       buffers_[0] = std::make_unique<Buffer>(dev_, max_ws, Buffer::Memory::device_local);
       buffers_[1] = std::make_unique<Buffer>(dev_, max_ws, Buffer::Memory::device_local);
       buffers_[2] = std::make_unique<Buffer>(dev_, max_ws, Buffer::Memory::device_local);
@@ -125,12 +107,12 @@ class GpuBandwidthProbe final : public Probe {
         }
         std::uint64_t previous = 0;
         for (std::uint64_t ws : sizes) {
-          if (ctx_.stop_requested) return;
+          if (driver_.stopped()) return;
           const std::uint64_t n = ws / std::uint64_t(v.streams) / 16;  // vec4 elements per buffer
           if (n == 0 || n == previous) continue;
           previous = n;
-          ctx_.progress(fmt::format("{} {}", v.name, human_bytes(double(ws))));
-          ctx_.emit(measure(v, n));
+          driver_.progress(fmt::format("{} {}", v.name, human_bytes(double(ws))));
+          measure(v, n);
         }
       }
     }
@@ -142,8 +124,8 @@ class GpuBandwidthProbe final : public Probe {
       std::uint64_t cap = std::min<std::uint64_t>(desc_.max_storage_buffer_range, desc_.max_allocation_bytes);
       cap = std::min<std::uint64_t>(cap, std::max<std::uint64_t>(desc_.device_local_bytes() / 8, 1 << 20));
       std::uint64_t wanted = desc_.type == "cpu" ? std::uint64_t(64) << 20 : std::uint64_t(1) << 30;
-      if (ctx_.settings.quick && desc_.type == "cpu") wanted /= 4;
-      if (ctx_.settings.max_working_set_bytes) wanted = ctx_.settings.max_working_set_bytes;
+      if (driver_.settings().quick && desc_.type == "cpu") wanted /= 4;
+      if (driver_.settings().max_working_set_bytes) wanted = driver_.settings().max_working_set_bytes;
       return std::max<std::uint64_t>(std::min(wanted, cap) / 16 * 16, 64 * 1024);
     }
 
@@ -266,50 +248,30 @@ class GpuBandwidthProbe final : public Probe {
       return "";
     }
 
-    Measurement measure(const Variant& v, std::uint64_t n) {
+    void measure(const Variant& v, std::uint64_t n) {
       const std::uint64_t bytes_per_dispatch = n * 16 * std::uint64_t(v.streams);
-      const double target = gpu::sample_target_seconds(ctx_.settings, desc_);
-      const int reps = ctx_.settings.repetitions > 0 ? ctx_.settings.repetitions : (ctx_.settings.quick ? 3 : 5);
       std::string problem;
       // Calibration doubles as warm-up: one dispatch, then as many as fill the target.
       const double one = batch(v, n, 1, problem);
-      std::uint32_t dispatches =
-          std::uint32_t(std::clamp(target / std::max(one, 1e-7), 1.0, double(kMaxDispatches)));
-      std::vector<double> seconds;
-      if (problem.empty()) {
-        const auto timing = time_repetitions(fmt::format("gpu.bandwidth/{}/{}", v.name, n), 1, reps, [&] {
-          std::string p;
-          const double s = batch(v, n, dispatches, p);
-          if (!p.empty()) throw SampleFailed{p};
-          return s;
-        });
-        seconds = timing.seconds;
-        if (!timing.ok) problem = timing.error;
-      }
-      Measurement m;
-      m.probe = "gpu.bandwidth";
-      m.probe_version = 1;
-      m.device = session_.device_key();
-      m.variant = v.name;
-      m.metric = "bandwidth";
-      m.unit = "B/s";
-      m.higher_is_better = true;
-      m.convention = "stream: bytes the kernel reads plus bytes it writes, once each; working set = all buffers";
+      const std::uint32_t dispatches = std::uint32_t(std::clamp(
+          gpu::sample_target_seconds(driver_.settings(), desc_) / std::max(one, 1e-7), 1.0, double(kMaxDispatches)));
       // Past every GPU L2 / last-level cache shipping (up to ~256 MiB) only on a GPU swept to
       // 1 GiB; the CPU implementation's sweep never reaches "device memory".
       const bool reaches_memory = desc_.type != "cpu" && max_working_set() >= (std::uint64_t(512) << 20);
-      m.params = {{"working_set_bytes", bytes_per_dispatch}, {"sweep_reaches_memory", reaches_memory},
-                  {"device_name", desc_.name},                {"local_size", local_},
-                  {"workgroups", groups_for(n)},              {"dispatches_per_sample", dispatches},
-                  {"vector_bytes", 16}};
-      record_outcome(m, seconds, problem,
-                     v.kind == Kind::read ? "every dispatch's sum of every word equals the host's (mod 2^32)"
-                                          : "17 chunks of 4 KiB (one at the end) read back equal the host's values",
-                     [&](double s) { return double(bytes_per_dispatch) / s; });
-      return m;
+      Measurement m = driver_.measurement(
+          figure(v), {{"working_set_bytes", bytes_per_dispatch}, {"sweep_reaches_memory", reaches_memory},
+                      {"device_name", desc_.name},                {"local_size", local_},
+                      {"workgroups", groups_for(n)},              {"dispatches_per_sample", dispatches},
+                      {"vector_bytes", 16}});
+      driver_.measure_unless(
+          problem, std::move(m), fmt::format("gpu.bandwidth/{}/{}", v.name, n),
+          [&](std::string& p) { return batch(v, n, dispatches, p); },
+          v.kind == Kind::read ? "every dispatch's sum of every word equals the host's (mod 2^32)"
+                               : "17 chunks of 4 KiB (one at the end) read back equal the host's values",
+          [&](double s) { return double(bytes_per_dispatch) / s; });
     }
 
-    ProbeContext& ctx_;
+    const ProbeDriver& driver_;
     gpu::Session& session_;
     const vk::Device& dev_;
     const vk::DeviceDescription& desc_;

@@ -13,8 +13,7 @@
 #include "probes/gpu/host_values.hpp"
 #include "probes/gpu/session.hpp"
 #include "probes/probe.hpp"
-#include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 
 namespace roofaudit {
 namespace {
@@ -49,41 +48,19 @@ class GpuGemmProbe final : public Probe {
   void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
 
   void run(ProbeContext& ctx) override {
-    gpu::Session session = gpu::open_session(ctx.settings);
-    if (!session.skipped.empty()) {
-      for (const auto& v : kVariants) emit_unsupported(ctx, v, "gpu", 0, session.skipped);
-      return;
-    }
-    ctx.describe_device(session.device_info());
-    const vk::Device& dev = *session.device;
-    const auto& desc = dev.description();
-    std::vector<std::uint32_t> sizes = {256, 512, 1024, 2048, 4096};
-    const std::uint64_t cap = ctx.settings.max_working_set_bytes
-                                  ? ctx.settings.max_working_set_bytes
-                                  : (desc.type == "cpu" ? std::uint64_t(4) << 20 : std::uint64_t(1) << 30);
-    sizes.erase(std::remove_if(sizes.begin(), sizes.end(),
-                               [&](std::uint32_t n) {
-                                 const std::uint64_t matrix = std::uint64_t(n) * n * 4;
-                                 return 3 * matrix > std::max<std::uint64_t>(cap, 3 * 256 * 256 * 4) ||
-                                        matrix > desc.max_storage_buffer_range;
-                               }),
-                sizes.end());
-    const double target = gpu::sample_target_seconds(ctx.settings, desc);
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
-    vk::Commands commands(dev, 2);
-
+    ProbeDriver driver(ctx, *this);
+    std::vector<Figure> figures;
+    for (const auto& v : kVariants) figures.push_back(figure(v));
+    gpu::Session session = gpu::open_session(driver, figures);
+    if (!session.device) return;
+    const auto& desc = session.device->description();
+    const std::vector<std::uint32_t> sizes = matrix_sizes(driver.settings(), desc);
+    vk::Commands commands(*session.device, 2);
     for (const auto& v : kVariants) {
-      std::string missing;
-      if (!desc.timestamps) missing = "unsupported: the compute queue has no timestamps";
-      else if (v.element_bytes == 2 && !desc.storage_16bit)
-        missing = "unsupported: the device lacks storageBuffer16BitAccess";
       gpu::MatrixUnitPath unit;
-      if (v.coopmat && missing.empty()) {
-        unit = gpu::matrix_unit_path(desc, "gemm_coopmat_nv", "gemm_coopmat_khr");
-        missing = unit.unsupported;
-      }
+      const std::string missing = unsupported_reason(v, desc, unit);
       if (!missing.empty()) {
-        emit_unsupported(ctx, v, session.device_key(), 0, missing);
+        driver.unsupported(figure(v), missing, {{"n", 0}});
         continue;
       }
       // Tile shapes of the shared-memory shader, as specialization constants; every size is
@@ -94,42 +71,96 @@ class GpuGemmProbe final : public Probe {
       for (const Tile& tile : tiles) {
         const std::vector<std::uint32_t> spec = v.coopmat ? std::vector<std::uint32_t>{tile.lx}
                                                           : std::vector<std::uint32_t>{tile.lx, tile.ly, tile.tm, tile.tn, tile.tk};
-        vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(v.coopmat ? unit.shader : v.shader), 3, 4, spec,
-                                     std::uint32_t(sizes.size()));
+        vk::ComputePipeline pipeline(*session.device, kernels::vulkan::shader(v.coopmat ? unit.shader : v.shader), 3, 4,
+                                     spec, std::uint32_t(sizes.size()));
         for (std::uint32_t n : sizes) {
-          if (ctx.stop_requested) return;
+          if (driver.stopped()) return;
           if (n % tile.bm || n % tile.bn) continue;
-          ctx.progress(fmt::format("{} n={} tile {}x{}", v.name, n, tile.bm, tile.bn));
-          ctx.emit(measure(ctx, session, pipeline, commands, v, tile, n, target, reps));
+          driver.progress(fmt::format("{} n={} tile {}x{}", v.name, n, tile.bm, tile.bn));
+          measure(driver, session, pipeline, commands, v, tile, n);
         }
       }
     }
   }
 
  private:
-  Measurement measure(ProbeContext& ctx, gpu::Session& session, vk::ComputePipeline& pipeline, vk::Commands& commands,
-                      const Variant& v, const Tile& tile, std::uint32_t n, double target, int reps) const {
-    const vk::Device& dev = *session.device;
-    const std::uint64_t elements = std::uint64_t(n) * n;
-    const std::uint64_t in_bytes = elements * std::uint64_t(v.element_bytes), out_bytes = elements * 4;
-    // Inputs: integers in [-4, 4]; |C| <= 16 n < 2^24 for n <= 4096, exact in fp32.
-    kernels::SplitMix64 rng(ctx.settings.seed + n);
-    std::vector<int> ai(elements), bi(elements);
-    for (auto& x : ai) x = int(rng.below(9)) - 4;
-    for (auto& x : bi) x = int(rng.below(9)) - 4;
-    Buffer staging(dev, std::max(2 * in_bytes, out_bytes), Buffer::Memory::host_visible);
-    auto* bytes = static_cast<std::uint8_t*>(staging.mapped());
-    for (std::uint64_t i = 0; i < elements; ++i) {
-      if (v.element_bytes == 4) {
-        const float a = float(ai[i]), b = float(bi[i]);
+  static Figure figure(const Variant& v) {
+    return {v.name, "gemm", "FLOP/s", true, "2 n^3 floating-point operations per n x n x n product"};
+  }
+
+  static std::string unsupported_reason(const Variant& v, const vk::DeviceDescription& desc, gpu::MatrixUnitPath& unit) {
+    if (!desc.timestamps) return "unsupported: the compute queue has no timestamps";
+    if (v.element_bytes == 2 && !desc.storage_16bit) return "unsupported: the device lacks storageBuffer16BitAccess";
+    if (!v.coopmat) return "";
+    unit = gpu::matrix_unit_path(desc, "gemm_coopmat_nv", "gemm_coopmat_khr");
+    return unit.unsupported;
+  }
+
+  // Square sizes whose three matrices fit the working-set cap (4 MiB on the CPU
+  // implementation, 1 GiB on a GPU, or --max-size) and one storage buffer.
+  static std::vector<std::uint32_t> matrix_sizes(const RunSettings& settings, const vk::DeviceDescription& desc) {
+    std::vector<std::uint32_t> sizes = {256, 512, 1024, 2048, 4096};
+    const std::uint64_t cap = settings.max_working_set_bytes
+                                  ? settings.max_working_set_bytes
+                                  : (desc.type == "cpu" ? std::uint64_t(4) << 20 : std::uint64_t(1) << 30);
+    sizes.erase(std::remove_if(sizes.begin(), sizes.end(),
+                               [&](std::uint32_t n) {
+                                 const std::uint64_t matrix = std::uint64_t(n) * n * 4;
+                                 return 3 * matrix > std::max<std::uint64_t>(cap, 3 * 256 * 256 * 4) ||
+                                        matrix > desc.max_storage_buffer_range;
+                               }),
+                sizes.end());
+    return sizes;
+  }
+
+  // Inputs: integers in [-4, 4]; |C| <= 16 n < 2^24 for n <= 4096, exact in fp32.
+  struct Operands {
+    std::vector<int> a, b;
+  };
+  static Operands random_operands(std::uint64_t seed, std::uint64_t elements) {
+    kernels::SplitMix64 rng(seed);
+    Operands o{std::vector<int>(elements), std::vector<int>(elements)};
+    for (auto& x : o.a) x = int(rng.below(9)) - 4;
+    for (auto& x : o.b) x = int(rng.below(9)) - 4;
+    return o;
+  }
+
+  // A and B in the variant's element type, side by side in `staging`.
+  static void write_inputs(const Operands& o, int element_bytes, std::uint8_t* bytes, std::uint64_t in_bytes) {
+    for (std::size_t i = 0; i < o.a.size(); ++i) {
+      if (element_bytes == 4) {
+        const float a = float(o.a[i]), b = float(o.b[i]);
         std::memcpy(bytes + i * 4, &a, 4);
         std::memcpy(bytes + in_bytes + i * 4, &b, 4);
       } else {
-        const std::uint16_t a = to_half(ai[i]), b = to_half(bi[i]);
+        const std::uint16_t a = to_half(o.a[i]), b = to_half(o.b[i]);
         std::memcpy(bytes + i * 2, &a, 2);
         std::memcpy(bytes + in_bytes + i * 2, &b, 2);
       }
     }
+  }
+
+  // 256 sampled entries of C (the first the last entry) against the integer reference.
+  static std::string check_product(const float* got, const Operands& o, std::uint32_t n, std::uint64_t seed) {
+    kernels::SplitMix64 pick(seed);
+    for (int s = 0; s < 256; ++s) {
+      const std::uint64_t i = s == 0 ? n - 1 : pick.below(n), j = s == 0 ? n - 1 : pick.below(n);
+      long ref = 0;
+      for (std::uint64_t k = 0; k < n; ++k) ref += long(o.a[i * n + k]) * o.b[k * n + j];
+      if (got[i * n + j] != float(ref))
+        return fmt::format("C[{},{}] = {} but the integer reference is {}", i, j, got[i * n + j], ref);
+    }
+    return "";
+  }
+
+  void measure(const ProbeDriver& driver, gpu::Session& session, vk::ComputePipeline& pipeline, vk::Commands& commands,
+               const Variant& v, const Tile& tile, std::uint32_t n) const {
+    const vk::Device& dev = *session.device;
+    const std::uint64_t elements = std::uint64_t(n) * n;
+    const std::uint64_t in_bytes = elements * std::uint64_t(v.element_bytes), out_bytes = elements * 4;
+    const Operands operands = random_operands(driver.settings().seed + n, elements);
+    Buffer staging(dev, std::max(2 * in_bytes, out_bytes), Buffer::Memory::host_visible);
+    write_inputs(operands, v.element_bytes, static_cast<std::uint8_t*>(staging.mapped()), in_bytes);
     Buffer a(dev, in_bytes, Buffer::Memory::device_local), b(dev, in_bytes, Buffer::Memory::device_local),
         c(dev, out_bytes, Buffer::Memory::device_local);
     {
@@ -157,65 +188,24 @@ class GpuGemmProbe final : public Probe {
       vk::transfer_barrier(cmd);
       commands.submit_and_wait();
       const double seconds = commands.seconds_between(0, 1) / dispatches;
-      const auto* got = static_cast<const float*>(staging.mapped());
-      kernels::SplitMix64 pick(n * 31 + dispatches);
-      for (int s = 0; s < 256 && problem.empty(); ++s) {
-        const std::uint64_t i = s == 0 ? n - 1 : pick.below(n), j = s == 0 ? n - 1 : pick.below(n);
-        long ref = 0;
-        for (std::uint64_t k = 0; k < n; ++k) ref += long(ai[i * n + k]) * bi[k * n + j];
-        if (got[i * n + j] != float(ref))
-          problem = fmt::format("C[{},{}] = {} but the integer reference is {}", i, j, got[i * n + j], ref);
-      }
+      problem = check_product(static_cast<const float*>(staging.mapped()), operands, n, n * 31 + dispatches);
       if (problem.empty()) problem = session.validation_problem();
       return seconds;
     };
     std::string problem;
     const double one = run_batch(problem);
-    dispatches = std::uint32_t(std::clamp(target / std::max(one, 1e-7), 1.0, 64.0));
-    std::vector<double> seconds;
-    if (problem.empty()) {
-      const auto timing = time_repetitions(fmt::format("gpu.gemm/{}/{}", v.name, n), 1, reps, [&] {
-        std::string p;
-        const double s = run_batch(p);
-        if (!p.empty()) throw SampleFailed{p};
-        return s;
-      });
-      seconds = timing.seconds;
-      if (!timing.ok) problem = timing.error;
-    }
-    Measurement m = base(v, session.device_key(), n);
-    m.params["device_name"] = dev.description().name;
-    m.params["kernel"] = v.coopmat ? "cooperative matrix 16x16x16, 2x2 tiles per subgroup, fp32 accumulate"
-                                   : fmt::format("shared-memory tiles {}x{}x{}, {}x{} per invocation, fp32 accumulate",
-                                                 tile.bm, tile.bn, tile.tk, tile.tm, tile.tn);
-    m.params["tile"] = fmt::format("{}x{}", tile.bm, tile.bn);
-    m.params["dispatches_per_sample"] = dispatches;
+    dispatches = std::uint32_t(std::clamp(gpu::sample_target_seconds(driver.settings(), dev.description()) / std::max(one, 1e-7), 1.0, 64.0));
+    Measurement m = driver.measurement(
+        figure(v),
+        {{"n", n}, {"device_name", dev.description().name},
+         {"kernel", v.coopmat ? "cooperative matrix 16x16x16, 2x2 tiles per subgroup, fp32 accumulate"
+                              : fmt::format("shared-memory tiles {}x{}x{}, {}x{} per invocation, fp32 accumulate",
+                                            tile.bm, tile.bn, tile.tk, tile.tm, tile.tn)},
+         {"tile", fmt::format("{}x{}", tile.bm, tile.bn)}, {"dispatches_per_sample", dispatches}});
     const double flops = 2.0 * double(n) * double(n) * double(n);
-    record_outcome(m, seconds, problem, "256 sampled entries of C (one the last) equal the exact integer reference",
-                   [&](double s) { return flops / s; });
-    return m;
-  }
-
-  Measurement base(const Variant& v, const std::string& device, std::uint32_t n) const {
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = device;
-    m.variant = v.name;
-    m.metric = "gemm";
-    m.unit = "FLOP/s";
-    m.higher_is_better = true;
-    m.convention = "2 n^3 floating-point operations per n x n x n product";
-    m.params = {{"n", n}};
-    return m;
-  }
-
-  void emit_unsupported(ProbeContext& ctx, const Variant& v, const std::string& device, std::uint32_t n,
-                        const std::string& why) const {
-    Measurement m = base(v, device, n);
-    m.supported = false;
-    m.validation = why;
-    ctx.emit(std::move(m));
+    driver.measure_unless(problem, std::move(m), fmt::format("gpu.gemm/{}/{}", v.name, n), run_batch,
+                          "256 sampled entries of C (one the last) equal the exact integer reference",
+                          [&](double s) { return flops / s; });
   }
 };
 
