@@ -50,23 +50,31 @@ void ProbeDriver::measure(Measurement m, const std::string& bench_name, const Ch
   measure_unless("", std::move(m), bench_name, sample, checked, value_of, warmup);
 }
 
-void ProbeDriver::measure_unless(const std::string& found, Measurement m, const std::string& bench_name,
+void ProbeDriver::measure_unless(const std::string& problem, Measurement m, const std::string& bench_name,
                                  const CheckedSample& sample, const std::string& checked,
                                  const std::function<double(double)>& value_of, int warmup) const {
-  std::string problem = found;
-  for (int i = 0; i < warmup && problem.empty(); ++i) sample(problem);
-  std::vector<double> seconds;
-  if (problem.empty()) {
-    const auto timing = time_repetitions(bench_name, 0, repetitions(), [&] {
-      std::string p;
-      const double s = sample(p);
-      if (!p.empty()) throw SampleFailed{p};
-      return s;
-    });
-    seconds = timing.seconds;
-    if (!timing.ok) problem = timing.error;
-  }
-  record_outcome(m, seconds, problem, checked, value_of);
+  store(std::move(m), time(problem, bench_name, sample, warmup), checked, value_of);
+}
+
+ProbeDriver::Timed ProbeDriver::time(const std::string& found, const std::string& bench_name, const CheckedSample& sample,
+                                     int warmup) const {
+  Timed t{{}, found};
+  for (int i = 0; i < warmup && t.problem.empty(); ++i) sample(t.problem);
+  if (!t.problem.empty()) return t;
+  const auto timing = time_repetitions(bench_name, 0, repetitions(), [&] {
+    std::string p;
+    const double s = sample(p);
+    if (!p.empty()) throw SampleFailed{p};
+    return s;
+  });
+  t.seconds = timing.seconds;
+  if (!timing.ok) t.problem = timing.error;
+  return t;
+}
+
+void ProbeDriver::store(Measurement m, const Timed& t, const std::string& checked,
+                        const std::function<double(double)>& value_of) const {
+  record_outcome(m, t.seconds, t.problem, checked, value_of);
   ctx_.emit(std::move(m));
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -62,6 +63,17 @@ class ProbeDriver {
   void measure_unless(const std::string& problem, Measurement m, const std::string& bench_name,
                       const CheckedSample& sample, const std::string& checked,
                       const std::function<double(double)>& value_of, int warmup = 1) const;
+  // The two halves of measure_unless, for a timing that several figures share (one
+  // step's time, its weight bandwidth and its throughput): the timed seconds or the
+  // problem, then one figure from them.
+  struct Timed {
+    std::vector<double> seconds;
+    std::string problem;
+  };
+  Timed time(const std::string& problem, const std::string& bench_name, const CheckedSample& sample,
+             int warmup = 1) const;
+  void store(Measurement m, const Timed& t, const std::string& checked,
+             const std::function<double(double)>& value_of) const;
   // Stores a finished measurement as it is.
   void emit(Measurement m) const { ctx_.emit(std::move(m)); }
 
