@@ -74,8 +74,13 @@ ProbeDriver::Timed ProbeDriver::time(const std::string& found, const std::string
 
 void ProbeDriver::store(Measurement m, const Timed& t, const std::string& checked,
                         const std::function<double(double)>& value_of) const {
+  ctx_.emit(outcome(std::move(m), t, checked, value_of));
+}
+
+Measurement ProbeDriver::outcome(Measurement m, const Timed& t, const std::string& checked,
+                                 const std::function<double(double)>& value_of) const {
   record_outcome(m, t.seconds, t.problem, checked, value_of);
-  ctx_.emit(std::move(m));
+  return m;
 }
 
 std::uint64_t calibrate_work(double target_s, std::uint64_t start, std::uint64_t most,

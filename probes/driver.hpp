@@ -74,6 +74,9 @@ class ProbeDriver {
              int warmup = 1) const;
   void store(Measurement m, const Timed& t, const std::string& checked,
              const std::function<double(double)>& value_of) const;
+  // store's outcome without storing it, for a probe that picks among candidates first.
+  Measurement outcome(Measurement m, const Timed& t, const std::string& checked,
+                      const std::function<double(double)>& value_of) const;
   // Stores a finished measurement as it is.
   void emit(Measurement m) const { ctx_.emit(std::move(m)); }
 

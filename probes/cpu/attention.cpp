@@ -19,8 +19,7 @@
 #include "probes/cpu/sweep.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
-#include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 #include "probes/topology.hpp"
 
 namespace roofaudit {
@@ -56,18 +55,17 @@ class CpuAttentionProbe final : public Probe {
   void run(ProbeContext& ctx) override {
     const kernels::TransformerShape h = transformer_shape(ctx.settings.model, name());
     const int threads = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
 #pragma omp parallel num_threads(threads)
     ctx.topology.pin_current_thread(omp_get_thread_num());
     for (std::size_t n : contexts(ctx.settings)) {
       if (ctx.stop_requested) return;
       ctx.progress(fmt::format("context {}", n));
-      measure(ctx, h, n, threads, reps);
+      measure(ctx, h, n, threads);
     }
   }
 
  private:
-  void measure(ProbeContext& ctx, const kernels::TransformerShape& h, std::size_t n, int threads, int reps) const {
+  void measure(ProbeContext& ctx, const kernels::TransformerShape& h, std::size_t n, int threads) const {
     const std::size_t H = std::size_t(h.head_dim), group = std::size_t(h.q_heads / h.kv_heads);
     const std::size_t block = (kernels::attention_key_span(n) + n) * H;  // one KV head's keys and values
     const std::size_t kv_bytes_per_block = 2 * n * H * 2;
@@ -95,20 +93,13 @@ class CpuAttentionProbe final : public Probe {
       }
     };
 
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = "cpu";
-    m.variant = fmt::format("context {}", n);
-    m.metric = "kv_bandwidth";
-    m.unit = "B/s";
-    m.higher_is_better = true;
-    m.convention = "bytes of bf16 keys and values read once per step (2 x context x head_dim x 2 B per KV head), "
-                   "every KV head of the cache attended by its query heads";
-    m.params = {{"context", n}, {"kv_heads_attended", blocks}, {"group", group}, {"head_dim", H},
-                {"kv_bytes", double(blocks * kv_bytes_per_block)}, {"threads", threads}};
-
-    std::string problem;
+    ProbeDriver driver(ctx, *this);
+    Measurement m = driver.measurement(
+        {fmt::format("context {}", n), "kv_bandwidth", "B/s", true,
+         "bytes of bf16 keys and values read once per step (2 x context x head_dim x 2 B per KV head), every KV head "
+         "of the cache attended by its query heads"},
+        {{"context", n}, {"kv_heads_attended", blocks}, {"group", group}, {"head_dim", H},
+         {"kv_bytes", double(blocks * kv_bytes_per_block)}, {"threads", threads}});
     step();
     // Validation: sampled KV heads against the double-precision reference.
     std::vector<float> want(group * H);
@@ -121,22 +112,18 @@ class CpuAttentionProbe final : public Probe {
         if (!(err <= worst)) worst = err;
       }
     }
-    if (!(worst <= 1e-4)) problem = fmt::format("attention output differs from the reference by {:.3g} (relative)", worst);
-    std::vector<double> seconds;
-    if (problem.empty()) {
-      const auto timed = time_repetitions(fmt::format("cpu.attention/{}", n), 1, reps, [&] {
-        const auto t0 = std::chrono::steady_clock::now();
-        step();
-        return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-      });
-      if (!timed.ok) problem = timed.error;
-      seconds = timed.seconds;
-    }
+    const std::string problem =
+        worst <= 1e-4 ? "" : fmt::format("attention output differs from the reference by {:.3g} (relative)", worst);
     const double bytes = double(blocks * kv_bytes_per_block);
-    record_outcome(m, seconds, problem,
-                   fmt::format("{} sampled KV heads against a double-precision reference, to 1e-4 relative", kCheckedBlocks),
-                   [bytes](double s) { return bytes / s; });
-    ctx.emit(std::move(m));
+    driver.measure_unless(
+        problem, std::move(m), fmt::format("cpu.attention/{}", n),
+        [&](std::string&) {
+          const auto t0 = std::chrono::steady_clock::now();
+          step();
+          return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        },
+        fmt::format("{} sampled KV heads against a double-precision reference, to 1e-4 relative", kCheckedBlocks),
+        [bytes](double s) { return bytes / s; });
   }
 };
 

@@ -11,8 +11,7 @@
 #include "probes/cpu/sweep.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
-#include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 #include "probes/topology.hpp"
 
 namespace roofaudit {
@@ -34,11 +33,9 @@ class CpuLatencyProbe final : public Probe {
   }
 
   void run(ProbeContext& ctx) override {
+    ProbeDriver driver(ctx, *this);
     const Topology& topo = ctx.topology;
     topo.pin_current_thread(0);
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
-    const double target_s = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds
-                                                              : (ctx.settings.quick ? 0.003 : 0.01);
     const std::uint64_t lo = std::max<std::uint64_t>(ctx.settings.min_working_set_bytes, 4 * sizeof(ChaseLine));
     // Latency changes shape more slowly than bandwidth and each point costs a shuffle
     // of the whole working set, so the grid is coarser: sqrt(2) per step.
@@ -46,9 +43,9 @@ class CpuLatencyProbe final : public Probe {
     HugeBuffer buffer(sizes.back());
     auto* lines = buffer.as<ChaseLine>();
     for (std::uint64_t ws : sizes) {
-      if (ctx.stop_requested) return;
-      ctx.progress(fmt::format("{}", human_bytes(double(ws))));
-      ctx.emit(measure(lines, ws, reps, target_s, ctx.settings.seed));
+      if (driver.stopped()) return;
+      driver.progress(fmt::format("{}", human_bytes(double(ws))));
+      measure(driver, lines, ws);
     }
   }
 
@@ -62,55 +59,39 @@ class CpuLatencyProbe final : public Probe {
                                    std::uint64_t{s.quick ? 512u : 1024u} << 20);
   }
 
-  Measurement measure(ChaseLine* lines, std::uint64_t ws_requested, int reps, double target_s,
-                      std::uint64_t seed) {
+  void measure(const ProbeDriver& driver, ChaseLine* lines, std::uint64_t ws_requested) const {
     const std::size_t n = std::max<std::size_t>(4, ws_requested / sizeof(ChaseLine));
-    const auto order = kernels::link_random_cycle(lines, n, seed + n);
+    const auto order = kernels::link_random_cycle(lines, n, driver.settings().seed + n);
     const ChaseLine* start = &lines[order[0]];
     // Warm up with one full cycle so cache-resident sizes start resident; past 64 MiB no
     // cache holds the set and the calibration below is warm-up enough.
     if (n <= (std::size_t{64} << 20) / sizeof(ChaseLine)) kernels::chase(start, n);
-
-    auto timed = [&](std::size_t hops, const ChaseLine** end) {
-      const auto t0 = Clock::now();
-      *end = kernels::chase(start, hops);
-      return std::chrono::duration<double>(Clock::now() - t0).count();
-    };
     std::size_t hops = 1024;
-    for (;;) {
-      const ChaseLine* end = nullptr;
-      const double s = timed(hops, &end);
-      if (s >= target_s || hops >= (std::size_t{1} << 34)) break;
-      const double scale = s > 0 ? target_s / s : 16;
-      hops = std::size_t(std::ceil(double(hops) * std::clamp(scale * 1.05, 1.5, 16.0)));
-    }
-    const ChaseLine* expected_end = &lines[order[hops % n]];
-
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = "cpu";
-    m.variant = "chase";
-    m.metric = "latency";
-    m.unit = "s";
-    m.higher_is_better = false;
-    m.convention = "seconds per dependent load; one 64-byte line per hop, random single cycle";
-    m.params = {{"working_set_bytes", std::uint64_t(n) * sizeof(ChaseLine)}, {"threads", 1},
-                {"hops", hops}, {"thp", transparent_hugepage_mode()}};
-
-    const auto timing = time_repetitions(
-        fmt::format("cpu.latency/{}", n), 0, reps, [&]() -> double {
-          const ChaseLine* end = nullptr;
-          const double s = timed(hops, &end);
-          if (end != expected_end)
-            throw SampleFailed{fmt::format("chase of {} hops ended at line {}, expected line {}", hops,
-                                           end - lines, expected_end - lines)};
-          return s;
-        });
-    record_outcome(m, timing.seconds, timing.ok ? "" : timing.error,
-                   "every repetition ended on the line the permutation predicts",
-                   [&](double s) { return s / double(hops); });
-    return m;
+    // One sample: `hops` dependent loads, ending where the permutation says they must.
+    auto chase = [&](std::string& problem) {
+      const auto t0 = Clock::now();
+      const ChaseLine* end = kernels::chase(start, hops);
+      const double s = std::chrono::duration<double>(Clock::now() - t0).count();
+      const ChaseLine* expected_end = &lines[order[hops % n]];
+      if (end != expected_end)
+        problem = fmt::format("chase of {} hops ended at line {}, expected line {}", hops, end - lines,
+                              expected_end - lines);
+      return s;
+    };
+    std::string problem;
+    calibrate_work(driver.sample_seconds(0.003, 0.01), hops, std::size_t{1} << 34,
+                   [&](std::uint64_t count, std::string& p) {
+                     hops = std::size_t(count);
+                     return chase(p);
+                   },
+                   problem);
+    Measurement m = driver.measurement(
+        {"chase", "latency", "s", false, "seconds per dependent load; one 64-byte line per hop, random single cycle"},
+        {{"working_set_bytes", std::uint64_t(n) * sizeof(ChaseLine)}, {"threads", 1}, {"hops", hops},
+         {"thp", transparent_hugepage_mode()}});
+    driver.measure_unless(problem, std::move(m), fmt::format("cpu.latency/{}", n), chase,
+                          "every repetition ended on the line the permutation predicts",
+                          [&](double s) { return s / double(hops); }, 0);
   }
 };
 

@@ -12,8 +12,7 @@
 #include "kernels/cpu/peak.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
-#include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 #include "probes/topology.hpp"
 
 namespace roofaudit {
@@ -36,10 +35,8 @@ class CpuPeakProbe final : public Probe {
   void check(const RunSettings&, const Topology&) const override {}
 
   void run(ProbeContext& ctx) override {
+    ProbeDriver driver(ctx, *this);
     const int all = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
-    const double target_s = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds
-                                                              : (ctx.settings.quick ? 0.005 : 0.02);
     // ROOFAUDIT_MAX_ISA caps the kernels, to audit what an older CPU would reach.
     const auto kernels = kernels::peak_kernels();
     warm_up(kernels.front(), all, ctx.settings.quick ? 0.2 : 0.5, ctx.topology);
@@ -50,47 +47,26 @@ class CpuPeakProbe final : public Probe {
       std::vector<int> thread_counts{1};
       if (all > 1) thread_counts.push_back(all);
       for (int threads : thread_counts) {
-        if (ctx.stop_requested) return;
-        ctx.progress(fmt::format("{} x{}", kernels::precision_name(p), threads));
-        if (candidates.empty()) {
-          ctx.emit(unsupported(p, threads));
-          continue;
-        }
-        ctx.emit(best_of(candidates, threads, reps, target_s, ctx.topology));
+        if (driver.stopped()) return;
+        driver.progress(fmt::format("{} x{}", kernels::precision_name(p), threads));
+        if (candidates.empty()) driver.unsupported(figure(p), "unsupported: no kernel for this precision on this CPU", {{"threads", threads}});
+        else driver.emit(best_of(driver, candidates, threads));
       }
     }
   }
 
  private:
-  Measurement base(Precision p, int threads) const {
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = "cpu";
-    m.variant = kernels::precision_name(p);
-    m.metric = "peak";
-    m.unit = p == Precision::int8 ? "OP/s" : "FLOP/s";
-    m.higher_is_better = true;
-    m.convention = "a fused multiply-add counts 2 operations; a dot-product lane counts a multiply and an add per pair";
-    m.params = {{"threads", threads}};
-    return m;
-  }
-
-  Measurement unsupported(Precision p, int threads) const {
-    Measurement m = base(p, threads);
-    m.supported = false;
-    m.valid = false;
-    m.validation = "unsupported: no kernel for this precision on this CPU";
-    return m;
+  static Figure figure(Precision p) {
+    return {kernels::precision_name(p), "peak", p == Precision::int8 ? "OP/s" : "FLOP/s", true,
+            "a fused multiply-add counts 2 operations; a dot-product lane counts a multiply and an add per pair"};
   }
 
   // Every candidate sequence measured; the fastest validated one is the measurement, and
   // the others' best figures are kept beside it (a failed candidate fails the whole
   // measurement: a wrong checksum is a fault, not a slower path).
-  Measurement best_of(const std::vector<const PeakKernel*>& candidates, int threads, int reps, double target_s,
-                      const Topology& topo) {
+  Measurement best_of(const ProbeDriver& driver, const std::vector<const PeakKernel*>& candidates, int threads) const {
     std::vector<Measurement> runs;
-    for (const PeakKernel* k : candidates) runs.push_back(measure(*k, threads, reps, target_s, topo));
+    for (const PeakKernel* k : candidates) runs.push_back(measure(driver, *k, threads));
     for (const auto& m : runs)
       if (!m.valid) return m;
     std::size_t best = 0;
@@ -135,33 +111,35 @@ class CpuPeakProbe final : public Probe {
     return std::chrono::duration<double>(t1 - t0).count();
   }
 
-  Measurement measure(const PeakKernel& k, int threads, int reps, double target_s, const Topology& topo) {
-    Measurement m = base(k.precision, threads);
+  static Measurement measure(const ProbeDriver& driver, const PeakKernel& k, int threads) {
+    const Topology& topo = driver.topology();
     std::vector<double> results;
-    // Calibration doubles as warm-up (clocks ramp up, the code is hot).
     std::size_t iterations = 4096;
-    for (;;) {
+    // One sample: every thread's chains, then each thread's checksum against the closed form.
+    auto sample = [&](std::string& problem) {
       const double s = timed_region(k, threads, iterations, topo, results);
-      if (s >= target_s || iterations >= k.max_iterations) break;
-      const double scale = s > 0 ? target_s / s : 16;
-      iterations = std::min(k.max_iterations,
-                            std::size_t(std::ceil(double(iterations) * std::clamp(scale * 1.05, 1.5, 16.0))));
-    }
-    const double expected = k.expected(iterations);
-    m.params.update({{"isa", k.isa}, {"instruction", k.instruction}, {"iterations", iterations},
-                     {"ops_per_iteration", k.ops_per_iteration}});
-    const auto timing = time_repetitions(
-        fmt::format("cpu.peak/{}/{}", kernels::precision_name(k.precision), threads), 0, reps, [&]() -> double {
-          const double s = timed_region(k, threads, iterations, topo, results);
-          for (int t = 0; t < threads; ++t)
-            if (results[std::size_t(t)] != expected)
-              throw SampleFailed{fmt::format("thread {} checksum {} != expected {}", t, results[std::size_t(t)], expected)};
-          return s;
-        });
-    record_outcome(m, timing.seconds, timing.ok ? "" : timing.error,
-                   "every thread's chains ended on the exact closed-form value in every repetition",
-                   [&](double s) { return k.ops_per_iteration * double(iterations) * threads / s; });
-    return m;
+      const double expected = k.expected(iterations);
+      for (int t = 0; t < threads && problem.empty(); ++t)
+        if (results[std::size_t(t)] != expected)
+          problem = fmt::format("thread {} checksum {} != expected {}", t, results[std::size_t(t)], expected);
+      return s;
+    };
+    // Calibration doubles as warm-up (clocks ramp up, the code is hot).
+    std::string problem;
+    calibrate_work(driver.sample_seconds(0.005, 0.02), iterations, k.max_iterations,
+                   [&](std::uint64_t n, std::string& p) {
+                     iterations = std::size_t(n);
+                     return sample(p);
+                   },
+                   problem);
+    Measurement m = driver.measurement(figure(k.precision),
+                                       {{"threads", threads}, {"isa", k.isa}, {"instruction", k.instruction},
+                                        {"iterations", iterations}, {"ops_per_iteration", k.ops_per_iteration}});
+    return driver.outcome(std::move(m),
+                          driver.time(problem, fmt::format("cpu.peak/{}/{}", kernels::precision_name(k.precision), threads),
+                                      sample, 0),
+                          "every thread's chains ended on the exact closed-form value in every repetition",
+                          [&](double s) { return k.ops_per_iteration * double(iterations) * threads / s; });
   }
 };
 
