@@ -16,8 +16,7 @@
 #include "probes/cpu/sweep.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
-#include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 #include "probes/topology.hpp"
 
 namespace roofaudit {
@@ -70,28 +69,26 @@ class CpuBandwidthProbe final : public Probe {
   }
 
   void run(ProbeContext& ctx) override {
+    ProbeDriver driver(ctx, *this);
     const Topology& topo = ctx.topology;
     threads_ = ctx.settings.threads > 0 ? ctx.settings.threads : topo.cores();
     kernels_ = &kernels::stream_kernels(kernels::widest_isa());
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
-    const double target_s = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds
-                                                              : (ctx.settings.quick ? 0.002 : 0.01);
     const auto sizes = geometric_sizes(ctx.settings.min_working_set_bytes,
                                        max_working_set(ctx.settings, topo), 1.2);
     ctx.progress("allocating");
     allocate(sizes.back(), topo, ctx.settings.seed);
     for (const Variant& v : kVariants) {
-      if (ctx.stop_requested) return;
+      if (driver.stopped()) return;
       streams_ = v.streams;
       if (v.kind == Kind::triad) randomise_as_doubles(topo);
       std::uint64_t previous = 0;
       for (std::uint64_t ws : sizes) {
-        if (ctx.stop_requested) return;
+        if (driver.stopped()) return;
         // Small sizes round to whole blocks per thread; measure each distinct size once.
         if (rounded_working_set(v, ws) == previous) continue;
         previous = rounded_working_set(v, ws);
-        ctx.progress(fmt::format("{} {}", v.name, human_bytes(double(ws))));
-        ctx.emit(measure(v, ws, reps, target_s, topo));
+        driver.progress(fmt::format("{} {}", v.name, human_bytes(double(ws))));
+        measure(driver, v, ws);
       }
     }
     regions_.clear();
@@ -238,8 +235,8 @@ class CpuBandwidthProbe final : public Probe {
     return {};
   }
 
-  Measurement measure(const Variant& v, std::uint64_t ws_requested, int reps, double target_s,
-                      const Topology& topo) {
+  void measure(const ProbeDriver& driver, const Variant& v, std::uint64_t ws_requested) {
+    const Topology& topo = driver.topology();
     sums_.assign(std::size_t(threads_), 0);
     const std::size_t n = elements_per_stream(v, ws_requested);
     const std::uint64_t ws = rounded_working_set(v, ws_requested);
@@ -249,49 +246,40 @@ class CpuBandwidthProbe final : public Probe {
     const std::vector<std::uint64_t> expected_sums = reference_sums_;
     poison_outputs(v, n);
 
-    // Grow the inner repetition count until one region lasts about target_s. These
-    // calibration regions are also the warm-up: caches and TLBs hold the working set
-    // when the timed repetitions start.
     std::size_t inner = 1;
     std::uint64_t value = 0x0123456789abcdefULL;
-    for (;;) {
+    // One sample: `inner` passes; a read's per-thread sums checked against the reference
+    // (what the writes leave is checked after the last repetition).
+    auto sample = [&](std::string& problem) {
       const double s = timed_region(v, n, inner, ++value, topo);
-      if (s >= target_s || inner >= (std::size_t{1} << 30)) break;
-      const double scale = s > 0 ? target_s / s : 16;
-      inner = std::size_t(std::ceil(double(inner) * std::clamp(scale * 1.05, 1.5, 16.0)));
-    }
-
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = "cpu";
-    m.variant = v.name;
-    m.metric = "bandwidth";
-    m.unit = "B/s";
-    m.higher_is_better = true;
-    m.convention = kConvention;
-    m.params = {{"working_set_bytes", ws}, {"threads", threads_},
-                {"isa", std::string(kernels::isa_name(kernels_->isa))}, {"streams", v.streams},
-                {"inner_passes", inner}, {"bytes_per_pass", bytes_per_pass},
-                {"thp", transparent_hugepage_mode()}};
-
-    const auto timing = time_repetitions(
-        fmt::format("cpu.bandwidth/{}/{}", v.name, ws), 0, reps, [&]() -> double {
-          const double s = timed_region(v, n, inner, ++value, topo);
-          if (v.kind == Kind::read) {
-            for (int t = 0; t < threads_; ++t) {
-              if (sums_[std::size_t(t)] != expected_sums[std::size_t(t)] * inner)
-                throw SampleFailed{fmt::format("thread {} read sum {:#x} != expected {:#x}", t,
-                                               sums_[std::size_t(t)], expected_sums[std::size_t(t)] * inner)};
-            }
-          }
-          return s;
-        });
-    record_outcome(m, timing.seconds, timing.ok ? validate_outputs(v, n, value) : timing.error,
-                   v.kind == Kind::read ? "every repetition's per-thread sums matched the scalar reference"
-                                        : "output arrays matched the scalar reference after the last repetition",
-                   [&](double s) { return double(bytes_per_pass) * double(inner) / s; });
-    return m;
+      if (v.kind == Kind::read)
+        for (int t = 0; t < threads_ && problem.empty(); ++t)
+          if (sums_[std::size_t(t)] != expected_sums[std::size_t(t)] * inner)
+            problem = fmt::format("thread {} read sum {:#x} != expected {:#x}", t, sums_[std::size_t(t)],
+                                  expected_sums[std::size_t(t)] * inner);
+      return s;
+    };
+    // Grow the inner repetition count until one region lasts about the target. These
+    // calibration regions are also the warm-up: caches and TLBs hold the working set
+    // when the timed repetitions start.
+    std::string problem;
+    calibrate_work(driver.sample_seconds(0.002, 0.01), inner, std::size_t{1} << 30,
+                   [&](std::uint64_t count, std::string& p) {
+                     inner = std::size_t(count);
+                     return sample(p);
+                   },
+                   problem);
+    Measurement m = driver.measurement(
+        {v.name, "bandwidth", "B/s", true, kConvention},
+        {{"working_set_bytes", ws}, {"threads", threads_}, {"isa", std::string(kernels::isa_name(kernels_->isa))},
+         {"streams", v.streams}, {"inner_passes", inner}, {"bytes_per_pass", bytes_per_pass},
+         {"thp", transparent_hugepage_mode()}});
+    auto timed = driver.time(problem, fmt::format("cpu.bandwidth/{}/{}", v.name, ws), sample, 0);
+    if (timed.problem.empty()) timed.problem = validate_outputs(v, n, value);
+    driver.store(std::move(m), timed,
+                 v.kind == Kind::read ? "every repetition's per-thread sums matched the scalar reference"
+                                      : "output arrays matched the scalar reference after the last repetition",
+                 [&](double s) { return double(bytes_per_pass) * double(inner) / s; });
   }
 
   int threads_ = 1;
