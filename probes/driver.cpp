@@ -16,8 +16,8 @@ void ProbeDriver::use_device(const DeviceInfo& info, std::string key) {
   device_ = std::move(key);
 }
 
-int ProbeDriver::repetitions() const {
-  return ctx_.settings.repetitions > 0 ? ctx_.settings.repetitions : (ctx_.settings.quick ? 3 : 5);
+int ProbeDriver::repetitions(int quick, int full) const {
+  return ctx_.settings.repetitions > 0 ? ctx_.settings.repetitions : (ctx_.settings.quick ? quick : full);
 }
 
 double ProbeDriver::sample_seconds(double quick_s, double full_s) const {
@@ -57,11 +57,11 @@ void ProbeDriver::measure_unless(const std::string& problem, Measurement m, cons
 }
 
 ProbeDriver::Timed ProbeDriver::time(const std::string& found, const std::string& bench_name, const CheckedSample& sample,
-                                     int warmup) const {
+                                     int warmup, int reps) const {
   Timed t{{}, found};
   for (int i = 0; i < warmup && t.problem.empty(); ++i) sample(t.problem);
   if (!t.problem.empty()) return t;
-  const auto timing = time_repetitions(bench_name, 0, repetitions(), [&] {
+  const auto timing = time_repetitions(bench_name, 0, reps > 0 ? reps : repetitions(), [&] {
     std::string p;
     const double s = sample(p);
     if (!p.empty()) throw SampleFailed{p};

@@ -43,8 +43,9 @@ class ProbeDriver {
   void use_device_key(std::string key) { device_ = std::move(key); }
   const std::string& device() const { return device_; }
 
-  // --repetitions, else 3 with --quick, else 5.
-  int repetitions() const;
+  // --repetitions, else 3 with --quick, else 5 (or the probe's own defaults).
+  int repetitions() const { return repetitions(3, 5); }
+  int repetitions(int quick, int full) const;
   // --sample-ms, else `quick_s` with --quick, else `full_s`.
   double sample_seconds(double quick_s, double full_s) const;
 
@@ -70,8 +71,9 @@ class ProbeDriver {
     std::vector<double> seconds;
     std::string problem;
   };
+  // `repetitions` 0: repetitions().
   Timed time(const std::string& problem, const std::string& bench_name, const CheckedSample& sample,
-             int warmup = 1) const;
+             int warmup = 1, int repetitions = 0) const;
   void store(Measurement m, const Timed& t, const std::string& checked,
              const std::function<double(double)>& value_of) const;
   // store's outcome without storing it, for a probe that picks among candidates first.

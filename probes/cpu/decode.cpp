@@ -21,8 +21,7 @@
 #include "probes/cpu/sweep.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
-#include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 #include "probes/topology.hpp"
 
 namespace roofaudit {
@@ -88,8 +87,8 @@ class CpuDecodeProbe final : public Probe {
   }
 
   void run(ProbeContext& ctx) override {
+    ProbeDriver driver(ctx, *this);
     const int threads = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 2 : 3);
     const std::uint64_t weight_bytes = default_weight_bytes(ctx.settings, ctx.topology);
     // The kernels' OpenMP threads, pinned one per core for the whole probe.
 #pragma omp parallel num_threads(threads)
@@ -98,7 +97,7 @@ class CpuDecodeProbe final : public Probe {
     for (DecodeType type : {DecodeType::int8, DecodeType::bf16}) {
       if (ctx.stop_requested) return;
       const DecodeKernel kernel = kernels::fastest_decode_kernel(type, threads).kernel;  // within ROOFAUDIT_MAX_ISA
-      sweep(ctx, type, kernel, weight_bytes, threads, reps);
+      sweep(driver, type, kernel, weight_bytes, threads);
     }
   }
 
@@ -109,12 +108,13 @@ class CpuDecodeProbe final : public Probe {
     std::string problem;
   };
 
-  void sweep(ProbeContext& ctx, DecodeType type, DecodeKernel kernel, std::uint64_t weight_bytes, int threads,
-             int reps) {
+  void sweep(const ProbeDriver& driver, DecodeType type, DecodeKernel kernel, std::uint64_t weight_bytes,
+             int threads) const {
+    const RunSettings& settings = driver.settings();
     const bool int8 = type == DecodeType::int8;
     const std::size_t rows = std::size_t(weight_bytes / (kK * (int8 ? 1 : 2)));
-    const std::uint64_t seed = ctx.settings.seed + (int8 ? 1 : 2);
-    ctx.progress(fmt::format("{} weights: {} rows x {}, packing", int8 ? "int8" : "bf16", rows, kK));
+    const std::uint64_t seed = settings.seed + (int8 ? 1 : 2);
+    driver.progress(fmt::format("{} weights: {} rows x {}, packing", int8 ? "int8" : "bf16", rows, kK));
     std::vector<float> scales(rows);
     for (std::size_t r = 0; r < rows; ++r) scales[r] = row_scale(r);
     const DecodeWeights w =
@@ -138,10 +138,11 @@ class CpuDecodeProbe final : public Probe {
     std::vector<float> y(kMaxBatch * rows);
 
     for (std::size_t batch = 1; batch <= kMaxBatch; batch *= 2) {
-      if (ctx.stop_requested) return;
-      ctx.progress(fmt::format("{} B={}", int8 ? "int8" : "bf16", batch));
+      if (driver.stopped()) return;
+      driver.progress(fmt::format("{} B={}", int8 ? "int8" : "bf16", batch));
       std::fill(y.begin(), y.begin() + std::ptrdiff_t(batch * rows), std::numeric_limits<float>::quiet_NaN());
-      auto step = [&] {
+      // The outputs are checked after the last repetition.
+      auto step = [&](std::string&) {
         const auto t0 = std::chrono::steady_clock::now();
         if (int8) w.step_int8(x8.data(), xs.data(), batch, y.data(), threads);
         else w.step_bf16(x16.data(), batch, y.data(), threads);
@@ -149,13 +150,13 @@ class CpuDecodeProbe final : public Probe {
       };
       // Short steps get more repetitions: they cost little and the machine's noise
       // matters most where the step is one pass over memory.
-      const int point_reps = ctx.settings.repetitions > 0 ? reps : (batch <= 16 ? 2 * reps + 1 : reps);
-      const auto timing =
-          time_repetitions(fmt::format("cpu.decode/{}/{}", int8 ? "int8" : "bf16", batch), 1, point_reps, step);
-      std::string problem = timing.ok ? check(w, int8, seed, x8, x16, xs, batch, y) : timing.error;
-      emit_point(ctx, w, batch, threads, timing.seconds, problem);
-      if (!timing.seconds.empty() && *std::min_element(timing.seconds.begin(), timing.seconds.end()) > kStepBudgetSeconds) {
-        ctx.progress(fmt::format("{} steps take over {} s; the sweep stops at B={}", int8 ? "int8" : "bf16",
+      const int reps = driver.repetitions(2, 3);
+      const int point_reps = settings.repetitions > 0 ? reps : (batch <= 16 ? 2 * reps + 1 : reps);
+      auto timed = driver.time("", fmt::format("cpu.decode/{}/{}", int8 ? "int8" : "bf16", batch), step, 1, point_reps);
+      if (timed.problem.empty()) timed.problem = check(w, int8, seed, x8, x16, xs, batch, y);
+      emit_point(driver, w, batch, threads, timed);
+      if (!timed.seconds.empty() && *std::min_element(timed.seconds.begin(), timed.seconds.end()) > kStepBudgetSeconds) {
+        driver.progress(fmt::format("{} steps take over {} s; the sweep stops at B={}", int8 ? "int8" : "bf16",
                                  kStepBudgetSeconds, batch));
         return;
       }
@@ -194,8 +195,8 @@ class CpuDecodeProbe final : public Probe {
     return "";
   }
 
-  void emit_point(ProbeContext& ctx, const DecodeWeights& w, std::size_t batch, int threads,
-                  const std::vector<double>& seconds, const std::string& problem) const {
+  static void emit_point(const ProbeDriver& driver, const DecodeWeights& w, std::size_t batch, int threads,
+                         const ProbeDriver::Timed& timed) {
     const bool int8 = w.type() == DecodeType::int8;
     const double bytes = double(w.weight_bytes());
     const double ops = 2.0 * double(batch) * double(w.rows()) * double(w.k());
@@ -214,22 +215,13 @@ class CpuDecodeProbe final : public Probe {
         {"throughput", int8 ? "OP/s" : "FLOP/s", true, [&](double s) { return ops / s; }},
     };
     for (const auto& metric : metrics) {
-      Measurement m;
-      m.probe = std::string(name());
-      m.probe_version = version();
-      m.device = "cpu";
-      m.variant = int8 ? "int8" : "bf16";
-      m.metric = metric.metric;
-      m.unit = metric.unit;
-      m.higher_is_better = metric.higher_is_better;
-      m.convention =
-          "one step: y (B x rows) = x (B x k) . W^T; bandwidth counts every weight byte (and int8 row scale) once "
-          "per step; 2 operations per weight per vector";
-      m.params = {{"batch", batch},          {"threads", threads},     {"rows", w.rows()},
-                  {"k", w.k()},              {"weight_bytes", w.weight_bytes()},
-                  {"kernel", w.kernel_name()}, {"isa", kernels::lowp_kernel_isa(w.kernel(), w.type())}};
-      record_outcome(m, seconds, problem, checked, metric.value_of);
-      ctx.emit(std::move(m));
+      Measurement m = driver.measurement(
+          {int8 ? "int8" : "bf16", metric.metric, metric.unit, metric.higher_is_better,
+           "one step: y (B x rows) = x (B x k) . W^T; bandwidth counts every weight byte (and int8 row scale) once "
+           "per step; 2 operations per weight per vector"},
+          {{"batch", batch}, {"threads", threads}, {"rows", w.rows()}, {"k", w.k()}, {"weight_bytes", w.weight_bytes()},
+           {"kernel", w.kernel_name()}, {"isa", kernels::lowp_kernel_isa(w.kernel(), w.type())}});
+      driver.store(std::move(m), timed, checked, metric.value_of);
     }
   }
 };

@@ -18,8 +18,7 @@
 #include "probes/cpu/sweep.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
-#include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 #include "probes/topology.hpp"
 
 namespace roofaudit {
@@ -84,9 +83,9 @@ class ModelDecodeProbe final : public Probe {
   }
 
   void run(ProbeContext& ctx) override {
+    ProbeDriver driver(ctx, *this);
     const TransformerShape t = shape_of(ctx.settings.model);
     const int threads = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 2 : 3);
 #pragma omp parallel num_threads(threads)
     ctx.topology.pin_current_thread(omp_get_thread_num());
     for (DecodeType type : {DecodeType::int8, DecodeType::bf16}) {
@@ -98,33 +97,27 @@ class ModelDecodeProbe final : public Probe {
       for (const Shape& p : shapes(ctx.settings, t)) {
         if (ctx.stop_requested) return;
         ctx.progress(fmt::format("{} batch {} context {}", variant, p.batch, p.context));
-        measure(ctx, model, variant, p, threads, reps);
+        measure(driver, model, variant, p, threads);
       }
     }
   }
 
  private:
-  void measure(ProbeContext& ctx, Transformer& model, const char* variant, const Shape& p, int threads, int reps) {
+  void measure(const ProbeDriver& driver, Transformer& model, const char* variant, const Shape& p, int threads) const {
     const TransformerShape& t = model.shape();
-    model.prepare(p.batch, p.context, ctx.settings.seed ^ (p.batch * 1000003 + p.context), threads);
+    const RunSettings& settings = driver.settings();
+    model.prepare(p.batch, p.context, settings.seed ^ (p.batch * 1000003 + p.context), threads);
     std::vector<std::int32_t> tokens(p.batch);
     for (std::size_t b = 0; b < p.batch; ++b) tokens[b] = std::int32_t((b * 7919 + p.context * 31) % std::size_t(t.vocab));
     std::vector<float> logits(p.batch * std::size_t(t.vocab));
 
-    Measurement m;
-    m.probe = "model.decode";
-    m.probe_version = version();
-    m.device = "cpu";
-    m.variant = variant;
-    m.metric = "throughput";
-    m.unit = "tokens/s";
-    m.higher_is_better = true;
-    m.convention = "output tokens per second: batch / time of one decode step (every layer and the output "
-                   "projection; one token per sequence at the last context position)";
-    m.params = {{"model", ctx.settings.model}, {"batch", p.batch}, {"context", p.context},
-                {"weights", variant}, {"kv", "bf16"}, {"threads", threads}, {"kernel", model.kernel_name()},
-                {"weight_bytes", model.streamed_weight_bytes()},
-                {"kv_bytes", double(p.batch) * double(p.context) * t.kv_bytes_per_token()}};
+    Measurement m = driver.measurement(
+        {variant, "throughput", "tokens/s", true,
+         "output tokens per second: batch / time of one decode step (every layer and the output projection; one "
+         "token per sequence at the last context position)"},
+        {{"model", settings.model}, {"batch", p.batch}, {"context", p.context}, {"weights", variant}, {"kv", "bf16"},
+         {"threads", threads}, {"kernel", model.kernel_name()}, {"weight_bytes", model.streamed_weight_bytes()},
+         {"kv_bytes", double(p.batch) * double(p.context) * t.kv_bytes_per_token()}});
 
     std::string problem;
     // Validation first: a traced step of the first and last sequence, every layer's
@@ -148,32 +141,28 @@ class ModelDecodeProbe final : public Probe {
       problem = e.what();
     }
 
-    std::vector<double> seconds;
-    if (problem.empty()) {
-      // Each repetition times whole steps until kSampleSeconds have passed.
-      const auto timed = time_repetitions(fmt::format("model.decode/{}/{}x{}", variant, p.batch, p.context), 1, reps, [&] {
-        int steps = 0;
-        const auto t0 = std::chrono::steady_clock::now();
-        double elapsed = 0;
-        do {
-          model.step(tokens.data(), logits.data(), threads);
-          ++steps;
-          elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-        } while (elapsed < kSampleSeconds && steps < 1000);
-        for (std::size_t i = 0; i < logits.size(); i += std::size_t(t.vocab) + 1)
-          if (!std::isfinite(logits[i])) throw SampleFailed{"non-finite logits"};
-        return elapsed / steps;
-      });
-      if (!timed.ok) problem = timed.error;
-      seconds = timed.seconds;
-    }
+    // Each repetition times whole steps until kSampleSeconds have passed.
+    auto sample = [&](std::string& failure) {
+      int steps = 0;
+      const auto t0 = std::chrono::steady_clock::now();
+      double elapsed = 0;
+      do {
+        model.step(tokens.data(), logits.data(), threads);
+        ++steps;
+        elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      } while (elapsed < kSampleSeconds && steps < 1000);
+      for (std::size_t i = 0; i < logits.size() && failure.empty(); i += std::size_t(t.vocab) + 1)
+        if (!std::isfinite(logits[i])) failure = "non-finite logits";
+      return elapsed / steps;
+    };
     const double batch = double(p.batch);
-    record_outcome(m, seconds, problem,
-                   fmt::format("every layer's update and the logits of sequences 0 and {} against a reference pass "
-                               "over regenerated weights: median within {}, worst within {} RMS-relative",
-                               p.batch - 1, kMedianTolerance, kWorstTolerance),
-                   [batch](double s) { return batch / s; });
-    ctx.emit(std::move(m));
+    driver.store(std::move(m),
+                 driver.time(problem, fmt::format("model.decode/{}/{}x{}", variant, p.batch, p.context), sample, 1,
+                             driver.repetitions(2, 3)),
+                 fmt::format("every layer's update and the logits of sequences 0 and {} against a reference pass "
+                             "over regenerated weights: median within {}, worst within {} RMS-relative",
+                             p.batch - 1, kMedianTolerance, kWorstTolerance),
+                 [batch](double s) { return batch / s; });
   }
 };
 
