@@ -17,7 +17,7 @@
 #include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/summary.hpp"
-#include "probes/timing.hpp"
+#include "probes/driver.hpp"
 #include "probes/topology.hpp"
 
 namespace roofaudit {
@@ -34,8 +34,8 @@ class CpuGemmProbe final : public Probe {
   void check(const RunSettings&, const Topology&) const override {}
 
   void run(ProbeContext& ctx) override {
+    ProbeDriver driver(ctx, *this);
     const int all = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 2 : 3);
     // Up to matrices far larger than the caches: 4096^2 fp64 is 128 MiB per matrix.
     std::vector<int> sizes = {256, 512, 1024, 2048};
     if (!ctx.settings.quick) sizes.push_back(4096);
@@ -46,88 +46,92 @@ class CpuGemmProbe final : public Probe {
     if (sizes.empty()) sizes.push_back(64);
     std::vector<int> thread_counts{1};
     if (all > 1) thread_counts.push_back(all);
+    if (!run_lowp(driver, sizes, thread_counts, all)) return;
+    run_blas(driver, sizes, thread_counts, all);
+  }
 
-    // int8 and bf16: roofaudit's fastest kernel for this CPU, and oneDNN's matmul beside it.
+ private:
+  static Figure figure(const std::string& precision) {
+    return {precision, "gemm", precision == "int8" ? "OP/s" : "FLOP/s", true,
+            "2 n^3 floating-point operations per n x n x n product"};
+  }
+  static nlohmann::json params(int n, int threads, const std::string& library, const std::string& coretype = "") {
+    nlohmann::json p = {{"n", n}, {"threads", threads}, {"library", library}};
+    if (!coretype.empty()) p["coretype"] = coretype;
+    return p;
+  }
+
+  // int8 and bf16: roofaudit's fastest kernel for this CPU, and oneDNN's matmul beside it.
+  // False when stopped.
+  bool run_lowp(const ProbeDriver& driver, const std::vector<int>& sizes, const std::vector<int>& thread_counts,
+                int all) const {
     const std::string no_onednn = onednn_missing_reason();
     for (const std::string precision : {"bf16", "int8"}) {
       const auto type = precision == "bf16" ? kernels::LowpType::bf16 : kernels::LowpType::int8;
       const kernels::LowpKernel kernel = kernels::fastest_decode_kernel(type, all).kernel;
       for (const std::string library : {"roofaudit", "onednn"}) {
         if (library == "onednn" && !no_onednn.empty()) {
-          Measurement m = base(precision, sizes.back(), all, "");
-          m.params["library"] = library;
-          m.supported = false;
-          m.validation = "unsupported: " + no_onednn;
-          ctx.emit(std::move(m));
+          driver.unsupported(figure(precision), "unsupported: " + no_onednn, params(sizes.back(), all, library));
           continue;
         }
         for (int threads : thread_counts)
           for (int n : sizes) {
-            if (ctx.stop_requested) return;
+            if (driver.stopped()) return false;
             if (threads == 1 && n > 2048) continue;
-            ctx.progress(fmt::format("{} {} n={} x{}", library, precision, n, threads));
-            ctx.emit(measure_lowp(precision, library, kernel, n, threads, reps, ctx.settings.seed));
+            driver.progress(fmt::format("{} {} n={} x{}", library, precision, n, threads));
+            driver.emit(measure_lowp(driver, precision, library, kernel, n, threads));
           }
       }
     }
+    return true;
+  }
 
+  // fp32 and fp64 through the system BLAS, then its wider core types in child processes
+  // (OPENBLAS_CORETYPE is read once, at load) at the size that was fastest on all threads.
+  void run_blas(const ProbeDriver& driver, const std::vector<int>& sizes, const std::vector<int>& thread_counts,
+                int all) const {
+    const RunSettings& settings = driver.settings();
+    const int reps = driver.repetitions(2, 3);
     for (const std::string precision : {"fp32", "fp64"}) {
       Measurement best_all;
       for (int threads : thread_counts) {
         for (int n : sizes) {
-          if (ctx.stop_requested) return;
+          if (driver.stopped()) return;
           if (threads == 1 && n > 2048) continue;  // a single core at 4096 costs seconds and says nothing new
-          ctx.progress(fmt::format("blas {} n={} x{}", precision, n, threads));
-          Measurement m = from_result(precision, n, threads, "", measure_blas_gemm(precision, n, threads, reps, ctx.settings.seed));
+          driver.progress(fmt::format("blas {} n={} x{}", precision, n, threads));
+          Measurement m = from_result(driver, precision, n, threads, "", measure_blas_gemm(precision, n, threads, reps, settings.seed));
           if (threads == all && m.summary && (!best_all.summary || m.summary->best > best_all.summary->best)) best_all = m;
-          ctx.emit(std::move(m));
+          driver.emit(std::move(m));
         }
       }
-      if (!best_all.summary || ctx.settings.executable.empty()) continue;
+      if (!best_all.summary || settings.executable.empty()) continue;
       const std::string current = best_all.params["corename"].get<std::string>();
       for (const auto& coretype : wider_blas_coretypes(current)) {
-        if (ctx.stop_requested) return;
+        if (driver.stopped()) return;
         const int n = best_all.params["n"].get<int>();
-        ctx.progress(fmt::format("blas {} n={} OPENBLAS_CORETYPE={}", precision, n, coretype));
+        driver.progress(fmt::format("blas {} n={} OPENBLAS_CORETYPE={}", precision, n, coretype));
         try {
-          ctx.emit(from_result(precision, n, all, coretype,
-                               measure_blas_gemm_in_child(ctx.settings.executable, coretype, precision, n, all, reps,
-                                                          ctx.settings.seed)));
+          driver.emit(from_result(driver, precision, n, all, coretype,
+                                  measure_blas_gemm_in_child(settings.executable, coretype, precision, n, all, reps,
+                                                             settings.seed)));
         } catch (const Error& e) {
-          Measurement m = base(precision, n, all, coretype);
+          Measurement m = driver.measurement(figure(precision), params(n, all, "blas", coretype));
           m.valid = false;
           m.validation = std::string("failed: ") + e.what();
-          ctx.emit(std::move(m));
+          driver.emit(std::move(m));
         }
       }
     }
   }
 
- private:
-  Measurement base(const std::string& precision, int n, int threads, const std::string& coretype) const {
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = "cpu";
-    m.variant = precision;
-    m.metric = "gemm";
-    m.unit = "FLOP/s";
-    m.higher_is_better = true;
-    m.convention = "2 n^3 floating-point operations per n x n x n product";
-    m.params = {{"n", n}, {"threads", threads}, {"library", "blas"}};
-    if (!coretype.empty()) m.params["coretype"] = coretype;
-    return m;
-  }
-
   // roofaudit's or oneDNN's bf16 / int8 matmul on small integers, whose products and sums
   // are exact in the accumulators: sampled entries must equal an integer reference exactly.
-  Measurement measure_lowp(const std::string& precision, const std::string& library, kernels::LowpKernel kernel, int n,
-                           int threads, int reps, std::uint64_t seed) const {
-    Measurement m = base(precision, n, threads, "");
+  static Measurement measure_lowp(const ProbeDriver& driver, const std::string& precision, const std::string& library,
+                                  kernels::LowpKernel kernel, int n, int threads) {
+    Measurement m = driver.measurement(figure(precision), params(n, threads, library));
+    const std::uint64_t seed = driver.settings().seed;
     const bool bf16 = precision == "bf16";
     const auto type = bf16 ? kernels::LowpType::bf16 : kernels::LowpType::int8;
-    m.params["library"] = library;
-    m.unit = precision == "int8" ? "OP/s" : "FLOP/s";
     const std::size_t nn = std::size_t(n) * std::size_t(n);
     kernels::SplitMix64 rng(seed + std::uint64_t(n));
     std::vector<int> ai(nn), bi(nn);
@@ -170,16 +174,17 @@ class CpuGemmProbe final : public Probe {
       m.params["kernel"] = kernels::lowp_kernel_name(kernel, type);
       m.params["isa"] = kernels::lowp_kernel_isa(kernel, type);
     }
-    auto once = [&] {
+    // The product is checked after the last repetition.
+    auto once = [&](std::string&) {
       const auto t0 = std::chrono::steady_clock::now();
       if (dnnl) dnnl->run(threads);
       else if (bf16) kernels::gemm_bf16(a16.data(), b16.data(), c32.data(), un, un, un, threads, kernel);
       else kernels::gemm_int8(a8.data(), b8.data(), ci.data(), un, un, un, threads, kernel);
       return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     };
-    const auto timing =
-        time_repetitions(fmt::format("cpu.gemm/{}/{}/{}/{}", library, precision, n, threads), 1, reps, once);
-    std::string problem = timing.ok ? "" : timing.error;
+    auto timed = driver.time("", fmt::format("cpu.gemm/{}/{}/{}/{}", library, precision, n, threads), once, 1,
+                             driver.repetitions(2, 3));
+    std::string& problem = timed.problem;
     for (int s = 0; s < 256 && problem.empty(); ++s) {
       const std::size_t i = rng.below(un), j = rng.below(un);
       std::int64_t ref = 0;
@@ -188,17 +193,16 @@ class CpuGemmProbe final : public Probe {
       if (got != double(ref)) problem = fmt::format("C[{},{}] = {} but the integer reference is {}", i, j, got, ref);
     }
     const double ops = 2.0 * double(n) * double(n) * double(n);
-    record_outcome(m, timing.seconds, problem,
-                   library == "onednn" ? "256 sampled entries of C equal the exact integer reference"
-                                       : "256 sampled entries of C equal the exact integer reference (packing "
-                                         "included in the time)",
-                   [&](double sec) { return ops / sec; });
-    return m;
+    return driver.outcome(std::move(m), timed,
+                          library == "onednn" ? "256 sampled entries of C equal the exact integer reference"
+                                              : "256 sampled entries of C equal the exact integer reference (packing "
+                                                "included in the time)",
+                          [&](double sec) { return ops / sec; });
   }
 
-  Measurement from_result(const std::string& precision, int n, int threads, const std::string& coretype,
-                          const BlasGemmResult& r) const {
-    Measurement m = base(precision, n, threads, coretype);
+  static Measurement from_result(const ProbeDriver& driver, const std::string& precision, int n, int threads,
+                                 const std::string& coretype, const BlasGemmResult& r) {
+    Measurement m = driver.measurement(figure(precision), params(n, threads, "blas", coretype));
     m.params["corename"] = r.corename;
     const double flops = 2.0 * double(n) * double(n) * double(n);
     record_outcome(m, r.seconds, r.valid ? "" : r.validation, r.validation, [&](double s) { return flops / s; });
