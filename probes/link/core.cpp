@@ -18,6 +18,7 @@
 #include "probes/cpu/sweep.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
+#include "probes/driver.hpp"
 #include "probes/summary.hpp"
 #include "probes/timing.hpp"
 #include "probes/topology.hpp"
@@ -104,10 +105,8 @@ class LinkCoreProbe final : public Probe {
   }
 
   void run(ProbeContext& ctx) override {
+    ProbeDriver driver(ctx, *this);
     const Topology& topo = ctx.topology;
-    const int reps = ctx.settings.repetitions > 0 ? ctx.settings.repetitions : (ctx.settings.quick ? 3 : 5);
-    const double target_s = ctx.settings.sample_seconds > 0 ? ctx.settings.sample_seconds
-                                                              : (ctx.settings.quick ? 0.003 : 0.01);
     const int cores = std::min(topo.cores(), topo.pus());
     if (cores < 2) {
       ctx.progress("one core: no core-to-core latency");
@@ -115,14 +114,14 @@ class LinkCoreProbe final : public Probe {
       for (const auto& [a, b] : core_pairs(cores, ctx.settings.seed)) {
         if (ctx.stop_requested) return;
         ctx.progress(fmt::format("cores {} <-> {}", a, b));
-        ctx.emit(measure_pair(topo, a, b, reps, target_s));
+        measure_pair(driver, a, b);
       }
     }
     for (int mem = 0; mem < topo.numa_nodes(); ++mem)
       for (int cpu = 0; cpu < topo.numa_nodes(); ++cpu) {
         if (ctx.stop_requested) return;
         ctx.progress(fmt::format("memory on node {}, cores of node {}", mem, cpu));
-        ctx.emit(measure_numa(ctx, mem, cpu, reps));
+        measure_numa(driver, mem, cpu);
       }
   }
 
@@ -135,60 +134,52 @@ class LinkCoreProbe final : public Probe {
     return std::clamp<std::uint64_t>(4 * topo.last_level_cache_bytes(), floor, cap);
   }
 
-  Measurement base(const std::string& variant, const std::string& metric, const std::string& unit, bool higher) const {
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = "cpu";
-    m.variant = variant;
-    m.metric = metric;
-    m.unit = unit;
-    m.higher_is_better = higher;
-    return m;
-  }
-
-  Measurement measure_pair(const Topology& topo, int a, int b, int reps, double target_s) const {
-    // Round trips for the target time, from a short calibration.
+  static void measure_pair(const ProbeDriver& driver, int a, int b) {
+    const Topology& topo = driver.topology();
     std::uint64_t trips = 1000;
-    for (int i = 0; i < 8; ++i) {
-      double s = 0;
+    auto sample = [&](std::string& problem) {
       try {
-        s = ping_pong(topo, a, b, trips);
-      } catch (const SampleFailed&) {
-        break;  // the timed repetitions below report it
+        return ping_pong(topo, a, b, trips);
+      } catch (const SampleFailed& failed) {
+        problem = failed.reason;
+        return 0.0;
       }
-      if (s >= target_s / 2 || trips >= (std::uint64_t{1} << 26)) break;
-      trips = std::uint64_t(double(trips) * std::clamp(target_s / std::max(s, 1e-9), 2.0, 16.0));
-    }
-    Measurement m = base("ping_pong", "latency", "s", false);
-    m.convention = "one-way latency: half the round trip of one 64-byte line written alternately by two pinned threads";
-    m.params = {{"from_core", a}, {"to_core", b}, {"from_pu", topo.pin_order()[std::size_t(a)]},
-                {"to_pu", topo.pin_order()[std::size_t(b)]}, {"round_trips", trips}};
-    const auto timing = time_repetitions(fmt::format("link.core/ping_pong/{}/{}", a, b), 0, reps,
-                                         [&] { return ping_pong(topo, a, b, trips); });
-    record_outcome(m, timing.seconds, timing.ok ? "" : timing.error,
-                   "every hand-off saw the value before it, the line ended at 2 x round trips",
-                   [&](double s) { return s / double(trips) / 2; });
-    return m;
+    };
+    // Round trips for the target time, from a short calibration.
+    std::string problem;
+    calibrate_work(driver.sample_seconds(0.003, 0.01), trips, std::uint64_t{1} << 26,
+                   [&](std::uint64_t n, std::string& p) {
+                     trips = n;
+                     return sample(p);
+                   },
+                   problem, 0.5, 2.0);
+    Measurement m = driver.measurement(
+        {"ping_pong", "latency", "s", false,
+         "one-way latency: half the round trip of one 64-byte line written alternately by two pinned threads"},
+        {{"from_core", a}, {"to_core", b}, {"from_pu", topo.pin_order()[std::size_t(a)]},
+         {"to_pu", topo.pin_order()[std::size_t(b)]}, {"round_trips", trips}});
+    driver.measure_unless(problem, std::move(m), fmt::format("link.core/ping_pong/{}/{}", a, b), sample,
+                          "every hand-off saw the value before it, the line ended at 2 x round trips",
+                          [&](double s) { return s / double(trips) / 2; }, 0);
   }
 
-  Measurement measure_numa(ProbeContext& ctx, int mem_node, int cpu_node, int reps) const {
-    const Topology& topo = ctx.topology;
+  static void measure_numa(const ProbeDriver& driver, int mem_node, int cpu_node) {
+    const Topology& topo = driver.topology();
     const auto& k = kernels::stream_kernels(kernels::widest_isa());
     std::vector<int> slots = topo.numa_node_slots(cpu_node);
     // One thread per core of the node (slots are in pin order: first PU of each core first).
     const auto per_node_cores = std::max<std::size_t>(1, std::size_t(topo.cores() / std::max(1, topo.numa_nodes())));
     if (slots.size() > per_node_cores) slots.resize(per_node_cores);
-    Measurement m = base("numa_read", "bandwidth", "B/s", true);
-    m.convention = "bytes read per second by every core of one node from memory bound to another";
     const int nodes = topo.numa_nodes();
-    m.params = {{"memory_node", mem_node}, {"cpu_node", cpu_node}, {"threads", slots.size()}, {"nodes", nodes}};
+    Measurement m = driver.measurement(
+        {"numa_read", "bandwidth", "B/s", true, "bytes read per second by every core of one node from memory bound to another"},
+        {{"memory_node", mem_node}, {"cpu_node", cpu_node}, {"threads", slots.size()}, {"nodes", nodes}});
     if (slots.empty()) {
-      record_outcome(m, {}, fmt::format("NUMA node {} has no core this process may use", cpu_node), "", nullptr);
-      return m;
+      driver.store(std::move(m), {{}, fmt::format("NUMA node {} has no core this process may use", cpu_node)}, "", nullptr);
+      return;
     }
     const int threads = int(slots.size());
-    const std::size_t n_total = numa_bytes(ctx.settings, topo) / 8 / (kernels::kStreamBlockElems * std::size_t(threads)) *
+    const std::size_t n_total = numa_bytes(driver.settings(), topo) / 8 / (kernels::kStreamBlockElems * std::size_t(threads)) *
                                 (kernels::kStreamBlockElems * std::size_t(threads));
     const std::size_t n = n_total / std::size_t(threads);
     HugeBuffer buffer(n_total * 8);
@@ -200,12 +191,12 @@ class LinkCoreProbe final : public Probe {
     {
       const int t = omp_get_thread_num();
       topo.pin_current_thread(slots[std::size_t(t)]);
-      fill_random(words + std::size_t(t) * n, n, ctx.settings.seed + std::uint64_t(t));
+      fill_random(words + std::size_t(t) * n, n, driver.settings().seed + std::uint64_t(t));
       expected[std::size_t(t)] = k.read_sum(words + std::size_t(t) * n, n, 1);
     }
     std::vector<std::uint64_t> sums(slots.size());
-    const auto timing = time_repetitions(
-        fmt::format("link.core/numa_read/{}/{}", mem_node, cpu_node), 1, reps, [&] {
+    const auto timed = driver.time(
+        "", fmt::format("link.core/numa_read/{}/{}", mem_node, cpu_node), [&](std::string& problem) {
           double start = 0, end = 0;
 #pragma omp parallel num_threads(threads)
           {
@@ -219,19 +210,17 @@ class LinkCoreProbe final : public Probe {
 #pragma omp master
             end = omp_get_wtime();
           }
-          for (int t = 0; t < threads; ++t)
+          for (int t = 0; t < threads && problem.empty(); ++t)
             if (sums[std::size_t(t)] != expected[std::size_t(t)])
-              throw SampleFailed{fmt::format("thread {} read sum {:#x}, expected {:#x}", t, sums[std::size_t(t)],
-                                             expected[std::size_t(t)])};
+              problem = fmt::format("thread {} read sum {:#x}, expected {:#x}", t, sums[std::size_t(t)],
+                                    expected[std::size_t(t)]);
           return end - start;
         });
     std::string checked = "every thread's 64-bit wrapping sum equals the sum taken when the memory was filled";
     if (nodes == 1) checked += "; one NUMA node: the local figure only, no node-to-node link to measure";
     if (!bound) checked += "; memory not bound (first touch by the reading node's threads)";
-    record_outcome(m, timing.seconds, timing.ok ? "" : timing.error, checked,
-                   [&](double s) { return double(n_total * 8) / s; });
     m.params["bytes"] = n_total * 8;
-    return m;
+    driver.store(std::move(m), timed, checked, [&](double s) { return double(n_total * 8) / s; });
   }
 };
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "probes/link/mpi_links.hpp"
+#include "probes/driver.hpp"
 #include "probes/probe.hpp"
 
 namespace roofaudit {
@@ -27,18 +28,8 @@ class LinkMpiProbe final : public Probe {
 #else
     const std::string why = "skipped: this roofaudit was built without MPI (install libopenmpi-dev and rebuild)";
 #endif
-    Measurement m;
-    m.probe = std::string(name());
-    m.probe_version = version();
-    m.device = "cpu";
-    m.variant = "p2p_latency";
-    m.metric = "latency";
-    m.unit = "s";
-    m.higher_is_better = false;
-    m.supported = false;
-    m.validation = why;
     ctx.progress(why);
-    ctx.emit(std::move(m));
+    ProbeDriver(ctx, *this).unsupported({"p2p_latency", "latency", "s", false, ""}, why);
   }
 };
 
