@@ -38,27 +38,24 @@ constexpr std::uint32_t kMaxDispatches = 1024;  // per sample: one read-sum slot
 constexpr std::uint64_t kChunk = 4096;          // validation reads back chunks this size
 constexpr int kChunks = 16;
 
-class GpuBandwidthProbe final : public Probe {
+class GpuBandwidthProbe final : public gpu::GpuProbe {
  public:
   std::string_view name() const override { return "gpu.bandwidth"; }
   std::string_view description() const override {
     return "Vulkan device-memory bandwidth over working-set size: read, write, copy, triad (timestamp queries)";
   }
   int version() const override { return 1; }
-  void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
 
   void run(ProbeContext& ctx) override {
     ProbeDriver driver(ctx, *this);
-    std::vector<Figure> figures;
-    for (const auto& v : kVariants) figures.push_back(figure(v));
-    gpu::Session session = gpu::open_session(driver, figures);
+    gpu::Session session = gpu::open_session(driver, kVariants, figure);
     if (!session.device) {
       driver.progress(session.skipped);
       return;
     }
     if (!session.device->description().timestamps) {
-      for (const auto& f : figures)
-        driver.unsupported(f, "unsupported: the device's compute queue has no timestamps (timestampValidBits = 0)",
+      for (const auto& v : kVariants)
+        driver.unsupported(figure(v), "unsupported: the device's compute queue has no timestamps (timestampValidBits = 0)",
                            {{"working_set_bytes", 0}});
       return;
     }

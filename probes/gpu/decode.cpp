@@ -42,14 +42,13 @@ int weight(bool int8, std::uint32_t r, std::uint32_t j) {
 float row_scale(std::uint32_t r) { return std::ldexp(1.0f + float(r % 7) / 8.0f, -int(r % 9)); }
 float vector_scale(std::uint32_t b) { return std::ldexp(1.0f + float(b % 5) / 4.0f, -3 - int(b % 4)); }
 
-class GpuDecodeProbe final : public Probe {
+class GpuDecodeProbe final : public gpu::GpuProbe {
  public:
   std::string_view name() const override { return "gpu.decode"; }
   std::string_view description() const override {
     return "decode-shaped sweep on a Vulkan device: int8 (per-row scales) and fp16 weights times B = 1..512 vectors";
   }
   int version() const override { return 1; }
-  void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
 
   void run(ProbeContext& ctx) override {
     ProbeDriver driver(ctx, *this);

@@ -38,20 +38,17 @@ struct Tile {
 };
 
 
-class GpuGemmProbe final : public Probe {
+class GpuGemmProbe final : public gpu::GpuProbe {
  public:
   std::string_view name() const override { return "gpu.gemm"; }
   std::string_view description() const override {
     return "Vulkan matmul throughput: shared-memory tiled, fp32 and fp16 inputs (fp32 accumulate)";
   }
   int version() const override { return 1; }
-  void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
 
   void run(ProbeContext& ctx) override {
     ProbeDriver driver(ctx, *this);
-    std::vector<Figure> figures;
-    for (const auto& v : kVariants) figures.push_back(figure(v));
-    gpu::Session session = gpu::open_session(driver, figures);
+    gpu::Session session = gpu::open_session(driver, kVariants, figure);
     if (!session.device) return;
     const auto& desc = session.device->description();
     const std::vector<std::uint32_t> sizes = matrix_sizes(driver.settings(), desc);

@@ -52,20 +52,17 @@ float expected(const Variant& v, std::uint32_t id) {
   return float(sum);
 }
 
-class GpuPeakProbe final : public Probe {
+class GpuPeakProbe final : public gpu::GpuProbe {
  public:
   std::string_view name() const override { return "gpu.peak"; }
   std::string_view description() const override {
     return "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a), fp16 cooperative matrix";
   }
   int version() const override { return 1; }
-  void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
 
   void run(ProbeContext& ctx) override {
     ProbeDriver driver(ctx, *this);
-    std::vector<Figure> figures;
-    for (const auto& v : kVariants) figures.push_back(figure(v));
-    gpu::Session session = gpu::open_session(driver, figures);
+    gpu::Session session = gpu::open_session(driver, kVariants, figure);
     if (!session.device) return;
     const vk::Device& dev = *session.device;
     const auto& desc = dev.description();

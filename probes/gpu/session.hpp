@@ -2,6 +2,7 @@
 // What every GPU probe starts from: a Vulkan instance and the selected device, or the
 // one-line reason there is none (no driver, no device), which the probe stores as its
 // variants being skipped.
+#include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,6 +35,23 @@ Session open_session(const RunSettings& settings);
 // device is empty.
 Session open_session(ProbeDriver& driver, const std::vector<Figure>& figures);
 
+// open_session for the figures of `variants`, each figure(v).
+template <typename Variant, std::size_t N, typename ToFigure>
+Session open_session(ProbeDriver& driver, const Variant (&variants)[N], ToFigure figure) {
+  std::vector<Figure> figures;
+  for (const auto& v : variants) figures.push_back(figure(v));
+  return open_session(driver, figures);
+}
+
+// For Probe::check: throws Error when settings.gpu_device names no device.
+void check_device_selector(const RunSettings& settings);
+
+// What every Vulkan probe shares before it runs: the --device selector is checked.
+class GpuProbe : public Probe {
+ public:
+  void check(const RunSettings& settings, const Topology&) const override { check_device_selector(settings); }
+};
+
 // The matrix-unit (cooperative matrix) path for 16x16x16 fp16 products with fp32
 // accumulation: VK_NV_cooperative_matrix where the device has it, else
 // VK_KHR_cooperative_matrix when this build embeds its shader. Every gate is extension +
@@ -55,8 +73,5 @@ MatrixUnitPath matrix_unit_path(const vk::DeviceDescription& d, const std::strin
 // 200 ms on a GPU (many dispatches per submit); 50 ms on the CPU implementation, which
 // is a correctness target and would otherwise make the audit crawl.
 double sample_target_seconds(const RunSettings& settings, const vk::DeviceDescription& d);
-
-// For Probe::check: throws Error when settings.gpu_device names no device.
-void check_device_selector(const RunSettings& settings);
 
 }  // namespace roofaudit::gpu

@@ -48,20 +48,17 @@ std::uint64_t checksum(const void* data, std::uint64_t bytes) {
   return sum;
 }
 
-class GpuTransferProbe final : public Probe {
+class GpuTransferProbe final : public gpu::GpuProbe {
  public:
   std::string_view name() const override { return "gpu.transfer"; }
   std::string_view description() const override {
     return "host<->device bandwidth: vkCmdCopyBuffer each way and both ways, and memcpy through mapped memory";
   }
   int version() const override { return 1; }
-  void check(const RunSettings& settings, const Topology&) const override { gpu::check_device_selector(settings); }
 
   void run(ProbeContext& ctx) override {
     ProbeDriver driver(ctx, *this);
-    std::vector<Figure> figures;
-    for (const auto& v : kVariants) figures.push_back(figure(v));
-    gpu::Session session = gpu::open_session(driver, figures);
+    gpu::Session session = gpu::open_session(driver, kVariants, figure);
     if (!session.device) return;
     const auto& desc = session.device->description();
     const std::uint64_t max_bytes = max_transfer(driver.settings(), desc);
