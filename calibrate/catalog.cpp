@@ -117,13 +117,13 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
     if (value.get<double>() < 1e6)
       throw Error(fmt::format("{}: flops_per_s.{} is {:g}, below any real chip (at least 1e6)", where, dtype,
                               value.get<double>()));
-    c.flops_per_s[parse_dtype(dtype)] = value.get<double>();
+    c.peak_ops_per_s[parse_dtype(dtype)] = value.get<double>();
   }
-  if (!c.flops_per_s.count(Dtype::bf16) && !c.flops_per_s.count(Dtype::fp16))
+  if (!c.peak_ops_per_s.count(Dtype::bf16) && !c.peak_ops_per_s.count(Dtype::fp16))
     throw Error(fmt::format("{}: flops_per_s needs a bf16 (or fp16) rate", where));
-  if (!c.flops_per_s.count(Dtype::bf16)) c.flops_per_s[Dtype::bf16] = c.flops_per_s[Dtype::fp16];
-  c.hbm_bytes = positive(j, "hbm_bytes", where);
-  c.hbm_bytes_per_s = positive(j, "hbm_bytes_per_s", where);
+  if (!c.peak_ops_per_s.count(Dtype::bf16)) c.peak_ops_per_s[Dtype::bf16] = c.peak_ops_per_s[Dtype::fp16];
+  c.memory_bytes = positive(j, "hbm_bytes", where);
+  c.memory_bytes_per_s = positive(j, "hbm_bytes_per_s", where);
   if (j.contains("link_bytes_per_s")) c.link_bytes_per_s = positive(j, "link_bytes_per_s", where);
   // A chip-hour above a million dollars is a typo, not a price.
   if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null())

@@ -127,7 +127,7 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
     c.provenance["bandwidth." + l.level] = {"measured", fmt::format("{}, {}.bandwidth read, {} plateau over {:.0f}..{:.0f} bytes", run,
                                                                     family, l.level, l.from_bytes, l.to_bytes)};
   const MemoryLevel& memory = c.memory_levels.back();
-  c.hbm_bytes_per_s = memory.bytes_per_s;
+  c.memory_bytes_per_s = memory.bytes_per_s;
   c.provenance["bandwidth"] = {
       "measured", memory.level == "DRAM"
                       ? fmt::format("{}, {}.bandwidth read, {} plateau", run, family, memory.level)
@@ -137,39 +137,39 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
 
   // Peak per dtype: the device's peak probe, the matrix units included.
   for (const auto& [dtype, v] : best_by_dtype(ms, family + ".peak", d.device, "peak")) {
-    c.flops_per_s[dtype] = v.first;
+    c.peak_ops_per_s[dtype] = v.first;
     c.provenance["flops." + dtype_name(dtype)] = {"measured", fmt::format("{}, {}.peak {}", run, family, v.second)};
   }
-  if (c.flops_per_s.empty()) throw Error(fmt::format("{} has no peak figures for {}: run {}.peak", run, d.device, family));
-  if (!c.flops_per_s.count(Dtype::bf16)) {
+  if (c.peak_ops_per_s.empty()) throw Error(fmt::format("{} has no peak figures for {}: run {}.peak", run, d.device, family));
+  if (!c.peak_ops_per_s.count(Dtype::bf16)) {
     // No bf16 arithmetic: 16-bit weights run at the fp16 rate (Vulkan) or the fp32 rate.
-    const Dtype stand_in = c.flops_per_s.count(Dtype::fp16) ? Dtype::fp16 : Dtype::fp32;
-    if (c.flops_per_s.count(stand_in)) {
-      c.flops_per_s[Dtype::bf16] = c.flops_per_s[stand_in];
+    const Dtype stand_in = c.peak_ops_per_s.count(Dtype::fp16) ? Dtype::fp16 : Dtype::fp32;
+    if (c.peak_ops_per_s.count(stand_in)) {
+      c.peak_ops_per_s[Dtype::bf16] = c.peak_ops_per_s[stand_in];
       c.provenance["flops.bf16"] = {"measured", fmt::format("{}, the {} rate (no bf16 arithmetic on this device)", run,
                                                             dtype_name(stand_in))};
     } else {
-      c.flops_per_s[Dtype::bf16] = c.flops_per_s.begin()->second;
+      c.peak_ops_per_s[Dtype::bf16] = c.peak_ops_per_s.begin()->second;
       c.provenance["flops.bf16"] = {"measured", fmt::format("{}, the {} rate (no bf16 or fp16 figure)", run,
-                                                            dtype_name(c.flops_per_s.begin()->first))};
+                                                            dtype_name(c.peak_ops_per_s.begin()->first))};
     }
   }
   c.provenance["flops"] = c.provenance["flops.bf16"];
 
   // Matmul: the GEMM probe per dtype; its share of peak is the prefill MFU.
   for (const auto& [dtype, v] : best_by_dtype(ms, family + ".gemm", d.device, "gemm")) {
-    c.matmul_flops_per_s[dtype] = v.first;
+    c.matmul_ops_per_s[dtype] = v.first;
     c.provenance["matmul." + dtype_name(dtype)] = {"measured", fmt::format("{}, {}.gemm {}", run, family, v.second)};
   }
   // Prefill runs the 16-bit weights' matmul: bf16 (or fp16) where it was measured, else fp32.
   Dtype prefill_dtype = Dtype::fp32;
   for (Dtype dt : {Dtype::bf16, Dtype::fp16})
-    if (c.matmul_flops_per_s.count(dt) && c.flops_per_s.count(dt)) {
+    if (c.matmul_ops_per_s.count(dt) && c.peak_ops_per_s.count(dt)) {
       prefill_dtype = dt;
       break;
     }
-  if (c.matmul_flops_per_s.count(prefill_dtype) && c.flops_per_s.count(prefill_dtype)) {
-    c.efficiency.prefill_mfu = std::min(1.0, c.matmul_flops_per_s[prefill_dtype] / c.flops_per_s[prefill_dtype]);
+  if (c.matmul_ops_per_s.count(prefill_dtype) && c.peak_ops_per_s.count(prefill_dtype)) {
+    c.efficiency.prefill_mfu = std::min(1.0, c.matmul_ops_per_s[prefill_dtype] / c.peak_ops_per_s[prefill_dtype]);
     c.provenance["efficiency.prefill_mfu"] = {
         "measured", fmt::format("{}, {}.gemm {} over {}.peak", run, family, dtype_name(prefill_dtype), family)};
   } else {
@@ -197,8 +197,8 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
       c.efficiency.bandwidth_by_dtype[t] = std::min(1.0, fraction);
       c.provenance["efficiency.bandwidth." + dtype_name(t)] = {
           "measured", fmt::format("{}, {}.decode {} at B = 1 over the memory bandwidth", run, family, f.variant)};
-      if (const auto l = largest.find(*dt); l != largest.end() && c.flops_per_s.count(*dt)) {
-        c.efficiency.matmul_by_dtype[t] = std::min(1.0, l->second.second / c.flops_per_s[*dt]);
+      if (const auto l = largest.find(*dt); l != largest.end() && c.peak_ops_per_s.count(*dt)) {
+        c.efficiency.matmul_by_dtype[t] = std::min(1.0, l->second.second / c.peak_ops_per_s[*dt]);
         c.provenance["efficiency.matmul." + dtype_name(t)] = {
             "measured", fmt::format("{}, {}.decode {} at B = {:.0f} over {}.peak", run, family, f.variant,
                                     l->second.first, family)};
@@ -214,13 +214,13 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
   for (const auto& m : ms) {
     if (m.probe != family + ".decode" || m.device != d.device || m.metric != "step_time" || !m.valid || !m.summary) continue;
     const auto dt = variant_dtype(m.variant);
-    if (!dt || !c.efficiency.bandwidth_by_dtype.count(*dt) || !c.flops_per_s.count(*dt)) continue;
+    if (!dt || !c.efficiency.bandwidth_by_dtype.count(*dt) || !c.peak_ops_per_s.count(*dt)) continue;
     const double batch = m.params.value("batch", 0.0), bytes = m.params.value("weight_bytes", 0.0);
     const double ops = 2.0 * batch * m.params.value("rows", 0.0) * m.params.value("k", 0.0);
     if (!(batch >= 1) || !(bytes > 0) || !(ops > 0)) continue;
-    const double t_param = bytes / (c.hbm_bytes_per_s * c.efficiency.bandwidth_by_dtype[*dt]);
+    const double t_param = bytes / (c.memory_bytes_per_s * c.efficiency.bandwidth_by_dtype[*dt]);
     const double mm = c.efficiency.matmul_by_dtype.count(*dt) ? c.efficiency.matmul_by_dtype[*dt] : 1.0;
-    const double t_flops = ops / (c.flops_per_s[*dt] * mm);
+    const double t_flops = ops / (c.peak_ops_per_s[*dt] * mm);
     std::vector<Dtype> targets = {*dt};
     if (*dt == Dtype::fp16 && !c.efficiency.decode_curve.count(Dtype::bf16)) targets.push_back(Dtype::bf16);
     for (Dtype t : targets) c.efficiency.decode_curve[t].push_back({batch, m.summary->best / std::max(t_param, t_flops)});
@@ -238,7 +238,7 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
     const double context = m.params.value("context", 0.0);
     if (context <= longest) continue;
     longest = context;
-    c.efficiency.kv_bandwidth = std::min(1.0, m.summary->best / c.hbm_bytes_per_s);
+    c.efficiency.kv_bandwidth = std::min(1.0, m.summary->best / c.memory_bytes_per_s);
     c.provenance["efficiency.kv_bandwidth"] = {
         "measured", fmt::format("{}, {}.attention at context {:.0f} over the memory bandwidth", run, family, context)};
   }
@@ -251,8 +251,8 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
   if (!c.efficiency.matmul_by_dtype.empty()) c.efficiency.decode_matmul = c.efficiency.matmul_by_dtype.begin()->second;
 
   // Capacity.
-  c.hbm_bytes = d.memory_bytes;
-  if (!(c.hbm_bytes > 0)) throw Error(fmt::format("{}: the memory capacity of {} is unknown", run, d.device));
+  c.memory_bytes = d.memory_bytes;
+  if (!(c.memory_bytes > 0)) throw Error(fmt::format("{}: the memory capacity of {} is unknown", run, d.device));
   c.provenance["memory"] = {"measured", d.memory_source};
 
   // Interconnect.
@@ -361,8 +361,8 @@ void apply_local_price(ChipSpec& c, const LocalDevice& d, const LocalPrice& pric
 nlohmann::json chip_spec_to_json(const ChipSpec& c) {
   nlohmann::json flops = nlohmann::json::object(), matmul = nlohmann::json::object(), bw = nlohmann::json::object(),
                  mm = nlohmann::json::object(), provenance = nlohmann::json::object(), levels = nlohmann::json::array();
-  for (const auto& [d, v] : c.flops_per_s) flops[dtype_name(d)] = v;
-  for (const auto& [d, v] : c.matmul_flops_per_s) matmul[dtype_name(d)] = v;
+  for (const auto& [d, v] : c.peak_ops_per_s) flops[dtype_name(d)] = v;
+  for (const auto& [d, v] : c.matmul_ops_per_s) matmul[dtype_name(d)] = v;
   for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype) bw[dtype_name(d)] = v;
   for (const auto& [d, v] : c.efficiency.matmul_by_dtype) mm[dtype_name(d)] = v;
   for (const auto& [k, p] : c.provenance) provenance[k] = {{"kind", p.kind}, {"source", p.source}};
@@ -379,8 +379,8 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
           {"kind", c.kind},
           {"flops_per_s", flops},
           {"matmul_flops_per_s", matmul},
-          {"hbm_bytes", c.hbm_bytes},
-          {"hbm_bytes_per_s", c.hbm_bytes_per_s},
+          {"hbm_bytes", c.memory_bytes},
+          {"hbm_bytes_per_s", c.memory_bytes_per_s},
           {"memory_levels", levels},
           {"link_bytes_per_s", c.link_bytes_per_s},
           {"link_latency_s", c.link_latency_s},
@@ -398,12 +398,12 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
   c.name = j.at("name").get<std::string>();
   c.display_name = j.value("display_name", c.name);
   c.kind = j.value("kind", "");
-  for (const auto& [k, v] : j.at("flops_per_s").items()) c.flops_per_s[parse_dtype(k)] = v.get<double>();
+  for (const auto& [k, v] : j.at("flops_per_s").items()) c.peak_ops_per_s[parse_dtype(k)] = v.get<double>();
   const auto empty = nlohmann::json::object();
   for (const auto& [k, v] : j.contains("matmul_flops_per_s") ? j["matmul_flops_per_s"].items() : empty.items())
-    c.matmul_flops_per_s[parse_dtype(k)] = v.get<double>();
-  c.hbm_bytes = j.at("hbm_bytes").get<double>();
-  c.hbm_bytes_per_s = j.at("hbm_bytes_per_s").get<double>();
+    c.matmul_ops_per_s[parse_dtype(k)] = v.get<double>();
+  c.memory_bytes = j.at("hbm_bytes").get<double>();
+  c.memory_bytes_per_s = j.at("hbm_bytes_per_s").get<double>();
   const auto none = nlohmann::json::array();
   for (const auto& l : j.contains("memory_levels") ? j["memory_levels"] : none)
     c.memory_levels.push_back({l.at("level").get<std::string>(), l.at("bytes_per_s").get<double>(),

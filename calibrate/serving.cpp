@@ -40,9 +40,9 @@ Dtype parse_dtype(const std::string& name) {
   throw Error(fmt::format("unknown dtype '{}' (known: fp32, bf16, fp16, fp8, int8, int4)", name));
 }
 
-double ChipSpec::peak_flops_per_s(Dtype d) const {
-  if (auto it = flops_per_s.find(d); it != flops_per_s.end()) return it->second;
-  return flops_per_s.at(Dtype::bf16);
+double ChipSpec::peak_ops(Dtype d) const {
+  if (auto it = peak_ops_per_s.find(d); it != peak_ops_per_s.end()) return it->second;
+  return peak_ops_per_s.at(Dtype::bf16);
 }
 
 double ModelSpec::total_params() const {
@@ -67,9 +67,9 @@ double kv_bytes_token(const ModelSpec& m, Dtype kv) {
   return 2.0 * m.kv_heads * m.head_dim * m.layers * bytes_per_element(kv);
 }
 
-double compute_flops_per_s(const ChipSpec& c, Dtype weights) {
-  if (weights == Dtype::int4 && !c.flops_per_s.count(Dtype::int4)) return c.peak_flops_per_s(Dtype::int8);
-  return c.peak_flops_per_s(weights);
+double compute_ops_per_s(const ChipSpec& c, Dtype weights) {
+  if (weights == Dtype::int4 && !c.peak_ops_per_s.count(Dtype::int4)) return c.peak_ops(Dtype::int8);
+  return c.peak_ops(weights);
 }
 
 double bandwidth_efficiency(const ChipSpec& c, Dtype weights) {
@@ -111,21 +111,21 @@ int round_up_topology(const ChipSpec& c, std::int64_t n) {
 }
 
 int min_chips(const ModelSpec& m, const ChipSpec& c, Dtype weights) {
-  return round_up_topology(c, std::int64_t(std::ceil(param_bytes(m, weights) / c.hbm_bytes)));
+  return round_up_topology(c, std::int64_t(std::ceil(param_bytes(m, weights) / c.memory_bytes)));
 }
 
 std::int64_t max_batch(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   const double kv_bytes_seq = kv_bytes_token(m, d.kv) * double(d.context);
-  return std::int64_t(std::floor((d.usable * d.chips * c.hbm_bytes - param_bytes(m, d.weights)) / kv_bytes_seq));
+  return std::int64_t(std::floor((d.usable * d.chips * c.memory_bytes - param_bytes(m, d.weights)) / kv_bytes_seq));
 }
 
 double critical_batch(const ChipSpec& c, Dtype weights) {
-  const double C = compute_flops_per_s(c, weights) * matmul_efficiency(c, weights);
-  const double W = c.hbm_bytes_per_s * bandwidth_efficiency(c, weights);
+  const double C = compute_ops_per_s(c, weights) * matmul_efficiency(c, weights);
+  const double W = c.memory_bytes_per_s * bandwidth_efficiency(c, weights);
   return C * bytes_per_element(weights) / (2.0 * W);
 }
 
-double min_step_time_s(const ChipSpec& c) { return c.hbm_bytes / c.hbm_bytes_per_s; }
+double min_step_time_s(const ChipSpec& c) { return c.memory_bytes / c.memory_bytes_per_s; }
 
 namespace {
 
@@ -135,8 +135,8 @@ struct TpTimes {
 };
 TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
   const double D = m.d_model, F = m.d_ff;
-  const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
-  const double C = c.peak_flops_per_s(Dtype::bf16) * c.efficiency.decode_matmul;
+  const double W = c.memory_bytes_per_s * c.efficiency.bandwidth;
+  const double C = c.peak_ops(Dtype::bf16) * c.efficiency.decode_matmul;
   TpTimes t{};
   // A measured link adds its latency to every collective (catalogue chips carry none, so
   // their t_ici is the specification's 2 B D / W_ici exactly).
@@ -150,12 +150,12 @@ TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
 
 StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq) {
   const double N = d.chips;
-  const double W = c.hbm_bytes_per_s * bandwidth_efficiency(c, d.weights);
-  const double C = compute_flops_per_s(c, d.weights) * matmul_efficiency(c, d.weights);
+  const double W = c.memory_bytes_per_s * bandwidth_efficiency(c, d.weights);
+  const double C = compute_ops_per_s(c, d.weights) * matmul_efficiency(c, d.weights);
   StepTime s;
   s.t_param_s = param_bytes(m, d.weights) / (N * W);
   s.t_flops_s = 2.0 * m.active_params() * double(d.batch) * tokens_per_seq / (N * C);
-  const double W_kv = c.efficiency.kv_bandwidth > 0 ? c.hbm_bytes_per_s * c.efficiency.kv_bandwidth : W;
+  const double W_kv = c.efficiency.kv_bandwidth > 0 ? c.memory_bytes_per_s * c.efficiency.kv_bandwidth : W;
   s.t_kv_s = double(d.batch) * double(d.context) * kv_bytes_token(m, d.kv) / (N * W_kv);
   // Communication that does not hide under the matmuls it feeds: two collectives per
   // layer (after attention and after the MLP), each exposed by t_ici - max(t_hbm, t_math).
@@ -173,8 +173,8 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
 int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   if (c.link_bytes_per_s <= 0) return 1;
   // t_ici <= max(t_hbm, t_math)  <=>  Y <= max(F W_ici / (B W), F W_ici / C)
-  const double W = c.hbm_bytes_per_s * c.efficiency.bandwidth;
-  const double C = c.peak_flops_per_s(Dtype::bf16) * c.efficiency.decode_matmul;
+  const double W = c.memory_bytes_per_s * c.efficiency.bandwidth;
+  const double C = c.peak_ops(Dtype::bf16) * c.efficiency.decode_matmul;
   const double F = m.d_ff, B = double(std::max<std::int64_t>(d.batch, 1));
   return std::max(1, int(std::floor(std::max(F * c.link_bytes_per_s / (B * W), F * c.link_bytes_per_s / C))));
 }
@@ -187,7 +187,7 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.param_bytes = param_bytes(m, d.weights);
   e.kv_bytes_per_token = kv_bytes_token(m, d.kv);
   e.kv_bytes_per_seq = e.kv_bytes_per_token * double(d.context);
-  e.min_chips = std::int64_t(std::ceil(e.param_bytes / c.hbm_bytes));
+  e.min_chips = std::int64_t(std::ceil(e.param_bytes / c.memory_bytes));
   if (!c.topologies.empty() && e.min_chips <= c.topologies.back()) e.min_chips = round_up_topology(c, e.min_chips);
   e.max_batch = max_batch(m, c, d);
   e.critical_batch = critical_batch(c, d.weights);
@@ -209,7 +209,7 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
     e.usd_per_mtok = usd_per_s / e.tokens_per_s * 1e6;
   }
 
-  const double C = compute_flops_per_s(c, d.weights);
+  const double C = compute_ops_per_s(c, d.weights);
   const double mfu = c.efficiency.prefill_mfu;
   e.t_prefill_s = 2.0 * m.active_params() * double(d.prompt_len) / (d.chips * C * mfu);
   e.prefill_decode_ratio = (double(d.batch) / (e.step_time_s * double(d.decode_len))) / (1.0 / e.t_prefill_s);
@@ -249,7 +249,7 @@ int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64
     d.chips = n;
     if (max_batch(m, c, d) >= batch) return n;
   }
-  const double per_chip = d.usable * c.hbm_bytes;
+  const double per_chip = d.usable * c.memory_bytes;
   const auto needed = std::int64_t(
       std::ceil((param_bytes(m, d.weights) + double(batch) * kv_bytes_token(m, d.kv) * double(d.context)) / per_chip));
   throw Error(fmt::format("does not fit: {} needs {} chips of {}, more than its largest topology ({})", m.name, needed,

@@ -16,7 +16,7 @@ double kv_bytes_token(const ModelSpec& m, Dtype kv);
 
 // The matmul rate decode uses for these weights: the weights' own dtype where the chip
 // has a path for it (int4 falls back to int8), else bf16.
-double compute_flops_per_s(const ChipSpec& c, Dtype weights);
+double compute_ops_per_s(const ChipSpec& c, Dtype weights);
 
 // The achieved fractions of memory bandwidth and matmul peak for these weights: the
 // dtype's measured figure where there is one, else the chip-wide one.

@@ -1,7 +1,8 @@
 #pragma once
 // Value types of the serving model (../shared/serving-model.md): a chip, a model, a
 // deployment, and what the model predicts for them. Plain data; the logic lives in
-// serving.cpp, catalog.cpp and model_config.cpp.
+// serving.cpp (the model), catalog.cpp (catalogues, chip and config files) and
+// local_chip.cpp (measured devices).
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -19,7 +20,11 @@ Dtype parse_dtype(const std::string& name);
 
 // Where a figure came from: a spec sheet (with its source) or a measurement (run/probe).
 struct Provenance {
-  std::string kind = "spec";  // "spec" or "measured"
+  // "spec" (a datasheet, or the provenance a chip file states), "measured" (a run and its
+  // probe), "fitted" (solved from measurements: the layer overhead), "assumed" (a stated
+  // default: the link, the MFU), "given" (an option or a price file), "owned" (from a
+  // purchase price and power), "default" (the default owned cost).
+  std::string kind = "spec";
   std::string source;
 };
 
@@ -55,9 +60,13 @@ struct ChipSpec {
   std::string name;          // catalogue key, e.g. "tpu-v5e"
   std::string display_name;
   std::string kind;          // "tpu", "gpu", "cpu"
-  std::map<Dtype, double> flops_per_s;  // dense peak matmul rate per compute dtype
-  double hbm_bytes = 0;                 // device memory per chip
-  double hbm_bytes_per_s = 0;           // memory bandwidth per chip
+  // Dense peak matmul rate per compute dtype: FLOP/s for the float types, OP/s for int8
+  // and int4. (In chip files and stored JSON: "flops_per_s".)
+  std::map<Dtype, double> peak_ops_per_s;
+  // Memory per chip, and its bandwidth: HBM on a TPU or GPU, DRAM on a CPU. (In chip files
+  // and stored JSON: "hbm_bytes", "hbm_bytes_per_s".)
+  double memory_bytes = 0;
+  double memory_bytes_per_s = 0;
   double link_bytes_per_s = 0;          // chip-to-chip, per direction (0: unknown)
   double link_latency_s = 0;            // per collective, the alpha of t_ici = alpha + bytes / W_ici
                                         // (0: not modelled, as for catalogue chips)
@@ -65,13 +74,13 @@ struct ChipSpec {
   std::vector<int> topologies;          // legal chip counts, ascending; empty: any
   Efficiency efficiency;
   std::map<std::string, Provenance> provenance;  // per figure: "flops", "hbm", "price", ...
-  // Measured devices only: read bandwidth per memory level (the last is hbm_bytes_per_s)
+  // Measured devices only: read bandwidth per memory level (the last is memory_bytes_per_s)
   // and the measured matmul rate per dtype (GEMM), beside the peaks above.
   std::vector<MemoryLevel> memory_levels;
-  std::map<Dtype, double> matmul_flops_per_s;
+  std::map<Dtype, double> matmul_ops_per_s;
 
   // The peak rate for a dtype: its own entry, else bf16's (no faster path).
-  double peak_flops_per_s(Dtype d) const;
+  double peak_ops(Dtype d) const;
 };
 
 struct ModelSpec {

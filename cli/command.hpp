@@ -1,5 +1,6 @@
 #pragma once
-// A verb is one file with one add_*_verb function and one line in app.cpp's table.
+// Each verb (or a few that share their options, as check and tag, or history, compare and
+// merge) is added by one add_*_verb function, listed once in app.cpp's table.
 #include <functional>
 #include <memory>
 #include <string>

@@ -61,13 +61,13 @@ std::vector<Row> figure_rows(const AuditReport& r) {
     const ChipSpec& c = *s.chip;
     for (const auto& l : c.memory_levels)
       rows.push_back({"ceiling", c.name, "read bandwidth " + l.level, l.bytes_per_s, "B/s", provenance_of(c, "bandwidth." + l.level)});
-    for (const auto& [d, v] : c.flops_per_s)
+    for (const auto& [d, v] : c.peak_ops_per_s)
       rows.push_back({"ceiling", c.name, "peak " + calibrate::dtype_name(d), v, ops_unit(d),
                       provenance_of(c, "flops." + calibrate::dtype_name(d))});
-    for (const auto& [d, v] : c.matmul_flops_per_s)
+    for (const auto& [d, v] : c.matmul_ops_per_s)
       rows.push_back({"ceiling", c.name, "matmul " + calibrate::dtype_name(d), v, ops_unit(d),
                       provenance_of(c, "matmul." + calibrate::dtype_name(d))});
-    rows.push_back({"capacity", c.name, "memory", c.hbm_bytes, "B", provenance_of(c, "memory")});
+    rows.push_back({"capacity", c.name, "memory", c.memory_bytes, "B", provenance_of(c, "memory")});
     rows.push_back({"interconnect", c.name, "link per direction", c.link_bytes_per_s, "B/s", provenance_of(c, "link")});
     if (c.link_latency_s > 0)
       rows.push_back({"interconnect", c.name, "link latency", c.link_latency_s, "s", provenance_of(c, "link_latency")});
@@ -105,8 +105,8 @@ std::vector<Row> figure_rows(const AuditReport& r) {
     if (e.usd_per_mtok) rows.push_back({"serving " + r.model, subject, "USD per 1M tokens", *e.usd_per_mtok, "USD", "serving model"});
   }
   for (const auto& c : r.catalogue) {
-    rows.push_back({"catalogue", c.name, "peak bf16", c.peak_flops_per_s(Dtype::bf16), "FLOP/s", provenance_of(c, "flops")});
-    rows.push_back({"catalogue", c.name, "memory bandwidth", c.hbm_bytes_per_s, "B/s", provenance_of(c, "memory")});
+    rows.push_back({"catalogue", c.name, "peak bf16", c.peak_ops(Dtype::bf16), "FLOP/s", provenance_of(c, "flops")});
+    rows.push_back({"catalogue", c.name, "memory bandwidth", c.memory_bytes_per_s, "B/s", provenance_of(c, "memory")});
   }
   return rows;
 }
@@ -171,12 +171,12 @@ std::string roofline_svg(const AuditReport& r) {
   const LogAxis x{1.0 / 16, 4096, left, right};
   for (const auto& s : r.local)
     if (s.chip) {
-      for (const auto& [d, v] : s.chip->flops_per_s) widen(v);
+      for (const auto& [d, v] : s.chip->peak_ops_per_s) widen(v);
       for (const auto& l : s.chip->memory_levels) widen(l.bytes_per_s * x.lo);
     }
   for (const auto& c : r.catalogue) {
-    widen(c.peak_flops_per_s(Dtype::bf16));
-    widen(c.hbm_bytes_per_s * x.lo);
+    widen(c.peak_ops(Dtype::bf16));
+    widen(c.memory_bytes_per_s * x.lo);
   }
   for (const auto& p : r.points) widen(p.ops_per_s);
   if (ops_hi <= 0) return "<p>No ceilings measured: nothing to plot.</p>";
@@ -209,15 +209,15 @@ std::string roofline_svg(const AuditReport& r) {
     if (!s.chip) continue;
     const ChipSpec& c = *s.chip;
     double top_peak = 0;
-    for (const auto& [d, v] : c.flops_per_s) top_peak = std::max(top_peak, v);
+    for (const auto& [d, v] : c.peak_ops_per_s) top_peak = std::max(top_peak, v);
     for (const auto& l : c.memory_levels) {
       const std::string col = kPalette[colour++ % 12];
       out += roof(l.bytes_per_s, top_peak, "roof", col);
       legend_entry(col, "roof", fmt::format("{} {} {}", c.name, l.level, format_value(l.bytes_per_s, "B/s")));
     }
     int nth = 0;
-    for (const auto& [d, v] : c.flops_per_s) {
-      const double ridge = v / c.hbm_bytes_per_s;
+    for (const auto& [d, v] : c.peak_ops_per_s) {
+      const double ridge = v / c.memory_bytes_per_s;
       out += fmt::format("<line class=\"peak\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
                          x.at(std::max(x.lo, ridge / 8)), y.at(v), x.at(x.hi), y.at(v));
       // Labels of close peaks alternate above and below their lines, and step left.
@@ -228,10 +228,10 @@ std::string roofline_svg(const AuditReport& r) {
     }
   }
   for (const auto& c : r.catalogue) {
-    out += roof(c.hbm_bytes_per_s, c.peak_flops_per_s(Dtype::bf16), "catalogue", "#999999");
-    const double ridge = c.peak_flops_per_s(Dtype::bf16) / c.hbm_bytes_per_s;
+    out += roof(c.memory_bytes_per_s, c.peak_ops(Dtype::bf16), "catalogue", "#999999");
+    const double ridge = c.peak_ops(Dtype::bf16) / c.memory_bytes_per_s;
     if (ridge < x.hi)
-      out += svg_text(x.at(x.hi) - 4, y.at(c.peak_flops_per_s(Dtype::bf16)) + 12, c.name, "text-anchor=\"end\" class=\"catlabel\"");
+      out += svg_text(x.at(x.hi) - 4, y.at(c.peak_ops(Dtype::bf16)) + 12, c.name, "text-anchor=\"end\" class=\"catlabel\"");
   }
   legend_entry("#999999", "catalogue", "catalogue chips, bf16 (spec)");
   std::map<std::string, std::string> point_colour;
@@ -383,11 +383,11 @@ Table ceilings_table(const ChipSpec& c) {
   for (const auto& l : c.memory_levels)
     t.rows.push_back({fmt::format("read bandwidth {} ({}..{})", l.level, format_bytes(l.from_bytes), format_bytes(l.to_bytes)),
                       format_value(l.bytes_per_s, "B/s"), provenance_of(c, "bandwidth." + l.level)});
-  for (const auto& [d, v] : c.flops_per_s)
+  for (const auto& [d, v] : c.peak_ops_per_s)
     t.rows.push_back({"peak " + calibrate::dtype_name(d), format_value(v, ops_unit(d)), provenance_of(c, "flops." + calibrate::dtype_name(d))});
-  for (const auto& [d, v] : c.matmul_flops_per_s)
+  for (const auto& [d, v] : c.matmul_ops_per_s)
     t.rows.push_back({"matmul " + calibrate::dtype_name(d), format_value(v, ops_unit(d)), provenance_of(c, "matmul." + calibrate::dtype_name(d))});
-  t.rows.push_back({"memory capacity", format_value(c.hbm_bytes, "B"), provenance_of(c, "memory")});
+  t.rows.push_back({"memory capacity", format_value(c.memory_bytes, "B"), provenance_of(c, "memory")});
   t.rows.push_back({"link per direction", format_value(c.link_bytes_per_s, "B/s"), provenance_of(c, "link")});
   if (c.link_latency_s > 0) t.rows.push_back({"link latency", format_value(c.link_latency_s, "s"), provenance_of(c, "link_latency")});
   for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)

@@ -1,7 +1,7 @@
 // Shared by the bandwidth shaders: the contents every buffer is filled with, a hash of
 // the element index and a seed, so buffers hold random data (no memory compression can
 // shrink them) that the host can recompute for validation. Must match
-// probes/gpu/bandwidth.cpp's fill_word.
+// probes/gpu/host_values.hpp's fill_word (the host's copy of it).
 uint fill_word(uint index, uint seed) {
   uint x = index * 0x9e3779b9u ^ seed;
   x ^= x >> 16;

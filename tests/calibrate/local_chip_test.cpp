@@ -38,7 +38,7 @@ TEST_F(LocalChip, MemoryIsTheReadCurvesLastPlateauAndEveryLevelIsKept) {
   for (const auto& f : view.fits)
     if (f.probe == "cpu.bandwidth" && f.variant == "read") read = plateaus_from_json(f.result);
   ASSERT_FALSE(read.empty());
-  EXPECT_EQ(chip.hbm_bytes_per_s, read.back().value);
+  EXPECT_EQ(chip.memory_bytes_per_s, read.back().value);
   ASSERT_EQ(chip.memory_levels.size(), read.size());
   for (std::size_t i = 0; i < read.size(); ++i) {
     EXPECT_EQ(chip.memory_levels[i].level, read[i].level);
@@ -52,13 +52,13 @@ TEST_F(LocalChip, MemoryIsTheReadCurvesLastPlateauAndEveryLevelIsKept) {
 TEST_F(LocalChip, PeaksAndMatmulRatesComeFromTheirProbesPerDtype) {
   for (const char* d : {"fp32", "bf16", "int8"}) {
     const Dtype dt = parse_dtype(d);
-    EXPECT_EQ(chip.flops_per_s.at(dt), best_of(view, "cpu.peak", d, "peak")) << d;
-    EXPECT_EQ(chip.matmul_flops_per_s.at(dt), best_of(view, "cpu.gemm", d, "gemm")) << d;
+    EXPECT_EQ(chip.peak_ops_per_s.at(dt), best_of(view, "cpu.peak", d, "peak")) << d;
+    EXPECT_EQ(chip.matmul_ops_per_s.at(dt), best_of(view, "cpu.gemm", d, "gemm")) << d;
     // Named by the instruction sequence that reached it.
     const std::string source = chip.provenance.at(std::string("flops.") + d).source;
     EXPECT_EQ(source.rfind(std::string("run 1, cpu.peak ") + d + " (v", 0), 0u) << source;
   }
-  EXPECT_FALSE(chip.flops_per_s.count(Dtype::fp16)) << "no fp16 probe ran: no fp16 figure invented";
+  EXPECT_FALSE(chip.peak_ops_per_s.count(Dtype::fp16)) << "no fp16 probe ran: no fp16 figure invented";
   EXPECT_NEAR(chip.efficiency.prefill_mfu, best_of(view, "cpu.gemm", "bf16", "gemm") / best_of(view, "cpu.peak", "bf16", "peak"), 1e-12);
 }
 
@@ -66,14 +66,14 @@ TEST_F(LocalChip, DecodeEfficienciesComeFromTheSweepsEnds) {
   for (const char* d : {"int8", "bf16"}) {
     const Dtype dt = parse_dtype(d);
     const double b1 = best_of(view, "cpu.decode", d, "weight_bandwidth", 1);
-    EXPECT_NEAR(chip.efficiency.bandwidth_by_dtype.at(dt), std::min(1.0, b1 / chip.hbm_bytes_per_s), 1e-9) << d;
+    EXPECT_NEAR(chip.efficiency.bandwidth_by_dtype.at(dt), std::min(1.0, b1 / chip.memory_bytes_per_s), 1e-9) << d;
     const double top = best_of(view, "cpu.decode", d, "throughput", 512);
-    EXPECT_NEAR(chip.efficiency.matmul_by_dtype.at(dt), std::min(1.0, top / chip.flops_per_s.at(dt)), 1e-9) << d;
+    EXPECT_NEAR(chip.efficiency.matmul_by_dtype.at(dt), std::min(1.0, top / chip.peak_ops_per_s.at(dt)), 1e-9) << d;
     // B = 1 is the bandwidth efficiency's own point: its ratio is 1 unless the efficiency
     // was capped at 1 (a quick run's weights partly cached), then the cap's share.
     const auto& curve = chip.efficiency.decode_curve.at(dt);
     ASSERT_EQ(curve.size(), 10u) << d;  // B = 1, 2, 4, ... 512
-    const double raw = b1 / chip.hbm_bytes_per_s;
+    const double raw = b1 / chip.memory_bytes_per_s;
     EXPECT_NEAR(curve.front().second, std::min(1.0, raw) / raw, 1e-6) << d;
     for (const auto& [b, r] : curve) EXPECT_GT(r, 0.5) << d << " B=" << b;
   }
@@ -82,7 +82,7 @@ TEST_F(LocalChip, DecodeEfficienciesComeFromTheSweepsEnds) {
 }
 
 TEST_F(LocalChip, CapacityLinkAndPriceSayWhereTheyCameFrom) {
-  EXPECT_EQ(chip.hbm_bytes, fixture_cpu(view).memory_bytes);
+  EXPECT_EQ(chip.memory_bytes, fixture_cpu(view).memory_bytes);
   EXPECT_EQ(chip.link_bytes_per_s, kAssumedNetworkBytesPerS);
   EXPECT_EQ(chip.provenance.at("link").kind, "assumed");
   ASSERT_TRUE(chip.usd_per_hour);

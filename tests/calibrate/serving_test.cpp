@@ -62,21 +62,21 @@ TEST(ModelSpec, MixtralStyleConfigHasActiveExperts) {
 
 TEST(Catalog, SeedValuesAreExact) {
   const auto& v5e = find_chip("tpu-v5e");
-  EXPECT_EQ(v5e.peak_flops_per_s(Dtype::bf16), 1.97e14);
-  EXPECT_EQ(v5e.hbm_bytes, 16e9);
-  EXPECT_EQ(v5e.hbm_bytes_per_s, 8.2e11);
+  EXPECT_EQ(v5e.peak_ops(Dtype::bf16), 1.97e14);
+  EXPECT_EQ(v5e.memory_bytes, 16e9);
+  EXPECT_EQ(v5e.memory_bytes_per_s, 8.2e11);
   EXPECT_EQ(*v5e.usd_per_hour, 1.20);
   EXPECT_EQ(v5e.link_bytes_per_s, 4.5e10);
-  EXPECT_EQ(v5e.peak_flops_per_s(Dtype::int8), 1.97e14) << "int8 runs at the bf16 rate";
+  EXPECT_EQ(v5e.peak_ops(Dtype::int8), 1.97e14) << "int8 runs at the bf16 rate";
   const auto& v5p = find_chip("tpu-v5p");
-  EXPECT_EQ(v5p.peak_flops_per_s(Dtype::bf16), 4.59e14);
-  EXPECT_EQ(v5p.hbm_bytes, 96e9);
-  EXPECT_EQ(v5p.hbm_bytes_per_s, 2.765e12);
+  EXPECT_EQ(v5p.peak_ops(Dtype::bf16), 4.59e14);
+  EXPECT_EQ(v5p.memory_bytes, 96e9);
+  EXPECT_EQ(v5p.memory_bytes_per_s, 2.765e12);
   EXPECT_EQ(*v5p.usd_per_hour, 4.20);
   const auto& h100 = find_chip("h100");
-  EXPECT_EQ(h100.peak_flops_per_s(Dtype::bf16), 9.9e14);
-  EXPECT_EQ(h100.hbm_bytes, 80e9);
-  EXPECT_EQ(h100.hbm_bytes_per_s, 3.35e12);
+  EXPECT_EQ(h100.peak_ops(Dtype::bf16), 9.9e14);
+  EXPECT_EQ(h100.memory_bytes, 80e9);
+  EXPECT_EQ(h100.memory_bytes_per_s, 3.35e12);
   EXPECT_EQ(*h100.usd_per_hour, 10.80);
   EXPECT_EQ(v5e.topologies, (std::vector<int>{1, 4, 8, 16, 32, 64, 128, 256}));
 }
@@ -86,7 +86,7 @@ TEST(Catalog, EveryChipNamesItsSources) {
     const auto& c = find_chip(name);
     for (const char* figure : {"flops", "memory", "link", "price"})
       EXPECT_FALSE(c.provenance.at(figure).source.empty()) << name << " " << figure;
-    EXPECT_GT(c.hbm_bytes, 1e10) << name;
+    EXPECT_GT(c.memory_bytes, 1e10) << name;
   }
 }
 
@@ -158,7 +158,7 @@ TEST(Serving, MinimumStepIsHbmOverBandwidth) {
   ModelSpec filler = find_model("llama3-70b");
   const auto& v5e = find_chip("tpu-v5e");
   Deployment d = deployment(8, Dtype::int8, Dtype::int8, 1, 1);
-  const double scale = 8 * v5e.hbm_bytes / param_bytes(filler, Dtype::int8);
+  const double scale = 8 * v5e.memory_bytes / param_bytes(filler, Dtype::int8);
   const StepTime s = decode_step(filler, v5e, d);
   EXPECT_NEAR(s.t_param_s * scale * 1e3, 19.5, 0.05);
 }
