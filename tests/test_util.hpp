@@ -1,8 +1,10 @@
 #pragma once
-// Helpers shared by the tests: scratch directories and file digests.
+// Helpers shared by the tests: scratch directories, file digests, scoped environment.
 #include <unistd.h>
 
+#include <cstdlib>
 #include <filesystem>
+#include <optional>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -37,5 +39,27 @@ inline void write_all(const std::string& path, const std::string& content) {
   std::ofstream out(path, std::ios::binary);
   out << content;
 }
+
+// Sets (value) or unsets (nullptr) an environment variable for a scope and puts back
+// what was there when the scope ends, however it ends (an assertion that returns early
+// included).
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const char* value) : name_(name) {
+    if (const char* old = std::getenv(name)) old_ = old;
+    if (value) setenv(name, value, 1);
+    else unsetenv(name);
+  }
+  ~ScopedEnv() {
+    if (old_) setenv(name_.c_str(), old_->c_str(), 1);
+    else unsetenv(name_.c_str());
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+  std::optional<std::string> old_;
+};
 
 }  // namespace roofaudit::testing

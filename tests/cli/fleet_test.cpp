@@ -1,6 +1,6 @@
-// The links: link.core on this machine, link.mpi outside a fleet (skipped, with the
-// reason), and fleets under mpirun: two ranks on this host over shared memory, and two
-// "hosts" (network namespaces joined by a veth pair, each with its own hostname) over TCP.
+// Fleets under mpirun: two ranks on this host over shared memory, and two "hosts"
+// (network namespaces joined by a veth pair, each with its own hostname) over TCP. The
+// link probes themselves are tests/probes/links_test.cpp.
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -43,51 +43,10 @@ std::multimap<std::string, Measurement> by_variant(store::Store& s, std::int64_t
   return out;
 }
 
-TEST(Links, BusBandwidthIsNcclTests) {
-  EXPECT_DOUBLE_EQ(bus_bandwidth("allreduce", 10, 2), 10);
-  EXPECT_DOUBLE_EQ(bus_bandwidth("allreduce", 10, 8), 17.5);
-  EXPECT_DOUBLE_EQ(bus_bandwidth("allgather", 10, 4), 7.5);
-  EXPECT_DOUBLE_EQ(bus_bandwidth("reduce_scatter", 10, 2), 5);
-  EXPECT_EQ(p2p_sizes(false).front(), 64u);
-  EXPECT_EQ(p2p_sizes(false).back(), 64u << 20);
-  EXPECT_EQ(collective_sizes(false).back(), 64u << 20);
-}
-
-TEST(Links, CoreLatencyEveryPairAndTheNumaNodes) {
+// A fleet of one process measures this machine alone, and says so.
+TEST(Fleet, OneProcessIsThisMachineAlone) {
   ScratchDir dir;
-  const std::string db = dir.file("links.db");
-  const auto r = sh(dir, roofaudit_command(db, "run --probes link.core --quick --repetitions 2 --max-size 64MiB"));
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  store::Store s(db);
-  const auto run = s.runs().back();
-  const auto machine = s.machine(run.machine_id);
-  const auto ms = by_variant(s, run.id);
-  const int cores = std::min(machine->cores, machine->threads);
-  EXPECT_EQ(int(ms.count("link.core ping_pong latency")), cores * (cores - 1) / 2);
-  EXPECT_EQ(int(ms.count("link.core numa_read bandwidth")), machine->numa_nodes * machine->numa_nodes);
-  for (const auto& [key, m] : ms) {
-    EXPECT_TRUE(m.valid) << key << ": " << m.validation;
-    ASSERT_TRUE(m.summary) << key;
-    EXPECT_GT(m.summary->median, 0) << key;
-  }
-  // A one-node machine says its figure is the local one; a multi-node machine does not.
-  for (auto [it, end] = ms.equal_range("link.core numa_read bandwidth"); it != end; ++it)
-    EXPECT_EQ(it->second.validation.find("one NUMA node: the local figure only") != std::string::npos,
-              machine->numa_nodes == 1)
-        << it->second.validation;
-}
-
-TEST(Links, MpiOutsideAFleetIsSkippedWithTheReason) {
-  ScratchDir dir;
-  const std::string db = dir.file("links.db");
-  const auto r = sh(dir, roofaudit_command(db, "run --probes link.mpi"));
-  ASSERT_EQ(r.exit_code, 0) << r.out;
-  store::Store s(db);
-  const auto ms = s.measurements(s.runs().back().id);
-  ASSERT_EQ(ms.size(), 1u);
-  EXPECT_FALSE(ms[0].supported);
-  EXPECT_EQ(ms[0].validation.rfind("skipped: ", 0), 0u) << ms[0].validation;
-  const auto alone = sh(dir, roofaudit_command(db, "run --fleet --probes link.mpi"));
+  const auto alone = sh(dir, roofaudit_command(dir.file("links.db"), "run --fleet --probes link.mpi"));
   EXPECT_EQ(alone.exit_code, 0) << alone.out;
   EXPECT_NE(alone.out.find("this machine alone"), std::string::npos) << alone.out;
 }

@@ -1,4 +1,5 @@
 #pragma once
+#include "test_util.hpp"
 // Test parameters: every low-precision kernel, whether or not this host runs it. A test
 // on a kernel the host (or ROOFAUDIT_MAX_ISA) cannot run skips, saying why.
 #include <gtest/gtest.h>
@@ -40,22 +41,9 @@ inline std::string lowp_kernel_skip_reason(LowpKernel kernel, LowpType type) {
 
 // Sets ROOFAUDIT_MAX_ISA for a scope, then puts back what was there (the suite itself
 // may run under a cap).
-class ScopedIsaCap {
+class ScopedIsaCap : public testing::ScopedEnv {
  public:
-  explicit ScopedIsaCap(const char* cap) : had_(std::getenv("ROOFAUDIT_MAX_ISA") != nullptr), old_(isa_cap()) {
-    if (cap) setenv("ROOFAUDIT_MAX_ISA", cap, 1);
-    else unsetenv("ROOFAUDIT_MAX_ISA");
-  }
-  ~ScopedIsaCap() {
-    if (had_) setenv("ROOFAUDIT_MAX_ISA", old_.c_str(), 1);
-    else unsetenv("ROOFAUDIT_MAX_ISA");
-  }
-  ScopedIsaCap(const ScopedIsaCap&) = delete;
-  ScopedIsaCap& operator=(const ScopedIsaCap&) = delete;
-
- private:
-  bool had_;
-  std::string old_;
+  explicit ScopedIsaCap(const char* cap) : ScopedEnv("ROOFAUDIT_MAX_ISA", cap) {}
 };
 
 }  // namespace roofaudit::kernels

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "values/error.hpp"
+#include "test_util.hpp"
 #include "probes/gpu/vulkan.hpp"
 #include "probes/probe.hpp"
 #include "probes/topology.hpp"
@@ -159,12 +160,11 @@ TEST(GpuBandwidthProbe, ADefaultRunSkipsTheCpuImplementationOfVulkan) {
 }
 
 TEST(GpuBandwidthProbe, NoDriverIsSkippedNotAnError) {
-  const char* saved = std::getenv("VK_ICD_FILENAMES");
-  const std::string old = saved ? saved : "";
-  setenv("VK_ICD_FILENAMES", "/nonexistent/icd.json", 1);
-  const auto ms = run_gpu_probe("gpu.bandwidth", false);
-  if (saved) setenv("VK_ICD_FILENAMES", old.c_str(), 1);
-  else unsetenv("VK_ICD_FILENAMES");
+  std::vector<Measurement> ms;
+  {
+    const roofaudit::testing::ScopedEnv no_driver("VK_ICD_FILENAMES", "/nonexistent/icd.json");
+    ms = run_gpu_probe("gpu.bandwidth", false);
+  }
   ASSERT_EQ(ms.size(), 4u);
   for (const auto& m : ms) {
     EXPECT_FALSE(m.supported);

@@ -13,6 +13,7 @@
 #include "probes/summary.hpp"
 #include "probes/timing.hpp"
 #include "probes/topology.hpp"
+#include "tests/probes/run_probe.hpp"
 
 namespace roofaudit {
 namespace {
@@ -88,25 +89,6 @@ TEST(Timing, ValidationFailureStopsWithTheReason) {
   EXPECT_NE(r.error.find("checksum mismatch"), std::string::npos);
 }
 
-// Runs a probe over tiny working sets and returns what it emitted.
-std::vector<Measurement> run_small(const std::string& name) {
-  static Topology topology;
-  RunSettings settings;
-  settings.quick = true;
-  settings.min_working_set_bytes = 4096;
-  settings.max_working_set_bytes = 256 * 1024;
-  settings.repetitions = 2;
-  settings.sample_seconds = 0.0005;
-  std::atomic<bool> stop{false};
-  std::vector<Measurement> out;
-  auto probe = std::move(ProbeRegistry::instance().select({name}).front());
-  probe->check(settings, topology);
-  ProbeContext ctx{settings, topology, [&](Measurement m) { out.push_back(std::move(m)); }, [](const std::string&) {},
-                   stop, [](const DeviceInfo&) {}};
-  probe->run(ctx);
-  return out;
-}
-
 TEST(CpuBandwidthProbe, EveryVariantValidatesOverASmallSweep) {
   const auto ms = run_small("cpu.bandwidth");
   std::map<std::string, int> per_variant;
@@ -130,9 +112,11 @@ TEST(CpuLatencyProbe, ValidatesAndCoversTheRange) {
     ASSERT_TRUE(m.valid) << m.validation;
     EXPECT_FALSE(m.higher_is_better);
     EXPECT_GT(m.summary->best, 0);
-    EXPECT_LT(m.summary->best, 1e-6);  // a load, not a page fault
   }
   EXPECT_LT(ms.front().params["working_set_bytes"].get<double>(), ms.back().params["working_set_bytes"].get<double>());
+  // The shape, not a time: the largest working set's loads are no faster than the
+  // smallest's (a cache answers those).
+  EXPECT_GE(ms.back().summary->best, ms.front().summary->best);
 }
 
 TEST(Topology, PinOrderCoversTheAllowedCpusOnce) {

@@ -391,17 +391,19 @@ TEST(Store, ConcurrentWritersBothSucceed) {
 }
 
 TEST(Paths, FlagThenEnvironmentThenXdgDefault) {
-  const std::string home = getenv("HOME") ? getenv("HOME") : "";
-  setenv("ROOFAUDIT_DB", "/tmp/env.db", 1);
-  EXPECT_EQ(resolve_database_path("/tmp/flag.db"), "/tmp/flag.db");
-  EXPECT_EQ(resolve_database_path(""), "/tmp/env.db");
-  unsetenv("ROOFAUDIT_DB");
-  setenv("XDG_DATA_HOME", "/tmp/xdg", 1);
-  EXPECT_EQ(resolve_database_path(""), "/tmp/xdg/roofaudit/roofaudit.db");
-  unsetenv("XDG_DATA_HOME");
-  setenv("HOME", "/tmp/home", 1);
+  {
+    const testing::ScopedEnv db("ROOFAUDIT_DB", "/tmp/env.db");
+    EXPECT_EQ(resolve_database_path("/tmp/flag.db"), "/tmp/flag.db");
+    EXPECT_EQ(resolve_database_path(""), "/tmp/env.db");
+  }
+  const testing::ScopedEnv no_db("ROOFAUDIT_DB", nullptr);
+  {
+    const testing::ScopedEnv xdg("XDG_DATA_HOME", "/tmp/xdg");
+    EXPECT_EQ(resolve_database_path(""), "/tmp/xdg/roofaudit/roofaudit.db");
+  }
+  const testing::ScopedEnv no_xdg("XDG_DATA_HOME", nullptr);
+  const testing::ScopedEnv home("HOME", "/tmp/home");
   EXPECT_EQ(resolve_database_path(""), "/tmp/home/.local/share/roofaudit/roofaudit.db");
-  setenv("HOME", home.c_str(), 1);
 }
 
 }  // namespace

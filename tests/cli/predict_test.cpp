@@ -1,0 +1,103 @@
+// The roofaudit binary as a user runs it: `predict`, `catalog` and the BLAS child process.
+#include "tests/cli/cli_fixture.hpp"
+
+namespace roofaudit {
+namespace {
+
+TEST_F(Cli, PredictPrintsTheDocumentedJsonFields) {
+  const auto r = roofaudit(dir, {"predict", "--model", "llama3-70b", "--chip", "tpu-v5e", "--chips", "8", "--weights",
+                                 "int8", "--kv", "int8", "--context", "8192", "--batch", "32", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  for (const char* field : {"model", "chip", "chips", "weights", "kv", "context", "batch", "param_bytes",
+                            "kv_bytes_per_token", "max_batch", "min_chips", "critical_batch", "t_param_s", "t_kv_s",
+                            "t_flops_s", "step_time_s", "tokens_per_s", "tokens_per_s_per_chip", "qps", "usd_per_hour",
+                            "usd_per_mtok", "fits"})
+    EXPECT_TRUE(j.contains(field)) << field;
+  EXPECT_NEAR(j["tokens_per_s"].get<double>() / 1882, 1.0, 0.02);
+  EXPECT_TRUE(j["fits"].get<bool>());
+}
+
+TEST_F(Cli, PredictReadsAHuggingFaceConfig) {
+  write_all(dir.file("config.json"),
+            R"({"num_hidden_layers": 80, "hidden_size": 8192, "intermediate_size": 28672, "num_attention_heads": 64,
+                "num_key_value_heads": 8, "vocab_size": 128256, "tie_word_embeddings": false})");
+  const auto from_file = roofaudit(dir, {"predict", "--model", dir.file("config.json"), "--chip", "h100", "--json"});
+  const auto built_in = roofaudit(dir, {"predict", "--model", "llama3-70b", "--chip", "h100", "--json"});
+  ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
+  EXPECT_EQ(nlohmann::json::parse(from_file.out)["param_bytes"], nlohmann::json::parse(built_in.out)["param_bytes"]);
+  write_all(dir.file("broken.json"), R"({"num_hidden_layers": 80, "hidden_size": 8192})");
+  expect_one_line_error(roofaudit(dir, {"predict", "--model", dir.file("broken.json"), "--chip", "h100"}),
+                        "intermediate_size");
+}
+
+TEST_F(Cli, PredictSweepAndCompareGiveJsonArrays) {
+  const auto sweep = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--sweep",
+                                     "batch", "--json"});
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.err;
+  const auto points = nlohmann::json::parse(sweep.out);
+  ASSERT_GE(points.size(), 5u);
+  EXPECT_EQ(points[0]["batch"], 1);
+  const auto compare = roofaudit(dir, {"predict", "--model", "llama3-70b", "--compare", "--json"});
+  ASSERT_EQ(compare.exit_code, 0) << compare.err;
+  const auto rows = nlohmann::json::parse(compare.out);
+  EXPECT_GE(rows.size(), 8u);
+  double previous = 0;
+  for (const auto& row : rows) {
+    if (row["usd_per_mtok"].is_null()) break;  // unpriced chips come last
+    EXPECT_GE(row["usd_per_mtok"].get<double>(), previous);
+    previous = row["usd_per_mtok"].get<double>();
+  }
+}
+
+TEST_F(Cli, PredictRefusesBadInput) {
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "tpu-v5"}), "did you mean tpu-v5e");
+  expect_one_line_error(roofaudit(dir, {"predict", "--model", "llama3-7b", "--chip", "h100"}), "unknown model");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--batch", "0"}), "--batch must be at least 1");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--batch", "-4"}), "--batch");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--context", "0"}), "--context");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "4", "--weights", "int8"}),
+                        "does not fit: llama3-70b");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--price-per-hour", "nan"}), "--price-per-hour");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--price-per-hour", "-1"}), "--price-per-hour");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--purchase-usd", "30000", "--utilisation", "2"}),
+                        "utilisation");
+}
+
+TEST_F(Cli, CatalogListsChipsAndModels) {
+  const auto chips = roofaudit(dir, {"catalog", "chips", "--json"});
+  ASSERT_EQ(chips.exit_code, 0);
+  EXPECT_GE(nlohmann::json::parse(chips.out).size(), 11u);
+  const auto models = roofaudit(dir, {"catalog", "models"});
+  EXPECT_NE(models.out.find("llama3-405b"), std::string::npos);
+}
+
+TEST_F(Cli, BlasChildRunsWithTheRequestedCoreType) {
+  Result r;
+  {
+    const ScopedEnv coretype("OPENBLAS_CORETYPE", "Haswell");
+    r = roofaudit(dir, {"blas-gemm", "--precision", "fp64", "--size", "64", "--repetitions", "2"});
+  }
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["corename"], "Haswell");
+  EXPECT_TRUE(j["valid"].get<bool>());
+  EXPECT_EQ(j["seconds"].size(), 2u);
+}
+
+TEST_F(Cli, GemmRunAuditsTheBlasCoreType) {
+  const auto r = roofaudit(dir, {"--db", db, "run", "--probes", "cpu.gemm", "--quick", "--max-size", "2MiB"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  store::Store s(db);
+  const auto ms = s.measurements(s.runs().back().id);
+  bool default_kernels = false;
+  for (const auto& m : ms) {
+    if (!m.supported) continue;  // oneDNN without bf16 on this CPU: checked by the probe's test
+    EXPECT_TRUE(m.valid) << m.validation;
+    if (!m.params.contains("coretype")) default_kernels = true;
+  }
+  EXPECT_TRUE(default_kernels);
+}
+
+}  // namespace
+}  // namespace roofaudit
