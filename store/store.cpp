@@ -16,37 +16,11 @@
 #include <sqlite3.h>
 
 #include "values/error.hpp"
+#include "store/rows.hpp"
 #include "store/schema.hpp"
 
 namespace roofaudit::store {
 namespace {
-
-std::string read_first_line(const std::string& path) {
-  std::ifstream in(path);
-  std::string line;
-  std::getline(in, line);
-  return line;
-}
-
-// Field 22 of /proc/PID/stat: start time in clock ticks since boot. With the boot id it
-// tells a live writer from a recycled pid.
-std::string process_start_ticks(long pid) {
-  const std::string stat = read_first_line(fmt::format("/proc/{}/stat", pid));
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) return {};
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  for (int i = 3; i <= 22 && fields >> field; ++i) {
-    if (i == 22) return field;
-  }
-  return {};
-}
-
-std::string hostname() {
-  char name[256] = {};
-  gethostname(name, sizeof name - 1);
-  return name;
-}
 
 std::string new_uuid() {
   std::random_device rd;
@@ -64,17 +38,6 @@ void ensure_parent_directory(const std::string& path) {
   std::error_code ec;
   std::filesystem::create_directories(parent, ec);
   if (ec) throw Error(fmt::format("cannot create directory {} for the database: {}", parent.string(), ec.message()));
-}
-
-// A JSON column as stored: a file damaged by hand or by a tool other than roofaudit is
-// refused with the row it is in, never thrown as a parse error from deep in a report.
-nlohmann::json stored_json(const std::string& text, const char* column, const char* table, std::int64_t id,
-                           bool object = false) {
-  auto j = nlohmann::json::parse(text, nullptr, false);
-  if (j.is_discarded() || (object && !j.is_object()))
-    throw Error(fmt::format("the database is damaged: {} {}'s {} is not a JSON {}", table, id, column,
-                            object ? "object" : "value"));
-  return j;
 }
 
 Measurement read_measurement_row(Statement& s) {
@@ -99,40 +62,16 @@ Measurement read_measurement_row(Statement& s) {
 
 }  // namespace
 
-std::string utc_now_iso8601() {
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return fmt::format("{}.{:03d}Z", buf, int(ms));
+// A JSON column as stored: a file damaged by hand or by a tool other than roofaudit is
+// refused with the row it is in, never thrown as a parse error from deep in a report.
+nlohmann::json stored_json(const std::string& text, const char* column, const char* table, std::int64_t id,
+                           bool object) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || (object && !j.is_object()))
+    throw Error(fmt::format("the database is damaged: {} {}'s {} is not a JSON {}", table, id, column,
+                            object ? "object" : "value"));
+  return j;
 }
-
-std::string this_process_owner() {
-  const long pid = long(getpid());
-  return fmt::format("{}/{}/{}/{}", hostname(), read_first_line("/proc/sys/kernel/random/boot_id"), pid,
-                     process_start_ticks(pid));
-}
-
-bool owner_is_alive(const std::string& owner) {
-  std::vector<std::string> parts;
-  std::stringstream in(owner);
-  for (std::string part; std::getline(in, part, '/');) parts.push_back(part);
-  if (parts.size() != 4) return true;
-  if (parts[0] != hostname()) return true;  // another host's process: cannot tell
-  if (parts[1] != read_first_line("/proc/sys/kernel/random/boot_id")) return false;  // rebooted since
-  long pid = 0;
-  try {
-    pid = std::stol(parts[2]);
-  } catch (...) {
-    return true;
-  }
-  return process_start_ticks(pid) == parts[3];
-}
-
-namespace {
 
 std::string file_uri(const std::string& path, const char* query) {
   std::string out = "file:";
@@ -142,6 +81,8 @@ std::string file_uri(const std::string& path, const char* query) {
   }
   return out + query;
 }
+
+namespace {
 
 std::int64_t count_objects(Database& db) {
   Statement s(db, "SELECT count(*) FROM sqlite_master");
@@ -479,254 +420,11 @@ int Store::recover_abandoned_runs() {
   return marked;
 }
 
-}  // namespace roofaudit::store
-
-namespace roofaudit::store {
-namespace {
-
-// A file: URI for ATTACH, read-only, with the characters URIs reserve escaped. A file
-// closed cleanly (no write-ahead log beside it) is opened immutable, so that reading it
-// leaves no -shm and -wal files behind; one with a log is read through it.
-std::string read_only_uri(const std::string& path) {
-  std::string out = "file:";
-  for (unsigned char c : std::filesystem::absolute(path).string()) {
-    if (c == '%' || c == '?' || c == '#' || c < 0x20 || c >= 0x7f) out += fmt::format("%{:02X}", c);
-    else out += char(c);
-  }
-  std::error_code ec;
-  return out + (std::filesystem::exists(path + "-wal", ec) ? "?mode=ro" : "?mode=ro&immutable=1");
-}
-
-// Detaches the other database however the merge ends.
-struct Attached {
-  Database& db;
-  ~Attached() { sqlite3_exec(db.handle(), "DETACH DATABASE other", nullptr, nullptr, nullptr); }
-};
-
-std::int64_t scalar(Database& db, const std::string& sql) {
-  Statement s(db, sql);
-  return s.step() ? s.integer(0) : 0;
-}
-
-// Joins a row's device in the other database to the same device here (by machine
-// fingerprint, kind, ordinal and name).
-constexpr const char* kDeviceJoin =
-    "JOIN other.devices d ON d.id = x.device_id JOIN other.machines om ON om.id = d.machine_id "
-    "JOIN main.machines m ON m.fingerprint = om.fingerprint "
-    "JOIN main.devices md ON md.machine_id = m.id AND md.kind = d.kind AND md.ordinal = d.ordinal AND md.name = d.name";
-
-// The merge is all or nothing: a row the copying join could not take (the checks above
-// missed a way of being damaged) rolls the whole merge back rather than being skipped.
-void copied_one_row(Database& db, const std::string& path, const char* what, std::int64_t id) {
-  if (sqlite3_changes(db.handle()) != 1)
-    throw Error(fmt::format("cannot merge {}: its {} {} could not be copied (the file is damaged)", path, what, id));
-}
-
-}  // namespace
 
 void Store::note_environment(std::int64_t run_id, const std::string& key, const std::string& value) {
   db_->prepare("UPDATE runs SET environment = json_set(environment, '$.\"' || ?1 || '\"', ?2) WHERE id = ?3")
       .bind(1, key).bind(2, value).bind(3, run_id)
       .run();
-}
-
-void Store::check_mergeable(const std::string& path) {
-  std::error_code ec;
-  if (std::filesystem::is_directory(path, ec)) throw Error(fmt::format("cannot merge {}: it is a directory", path));
-  if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("cannot merge {}: no such file", path));
-  if (!std::filesystem::is_regular_file(path, ec)) throw Error(fmt::format("cannot merge {}: not a regular file", path));
-  if (std::filesystem::equivalent(path, db_->path(), ec))
-    throw Error(fmt::format("cannot merge {} into itself", path));
-  Statement attach(*db_, "ATTACH DATABASE ?1 AS other");
-  attach.bind(1, read_only_uri(path));
-  try {
-    attach.run();
-  } catch (const Error&) {
-    throw Error(fmt::format("cannot open {} to merge: {}", path, sqlite3_errmsg(db_->handle())));
-  }
-  Attached guard{*db_};
-  int version = 0;
-  try {
-    version = int(scalar(*db_, "PRAGMA other.user_version"));
-    if (version == 0 || scalar(*db_, "SELECT count(*) FROM other.sqlite_master WHERE name = 'runs'") == 0)
-      throw Error("");
-  } catch (const Error&) {
-    throw Error(fmt::format("cannot merge {}: not a roofaudit database", path));
-  }
-  if (version > latest_schema_version())
-    throw Error(fmt::format("cannot merge {}: its schema version {} is newer than this roofaudit supports ({}); use a "
-                            "newer roofaudit", path, version, latest_schema_version()));
-  // A damaged file may still answer some queries: it would merge in part, or differently
-  // on a second try. SQLite's own check of every page first.
-  std::string damage;
-  try {
-    Statement check(*db_, "PRAGMA other.quick_check");
-    while (check.step() && damage.empty()) {
-      // "*** in database other ***\nPage 9: ..." : the finding, on one line.
-      std::string line = check.text(0);
-      if (line == "ok") continue;
-      if (line.rfind("*** in database", 0) == 0 && line.find('\n') != std::string::npos) line = line.substr(line.find('\n') + 1);
-      std::replace(line.begin(), line.end(), '\n', ' ');
-      damage = line;
-    }
-  } catch (const Error&) {
-    damage = sqlite3_errmsg(db_->handle());
-  }
-  if (!damage.empty()) throw Error(fmt::format("cannot merge {}: it is damaged ({})", path, damage));
-  // Every row it would bring must be whole: a run with an id, a uuid, a known status and
-  // its machine; a measurement of a run and a device that are there. (A row that is not
-  // would be skipped by the copying joins, and the merge would count what it never took.)
-  static constexpr std::array<std::pair<const char*, const char*>, 2> kRowChecks = {{
-      {"runs", "SELECT count(*) FROM other.runs r WHERE typeof(r.id) != 'integer' OR typeof(r.uuid) != 'text' OR "
-               "r.uuid = '' OR r.status NOT IN ('running', 'complete', 'interrupted', 'failed') OR "
-               "NOT EXISTS (SELECT 1 FROM other.machines m WHERE m.id = r.machine_id AND typeof(m.fingerprint) = 'text')"},
-      {"measurements", "SELECT count(*) FROM other.measurements x WHERE typeof(x.id) != 'integer' OR "
-                       "NOT EXISTS (SELECT 1 FROM other.runs r WHERE r.id = x.run_id) OR "
-                       "NOT EXISTS (SELECT 1 FROM other.devices d JOIN other.machines m ON m.id = d.machine_id "
-                       "WHERE d.id = x.device_id)"},
-  }};
-  for (const auto& [table, sql] : kRowChecks) {
-    std::int64_t bad = 0;
-    try {
-      bad = scalar(*db_, sql);
-    } catch (const Error&) {
-      throw Error(fmt::format("cannot merge {}: not a roofaudit database (its {} table is not roofaudit's)", path, table));
-    }
-    if (bad > 0) throw Error(fmt::format("cannot merge {}: it is damaged ({} of its {} rows are incomplete)", path, bad, table));
-  }
-  if (version >= 2) {
-    std::int64_t bad = 0;
-    try {
-      bad = scalar(*db_, "SELECT count(*) FROM other.fits f WHERE NOT EXISTS (SELECT 1 FROM other.devices d JOIN "
-                         "other.machines m ON m.id = d.machine_id WHERE d.id = f.device_id)");
-    } catch (const Error&) {
-      throw Error(fmt::format("cannot merge {}: not a roofaudit database (its fits table is not roofaudit's)", path));
-    }
-    if (bad > 0) throw Error(fmt::format("cannot merge {}: it is damaged ({} of its fits have no device)", path, bad));
-  }
-  // Every JSON column it would bring must read back here, by the reader that will read
-  // it (SQLite's json_valid takes what nlohmann's parser refuses, invalid UTF-8 in a
-  // string for one): a damaged row is refused now, not thrown later by a report.
-  struct JsonColumn {
-    const char* table;
-    const char* column;
-    bool object;
-    int since;  // schema version that has the table
-  };
-  static constexpr JsonColumn kJsonColumns[] = {
-      {"runs", "settings", true, 1},      {"runs", "environment", true, 1},    {"machines", "caches_reported", false, 1},
-      {"devices", "properties", true, 1}, {"measurements", "params", true, 1}, {"fits", "result", false, 2}};
-  for (const auto& c : kJsonColumns) {
-    if (version < c.since) continue;
-    std::optional<Statement> rows;
-    try {
-      rows.emplace(*db_, fmt::format("SELECT rowid, {} FROM other.{}", c.column, c.table));
-    } catch (const Error&) {
-      throw Error(fmt::format("cannot merge {}: not a roofaudit database (its {} table lacks {})", path, c.table, c.column));
-    }
-    while (rows->step()) {
-      try {
-        stored_json(rows->text(1), c.column, c.table, rows->integer(0), c.object);
-      } catch (const Error&) {
-        throw Error(fmt::format("cannot merge {}: it is damaged ({} {}'s {} is not a JSON {})", path, c.table,
-                                rows->integer(0), c.column, c.object ? "object" : "value"));
-      }
-    }
-  }
-}
-
-Store::MergeResult Store::merge_from(const std::string& path) {
-  check_mergeable(path);
-  Statement attach(*db_, "ATTACH DATABASE ?1 AS other");
-  attach.bind(1, read_only_uri(path));
-  attach.run();
-  Attached guard{*db_};
-  const int version = int(scalar(*db_, "PRAGMA other.user_version"));
-
-  MergeResult out;
-  Transaction tx(*db_);
-  const std::int64_t machines_before = scalar(*db_, "SELECT count(*) FROM main.machines");
-  db_->exec("INSERT OR IGNORE INTO main.machines (fingerprint, hostname, cpu_model, cpu_vendor, architecture, packages, "
-            "cores, threads, numa_nodes, caches_reported, memory_reported_bytes, first_seen) "
-            "SELECT fingerprint, hostname, cpu_model, cpu_vendor, architecture, packages, cores, threads, numa_nodes, "
-            "caches_reported, memory_reported_bytes, first_seen FROM other.machines");
-  out.machines_added = int(scalar(*db_, "SELECT count(*) FROM main.machines") - machines_before);
-  db_->exec("INSERT OR IGNORE INTO main.devices (machine_id, kind, ordinal, name, properties) "
-            "SELECT m.id, d.kind, d.ordinal, d.name, d.properties FROM other.devices d "
-            "JOIN other.machines om ON om.id = d.machine_id JOIN main.machines m ON m.fingerprint = om.fingerprint");
-  out.runs_present = int(scalar(*db_, "SELECT count(*) FROM other.runs WHERE uuid IN (SELECT uuid FROM main.runs)"));
-  out.runs_running = int(scalar(
-      *db_, "SELECT count(*) FROM other.runs WHERE status = 'running' AND uuid NOT IN (SELECT uuid FROM main.runs)"));
-
-  std::vector<std::int64_t> new_runs;
-  {
-    Statement s(*db_, "SELECT id FROM other.runs WHERE status != 'running' AND uuid NOT IN (SELECT uuid FROM main.runs) "
-                      "ORDER BY started_at, id");
-    while (s.step()) new_runs.push_back(s.integer(0));
-  }
-  Statement insert_run(*db_,
-                       "INSERT INTO main.runs (uuid, machine_id, started_at, finished_at, status, command_line, settings, "
-                       "environment, owner, error) SELECT r.uuid, m.id, r.started_at, r.finished_at, r.status, "
-                       "r.command_line, r.settings, r.environment, r.owner, r.error FROM other.runs r "
-                       "JOIN other.machines om ON om.id = r.machine_id JOIN main.machines m ON m.fingerprint = om.fingerprint "
-                       "WHERE r.id = ?1");
-  Statement list_measurements(*db_, "SELECT id FROM other.measurements WHERE run_id = ?1 ORDER BY id");
-  Statement insert_measurement(
-      *db_, fmt::format("INSERT INTO main.measurements (run_id, device_id, probe, probe_version, variant, metric, unit, "
-                        "higher_is_better, convention, params, valid, validation, best, median, min, max, mean, stddev, cv, "
-                        "created_at, supported) SELECT ?1, md.id, x.probe, x.probe_version, x.variant, x.metric, x.unit, "
-                        "x.higher_is_better, x.convention, x.params, x.valid, x.validation, x.best, x.median, x.min, x.max, "
-                        "x.mean, x.stddev, x.cv, x.created_at, {} FROM other.measurements x {} WHERE x.id = ?2",
-                        version >= 3 ? "x.supported" : "1", kDeviceJoin));
-  Statement insert_samples(*db_, "INSERT INTO main.samples (measurement_id, repetition, value, seconds) "
-                                 "SELECT ?1, repetition, value, seconds FROM other.samples WHERE measurement_id = ?2");
-  std::optional<Statement> insert_fits;
-  if (version >= 2)
-    insert_fits.emplace(*db_, fmt::format("INSERT INTO main.fits (run_id, device_id, probe, variant, kind, result, "
-                                          "created_at) SELECT ?1, md.id, x.probe, x.variant, x.kind, x.result, x.created_at "
-                                          "FROM other.fits x {} WHERE x.run_id = ?2",
-                                          kDeviceJoin));
-  for (const std::int64_t old_run : new_runs) {
-    insert_run.bind(1, old_run).run();
-    copied_one_row(*db_, path, "run", old_run);
-    const std::int64_t run_id = db_->last_insert_id();
-    out.new_run_ids.push_back(run_id);
-    std::vector<std::int64_t> measurements;
-    list_measurements.bind(1, old_run);
-    while (list_measurements.step()) measurements.push_back(list_measurements.integer(0));
-    list_measurements.reset();
-    for (const std::int64_t old_m : measurements) {
-      insert_measurement.bind(1, run_id).bind(2, old_m).run();
-      copied_one_row(*db_, path, "measurement", old_m);
-      insert_samples.bind(1, db_->last_insert_id()).bind(2, old_m).run();
-    }
-    out.measurements_added += std::int64_t(measurements.size());
-    if (insert_fits) insert_fits->bind(1, run_id).bind(2, old_run).run();
-  }
-  out.runs_added = int(new_runs.size());
-
-  if (version >= 4) {
-    std::vector<std::pair<std::string, std::int64_t>> tags;
-    {
-      Statement s(*db_, "SELECT t.name, mr.id FROM other.tags t JOIN other.runs r ON r.id = t.run_id "
-                        "JOIN main.runs mr ON mr.uuid = r.uuid ORDER BY t.name");
-      while (s.step()) tags.emplace_back(s.text(0), s.integer(1));
-    }
-    for (const auto& [name, run_id] : tags) {
-      const auto here = tagged_run(name);
-      if (here && *here == run_id) continue;
-      if (here) {
-        out.tags_kept.push_back(name);
-        continue;
-      }
-      db_->prepare("INSERT INTO tags (name, run_id, created_at) VALUES (?1, ?2, ?3)")
-          .bind(1, name).bind(2, run_id).bind(3, utc_now_iso8601())
-          .run();
-      out.tags_added.push_back(name);
-    }
-  }
-  tx.commit();
-  return out;
 }
 
 }  // namespace roofaudit::store

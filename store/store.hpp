@@ -10,6 +10,7 @@
 
 #include "values/measurement.hpp"
 #include "store/database.hpp"
+#include "store/owner.hpp"
 #include "values/records.hpp"
 
 namespace roofaudit::store {
@@ -81,12 +82,5 @@ class Store {
  private:
   std::unique_ptr<Database> db_;
 };
-
-// Identity of the calling process, unique across reboots: host/boot-id/pid/start-time.
-std::string this_process_owner();
-// Whether the process named by an owner string is still alive (true when unknowable,
-// e.g. it ran on another host).
-bool owner_is_alive(const std::string& owner);
-std::string utc_now_iso8601();
 
 }  // namespace roofaudit::store
