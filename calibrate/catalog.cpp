@@ -15,38 +15,6 @@ extern const char* const kModelsJson;
 
 namespace {
 
-double positive(const nlohmann::json& j, const char* key, const std::string& origin) {
-  if (!j.contains(key)) throw Error(fmt::format("{}: missing field '{}'", origin, key));
-  if (!j[key].is_number()) throw Error(fmt::format("{}: field '{}' is not a number", origin, key));
-  const double v = j[key].get<double>();
-  if (!std::isfinite(v) || v <= 0) throw Error(fmt::format("{}: field '{}' must be positive, not {}", origin, key, v));
-  // Bytes, bytes per second: a petabyte (per second) is beyond any chip of this decade,
-  // and a megabyte (per second) below any that could hold or stream a model.
-  if (v > 1e15) throw Error(fmt::format("{}: field '{}' is {:g}, beyond any real chip (at most 1e15)", origin, key, v));
-  if (v < 1e6) throw Error(fmt::format("{}: field '{}' is {:g}, below any real chip (at least 1e6)", origin, key, v));
-  return v;
-}
-
-// An optional number of `j` in [low, high] (low excluded when `low_open`), else `fallback`.
-double number_in(const nlohmann::json& j, const char* key, double fallback, double low, double high, bool low_open,
-                 const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  const auto& v = j[key];
-  const bool inside = v.is_number() && std::isfinite(v.get<double>()) &&
-                      (low_open ? v.get<double>() > low : v.get<double>() >= low) && v.get<double>() <= high;
-  if (!inside)
-    throw Error(fmt::format("{}: field '{}' must be a number in {}{:g}, {:g}], not {}", where, key, low_open ? "(" : "[",
-                            low, high, v.dump()));
-  return v.get<double>();
-}
-
-// An optional string field of `j`, else `fallback`.
-std::string text_in(const nlohmann::json& j, const char* key, const std::string& fallback, const std::string& where) {
-  if (!j.contains(key) || j[key].is_null()) return fallback;
-  if (!j[key].is_string()) throw Error(fmt::format("{}: field '{}' must be a string, not {}", where, key, j[key].dump()));
-  return j[key].get<std::string>();
-}
-
 std::size_t edit_distance(const std::string& a, const std::string& b) {
   std::vector<std::size_t> prev(b.size() + 1), cur(b.size() + 1);
   for (std::size_t j = 0; j <= b.size(); ++j) prev[j] = j;
@@ -93,76 +61,6 @@ nlohmann::json read_json_file(const std::string& path) {
   } catch (const nlohmann::json::parse_error& e) {
     throw Error(fmt::format("{} is not valid JSON: {}", path, e.what()));
   }
-}
-
-ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
-  ChipSpec c;
-  if (!j.is_object()) throw Error(fmt::format("{}: a chip is a JSON object, not {}", origin, j.type_name()));
-  if (!j.contains("name") || !j["name"].is_string() || j["name"].get<std::string>().empty())
-    throw Error(fmt::format("{}: missing field 'name'", origin));
-  c.name = j["name"].get<std::string>();
-  const std::string where = fmt::format("{} ({})", origin, c.name);
-  c.display_name = text_in(j, "display_name", c.name, where);
-  c.kind = text_in(j, "kind", "gpu", where);
-  if (!j.contains("flops_per_s") || !j["flops_per_s"].is_object() || j["flops_per_s"].empty())
-    throw Error(fmt::format("{}: missing field 'flops_per_s'", where));
-  for (const auto& item : j["flops_per_s"].items()) {
-    const std::string& dtype = item.key();
-    const auto& value = item.value();
-    if (!value.is_number() || !(value.get<double>() > 0) || !std::isfinite(value.get<double>()))
-      throw Error(fmt::format("{}: flops_per_s.{} must be a positive number", where, dtype));
-    if (value.get<double>() > 1e18)
-      throw Error(fmt::format("{}: flops_per_s.{} is {:g}, beyond any real chip (at most 1e18)", where, dtype,
-                              value.get<double>()));
-    if (value.get<double>() < 1e6)
-      throw Error(fmt::format("{}: flops_per_s.{} is {:g}, below any real chip (at least 1e6)", where, dtype,
-                              value.get<double>()));
-    c.peak_ops_per_s[parse_dtype(dtype)] = value.get<double>();
-  }
-  if (!c.peak_ops_per_s.count(Dtype::bf16) && !c.peak_ops_per_s.count(Dtype::fp16))
-    throw Error(fmt::format("{}: flops_per_s needs a bf16 (or fp16) rate", where));
-  if (!c.peak_ops_per_s.count(Dtype::bf16)) c.peak_ops_per_s[Dtype::bf16] = c.peak_ops_per_s[Dtype::fp16];
-  c.memory_bytes = positive(j, "hbm_bytes", where);
-  c.memory_bytes_per_s = positive(j, "hbm_bytes_per_s", where);
-  if (j.contains("link_bytes_per_s")) c.link_bytes_per_s = positive(j, "link_bytes_per_s", where);
-  // A chip-hour above a million dollars is a typo, not a price.
-  if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null())
-    c.usd_per_hour = number_in(j, "usd_per_hour", 0, 0, 1e6, false, where);
-  if (j.contains("topologies")) {
-    if (!j["topologies"].is_array()) throw Error(fmt::format("{}: topologies must be a list of chip counts", where));
-    for (const auto& t : j["topologies"]) {
-      if (!t.is_number_integer() || t.get<long long>() < 1 || t.get<long long>() > 1'000'000 ||
-          (t.is_number_unsigned() && t.get<unsigned long long>() > 1'000'000))
-        throw Error(fmt::format("{}: topologies must be chip counts from 1 to 1000000, not {}", where, t.dump()));
-      c.topologies.push_back(t.get<int>());
-    }
-    std::sort(c.topologies.begin(), c.topologies.end());
-  }
-  if (j.contains("efficiency")) {
-    const auto& e = j["efficiency"];
-    if (!e.is_object()) throw Error(fmt::format("{}: efficiency must be an object of fractions", where));
-    c.efficiency.bandwidth = number_in(e, "bandwidth", c.efficiency.bandwidth, 0, 1, true, where);
-    c.efficiency.decode_matmul = number_in(e, "decode_matmul", c.efficiency.decode_matmul, 0, 1, true, where);
-    c.efficiency.prefill_mfu = number_in(e, "prefill_mfu", c.efficiency.prefill_mfu, 0, 1, true, where);
-    c.efficiency.layer_overhead_s = number_in(e, "layer_overhead_s", c.efficiency.layer_overhead_s, 0, 1, false, where);
-  }
-  const std::string provenance = text_in(j, "provenance", "spec", where);
-  nlohmann::json sources = nlohmann::json::object();
-  if (j.contains("sources") && !j["sources"].is_null()) {
-    if (!j["sources"].is_object()) throw Error(fmt::format("{}: sources must be an object of strings", where));
-    sources = j["sources"];
-  }
-  for (const char* figure : {"flops", "memory", "link", "price"})
-    c.provenance[figure] = {provenance, text_in(sources, figure, origin, where)};
-  return c;
-}
-
-ChipSpec chip_from_file_json(const nlohmann::json& j, const std::string& origin) {
-  if (j.is_object() && j.contains("chips")) {
-    if (!j["chips"].is_array() || j["chips"].size() != 1) throw Error(fmt::format("{}: give exactly one chip", origin));
-    return chip_from_json(j["chips"][0], origin);
-  }
-  return chip_from_json(j, origin);
 }
 
 ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name) {

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "calibrate/chip_codec.hpp"
 #include "calibrate/serving_types.hpp"
 
 namespace roofaudit::calibrate {
@@ -17,10 +18,6 @@ const std::vector<ModelSpec>& catalog_models();
 const ChipSpec& find_chip(const std::string& name);
 const ModelSpec& find_model(const std::string& name);
 
-// A chip in the catalogue's format (one entry of "chips"). `origin` names the file in errors.
-ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin);
-// A chip file: one chip object, or a catalogue-shaped {"chips": [one chip]}.
-ChipSpec chip_from_file_json(const nlohmann::json& j, const std::string& origin);
 // A Hugging Face config.json: num_hidden_layers, hidden_size, intermediate_size,
 // num_attention_heads, num_key_value_heads, head_dim, vocab_size, tie_word_embeddings,
 // num_local_experts, num_experts_per_tok. Throws Error naming a missing field.

@@ -56,10 +56,6 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
 // Sets the chip's price per hour from `price`, or from the stated default owned cost.
 void apply_local_price(ChipSpec& c, const LocalDevice& d, const LocalPrice& price);
 
-// Every figure of a calibrated chip, and back (stored as the run's "chip_spec" fit).
-nlohmann::json chip_spec_to_json(const ChipSpec& c);
-ChipSpec chip_spec_from_json(const nlohmann::json& j);
-
 // A model.decode point beside the serving model's prediction on the calibrated chip,
 // for the same model and deployment (one chip, the point's weights, bf16 KV, its batch
 // and context, every byte of memory usable).

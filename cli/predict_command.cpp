@@ -339,15 +339,7 @@ void add_catalog_verb(CLI::App& app, const GlobalOptions&, Action& action) {
                      "HBM TB/s", "link GB/s", "USD/h", "name");
         for (const auto& c : catalog_chips()) {
           if (*json) {
-            nlohmann::json flops;
-            for (const auto& [d, v] : c.peak_ops_per_s) flops[dtype_name(d)] = v;
-            arr.push_back({{"name", c.name}, {"display_name", c.display_name}, {"kind", c.kind}, {"flops_per_s", flops},
-                           {"hbm_bytes", c.memory_bytes}, {"hbm_bytes_per_s", c.memory_bytes_per_s},
-                           {"link_bytes_per_s", c.link_bytes_per_s},
-                           {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
-                           {"topologies", c.topologies},
-                           {"sources", {{"flops", c.provenance.at("flops").source}, {"memory", c.provenance.at("memory").source},
-                                        {"link", c.provenance.at("link").source}, {"price", c.provenance.at("price").source}}}});
+            arr.push_back(chip_to_catalogue_json(c));
           } else {
             fmt::print("{:<11} {:>10.1f} {:>10.1f} {:>10.1f} {:>9.3f} {:>11.1f} {:>7}  {}\n", c.name,
                        c.peak_ops(Dtype::bf16) / 1e12, c.peak_ops(Dtype::int8) / 1e12, c.memory_bytes / 1e9,

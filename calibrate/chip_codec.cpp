@@ -1,0 +1,204 @@
+#include "calibrate/chip_codec.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "values/error.hpp"
+
+namespace roofaudit::calibrate {
+
+namespace {
+
+double positive(const nlohmann::json& j, const char* key, const std::string& origin) {
+  if (!j.contains(key)) throw Error(fmt::format("{}: missing field '{}'", origin, key));
+  if (!j[key].is_number()) throw Error(fmt::format("{}: field '{}' is not a number", origin, key));
+  const double v = j[key].get<double>();
+  if (!std::isfinite(v) || v <= 0) throw Error(fmt::format("{}: field '{}' must be positive, not {}", origin, key, v));
+  // Bytes, bytes per second: a petabyte (per second) is beyond any chip of this decade,
+  // and a megabyte (per second) below any that could hold or stream a model.
+  if (v > 1e15) throw Error(fmt::format("{}: field '{}' is {:g}, beyond any real chip (at most 1e15)", origin, key, v));
+  if (v < 1e6) throw Error(fmt::format("{}: field '{}' is {:g}, below any real chip (at least 1e6)", origin, key, v));
+  return v;
+}
+
+// An optional number of `j` in [low, high] (low excluded when `low_open`), else `fallback`.
+double number_in(const nlohmann::json& j, const char* key, double fallback, double low, double high, bool low_open,
+                 const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  const auto& v = j[key];
+  const bool inside = v.is_number() && std::isfinite(v.get<double>()) &&
+                      (low_open ? v.get<double>() > low : v.get<double>() >= low) && v.get<double>() <= high;
+  if (!inside)
+    throw Error(fmt::format("{}: field '{}' must be a number in {}{:g}, {:g}], not {}", where, key, low_open ? "(" : "[",
+                            low, high, v.dump()));
+  return v.get<double>();
+}
+
+// An optional string field of `j`, else `fallback`.
+std::string text_in(const nlohmann::json& j, const char* key, const std::string& fallback, const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  if (!j[key].is_string()) throw Error(fmt::format("{}: field '{}' must be a string, not {}", where, key, j[key].dump()));
+  return j[key].get<std::string>();
+}
+
+}  // namespace
+
+ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
+  ChipSpec c;
+  if (!j.is_object()) throw Error(fmt::format("{}: a chip is a JSON object, not {}", origin, j.type_name()));
+  if (!j.contains("name") || !j["name"].is_string() || j["name"].get<std::string>().empty())
+    throw Error(fmt::format("{}: missing field 'name'", origin));
+  c.name = j["name"].get<std::string>();
+  const std::string where = fmt::format("{} ({})", origin, c.name);
+  c.display_name = text_in(j, "display_name", c.name, where);
+  c.kind = text_in(j, "kind", "gpu", where);
+  if (!j.contains("flops_per_s") || !j["flops_per_s"].is_object() || j["flops_per_s"].empty())
+    throw Error(fmt::format("{}: missing field 'flops_per_s'", where));
+  for (const auto& item : j["flops_per_s"].items()) {
+    const std::string& dtype = item.key();
+    const auto& value = item.value();
+    if (!value.is_number() || !(value.get<double>() > 0) || !std::isfinite(value.get<double>()))
+      throw Error(fmt::format("{}: flops_per_s.{} must be a positive number", where, dtype));
+    if (value.get<double>() > 1e18)
+      throw Error(fmt::format("{}: flops_per_s.{} is {:g}, beyond any real chip (at most 1e18)", where, dtype,
+                              value.get<double>()));
+    if (value.get<double>() < 1e6)
+      throw Error(fmt::format("{}: flops_per_s.{} is {:g}, below any real chip (at least 1e6)", where, dtype,
+                              value.get<double>()));
+    c.peak_ops_per_s[parse_dtype(dtype)] = value.get<double>();
+  }
+  if (!c.peak_ops_per_s.count(Dtype::bf16) && !c.peak_ops_per_s.count(Dtype::fp16))
+    throw Error(fmt::format("{}: flops_per_s needs a bf16 (or fp16) rate", where));
+  if (!c.peak_ops_per_s.count(Dtype::bf16)) c.peak_ops_per_s[Dtype::bf16] = c.peak_ops_per_s[Dtype::fp16];
+  c.memory_bytes = positive(j, "hbm_bytes", where);
+  c.memory_bytes_per_s = positive(j, "hbm_bytes_per_s", where);
+  if (j.contains("link_bytes_per_s")) c.link_bytes_per_s = positive(j, "link_bytes_per_s", where);
+  // A chip-hour above a million dollars is a typo, not a price.
+  if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null())
+    c.usd_per_hour = number_in(j, "usd_per_hour", 0, 0, 1e6, false, where);
+  if (j.contains("topologies")) {
+    if (!j["topologies"].is_array()) throw Error(fmt::format("{}: topologies must be a list of chip counts", where));
+    for (const auto& t : j["topologies"]) {
+      if (!t.is_number_integer() || t.get<long long>() < 1 || t.get<long long>() > 1'000'000 ||
+          (t.is_number_unsigned() && t.get<unsigned long long>() > 1'000'000))
+        throw Error(fmt::format("{}: topologies must be chip counts from 1 to 1000000, not {}", where, t.dump()));
+      c.topologies.push_back(t.get<int>());
+    }
+    std::sort(c.topologies.begin(), c.topologies.end());
+  }
+  if (j.contains("efficiency")) {
+    const auto& e = j["efficiency"];
+    if (!e.is_object()) throw Error(fmt::format("{}: efficiency must be an object of fractions", where));
+    c.efficiency.bandwidth = number_in(e, "bandwidth", c.efficiency.bandwidth, 0, 1, true, where);
+    c.efficiency.decode_matmul = number_in(e, "decode_matmul", c.efficiency.decode_matmul, 0, 1, true, where);
+    c.efficiency.prefill_mfu = number_in(e, "prefill_mfu", c.efficiency.prefill_mfu, 0, 1, true, where);
+    c.efficiency.layer_overhead_s = number_in(e, "layer_overhead_s", c.efficiency.layer_overhead_s, 0, 1, false, where);
+  }
+  const std::string provenance = text_in(j, "provenance", "spec", where);
+  nlohmann::json sources = nlohmann::json::object();
+  if (j.contains("sources") && !j["sources"].is_null()) {
+    if (!j["sources"].is_object()) throw Error(fmt::format("{}: sources must be an object of strings", where));
+    sources = j["sources"];
+  }
+  for (const char* figure : {"flops", "memory", "link", "price"})
+    c.provenance[figure] = {provenance, text_in(sources, figure, origin, where)};
+  return c;
+}
+
+ChipSpec chip_from_file_json(const nlohmann::json& j, const std::string& origin) {
+  if (j.is_object() && j.contains("chips")) {
+    if (!j["chips"].is_array() || j["chips"].size() != 1) throw Error(fmt::format("{}: give exactly one chip", origin));
+    return chip_from_json(j["chips"][0], origin);
+  }
+  return chip_from_json(j, origin);
+}
+
+nlohmann::json chip_to_catalogue_json(const ChipSpec& c) {
+  nlohmann::json flops;
+  for (const auto& [d, v] : c.peak_ops_per_s) flops[dtype_name(d)] = v;
+  auto source = [&](const char* figure) {
+    const auto p = c.provenance.find(figure);
+    return p == c.provenance.end() ? std::string() : p->second.source;
+  };
+  return {{"name", c.name}, {"display_name", c.display_name}, {"kind", c.kind}, {"flops_per_s", flops},
+          {"hbm_bytes", c.memory_bytes}, {"hbm_bytes_per_s", c.memory_bytes_per_s},
+          {"link_bytes_per_s", c.link_bytes_per_s},
+          {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
+          {"topologies", c.topologies},
+          {"sources", {{"flops", source("flops")}, {"memory", source("memory")}, {"link", source("link")},
+                       {"price", source("price")}}}};
+}
+
+nlohmann::json chip_spec_to_json(const ChipSpec& c) {
+  nlohmann::json flops = nlohmann::json::object(), matmul = nlohmann::json::object(), bw = nlohmann::json::object(),
+                 mm = nlohmann::json::object(), provenance = nlohmann::json::object(), levels = nlohmann::json::array();
+  for (const auto& [d, v] : c.peak_ops_per_s) flops[dtype_name(d)] = v;
+  for (const auto& [d, v] : c.matmul_ops_per_s) matmul[dtype_name(d)] = v;
+  for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype) bw[dtype_name(d)] = v;
+  for (const auto& [d, v] : c.efficiency.matmul_by_dtype) mm[dtype_name(d)] = v;
+  for (const auto& [k, p] : c.provenance) provenance[k] = {{"kind", p.kind}, {"source", p.source}};
+  nlohmann::json curves = nlohmann::json::object();
+  for (const auto& [d, curve] : c.efficiency.decode_curve) {
+    nlohmann::json points = nlohmann::json::array();
+    for (const auto& [b, r] : curve) points.push_back({b, r});
+    curves[dtype_name(d)] = points;
+  }
+  for (const auto& l : c.memory_levels)
+    levels.push_back({{"level", l.level}, {"bytes_per_s", l.bytes_per_s}, {"from_bytes", l.from_bytes}, {"to_bytes", l.to_bytes}});
+  return {{"name", c.name},
+          {"display_name", c.display_name},
+          {"kind", c.kind},
+          {"flops_per_s", flops},
+          {"matmul_flops_per_s", matmul},
+          {"hbm_bytes", c.memory_bytes},
+          {"hbm_bytes_per_s", c.memory_bytes_per_s},
+          {"memory_levels", levels},
+          {"link_bytes_per_s", c.link_bytes_per_s},
+          {"link_latency_s", c.link_latency_s},
+          {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
+          {"efficiency",
+           {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
+            {"prefill_mfu", c.efficiency.prefill_mfu}, {"layer_overhead_s", c.efficiency.layer_overhead_s},
+            {"bandwidth_by_dtype", bw}, {"matmul_by_dtype", mm}, {"decode_curve", curves},
+            {"kv_bandwidth", c.efficiency.kv_bandwidth}}},
+          {"provenance", provenance}};
+}
+
+ChipSpec chip_spec_from_json(const nlohmann::json& j) {
+  ChipSpec c;
+  c.name = j.at("name").get<std::string>();
+  c.display_name = j.value("display_name", c.name);
+  c.kind = j.value("kind", "");
+  for (const auto& [k, v] : j.at("flops_per_s").items()) c.peak_ops_per_s[parse_dtype(k)] = v.get<double>();
+  const auto empty = nlohmann::json::object();
+  for (const auto& [k, v] : j.contains("matmul_flops_per_s") ? j["matmul_flops_per_s"].items() : empty.items())
+    c.matmul_ops_per_s[parse_dtype(k)] = v.get<double>();
+  c.memory_bytes = j.at("hbm_bytes").get<double>();
+  c.memory_bytes_per_s = j.at("hbm_bytes_per_s").get<double>();
+  const auto none = nlohmann::json::array();
+  for (const auto& l : j.contains("memory_levels") ? j["memory_levels"] : none)
+    c.memory_levels.push_back({l.at("level").get<std::string>(), l.at("bytes_per_s").get<double>(),
+                               l.value("from_bytes", 0.0), l.value("to_bytes", 0.0)});
+  c.link_bytes_per_s = j.value("link_bytes_per_s", 0.0);
+  c.link_latency_s = j.value("link_latency_s", 0.0);
+  if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null()) c.usd_per_hour = j["usd_per_hour"].get<double>();
+  const auto& e = j.at("efficiency");
+  c.efficiency.bandwidth = e.value("bandwidth", 1.0);
+  c.efficiency.decode_matmul = e.value("decode_matmul", 1.0);
+  c.efficiency.prefill_mfu = e.value("prefill_mfu", 0.4);
+  c.efficiency.layer_overhead_s = e.value("layer_overhead_s", 0.0);
+  c.efficiency.kv_bandwidth = e.value("kv_bandwidth", 0.0);
+  for (const auto& [k, v] : e.contains("bandwidth_by_dtype") ? e["bandwidth_by_dtype"].items() : empty.items())
+    c.efficiency.bandwidth_by_dtype[parse_dtype(k)] = v.get<double>();
+  for (const auto& [k, v] : e.contains("matmul_by_dtype") ? e["matmul_by_dtype"].items() : empty.items())
+    c.efficiency.matmul_by_dtype[parse_dtype(k)] = v.get<double>();
+  for (const auto& [k, v] : e.contains("decode_curve") ? e["decode_curve"].items() : empty.items())
+    for (const auto& point : v) c.efficiency.decode_curve[parse_dtype(k)].push_back({point.at(0).get<double>(), point.at(1).get<double>()});
+  for (const auto& [k, v] : j.contains("provenance") ? j["provenance"].items() : empty.items())
+    c.provenance[k] = {v.value("kind", ""), v.value("source", "")};
+  return c;
+}
+
+}  // namespace roofaudit::calibrate
