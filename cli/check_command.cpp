@@ -73,23 +73,12 @@ std::string run_span(const std::vector<std::int64_t>& ids) {
   return consecutive ? fmt::format("runs {}-{}", ids.front(), ids.back()) : fmt::format("runs {}", fmt::join(ids, ", "));
 }
 
-int run_check(const GlobalOptions& global, const CheckOptions& o) {
-  const double threshold = parse_fraction(o.threshold);
-  if (!(o.alpha > 0 && o.alpha < 1)) throw Error(fmt::format("--alpha must be in (0, 1), not {}", o.alpha));
-  if (o.format != "text" && o.format != "markdown" && o.format != "json")
-    throw Error(fmt::format("--format takes text, markdown or json, not '{}'", o.format));
-  const std::set<std::string> probes = selected_probes(o.probes);
-  const auto store = open_existing_store(global);
-  store::Store& db = *store;
+// The runs a candidate is checked against: previous, rolling:N (the series' last N
+// complete runs before it), a run id or a tag; ascending by id.
+std::vector<store::RunRecord> choose_baseline(store::Store& db, const store::RunRecord& candidate, const CheckOptions& o) {
   const std::string& path = db.path();
   const auto runs = db.runs();
-
-  // The candidate.
-  const store::RunRecord candidate = resolve_run(db, o.candidate);
-
-  // The baseline runs.
   std::vector<store::RunRecord> baseline;
-  std::vector<std::string> notes;
   auto by_id = [&](std::int64_t id) {
     auto r = db.run(id);
     if (!r) throw Error(fmt::format("no run {} in {}", id, path));
@@ -121,9 +110,16 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     throw Error(fmt::format("--baseline takes previous, rolling:N, a run id or a tag; no tag '{}' in {}", b, path));
   }
   std::sort(baseline.begin(), baseline.end(), [](const auto& l, const auto& r) { return l.id < r.id; });
-  std::vector<std::int64_t> baseline_ids;
+  return baseline;
+}
+
+// What differs between the baseline runs and the candidate (build, settings, kernel,
+// load at start): warnings, never a reason to refuse. Another machine is refused unless
+// --allow-different-machines.
+std::vector<std::string> baseline_warnings(const std::vector<store::RunRecord>& baseline,
+                                           const store::RunRecord& candidate, const CheckOptions& o) {
+  std::vector<std::string> notes;
   for (const auto& r : baseline) {
-    baseline_ids.push_back(r.id);
     if (r.machine_id != candidate.machine_id && !o.allow_different_machines)
       throw Error(fmt::format("run {} was measured on another machine than run {}; give --allow-different-machines to "
                               "compare them anyway",
@@ -144,47 +140,87 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   }
   std::sort(notes.begin(), notes.end());
   notes.erase(std::unique(notes.begin(), notes.end()), notes.end());
+  return notes;
+}
 
-  // Each run's metrics, every sweep cut at the candidate's memory levels so that all
-  // runs pool the same working sets.
-  const auto levels = level_ranges(db, candidate.id);
-  std::map<std::int64_t, std::map<std::string, Metric>> by_run;
-  auto metrics_of = [&](std::int64_t id) -> const std::map<std::string, Metric>& {
-    auto it = by_run.find(id);
-    if (it == by_run.end()) it = by_run.emplace(id, collect_metrics(db, id, probes, levels)).first;
+// Every metric the candidate and its baseline share, judged.
+struct CheckResult {
+  std::vector<Finding> findings;  // regressions first
+  std::size_t compared = 0, too_few = 0, unmatched = 0, history_runs = 0;
+  double multiplier = 0;
+  bool spread_known = false;
+  std::ptrdiff_t regressions = 0;
+};
+
+// Each run's metrics, every sweep cut at the candidate's memory levels so that all runs
+// pool the same working sets; read once per run.
+class RunMetrics {
+ public:
+  RunMetrics(store::Store& db, std::set<std::string> probes, std::vector<LevelRange> levels)
+      : db_(db), probes_(std::move(probes)), levels_(std::move(levels)) {}
+  const std::map<std::string, Metric>& of(std::int64_t id) {
+    auto it = by_run_.find(id);
+    if (it == by_run_.end()) it = by_run_.emplace(id, collect_metrics(db_, id, probes_, levels_)).first;
     return it->second;
-  };
+  }
+
+ private:
+  store::Store& db_;
+  std::set<std::string> probes_;
+  std::vector<LevelRange> levels_;
+  std::map<std::int64_t, std::map<std::string, Metric>> by_run_;
+};
+
+// The baseline runs' repetitions, pooled per metric.
+std::map<std::string, Metric> pooled_metrics(RunMetrics& metrics, const std::vector<store::RunRecord>& baseline) {
   std::map<std::string, Metric> pooled;
   for (const auto& r : baseline)
-    for (const auto& [key, metric] : metrics_of(r.id)) {
+    for (const auto& [key, metric] : metrics.of(r.id)) {
       auto& slot = pooled[key];
       if (slot.values.empty()) slot = metric;
       else slot.values.insert(slot.values.end(), metric.values.begin(), metric.values.end());
     }
-  // The run-to-run spread: the CV of the medians of the series' latest runs before the
-  // candidate (at least as many as the baseline pools).
+  return pooled;
+}
+
+// For the run-to-run spread: each metric's median in the series' latest runs before the
+// candidate (at least as many as the baseline pools). `runs` says how many there were.
+std::map<std::string, std::vector<double>> series_medians(store::Store& db, const store::RunRecord& candidate,
+                                                          std::size_t baseline_runs, RunMetrics& metrics,
+                                                          std::size_t& runs) {
   auto history = series_runs(db, candidate, false);
-  const std::size_t window = std::max(kHistoryRuns, baseline.size());
+  const std::size_t window = std::max(kHistoryRuns, baseline_runs);
   if (history.size() > window) history.erase(history.begin(), history.end() - std::ptrdiff_t(window));
-  std::map<std::string, std::vector<double>> run_medians;
+  std::map<std::string, std::vector<double>> medians;
   for (const auto& r : history)
-    for (const auto& [key, metric] : metrics_of(r.id)) run_medians[key].push_back(calibrate::median(metric.values));
+    for (const auto& [key, metric] : metrics.of(r.id)) medians[key].push_back(calibrate::median(metric.values));
+  runs = history.size();
+  return medians;
+}
+
+CheckResult judge_metrics(store::Store& db, const store::RunRecord& candidate, const std::vector<store::RunRecord>& baseline,
+                          const std::vector<std::int64_t>& baseline_ids, const CheckOptions& o, double threshold,
+                          std::vector<std::string>& notes) {
+  RunMetrics metrics(db, selected_probes(o.probes), level_ranges(db, candidate.id));
+  const std::map<std::string, Metric> pooled = pooled_metrics(metrics, baseline);
+  CheckResult out;
+  auto run_medians = series_medians(db, candidate, baseline.size(), metrics, out.history_runs);
   // Until the series knows its spread, a verdict is informational: two like runs on a
   // shared machine differ by more than their repetitions, and a gate that fails them gets
   // switched off. --strict fails anyway.
-  const bool spread_known = history.size() >= kMinHistory;
+  const bool spread_known = out.history_runs >= kMinHistory;
   if (!spread_known)
     notes.push_back(fmt::format("warning: {} earlier run{} of this series; with fewer than {} the run-to-run spread is "
                                 "unknown and only the repetitions' noise scales the threshold (on a shared machine runs "
                                 "differ by more than repetitions do), so this verdict is informational{}",
-                                history.size(), history.size() == 1 ? "" : "s", kMinHistory,
+                                out.history_runs, out.history_runs == 1 ? "" : "s", kMinHistory,
                                 o.strict ? " but --strict fails it" : ": exit 0 (--strict fails it)"));
 
   // The metrics both sides have with enough repetitions. How many are judged at once
   // sets how far beyond its run-to-run spread a move must go (family_multiplier).
   std::vector<std::pair<const std::string*, const Metric*>> testable;  // key, the candidate's metric
   std::size_t too_few = 0, unmatched = 0;
-  for (const auto& [key, metric] : metrics_of(candidate.id)) {
+  for (const auto& [key, metric] : metrics.of(candidate.id)) {
     const auto it = pooled.find(key);
     if (it == pooled.end()) ++unmatched;
     else if (metric.values.size() < kMinRepetitions || it->second.values.size() < kMinRepetitions) ++too_few;
@@ -220,9 +256,25 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   });
   const auto regressions =
       std::count_if(findings.begin(), findings.end(), [](const auto& f) { return f.verdict.kind == Verdict::Kind::regression; });
+  out.compared = compared;
+  out.too_few = too_few;
+  out.unmatched = unmatched;
+  out.multiplier = multiplier;
+  out.spread_known = spread_known;
+  out.regressions = regressions;
+  out.findings = std::move(findings);
+  return out;
+}
+
+void print_check(const CheckResult& c, const store::RunRecord& candidate, const std::vector<std::int64_t>& baseline_ids,
+                 const std::vector<std::string>& notes, const CheckOptions& o, double threshold) {
+  const auto& findings = c.findings;
+  const auto regressions = c.regressions;
+  const std::size_t compared = c.compared, too_few = c.too_few, unmatched = c.unmatched;
+  const double multiplier = c.multiplier;
+  const bool spread_known = c.spread_known;
   const std::string against = run_span(baseline_ids);
   auto kind_name = [](const Finding& f) { return f.verdict.kind == Verdict::Kind::regression ? "regression" : "improvement"; };
-
   if (o.format == "json") {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& f : findings)
@@ -232,7 +284,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     std::cout << reports::json_text(nlohmann::json{{"candidate", candidate.id}, {"baseline_runs", baseline_ids}, {"compared", compared},
                                 {"too_few_repetitions", too_few}, {"unmatched", unmatched}, {"regressions", regressions},
                                 {"findings", arr}, {"warnings", notes}, {"alpha", o.alpha}, {"threshold", threshold},
-                                {"history_runs", history.size()}, {"between_run_multiplier", multiplier},
+                                {"history_runs", c.history_runs}, {"between_run_multiplier", multiplier},
                                 {"informational", o.informational || (!spread_known && !o.strict)}})
               << "\n";
   } else if (o.format == "markdown") {
@@ -240,7 +292,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
     std::cout << fmt::format("{} metrics compared (alpha {}; a move must exceed {:.1f}%, 3x the baseline repetitions' "
                              "robust CV and {:.2f}x the run-to-run spread of the last {} runs): **{} regression{}**, {} "
                              "improvement{}.\n\n",
-                             compared, o.alpha, threshold * 100, multiplier, history.size(), regressions,
+                             compared, o.alpha, threshold * 100, multiplier, c.history_runs, regressions,
                              regressions == 1 ? "" : "s", findings.size() - regressions,
                              findings.size() - regressions == 1 ? "" : "s");
     if (!findings.empty()) {
@@ -263,7 +315,24 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
                              findings.size() - regressions == 1 ? "" : "s",
                              too_few ? fmt::format(" ({} with too few repetitions)", too_few) : "");
   }
-  return regressions > 0 && !o.informational && (spread_known || o.strict) ? 1 : 0;
+}
+
+int run_check(const GlobalOptions& global, const CheckOptions& o) {
+  const double threshold = parse_fraction(o.threshold);
+  if (!(o.alpha > 0 && o.alpha < 1)) throw Error(fmt::format("--alpha must be in (0, 1), not {}", o.alpha));
+  if (o.format != "text" && o.format != "markdown" && o.format != "json")
+    throw Error(fmt::format("--format takes text, markdown or json, not '{}'", o.format));
+  selected_probes(o.probes);  // refuses an unknown probe before the database is opened
+  const auto store = open_existing_store(global);
+  store::Store& db = *store;
+  const store::RunRecord candidate = resolve_run(db, o.candidate);
+  const std::vector<store::RunRecord> baseline = choose_baseline(db, candidate, o);
+  std::vector<std::int64_t> baseline_ids;
+  for (const auto& r : baseline) baseline_ids.push_back(r.id);
+  std::vector<std::string> notes = baseline_warnings(baseline, candidate, o);
+  const CheckResult result = judge_metrics(db, candidate, baseline, baseline_ids, o, threshold, notes);
+  print_check(result, candidate, baseline_ids, notes, o, threshold);
+  return result.regressions > 0 && !o.informational && (result.spread_known || o.strict) ? 1 : 0;
 }
 
 }  // namespace
