@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "calibrate/serving.hpp"
+#include "reports/plots.hpp"
 #include "reports/serving_report.hpp"
 #include "reports/summary_table.hpp"
 
@@ -21,8 +22,6 @@ using calibrate::ServingEstimate;
 std::string opt_usd(const std::optional<double>& v, int digits) {
   return v ? fmt::format("{:.{}f}", *v, digits) : std::string("-");
 }
-std::string step_ms(double s) { return fmt::format("{:.2f}", s * 1e3); }
-const char* ops_unit(Dtype d) { return d == Dtype::int8 ? "OP/s" : "FLOP/s"; }
 
 std::string fingerprint_line(const RunView& v) {
   std::string out;
@@ -109,193 +108,6 @@ std::vector<Row> figure_rows(const AuditReport& r) {
     rows.push_back({"catalogue", c.name, "memory bandwidth", c.memory_bytes_per_s, "B/s", provenance_of(c, "memory")});
   }
   return rows;
-}
-
-// ---------------------------------------------------------------------------------
-// SVG plots
-
-struct LogAxis {
-  double lo, hi;      // data range (positive)
-  double from, to;    // pixels
-  double at(double v) const {
-    return from + (std::log10(v) - std::log10(lo)) / (std::log10(hi) - std::log10(lo)) * (to - from);
-  }
-};
-
-const char* kPalette[] = {"#d62728", "#1f77b4", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b",
-                          "#e377c2", "#17becf", "#7f7f7f", "#bcbd22", "#393b79", "#637939"};
-
-std::string svg_text(double x, double y, const std::string& text, const std::string& extra = "") {
-  return fmt::format("<text x=\"{:.1f}\" y=\"{:.1f}\"{}>{}</text>", x, y, extra.empty() ? "" : " " + extra,
-                     html_escape(text));
-}
-
-std::string svg_open(const char* id, const char* label, double W, double H) {
-  return fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"{}\" viewBox=\"0 0 {} {}\" width=\"{}\" height=\"{}\" "
-                     "role=\"img\" aria-label=\"{}\">",
-                     id, W, H, W, H, label);
-}
-
-// Decade grid lines and labels on both axes.
-std::string svg_axes(const LogAxis& x, const LogAxis& y, const std::string& x_label, const std::string& y_label,
-                     const std::function<std::string(double)>& x_tick, const std::function<std::string(double)>& y_tick) {
-  std::string out;
-  const double left = x.from, right = x.to, top = y.to, bottom = y.from;
-  for (double v = std::pow(10, std::ceil(std::log10(x.lo))); v <= x.hi * 1.0001; v *= 10) {
-    const double px = x.at(v);
-    out += fmt::format("<line class=\"grid\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{0:.1f}\" y2=\"{2:.1f}\"/>", px, top, bottom);
-    out += svg_text(px, bottom + 16, x_tick(v), "text-anchor=\"middle\" class=\"tick\"");
-  }
-  for (double v = std::pow(10, std::ceil(std::log10(y.lo))); v <= y.hi * 1.0001; v *= 10) {
-    const double py = y.at(v);
-    out += fmt::format("<line class=\"grid\" x1=\"{0:.1f}\" y1=\"{1:.1f}\" x2=\"{2:.1f}\" y2=\"{1:.1f}\"/>", left, py, right);
-    out += svg_text(left - 6, py + 4, y_tick(v), "text-anchor=\"end\" class=\"tick\"");
-  }
-  out += fmt::format("<rect class=\"frame\" x=\"{:.1f}\" y=\"{:.1f}\" width=\"{:.1f}\" height=\"{:.1f}\"/>", left, top,
-                     right - left, bottom - top);
-  out += svg_text((left + right) / 2, bottom + 38, x_label, "text-anchor=\"middle\" class=\"label\"");
-  out += svg_text(18, (top + bottom) / 2, y_label,
-                  fmt::format("text-anchor=\"middle\" class=\"label\" transform=\"rotate(-90 18 {:.1f})\"", (top + bottom) / 2));
-  return out;
-}
-
-std::string roofline_svg(const AuditReport& r) {
-  const double W = 860, H = 520, left = 90, right = W - 230, top = 30, bottom = H - 60;
-  double ops_lo = 1e300, ops_hi = 0;
-  auto widen = [&](double v) {
-    if (v > 0 && std::isfinite(v)) {
-      ops_lo = std::min(ops_lo, v);
-      ops_hi = std::max(ops_hi, v);
-    }
-  };
-  const LogAxis x{1.0 / 16, 4096, left, right};
-  for (const auto& s : r.local)
-    if (s.chip) {
-      for (const auto& [d, v] : s.chip->peak_ops_per_s) widen(v);
-      for (const auto& l : s.chip->memory_levels) widen(l.bytes_per_s * x.lo);
-    }
-  for (const auto& c : r.catalogue) {
-    widen(c.peak_ops(Dtype::bf16));
-    widen(c.memory_bytes_per_s * x.lo);
-  }
-  for (const auto& p : r.points) widen(p.ops_per_s);
-  if (ops_hi <= 0) return "<p>No ceilings measured: nothing to plot.</p>";
-  const LogAxis y{std::pow(10, std::floor(std::log10(ops_lo))), std::pow(10, std::ceil(std::log10(ops_hi * 1.5))), bottom, top};
-  std::string out = svg_open("roofline", "Roofline", W, H);
-  out += svg_axes(x, y, "arithmetic intensity (operations per byte of memory traffic)", "operations per second",
-                  [](double v) { return v < 1 ? fmt::format("1/{:.0f}", 1 / v) : fmt::format("{:.0f}", v); },
-                  [](double v) { return format_value(v, "OP/s"); });
-  out += fmt::format("<defs><clipPath id=\"plot\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath></defs>", left,
-                     top, right - left, bottom - top);
-  out += "<g clip-path=\"url(#plot)\">";
-  // A roof: bandwidth x intensity up to the peak. Drawn as a polyline in data space.
-  auto roof = [&](double bw, double peak, const std::string& cls, const std::string& colour) {
-    const double ridge = peak / bw;
-    std::string pts = fmt::format("{:.1f},{:.1f} ", x.at(x.lo), y.at(bw * x.lo));
-    if (ridge > x.lo && ridge < x.hi) pts += fmt::format("{:.1f},{:.1f} ", x.at(ridge), y.at(peak));
-    pts += ridge < x.hi ? fmt::format("{:.1f},{:.1f}", x.at(x.hi), y.at(peak)) : fmt::format("{:.1f},{:.1f}", x.at(x.hi), y.at(bw * x.hi));
-    return fmt::format("<polyline class=\"{}\" stroke=\"{}\" points=\"{}\"/>", cls, colour, pts);
-  };
-  std::string legend;
-  int colour = 0;
-  double ly = top + 10;
-  auto legend_entry = [&](const std::string& colour_code, const std::string& cls, const std::string& text) {
-    legend += fmt::format("<line class=\"{}\" stroke=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", cls,
-                          colour_code, right + 12, ly, right + 36, ly);
-    legend += svg_text(right + 42, ly + 4, text, "class=\"legend\"");
-    ly += 16;
-  };
-  for (const auto& s : r.local) {
-    if (!s.chip) continue;
-    const ChipSpec& c = *s.chip;
-    double top_peak = 0;
-    for (const auto& [d, v] : c.peak_ops_per_s) top_peak = std::max(top_peak, v);
-    for (const auto& l : c.memory_levels) {
-      const std::string col = kPalette[colour++ % 12];
-      out += roof(l.bytes_per_s, top_peak, "roof", col);
-      legend_entry(col, "roof", fmt::format("{} {} {}", c.name, l.level, format_value(l.bytes_per_s, "B/s")));
-    }
-    int nth = 0;
-    for (const auto& [d, v] : c.peak_ops_per_s) {
-      const double ridge = v / c.memory_bytes_per_s;
-      out += fmt::format("<line class=\"peak\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>",
-                         x.at(std::max(x.lo, ridge / 8)), y.at(v), x.at(x.hi), y.at(v));
-      // Labels of close peaks alternate above and below their lines, and step left.
-      out += svg_text(x.at(x.hi) - 4 - 90.0 * (nth % 3), y.at(v) + (nth % 2 ? 11 : -4),
-                      fmt::format("{} {} {}", c.name, calibrate::dtype_name(d), format_value(v, ops_unit(d))),
-                      "text-anchor=\"end\" class=\"peaklabel\"");
-      ++nth;
-    }
-  }
-  for (const auto& c : r.catalogue) {
-    out += roof(c.memory_bytes_per_s, c.peak_ops(Dtype::bf16), "catalogue", "#999999");
-    const double ridge = c.peak_ops(Dtype::bf16) / c.memory_bytes_per_s;
-    if (ridge < x.hi)
-      out += svg_text(x.at(x.hi) - 4, y.at(c.peak_ops(Dtype::bf16)) + 12, c.name, "text-anchor=\"end\" class=\"catlabel\"");
-  }
-  legend_entry("#999999", "catalogue", "catalogue chips, bf16 (spec)");
-  std::map<std::string, std::string> point_colour;
-  for (const auto& p : r.points) {
-    const std::string family = p.label.substr(0, p.label.find(' ', p.label.find(' ') + 1));
-    if (!point_colour.count(family)) {
-      point_colour[family] = kPalette[(colour++) % 12];
-      legend += fmt::format("<circle cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"/>", right + 24, ly, point_colour[family]);
-      legend += svg_text(right + 42, ly + 4, family, "class=\"legend\"");
-      ly += 16;
-    }
-    if (p.intensity < x.lo || p.intensity > x.hi) continue;
-    out += fmt::format("<circle class=\"point\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"4\" fill=\"{}\"><title>{}: {} at {:.3g} op/B</title></circle>",
-                       x.at(p.intensity), y.at(p.ops_per_s), point_colour[family], html_escape(p.label),
-                       html_escape(format_value(p.ops_per_s, "OP/s")), p.intensity);
-  }
-  out += "</g>" + legend + "</svg>";
-  return out;
-}
-
-std::string pareto_svg(const AuditReport& r) {
-  const double W = 860, H = 480, left = 90, right = W - 200, top = 30, bottom = H - 60;
-  double lat_lo = 1e300, lat_hi = 0, usd_lo = 1e300, usd_hi = 0;
-  for (const auto& [chip, pts] : r.pareto)
-    for (const auto& p : pts) {
-      if (!p.usd_per_mtok || !(*p.usd_per_mtok > 0)) continue;
-      lat_lo = std::min(lat_lo, p.step_time_s);
-      lat_hi = std::max(lat_hi, p.step_time_s);
-      usd_lo = std::min(usd_lo, *p.usd_per_mtok);
-      usd_hi = std::max(usd_hi, *p.usd_per_mtok);
-    }
-  if (lat_hi <= 0) return "<p>No priced configuration fits: nothing to plot.</p>";
-  const LogAxis x{std::pow(10, std::floor(std::log10(lat_lo))), std::pow(10, std::ceil(std::log10(lat_hi * 1.01))), left, right};
-  const LogAxis y{std::pow(10, std::floor(std::log10(usd_lo))), std::pow(10, std::ceil(std::log10(usd_hi * 1.01))), bottom, top};
-  std::string out = svg_open("pareto", "Pareto frontier", W, H);
-  out += svg_axes(x, y, "per-token latency: decode step time (s)", "USD per 1M output tokens",
-                  [](double v) { return v >= 1 ? fmt::format("{:.0f} s", v) : v >= 1e-3 ? fmt::format("{:.0f} ms", v * 1e3) : fmt::format("{:.0f} us", v * 1e6); },
-                  [](double v) { return v >= 1 ? fmt::format("{:.0f}", v) : fmt::format("{:.2g}", v); });
-  std::string legend;
-  double ly = top + 10;
-  int colour = 0;
-  for (const auto& [chip, pts] : r.pareto) {
-    const std::string col = chip == "local" ? "#d62728" : kPalette[1 + (colour++) % 11];
-    std::string line;
-    for (const auto& p : pts)
-      if (p.usd_per_mtok && *p.usd_per_mtok > 0) line += fmt::format("{:.1f},{:.1f} ", x.at(p.step_time_s), y.at(*p.usd_per_mtok));
-    if (line.empty()) continue;
-    out += fmt::format("<polyline class=\"frontier\" stroke=\"{}\" points=\"{}\"/>", col, line);
-    for (const auto& p : pts)
-      if (p.usd_per_mtok && *p.usd_per_mtok > 0)
-        out += fmt::format("<circle class=\"point\" cx=\"{:.1f}\" cy=\"{:.1f}\" r=\"3.5\" fill=\"{}\"><title>{} x{} {} batch {}: "
-                           "{} ms, USD {:.3g} per 1M tokens</title></circle>",
-                           x.at(p.step_time_s), y.at(*p.usd_per_mtok), col, html_escape(chip), p.deployment.chips,
-                           calibrate::dtype_name(p.deployment.weights), p.deployment.batch, step_ms(p.step_time_s),
-                           *p.usd_per_mtok);
-    legend += fmt::format("<line class=\"frontier\" stroke=\"{}\" x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\"/>", col,
-                          right + 12, ly, right + 36, ly);
-    legend += svg_text(right + 42, ly + 4, fmt::format("{} x{} {}", chip, pts.front().deployment.chips,
-                                                       calibrate::dtype_name(pts.front().deployment.weights)),
-                       "class=\"legend\"");
-    ly += 16;
-  }
-  out += legend + "</svg>";
-  return out;
 }
 
 }  // namespace
