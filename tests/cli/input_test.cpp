@@ -230,7 +230,9 @@ TEST_F(Cli, WhatTheFuzzersFoundIsRefusedOrShown) {
   const std::string before = read_all(db);
   for (const char* damaged : {"damaged-page.db", "settings-invalid-utf8.db"}) {
     const std::string copy = dir.file(damaged);
-    write_all(copy, read_all(std::string(ROOFAUDIT_FUZZ_DIR) + "/regressions/merge_database/" + damaged));
+    const std::string bytes = read_all(std::string(ROOFAUDIT_FUZZ_DIR) + "/regressions/merge_database/" + damaged);
+    ASSERT_GT(bytes.size(), 100u) << damaged << " is missing from fuzz/regressions/merge_database";
+    write_all(copy, bytes);
     expect_one_line_error(roofaudit(dir, {"--db", db, "merge", copy}), "is damaged");
     EXPECT_EQ(read_all(db), before) << damaged;
   }
