@@ -9,6 +9,7 @@
 #include <stdexcept>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "values/error.hpp"
 #include "store/store.hpp"
@@ -16,33 +17,13 @@
 namespace roofaudit::cli {
 
 bool is_utf8(const std::string& text) {
-  std::size_t i = 0;
-  while (i < text.size()) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    int more = 0;
-    std::uint32_t cp = 0, least = 0;
-    if (c < 0x80) {
-      ++i;
-      continue;
-    } else if ((c & 0xe0) == 0xc0) {
-      more = 1, cp = c & 0x1f, least = 0x80;
-    } else if ((c & 0xf0) == 0xe0) {
-      more = 2, cp = c & 0x0f, least = 0x800;
-    } else if ((c & 0xf8) == 0xf0) {
-      more = 3, cp = c & 0x07, least = 0x10000;
-    } else {
-      return false;
-    }
-    if (i + std::size_t(more) >= text.size()) return false;  // cut short
-    for (int k = 1; k <= more; ++k) {
-      const auto t = static_cast<unsigned char>(text[i + std::size_t(k)]);
-      if ((t & 0xc0) != 0x80) return false;
-      cp = (cp << 6) | (t & 0x3f);
-    }
-    if (cp < least || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
-    i += std::size_t(more) + 1;
+  // The JSON writer's own check: what it accepts is what `--json` can print as given.
+  try {
+    (void)nlohmann::json(text).dump();
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
   }
-  return true;
 }
 
 bool is_run_id(const std::string& text) {

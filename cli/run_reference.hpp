@@ -23,8 +23,9 @@ std::int64_t latest_complete_run(store::Store& db);
 // was tried.
 store::RunRecord resolve_run(store::Store& db, const std::string& ref);
 
-// Whether `text` is well-formed UTF-8 (no overlong forms, surrogates or code points past
-// U+10FFFF): what a name the user chose must be to print and export as it was given.
+// Whether `text` is well-formed UTF-8 (as the JSON writer checks it: no overlong forms,
+// surrogates or code points past U+10FFFF): what a name the user chose must be to print
+// and export as it was given.
 bool is_utf8(const std::string& text);
 
 // "4KiB", "512kB", "1GiB", "2GB", "65536" -> bytes, at least 1 and at most 2^60. Throws

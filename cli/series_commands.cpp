@@ -180,9 +180,10 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
 
 int run_merge(const GlobalOptions& global, const std::vector<std::string>& files) {
   store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
-  for (const auto& file : files) db.check_mergeable(file);  // every file first: one bad file merges nothing
-  for (const auto& file : files) {
-    const auto r = db.merge_from(file);
+  const auto results = db.merge_files(files);  // every file checked first: one bad file merges nothing
+  for (std::size_t i = 0; i < files.size(); ++i) {
+    const std::string& file = files[i];
+    const auto& r = results[i];
     std::string ids;
     if (!r.new_run_ids.empty())
       ids = r.new_run_ids.size() == 1 ? fmt::format(" (run {})", r.new_run_ids.front())

@@ -83,16 +83,15 @@ Measurement ProbeDriver::outcome(Measurement m, const Timed& t, const std::strin
   return m;
 }
 
-std::uint64_t calibrate_work(double target_s, std::uint64_t start, std::uint64_t most,
-                             const std::function<double(std::uint64_t, std::string& problem)>& seconds_for,
-                             std::string& problem, double reach, double least_growth) {
-  std::uint64_t n = std::max<std::uint64_t>(start, 1);
+void calibrate(double target_s, std::uint64_t& count, std::uint64_t most, const std::function<void(std::uint64_t)>& set,
+               const CheckedSample& sample, std::string& problem, double reach, double least_growth) {
+  count = std::max<std::uint64_t>(count, 1);
   for (;;) {
-    const double s = seconds_for(n, problem);
-    if (!problem.empty()) return 0;
-    if (s >= target_s * reach || n >= most) return n;
+    set(count);
+    const double s = sample(problem);
+    if (!problem.empty() || s >= target_s * reach || count >= most) return;
     const double scale = s > 0 ? target_s / s : 16;
-    n = std::min<std::uint64_t>(most, std::uint64_t(std::ceil(double(n) * std::clamp(scale * 1.05, least_growth, 16.0))));
+    count = std::min<std::uint64_t>(most, std::uint64_t(std::ceil(double(count) * std::clamp(scale * 1.05, least_growth, 16.0))));
   }
 }
 

@@ -89,12 +89,18 @@ class ProbeDriver {
   std::string device_ = "cpu";
 };
 
-// How much work makes one sample last about `target_s`: starting from `start` units,
-// `seconds_for(n)` times n units (and may validate them); the count grows by the
-// shortfall (at least x`least_growth`, at most x16) until a run reaches `reach` x the target
-// or `most` units. Returns the count, or 0 when `seconds_for` reported a problem.
-std::uint64_t calibrate_work(double target_s, std::uint64_t start, std::uint64_t most,
-                             const std::function<double(std::uint64_t, std::string& problem)>& seconds_for,
-                             std::string& problem, double reach = 1.0, double least_growth = 1.5);
+// How much work makes one sample last about `target_s`: `count` (its value the first
+// try) grows by the shortfall, at least x`least_growth` and at most x16 a try, until a
+// sample reaches `reach` x the target or `most` units. `sample` runs with `count` set and
+// may validate; its first problem ends the calibration (in `problem`). These samples are
+// also the warm-up: caches hold the working set and clocks have ramped when timing starts.
+void calibrate(double target_s, std::uint64_t& count, std::uint64_t most, const std::function<void(std::uint64_t)>& set,
+               const CheckedSample& sample, std::string& problem, double reach, double least_growth);
+template <typename Count>
+void calibrate_count(double target_s, Count& count, Count most, const CheckedSample& sample, std::string& problem,
+                     double reach = 1.0, double least_growth = 1.5) {
+  std::uint64_t n = count;
+  calibrate(target_s, n, most, [&](std::uint64_t k) { count = Count(k); }, sample, problem, reach, least_growth);
+}
 
 }  // namespace roofaudit

@@ -1,4 +1,4 @@
-// Store::merge_from and the checks a handed file passes before anything of it is copied.
+// Store::merge_files and the checks a handed file passes before anything of it is copied.
 #include <algorithm>
 #include <filesystem>
 #include <optional>
@@ -278,8 +278,16 @@ void copy_tags(Store& store, Database& db, int version, MergeResult& out) {
 
 }  // namespace
 
-Store::MergeResult Store::merge_from(const std::string& path) {
-  check_mergeable(path);
+Store::MergeResult Store::merge_from(const std::string& path) { return merge_files({path}).front(); }
+
+std::vector<Store::MergeResult> Store::merge_files(const std::vector<std::string>& paths) {
+  for (const auto& path : paths) check_mergeable(path);
+  std::vector<MergeResult> out;
+  for (const auto& path : paths) out.push_back(copy_checked(path));
+  return out;
+}
+
+Store::MergeResult Store::copy_checked(const std::string& path) {
   Statement attach(*db_, "ATTACH DATABASE ?1 AS other");
   attach.bind(1, read_only_uri(path));
   attach.run();

@@ -68,8 +68,10 @@ class Store {
     std::vector<std::int64_t> new_run_ids;
   };
   MergeResult merge_from(const std::string& path);
-  // Throws the Error merge_from would for a file it cannot merge, changing nothing: a merge
-  // command checks every file before it merges any.
+  // One merge command over several files: every file is checked (once) before any is
+  // copied, so a file that cannot be merged merges nothing. One result per file, in order.
+  std::vector<MergeResult> merge_files(const std::vector<std::string>& paths);
+  // Throws the Error merge_from would for a file it cannot merge, changing nothing.
   void check_mergeable(const std::string& path);
 
   // Runs left 'running' by a process that no longer exists become 'interrupted'.
@@ -80,6 +82,9 @@ class Store {
   Database& database() { return *db_; }
 
  private:
+  // The copy of a file check_mergeable has passed, in one transaction.
+  MergeResult copy_checked(const std::string& path);
+
   std::unique_ptr<Database> db_;
 };
 

@@ -67,17 +67,7 @@ void run(const std::uint32_t* w, std::size_t rows, std::size_t groups, const XT*
           _tile_loadd(7, panel + q * kPanelRows * 4 + 64, kPanelRows * 4);
           _tile_loadd(4, a + q * 4, x_stride);
           _tile_loadd(5, a + 16 * x_stride + q * 4, x_stride);
-          if constexpr (kBf16) {
-            _tile_dpbf16ps(0, 4, 6);
-            _tile_dpbf16ps(1, 4, 7);
-            _tile_dpbf16ps(2, 5, 6);
-            _tile_dpbf16ps(3, 5, 7);
-          } else {
-            _tile_dpbusd(0, 4, 6);
-            _tile_dpbusd(1, 4, 7);
-            _tile_dpbusd(2, 5, 6);
-            _tile_dpbusd(3, 5, 7);
-          }
+          amx::dot_2x2<kBf16 ? amx::Dot::bf16 : amx::Dot::u8s8>();
         }
         _tile_stored(0, c[0], 64);
         _tile_stored(1, c[1], 64);

@@ -51,19 +51,7 @@ double tile_chains(std::size_t iterations) {
   for (auto& v : ones) v = kBf16 ? 0x3f80 : 0x0101;
   amx::configure_16x64();
   load_sources(ones);
-  for (std::size_t i = 0; i < iterations; ++i) {
-    if constexpr (kBf16) {
-      _tile_dpbf16ps(0, 4, 6);
-      _tile_dpbf16ps(1, 4, 7);
-      _tile_dpbf16ps(2, 5, 6);
-      _tile_dpbf16ps(3, 5, 7);
-    } else {
-      _tile_dpbssd(0, 4, 6);
-      _tile_dpbssd(1, 4, 7);
-      _tile_dpbssd(2, 5, 6);
-      _tile_dpbssd(3, 5, 7);
-    }
-  }
+  for (std::size_t i = 0; i < iterations; ++i) amx::dot_2x2<kBf16 ? amx::Dot::bf16 : amx::Dot::s8s8>();
   const double sum = kBf16 ? sum_accumulators<float>() : sum_accumulators<std::int32_t>();
   _tile_release();
   return sum;

@@ -263,12 +263,7 @@ class CpuBandwidthProbe final : public Probe {
     // calibration regions are also the warm-up: caches and TLBs hold the working set
     // when the timed repetitions start.
     std::string problem;
-    calibrate_work(driver.sample_seconds(0.002, 0.01), inner, std::size_t{1} << 30,
-                   [&](std::uint64_t count, std::string& p) {
-                     inner = std::size_t(count);
-                     return sample(p);
-                   },
-                   problem);
+    calibrate_count(driver.sample_seconds(0.002, 0.01), inner, std::size_t{1} << 30, sample, problem);
     Measurement m = driver.measurement(
         {v.name, "bandwidth", "B/s", true, kConvention},
         {{"working_set_bytes", ws}, {"threads", threads_}, {"isa", std::string(kernels::isa_name(kernels_->isa))},

@@ -79,12 +79,7 @@ class CpuLatencyProbe final : public Probe {
       return s;
     };
     std::string problem;
-    calibrate_work(driver.sample_seconds(0.003, 0.01), hops, std::size_t{1} << 34,
-                   [&](std::uint64_t count, std::string& p) {
-                     hops = std::size_t(count);
-                     return chase(p);
-                   },
-                   problem);
+    calibrate_count(driver.sample_seconds(0.003, 0.01), hops, std::size_t{1} << 34, chase, problem);
     Measurement m = driver.measurement(
         {"chase", "latency", "s", false, "seconds per dependent load; one 64-byte line per hop, random single cycle"},
         {{"working_set_bytes", std::uint64_t(n) * sizeof(ChaseLine)}, {"threads", 1}, {"hops", hops},

@@ -126,12 +126,7 @@ class CpuPeakProbe final : public Probe {
     };
     // Calibration doubles as warm-up (clocks ramp up, the code is hot).
     std::string problem;
-    calibrate_work(driver.sample_seconds(0.005, 0.02), iterations, k.max_iterations,
-                   [&](std::uint64_t n, std::string& p) {
-                     iterations = std::size_t(n);
-                     return sample(p);
-                   },
-                   problem);
+    calibrate_count(driver.sample_seconds(0.005, 0.02), iterations, k.max_iterations, sample, problem);
     Measurement m = driver.measurement(figure(k.precision),
                                        {{"threads", threads}, {"isa", k.isa}, {"instruction", k.instruction},
                                         {"iterations", iterations}, {"ops_per_iteration", k.ops_per_iteration}});

@@ -172,12 +172,8 @@ class GpuPeakProbe final : public gpu::GpuProbe {
     };
     // Calibration doubles as warm-up: grow the loop until one dispatch fills half the target.
     std::string problem;
-    calibrate_work(gpu::sample_target_seconds(driver.settings(), desc), 16, 1u << 24,
-                   [&](std::uint64_t n, std::string& p) {
-                     iterations = std::uint32_t(n);
-                     return sample(p);
-                   },
-                   problem, 0.5, 2.0);
+    calibrate_count(gpu::sample_target_seconds(driver.settings(), desc), iterations, std::uint32_t{1} << 24, sample,
+                    problem, 0.5, 2.0);
     Measurement m = driver.measurement(
         figure(v), {{"device_name", desc.name}, {"instruction", v.instruction},
                     {"invocations", v.coopmat ? groups * desc.subgroup_size : invocations}, {"iterations", iterations},

@@ -147,12 +147,7 @@ class LinkCoreProbe final : public Probe {
     };
     // Round trips for the target time, from a short calibration.
     std::string problem;
-    calibrate_work(driver.sample_seconds(0.003, 0.01), trips, std::uint64_t{1} << 26,
-                   [&](std::uint64_t n, std::string& p) {
-                     trips = n;
-                     return sample(p);
-                   },
-                   problem, 0.5, 2.0);
+    calibrate_count(driver.sample_seconds(0.003, 0.01), trips, std::uint64_t{1} << 26, sample, problem, 0.5, 2.0);
     Measurement m = driver.measurement(
         {"ping_pong", "latency", "s", false,
          "one-way latency: half the round trip of one 64-byte line written alternately by two pinned threads"},

@@ -116,7 +116,8 @@ TEST_F(Cli, AFullDiskKeepsTheOldFileAndFails) {
 // OpenMP region and aborted the process, leaving the run 'running'), and the run is failed.
 TEST_F(Cli, AnAllocationThatFailsFailsTheRunCleanly) {
 #if defined(__SANITIZE_ADDRESS__)
-  GTEST_SKIP() << "AddressSanitizer reserves terabytes of address space: an address-space cap cannot run under it";
+  GTEST_SKIP() << "AddressSanitizer reserves terabytes of address space: an address-space cap cannot run under it "
+                  "(CpuBandwidthProbe.AnAllocationThatFailsThrowsToTheCaller asserts the same path in process)";
 #else
   const std::string err = dir.file("stderr-as");
   const int code = wait_exit(spawn({"--db", db, "run", "--probes", "cpu.bandwidth", "--min-size", "1GiB", "--max-size",

@@ -105,6 +105,28 @@ TEST(CpuBandwidthProbe, EveryVariantValidatesOverASmallSweep) {
   for (const char* v : {"read", "write", "write_nt", "copy", "copy_nt", "triad"}) EXPECT_GE(per_variant[v], 10) << v;
 }
 
+// A working set no address space holds: the allocation fails on the probe's own thread,
+// before any OpenMP region (an exception escaping one ends the process), and reaches the
+// run loop as an Error. The check that refuses it up front is bypassed here on purpose.
+TEST(CpuBandwidthProbe, AnAllocationThatFailsThrowsToTheCaller) {
+  RunSettings settings;
+  settings.quick = true;
+  settings.min_working_set_bytes = std::uint64_t{1} << 56;
+  settings.max_working_set_bytes = std::uint64_t{1} << 56;
+  std::atomic<bool> stop{false};
+  std::vector<Measurement> out;
+  auto probe = std::move(ProbeRegistry::instance().select({"cpu.bandwidth"}).front());
+  ProbeContext ctx{settings, test_topology(), [&](Measurement m) { out.push_back(std::move(m)); },
+                   [](const std::string&) {}, stop, [](const DeviceInfo&) {}};
+  try {
+    probe->run(ctx);
+    ADD_FAILURE() << "a 64 PiB working set was allocated";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot allocate"), std::string::npos) << e.what();
+  }
+  EXPECT_TRUE(out.empty());
+}
+
 TEST(CpuLatencyProbe, ValidatesAndCoversTheRange) {
   const auto ms = run_small("cpu.latency");
   ASSERT_GE(ms.size(), 10u);
