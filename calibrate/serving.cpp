@@ -101,8 +101,23 @@ bool is_legal_topology(const ChipSpec& c, int n) {
   return c.topologies.empty() || std::find(c.topologies.begin(), c.topologies.end(), n) != c.topologies.end();
 }
 
+namespace {
+
+// A count from a real figure (chips, batch, degree), clamped into [lo, hi] before it
+// becomes an integer: a figure beyond any count an integer holds (a tiny efficiency, a
+// huge model) saturates instead of overflowing.
+std::int64_t count_of(double v, std::int64_t lo, std::int64_t hi) {
+  if (!(v >= double(lo))) return lo;  // NaN included
+  if (v >= double(hi)) return hi;
+  return std::int64_t(v);
+}
+constexpr std::int64_t kMostChips = std::int64_t{1} << 30;  // beyond any deployment, inside int
+
+}  // namespace
+
 int round_up_topology(const ChipSpec& c, std::int64_t n) {
   n = std::max<std::int64_t>(n, 1);
+  if (n > kMostChips) throw Error(fmt::format("does not fit: needs {} chips of {}, more than any deployment", n, c.name));
   if (c.topologies.empty()) return int(n);
   for (int t : c.topologies)
     if (t >= n) return t;
@@ -111,12 +126,14 @@ int round_up_topology(const ChipSpec& c, std::int64_t n) {
 }
 
 int min_chips(const ModelSpec& m, const ChipSpec& c, Dtype weights) {
-  return round_up_topology(c, std::int64_t(std::ceil(param_bytes(m, weights) / c.memory_bytes)));
+  return round_up_topology(c, count_of(std::ceil(param_bytes(m, weights) / c.memory_bytes), 1, kMostChips + 1));
 }
 
 std::int64_t max_batch(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   const double kv_bytes_seq = kv_bytes_token(m, d.kv) * double(d.context);
-  return std::int64_t(std::floor((d.usable * d.chips * c.memory_bytes - param_bytes(m, d.weights)) / kv_bytes_seq));
+  // Negative where the weights alone do not fit.
+  return count_of(std::floor((d.usable * d.chips * c.memory_bytes - param_bytes(m, d.weights)) / kv_bytes_seq),
+                  -(std::int64_t{1} << 62), std::int64_t{1} << 62);
 }
 
 double critical_batch(const ChipSpec& c, Dtype weights) {
@@ -176,7 +193,7 @@ int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d)
   const double W = c.memory_bytes_per_s * c.efficiency.bandwidth;
   const double C = c.peak_ops(Dtype::bf16) * c.efficiency.decode_matmul;
   const double F = m.d_ff, B = double(std::max<std::int64_t>(d.batch, 1));
-  return std::max(1, int(std::floor(std::max(F * c.link_bytes_per_s / (B * W), F * c.link_bytes_per_s / C))));
+  return int(count_of(std::floor(std::max(F * c.link_bytes_per_s / (B * W), F * c.link_bytes_per_s / C)), 1, kMostChips));
 }
 
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
@@ -187,7 +204,7 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.param_bytes = param_bytes(m, d.weights);
   e.kv_bytes_per_token = kv_bytes_token(m, d.kv);
   e.kv_bytes_per_seq = e.kv_bytes_per_token * double(d.context);
-  e.min_chips = std::int64_t(std::ceil(e.param_bytes / c.memory_bytes));
+  e.min_chips = count_of(std::ceil(e.param_bytes / c.memory_bytes), 1, kMostChips + 1);
   if (!c.topologies.empty() && e.min_chips <= c.topologies.back()) e.min_chips = round_up_topology(c, e.min_chips);
   e.max_batch = max_batch(m, c, d);
   e.critical_batch = critical_batch(c, d.weights);
@@ -250,8 +267,9 @@ int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64
     if (max_batch(m, c, d) >= batch) return n;
   }
   const double per_chip = d.usable * c.memory_bytes;
-  const auto needed = std::int64_t(
-      std::ceil((param_bytes(m, d.weights) + double(batch) * kv_bytes_token(m, d.kv) * double(d.context)) / per_chip));
+  const auto needed = count_of(
+      std::ceil((param_bytes(m, d.weights) + double(batch) * kv_bytes_token(m, d.kv) * double(d.context)) / per_chip), 1,
+      kMostChips + 1);
   throw Error(fmt::format("does not fit: {} needs {} chips of {}, more than its largest topology ({})", m.name, needed,
                           c.name, candidates.back()));
 }

@@ -268,5 +268,29 @@ TEST(OwnedCost, PricePerHourFromCapitalAndPower) {
   EXPECT_THROW(owned_usd_per_hour(c), Error);
 }
 
+// Counts computed from extreme figures saturate instead of overflowing an int (a fuzzer
+// found a tiny bandwidth efficiency making the useful tensor-parallel degree 3e9).
+TEST(Serving, CountsFromExtremeFiguresSaturate) {
+  ChipSpec c = find_chip("h100");
+  c.efficiency.bandwidth = 1e-9;
+  Deployment d;
+  d.batch = 1;
+  const int degree = useful_tp_degree(find_model("llama3-70b"), c, d);
+  EXPECT_GE(degree, 1);
+  EXPECT_LE(degree, 1 << 30);
+  ModelSpec huge = find_model("llama3-405b");
+  huge.experts = 4096;
+  huge.active_experts = 1;
+  ChipSpec tiny = find_chip("h100");
+  tiny.topologies.clear();
+  tiny.memory_bytes = 1e6;
+  try {
+    min_chips(huge, tiny, Dtype::fp32);
+    ADD_FAILURE() << "a model of " << huge.total_params() << " parameters fit 1 MB chips";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("more than any deployment"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace roofaudit::calibrate
