@@ -16,6 +16,7 @@
 #include "cli/validators.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
+#include "reports/document.hpp"
 #include "reports/gbench_json.hpp"
 #include "store/paths.hpp"
 #include "store/store.hpp"
@@ -25,6 +26,8 @@ namespace roofaudit::cli {
 namespace {
 
 using calibrate::Verdict;
+using reports::Format;
+constexpr auto kCheckFormats = {Format::text, Format::markdown, Format::json};
 
 constexpr std::size_t kMinRepetitions = 3;
 
@@ -266,16 +269,61 @@ CheckResult judge_metrics(store::Store& db, const store::RunRecord& candidate, c
   return out;
 }
 
+const char* kind_name(const Finding& f) { return f.verdict.kind == Verdict::Kind::regression ? "regression" : "improvement"; }
+
+// The verdicts as a document: text lists them one line each (a CI log), Markdown as a table
+// under a heading (a CI summary or a pull request comment).
+reports::Document check_document(const CheckResult& c, const store::RunRecord& candidate, const std::string& against,
+                                 const std::vector<std::string>& notes, const CheckOptions& o, double threshold, Format format) {
+  const auto& findings = c.findings;
+  const std::size_t improvements = findings.size() - std::size_t(c.regressions);
+  const auto plural = [](std::size_t n) { return n == 1 ? "" : "s"; };
+  reports::Document d;
+  if (format == Format::text) {
+    for (const auto& f : findings)
+      d.intro.push_back(reports::Paragraph(fmt::format(
+          "{} {} {:+.1f}% (needed {:.1f}%) p={:.1g} n={} vs {}, baseline {}",
+          f.verdict.kind == Verdict::Kind::regression ? "REGRESSION" : "improvement", f.name, f.verdict.change * 100,
+          f.verdict.threshold * 100, f.verdict.p, f.n_candidate, f.n_baseline, against)));
+    for (const auto& n : notes) d.intro.push_back(reports::Paragraph(n));
+    d.intro.push_back(reports::Paragraph(fmt::format(
+        "run {} against {}: {} metrics compared, {} regression{}, {} improvement{}{}", candidate.id, against, c.compared,
+        c.regressions, plural(std::size_t(c.regressions)), improvements, plural(improvements),
+        c.too_few ? fmt::format(" ({} with too few repetitions)", c.too_few) : "")));
+    return d;
+  }
+  using reports::Align;
+  d.title = fmt::format("roofaudit check: run {} against {}", candidate.id, against);
+  d.title_level = 3;
+  d.intro.push_back(reports::Paragraph(fmt::format("{} metrics compared (alpha {}; a move must exceed {:.1f}%, 3x the baseline "
+                                                   "repetitions' robust CV and {:.2f}x the run-to-run spread of the last {} "
+                                                   "runs): ",
+                                                   c.compared, o.alpha, threshold * 100, c.multiplier, c.history_runs))
+                        .strong(fmt::format("{} regression{}", c.regressions, plural(std::size_t(c.regressions))))
+                        .text(fmt::format(", {} improvement{}.", improvements, plural(improvements))));
+  if (!findings.empty()) {
+    reports::Table t;
+    t.columns = {{"", Align::left}, {"metric", Align::left}, {"change"}, {"needed"}, {"p"}, {"repetitions", Align::left}};
+    t.columns[1].code = true;
+    for (const auto& f : findings)
+      t.rows.push_back({kind_name(f), f.name, fmt::format("{:+.1f}%", f.verdict.change * 100),
+                        fmt::format("{:.1f}%", f.verdict.threshold * 100), fmt::format("{:.1g}", f.verdict.p),
+                        fmt::format("{} vs {}", f.n_candidate, f.n_baseline)});
+    d.intro.push_back(std::move(t));
+  }
+  if (!notes.empty()) d.intro.push_back(reports::List{notes});
+  return d;
+}
+
 void print_check(const CheckResult& c, const store::RunRecord& candidate, const std::vector<std::int64_t>& baseline_ids,
-                 const std::vector<std::string>& notes, const CheckOptions& o, double threshold) {
+                 const std::vector<std::string>& notes, const CheckOptions& o, double threshold, Format format) {
   const auto& findings = c.findings;
   const auto regressions = c.regressions;
   const std::size_t compared = c.compared, too_few = c.too_few, unmatched = c.unmatched;
   const double multiplier = c.multiplier;
   const bool spread_known = c.spread_known;
   const std::string against = run_span(baseline_ids);
-  auto kind_name = [](const Finding& f) { return f.verdict.kind == Verdict::Kind::regression ? "regression" : "improvement"; };
-  if (o.format == "json") {
+  if (format == Format::json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& f : findings)
       arr.push_back({{"metric", f.name}, {"kind", kind_name(f)}, {"change", f.verdict.change}, {"p", f.verdict.p},
@@ -287,41 +335,15 @@ void print_check(const CheckResult& c, const store::RunRecord& candidate, const 
                                 {"history_runs", c.history_runs}, {"between_run_multiplier", multiplier},
                                 {"informational", o.informational || (!spread_known && !o.strict)}})
               << "\n";
-  } else if (o.format == "markdown") {
-    std::cout << fmt::format("### roofaudit check: run {} against {}\n\n", candidate.id, against);
-    std::cout << fmt::format("{} metrics compared (alpha {}; a move must exceed {:.1f}%, 3x the baseline repetitions' "
-                             "robust CV and {:.2f}x the run-to-run spread of the last {} runs): **{} regression{}**, {} "
-                             "improvement{}.\n\n",
-                             compared, o.alpha, threshold * 100, multiplier, c.history_runs, regressions,
-                             regressions == 1 ? "" : "s", findings.size() - regressions,
-                             findings.size() - regressions == 1 ? "" : "s");
-    if (!findings.empty()) {
-      std::cout << "| | metric | change | needed | p | repetitions |\n|---|---|---:|---:|---:|---|\n";
-      for (const auto& f : findings)
-        std::cout << fmt::format("| {} | `{}` | {:+.1f}% | {:.1f}% | {:.1g} | {} vs {} |\n", kind_name(f), f.name,
-                                 f.verdict.change * 100, f.verdict.threshold * 100, f.verdict.p, f.n_candidate, f.n_baseline);
-    }
-    for (const auto& n : notes) std::cout << "\n- " << n;
-    if (!notes.empty()) std::cout << "\n";
   } else {
-    for (const auto& f : findings)
-      std::cout << fmt::format("{} {} {:+.1f}% (needed {:.1f}%) p={:.1g} n={} vs {}, baseline {}\n",
-                               f.verdict.kind == Verdict::Kind::regression ? "REGRESSION" : "improvement", f.name,
-                               f.verdict.change * 100, f.verdict.threshold * 100, f.verdict.p, f.n_candidate, f.n_baseline,
-                               against);
-    for (const auto& n : notes) std::cout << n << "\n";
-    std::cout << fmt::format("run {} against {}: {} metrics compared, {} regression{}, {} improvement{}{}\n", candidate.id,
-                             against, compared, regressions, regressions == 1 ? "" : "s", findings.size() - regressions,
-                             findings.size() - regressions == 1 ? "" : "s",
-                             too_few ? fmt::format(" ({} with too few repetitions)", too_few) : "");
+    std::cout << reports::render(check_document(c, candidate, against, notes, o, threshold, format), format);
   }
 }
 
 int run_check(const GlobalOptions& global, const CheckOptions& o) {
   const double threshold = parse_fraction(o.threshold);
   if (!(o.alpha > 0 && o.alpha < 1)) throw Error(fmt::format("--alpha must be in (0, 1), not {}", o.alpha));
-  if (o.format != "text" && o.format != "markdown" && o.format != "json")
-    throw Error(fmt::format("--format takes text, markdown or json, not '{}'", o.format));
+  const Format format = reports::parse_format(o.format, kCheckFormats);
   selected_probes(o.probes);  // refuses an unknown probe before the database is opened
   const auto store = open_existing_store(global);
   store::Store& db = *store;
@@ -331,7 +353,7 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   for (const auto& r : baseline) baseline_ids.push_back(r.id);
   std::vector<std::string> notes = baseline_warnings(baseline, candidate, o);
   const CheckResult result = judge_metrics(db, candidate, baseline, baseline_ids, o, threshold, notes);
-  print_check(result, candidate, baseline_ids, notes, o, threshold);
+  print_check(result, candidate, baseline_ids, notes, o, threshold, format);
   return result.regressions > 0 && !o.informational && (result.spread_known || o.strict) ? 1 : 0;
 }
 
@@ -363,7 +385,7 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) 
       ->capture_default_str();
   cmd->add_option("--alpha", o->alpha, "significance of the one-sided Mann-Whitney U test")->capture_default_str();
   cmd->add_option("--probes", o->probes, "probes to check, comma-separated; 'cpu.' selects a family")->delimiter(',');
-  cmd->add_option("--format", o->format, "text, markdown or json")->capture_default_str();
+  cmd->add_option("--format", o->format, reports::format_list(kCheckFormats))->capture_default_str();
   cmd->add_flag("--informational", o->informational, "report, but always exit 0");
   cmd->add_flag("--strict", o->strict,
                 "exit 1 on a regression even before the series has the 3 earlier runs that give its spread");

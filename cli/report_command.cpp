@@ -73,10 +73,10 @@ std::vector<reports::RooflinePoint> roofline_points(const reports::RunView& v) {
   return out;
 }
 
-int run_report(const GlobalOptions& global, const ReportOptions& o) {
-  static const std::vector<std::string> formats = {"text", "markdown", "json", "csv", "html"};
-  if (std::find(formats.begin(), formats.end(), o.format) == formats.end())
-    throw Error(fmt::format("--format takes text, markdown, json, csv or html, not '{}'", o.format));
+constexpr auto kReportFormats = {reports::Format::text, reports::Format::markdown, reports::Format::json, reports::Format::csv,
+                                 reports::Format::html};
+
+void check_report_options(const ReportOptions& o) {
   if (o.context < 1) throw Error(fmt::format("--context must be at least 1, not {}", o.context));
   if (!std::isfinite(o.usable) || o.usable <= 0 || o.usable > 1)
     throw Error(fmt::format("--usable must be in (0, 1], not {}", o.usable));
@@ -85,25 +85,22 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
     if (!dir.empty() && !std::filesystem::is_directory(dir))
       throw Error(fmt::format("cannot write {}: no directory {}", o.output, dir.string()));
   }
-  const ModelSpec model = load_model(o.model);
-  std::optional<LocalPrice> price;
+}
+
+std::optional<LocalPrice> report_price(const ReportOptions& o) {
   if (o.price_per_hour) {
     if (!std::isfinite(*o.price_per_hour) || *o.price_per_hour < 0)
       throw Error("--price-per-hour must be a non-negative number");
-    price = LocalPrice{*o.price_per_hour, std::nullopt};
-  } else if (!o.price_config.empty()) {
-    price = price_from_json(read_json_file(o.price_config), o.price_config);
+    return LocalPrice{*o.price_per_hour, std::nullopt};
   }
-  const auto store = open_existing_store(global);
-  store::Store& db = *store;
-  const auto view = load_run_view(db, o.run > 0 ? o.run : latest_complete_run(db));
+  if (!o.price_config.empty()) return price_from_json(read_json_file(o.price_config), o.price_config);
+  return std::nullopt;
+}
 
-  reports::AuditReport r;
-  r.view = view;
-  r.model = model.name;
-  r.deployment = fmt::format("context {}, usable memory fraction {:.2f}, the largest batch that fits, weights bf16, int8 "
-                             "or int4 (KV int8 for int4), prompt = context",
-                             o.context, o.usable);
+// Each local device calibrated from the run, with its decode knees.
+std::vector<reports::LocalSection> local_sections(store::Store& db, const reports::RunView& view,
+                                                  const std::optional<LocalPrice>& price) {
+  std::vector<reports::LocalSection> out;
   for (auto& c : calibrate_run(db, view, price)) {
     reports::LocalSection s;
     s.device = c.device;
@@ -115,11 +112,15 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
         const auto k = decode_knee_from_json(f.probe, f.variant, f.result);
         s.knees.push_back({f.variant, k.fit.knee_batch, k.roofline_knee});
       }
-    r.local.push_back(std::move(s));
+    out.push_back(std::move(s));
   }
-  r.catalogue = catalog_chips();
-  r.points = roofline_points(view);
+  return out;
+}
 
+// The serving table: every local and catalogue chip at its cheapest fitting configuration
+// (priced first, cheapest first), its Pareto frontier, and a note for each chip that
+// cannot serve the model or needs several machines.
+void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOptions& o) {
   std::vector<Deployment> bases;
   for (Dtype w : {Dtype::bf16, Dtype::int8, Dtype::int4}) {
     Deployment d;
@@ -155,7 +156,27 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   std::sort(priced.begin(), priced.end(), [](const auto& a, const auto& b) { return *a.usd_per_mtok < *b.usd_per_mtok; });
   priced.insert(priced.end(), unpriced.begin(), unpriced.end());
   r.serving = priced;
+}
 
+int run_report(const GlobalOptions& global, const ReportOptions& o) {
+  const reports::Format format = reports::parse_format(o.format, kReportFormats);
+  check_report_options(o);
+  const ModelSpec model = load_model(o.model);
+  const std::optional<LocalPrice> price = report_price(o);
+  const auto store = open_existing_store(global);
+  store::Store& db = *store;
+  const auto view = load_run_view(db, o.run > 0 ? o.run : latest_complete_run(db));
+
+  reports::AuditReport r;
+  r.view = view;
+  r.model = model.name;
+  r.deployment = fmt::format("context {}, usable memory fraction {:.2f}, the largest batch that fits, weights bf16, int8 "
+                             "or int4 (KV int8 for int4), prompt = context",
+                             o.context, o.usable);
+  r.local = local_sections(db, view, price);
+  r.catalogue = catalog_chips();
+  r.points = roofline_points(view);
+  add_serving(r, model, o);
   // The headline metrics' history over the last 30 runs: memory levels (names without
   // '/') and peaks.
   r.history = build_history(
@@ -165,12 +186,7 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
       },
       30);
 
-  std::string text;
-  if (o.format == "text") text = reports::render_report_text(r);
-  else if (o.format == "markdown") text = reports::render_report_markdown(r);
-  else if (o.format == "json") text = reports::json_text(reports::report_to_json(r)) + "\n";
-  else if (o.format == "csv") text = reports::render_report_csv(r);
-  else text = reports::render_report_html(r);
+  const std::string text = reports::render_report(r, format);
   if (o.output.empty()) std::cout << text;
   else write_output_file(o.output, text, store::resolve_database_path(global.db));
   return 0;
@@ -183,7 +199,7 @@ void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action)
   auto o = std::make_shared<ReportOptions>();
   cmd->add_option("--run", o->run, "the run (default: the latest complete run)")->check(whole_at_least(1));
   cmd->add_option("--model", o->model, "catalogue model or path to a Hugging Face config.json")->capture_default_str();
-  cmd->add_option("--format", o->format, "text, markdown, json, csv or html")->capture_default_str();
+  cmd->add_option("--format", o->format, reports::format_list(kReportFormats))->capture_default_str();
   cmd->add_option("--output", o->output, "write to this file instead of standard output");
   cmd->add_option("--context", o->context, "context length of the serving table")->capture_default_str();
   cmd->add_option("--usable", o->usable, "usable fraction of each chip's memory")->capture_default_str();

@@ -21,10 +21,8 @@
 namespace roofaudit::cli {
 namespace {
 
-void check_format(const std::string& format) {
-  if (format != "text" && format != "markdown" && format != "json" && format != "csv")
-    throw Error(fmt::format("--format takes text, markdown, json or csv, not '{}'", format));
-}
+using reports::Format;
+constexpr auto kSeriesFormats = {Format::text, Format::markdown, Format::json, Format::csv};
 
 std::string lower(std::string s) {
   for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
@@ -44,7 +42,7 @@ struct HistoryOptions {
 constexpr std::size_t kDetailedMetrics = 8;
 
 int run_history(const GlobalOptions& global, const HistoryOptions& o) {
-  check_format(o.format);
+  const Format format = reports::parse_format(o.format, kSeriesFormats);
   if (!o.machine.empty() && !o.run.empty()) throw Error("history takes --machine or --run, not both");
   const auto probes = selected_probes(o.probes);
   const auto store = open_existing_store(global);
@@ -74,10 +72,10 @@ int run_history(const GlobalOptions& global, const HistoryOptions& o) {
     }
     std::erase_if(h.markers, [&](const auto& f) { return f.run < first; });
   }
-  if (o.format == "json") std::cout << reports::json_text(reports::history_to_json(h)) << "\n";
-  else if (o.format == "csv") std::cout << reports::render_history_csv(h);
-  else if (o.format == "markdown") std::cout << reports::render_history_markdown(h);
-  else std::cout << reports::render_history_text(h, h.metrics.size() <= kDetailedMetrics);
+  if (format == Format::json) std::cout << reports::json_text(reports::history_to_json(h)) << "\n";
+  else if (format == Format::csv) std::cout << reports::render_history_csv(h);
+  else if (format == Format::markdown) std::cout << reports::render_markdown(reports::history_summary_document(h));
+  else std::cout << reports::render_text(reports::history_document(h, h.metrics.size() <= kDetailedMetrics));
   return 0;
 }
 
@@ -93,7 +91,7 @@ std::string run_label(store::Store& db, const store::RunRecord& r) {
 }
 
 int run_compare(const GlobalOptions& global, const CompareOptions& o) {
-  check_format(o.format);
+  const Format format = reports::parse_format(o.format, kSeriesFormats);
   const auto probes = selected_probes(o.probes);
   const auto store = open_existing_store(global);
   store::Store& db = *store;
@@ -138,7 +136,7 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
     return v ? reports::format_value(*v, unit) : std::string("-");
   };
   const std::string la = run_label(db, a), lb = run_label(db, b);
-  if (o.format == "json") {
+  if (format == Format::json) {
     nlohmann::json arr = nlohmann::json::array();
     for (const auto& r : sorted)
       arr.push_back({{"metric", r.name}, {"unit", r.unit}, {"higher_is_better", r.higher_is_better},
@@ -150,30 +148,28 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
                                 {"b", {{"run", b.id}, {"uuid", b.uuid}, {"label", lb}}},
                                 {"metrics", arr}})
               << "\n";
-  } else if (o.format == "csv") {
+  } else if (format == Format::csv) {
     std::cout << "metric,unit,higher_is_better,a,b,ratio\n";
     for (const auto& r : sorted)
       std::cout << fmt::format("{},{},{},{},{},{}\n", reports::csv_field(r.name), reports::csv_field(r.unit),
                                r.higher_is_better ? 1 : 0, r.va ? fmt::format("{:.9g}", *r.va) : "",
                                r.vb ? fmt::format("{:.9g}", *r.vb) : "", r.va && r.vb && *r.va != 0 ? ratio_text(r) : "");
-  } else if (o.format == "markdown") {
-    // Host names, metric names and units come from the database: escaped, so a stored
-    // "<img onerror=...>" stays text in whatever renders the Markdown.
-    using reports::markdown_escape;
-    std::cout << fmt::format("### roofaudit compare\n\nA: {}  \nB: {}\n\n| metric | A | B | B/A | |\n|---|---:|---:|---:|---|\n",
-                             markdown_escape(la), markdown_escape(lb));
-    for (const auto& r : sorted)
-      std::cout << fmt::format("| `{}` | {} | {} | {} | {} |\n", markdown_escape(r.name),
-                               markdown_escape(value_text(r.va, r.unit)), markdown_escape(value_text(r.vb, r.unit)),
-                               ratio_text(r), verdict(r));
   } else {
-    std::size_t width = 6;
-    for (const auto& r : sorted) width = std::max(width, r.name.size());
-    width = std::min<std::size_t>(width, 70);
-    std::cout << fmt::format("A: {}\nB: {}\n{:<{}}  {:>12}  {:>12}  {:>7}\n", la, lb, "metric", width, "A", "B", "B/A");
+    using reports::Align;
+    reports::Document d;
+    if (format == Format::markdown) d.title = "roofaudit compare";
+    d.title_level = 3;
+    d.intro.push_back(reports::Paragraph("A: " + la).line_break().text("B: " + lb));
+    reports::Table t;
+    t.columns = {{"metric", Align::left, 6, 70}, {"A", Align::right, 12, 12}, {"B", Align::right, 12, 12},
+                 {"B/A", Align::right, 7, 7}, {"", Align::left}};
+    t.columns.front().code = true;
+    t.text_indent = "";
+    t.text_gap = "  ";
     for (const auto& r : sorted)
-      std::cout << fmt::format("{:<{}}  {:>12}  {:>12}  {:>7}  {}\n", r.name, width, value_text(r.va, r.unit),
-                               value_text(r.vb, r.unit), ratio_text(r), verdict(r));
+      t.rows.push_back({r.name, value_text(r.va, r.unit), value_text(r.vb, r.unit), ratio_text(r), verdict(r)});
+    d.intro.push_back(std::move(t));
+    std::cout << reports::render(d, format);
   }
   return 0;
 }
@@ -211,7 +207,7 @@ void add_series_verbs(CLI::App& app, const GlobalOptions& global, Action& action
   history->add_option("--run", ho->run, "the series of this run (id or tag), up to it");
   history->add_option("--last", ho->last, "show the last N runs (change points are found over all of them)")
       ->check(whole_at_least(1));
-  history->add_option("--format", ho->format, "text, markdown, json or csv")->capture_default_str();
+  history->add_option("--format", ho->format, reports::format_list(kSeriesFormats))->capture_default_str();
   history->callback([&action, &global, ho] { action = [&global, ho] { return run_history(global, *ho); }; });
 
   auto* compare = app.add_subcommand("compare", "two runs side by side: every metric, with ratios");
@@ -219,7 +215,7 @@ void add_series_verbs(CLI::App& app, const GlobalOptions& global, Action& action
   compare->add_option("A", co->a, "a run id, tag, 'latest', or a machine (its newest complete run)")->required();
   compare->add_option("B", co->b, "the same for the other side")->required();
   compare->add_option("--probes", co->probes, "probes, comma-separated; 'cpu.' selects a family")->delimiter(',');
-  compare->add_option("--format", co->format, "text, markdown, json or csv")->capture_default_str();
+  compare->add_option("--format", co->format, reports::format_list(kSeriesFormats))->capture_default_str();
   compare->callback([&action, &global, co] { action = [&global, co] { return run_compare(global, *co); }; });
 
   auto* merge = app.add_subcommand("merge", "copy runs from other roofaudit databases into this one (no duplicates)");

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "calibrate/serving.hpp"
+#include "reports/json_text.hpp"
 #include "reports/plots.hpp"
 #include "reports/serving_report.hpp"
 #include "reports/summary_table.hpp"
@@ -112,86 +113,24 @@ std::vector<Row> figure_rows(const AuditReport& r) {
 
 }  // namespace
 
-std::string markdown_escape(const std::string& text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '|' || c == '*' || c == '_' || c == '`' || c == '<' || c == '>' || c == '[' || c == ']') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-std::string html_escape(const std::string& text) {
-  std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      case '\'': out += "&#39;"; break;
-      default: out += c;
-    }
-  }
-  return out;
-}
-
-std::string csv_field(const std::string& text) {
-  if (text.find_first_of(",\"\n\r") == std::string::npos) return text;
-  std::string out = "\"";
-  for (char c : text) {
-    if (c == '"') out += '"';
-    out += c;
-  }
-  return out + "\"";
-}
-
 // ---------------------------------------------------------------------------------
 // text and Markdown
 
 namespace {
 
-struct Table {
-  std::vector<std::string> header;
-  std::vector<std::vector<std::string>> rows;
-};
-
-std::string text_table(const Table& t) {
-  std::vector<std::size_t> width(t.header.size());
-  for (std::size_t i = 0; i < t.header.size(); ++i) width[i] = t.header[i].size();
-  for (const auto& r : t.rows)
-    for (std::size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  auto line = [&](const std::vector<std::string>& cells) {
-    std::string out = " ";
-    for (std::size_t i = 0; i < cells.size(); ++i) {
-      const bool left = i == 0 || t.header[i] == "provenance";
-      const bool last = i + 1 == cells.size();
-      out += left ? (last ? " " + cells[i] : fmt::format(" {:<{}}", cells[i], width[i])) : fmt::format(" {:>{}}", cells[i], width[i]);
-    }
-    return out + "\n";
-  };
-  std::string out = line(t.header);
-  for (const auto& r : t.rows) out += line(r);
-  return out;
-}
-
-std::string md_table(const Table& t) {
-  std::string out = "|";
-  for (const auto& h : t.header) out += fmt::format(" {} |", markdown_escape(h));
-  out += "\n|";
-  for (std::size_t i = 0; i < t.header.size(); ++i) out += i == 0 || t.header[i] == "provenance" ? "---|" : "---:|";
-  out += "\n";
-  for (const auto& r : t.rows) {
-    out += "|";
-    for (const auto& c : r) out += fmt::format(" {} |", markdown_escape(c));
-    out += "\n";
+// The report's tables: the first column and any provenance read as text (left), the
+// figures as numbers (right).
+Table report_table(std::initializer_list<const char*> names) {
+  Table t;
+  for (const char* n : names) {
+    const bool left = t.columns.empty() || std::string(n) == "provenance";
+    t.columns.push_back({n, left ? Align::left : Align::right});
   }
-  return out;
+  return t;
 }
 
 Table ceilings_table(const ChipSpec& c) {
-  Table t{{"figure", "value", "provenance"}, {}};
+  Table t = report_table({"figure", "value", "provenance"});
   for (const auto& l : c.memory_levels)
     t.rows.push_back({fmt::format("read bandwidth {} ({}..{})", l.level, format_bytes(l.from_bytes), format_bytes(l.to_bytes)),
                       format_value(l.bytes_per_s, "B/s"), provenance_of(c, "bandwidth." + l.level)});
@@ -219,7 +158,7 @@ Table ceilings_table(const ChipSpec& c) {
 }
 
 Table serving_table(const AuditReport& r) {
-  Table t{{"chip", "chips", "weights", "batch", "step ms", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok"}, {}};
+  Table t = report_table({"chip", "chips", "weights", "batch", "step ms", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok"});
   for (const auto& e : r.serving)
     t.rows.push_back({e.chip, std::to_string(e.deployment.chips), calibrate::dtype_name(e.deployment.weights),
                       std::to_string(e.deployment.batch), step_ms(e.step_time_s), fmt::format("{:.0f}", e.tokens_per_s),
@@ -228,7 +167,7 @@ Table serving_table(const AuditReport& r) {
 }
 
 Table checks_table(const LocalSection& s) {
-  Table t{{"weights", "context", "batch", "measured tokens/s", "predicted", "error"}, {}};
+  Table t = report_table({"weights", "context", "batch", "measured tokens/s", "predicted", "error"});
   for (const auto& p : s.checks)
     t.rows.push_back({p.variant, std::to_string(p.context), std::to_string(p.batch), fmt::format("{:.4g}", p.measured_tokens_per_s),
                       fmt::format("{:.4g}", p.predicted_tokens_per_s),
@@ -243,61 +182,135 @@ std::string check_summary(const LocalSection& s) {
                      100 * e.median, 100 * e.worst, e.shapes);
 }
 
-template <typename TableFn>
-std::string render_common(const AuditReport& r, bool markdown, TableFn table) {
-  std::string out;
-  auto heading = [&](const std::string& h) { out += markdown ? "\n### " + markdown_escape(h) + "\n\n" : "\n" + h + "\n"; };
-  out += markdown ? fmt::format("## roofaudit report: run {}\n\n", r.view.run.id) : fmt::format("roofaudit report: run {}\n", r.view.run.id);
-  const std::string fp = fingerprint_line(r.view), sys = system_line(r.view);
-  const std::string when = fmt::format("run {} ({}), {} at {}", r.view.run.id, r.view.run.uuid.substr(0, 8), r.view.run.status,
-                                       r.view.run.started_at);
-  if (markdown) {
-    out += "- " + markdown_escape(fp) + "\n- " + markdown_escape(sys) + "\n- " + markdown_escape(when) + "\n";
-  } else {
-    out += "  " + fp + "\n  " + sys + "\n  " + when + "\n";
-  }
+std::string knee_line(const LocalSection::Knee& k) {
+  return k.roofline ? fmt::format("decode knee {}: measured B* = {:.1f}, roofline predicts {:.1f}", k.variant, k.measured, *k.roofline)
+                    : fmt::format("decode knee {}: measured B* = {:.1f}", k.variant, k.measured);
+}
+
+std::vector<std::string> history_lines(const SeriesHistory& h) {
+  std::vector<std::string> lines;
+  for (const auto& m : h.metrics)
+    for (const auto& c : m.changes)
+      lines.push_back(fmt::format("{}: change point at run {}: {:+.1f}% (p={:.1g})", m.name, c.run, c.change * 100, c.p));
+  for (const auto& f : h.markers) lines.push_back(fmt::format("run {}: {} {} -> {}", f.run, f.fact, f.from, f.to));
+  if (lines.empty()) lines.push_back("no change point in the headline metrics, no environment change");
+  return lines;
+}
+
+// The report as text and Markdown show it.
+Document report_document(const AuditReport& r) {
+  Document d;
+  d.title = fmt::format("roofaudit report: run {}", r.view.run.id);
+  d.text_indent = "  ";
+  d.intro.push_back(List{{fingerprint_line(r.view), system_line(r.view),
+                          fmt::format("run {} ({}), {} at {}", r.view.run.id, r.view.run.uuid.substr(0, 8), r.view.run.status,
+                                      r.view.run.started_at)}});
   for (const auto& s : r.local) {
     if (!s.chip) {
-      heading(fmt::format("{} ({}): not calibrated", s.device.device, s.device.display_name));
-      out += (markdown ? markdown_escape(s.problem) : "  " + s.problem) + "\n";
+      d.section(fmt::format("{} ({}): not calibrated", s.device.device, s.device.display_name)).add(Paragraph(s.problem));
       continue;
     }
-    heading(fmt::format("{}: {} - measured ceilings", s.chip->name, s.chip->display_name));
-    out += table(ceilings_table(*s.chip));
-    for (const auto& k : s.knees) {
-      const std::string line = k.roofline ? fmt::format("decode knee {}: measured B* = {:.1f}, roofline predicts {:.1f}", k.variant,
-                                                        k.measured, *k.roofline)
-                                          : fmt::format("decode knee {}: measured B* = {:.1f}", k.variant, k.measured);
-      out += markdown ? "\n" + markdown_escape(line) + "\n" : "  " + line + "\n";
-    }
+    Section& ceilings = d.section(fmt::format("{}: {} - measured ceilings", s.chip->name, s.chip->display_name));
+    ceilings.add(ceilings_table(*s.chip));
+    for (const auto& k : s.knees) ceilings.add(Paragraph(knee_line(k)));
     if (!s.checks.empty()) {
-      heading(fmt::format("{}: forward pass (model.decode) against the serving model", s.chip->name));
-      out += table(checks_table(s));
-      const std::string summary = check_summary(s);
-      if (!summary.empty()) out += markdown ? "\n" + markdown_escape(summary) + "\n" : "  " + summary + "\n";
+      Section& checks = d.section(fmt::format("{}: forward pass (model.decode) against the serving model", s.chip->name));
+      checks.add(checks_table(s));
+      if (const std::string summary = check_summary(s); !summary.empty()) checks.add(Paragraph(summary));
     }
   }
-  heading(fmt::format("{}: {}; each chip at its cheapest fitting configuration", r.model, r.deployment));
-  out += table(serving_table(r));
-  for (const auto& n : r.notes) out += markdown ? "\n- " + markdown_escape(n) : "  " + n + "\n";
-  if (markdown && !r.notes.empty()) out += "\n";
-  if (r.history && r.history->runs.size() >= 2) {
-    heading(fmt::format("history: {} runs of this series (roofaudit history shows every metric)", r.history->runs.size()));
-    std::vector<std::string> lines;
-    for (const auto& m : r.history->metrics)
-      for (const auto& c : m.changes)
-        lines.push_back(fmt::format("{}: change point at run {}: {:+.1f}% (p={:.1g})", m.name, c.run, c.change * 100, c.p));
-    for (const auto& f : r.history->markers) lines.push_back(fmt::format("run {}: {} {} -> {}", f.run, f.fact, f.from, f.to));
-    if (lines.empty()) lines.push_back("no change point in the headline metrics, no environment change");
-    for (const auto& l : lines) out += markdown ? "- " + markdown_escape(l) + "\n" : "  " + l + "\n";
+  Section& serving = d.section(fmt::format("{}: {}; each chip at its cheapest fitting configuration", r.model, r.deployment));
+  serving.add(serving_table(r));
+  if (!r.notes.empty()) serving.add(List{r.notes});
+  if (r.history && r.history->runs.size() >= 2)
+    d.section(fmt::format("history: {} runs of this series (roofaudit history shows every metric)", r.history->runs.size()))
+        .add(List{history_lines(*r.history)});
+  return d;
+}
+
+constexpr const char* kStylesheet =
+    "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}"
+    "h1{font-size:22px}h2{font-size:18px;margin-top:28px}table{border-collapse:collapse;font-size:13px;margin:8px 0}"
+    "th,td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}"
+    "svg{background:#fff;border:1px solid #eee}.grid{stroke:#eee;stroke-width:1}.frame{fill:none;stroke:#888}"
+    ".tick{font-size:11px;fill:#555}.label{font-size:13px;fill:#222}.legend{font-size:11px;fill:#222}"
+    ".roof{fill:none;stroke-width:2}.peak{stroke:#444;stroke-dasharray:2 3;stroke-width:1.2}"
+    ".peaklabel{font-size:10px;fill:#444}.catalogue{fill:none;stroke-width:1;stroke-dasharray:6 4}"
+    ".catlabel{font-size:10px;fill:#888}.frontier{fill:none;stroke-width:1.8}.point{stroke:#fff;stroke-width:0.8}"
+    ".plots{display:flex;flex-wrap:wrap;gap:8px}.series{fill:none;stroke:#1f77b4;stroke-width:1.5}.run{fill:#1f77b4}"
+    ".change{stroke:#d62728;stroke-dasharray:4 3;stroke-width:1.2}.changelabel{font-size:10px;fill:#d62728}"
+    ".marker{fill:#888}";
+
+// The report as one HTML page: the plots first, then the tables, then every figure's
+// provenance.
+Document report_page(const AuditReport& r) {
+  Document d;
+  d.title = fmt::format("roofaudit report: run {}", r.view.run.id);
+  d.stylesheet = kStylesheet;
+  d.section("Machine", "fingerprint")
+      .add(List{{fingerprint_line(r.view), system_line(r.view),
+                 fmt::format("run {} ({}), {}, started {}", r.view.run.id, r.view.run.uuid, r.view.run.status,
+                             r.view.run.started_at)}});
+  d.section("Roofline")
+      .add(Paragraph().prose("Measured ceilings of this machine (solid: read bandwidth per memory level up to the highest "
+                             "measured peak; dotted: peak per precision), the probes' measured points, and catalogue chips' "
+                             "spec-sheet bf16 roofs (grey, dashed). Both axes logarithmic."))
+      .add(Figure{{roofline_svg(r)}});
+  d.section("Cost against latency: " + r.model)
+      .add(Paragraph()
+               .prose("Pareto frontier of USD per 1M output tokens against the decode step time (every sequence's "
+                      "per-token latency), batch 1 up to the largest that fits, for each chip at its cheapest fitting "
+                      "configuration. ")
+               .text(r.deployment)
+               .prose("."))
+      .add(Figure{{pareto_svg(r)}});
+  Section& serving = d.section("Serving " + r.model, "serving").add(serving_table(r));
+  if (!r.notes.empty()) serving.add(List{r.notes});
+  for (const auto& s : r.local) {
+    if (!s.chip) {
+      d.section(s.device.device + " (" + s.device.display_name + "): not calibrated").add(Paragraph(s.problem));
+      continue;
+    }
+    Section& local = d.section(s.chip->name + ": " + s.chip->display_name).add(ceilings_table(*s.chip));
+    if (!s.checks.empty())
+      local.add(Heading{"Forward pass against the serving model"}).add(checks_table(s)).add(Paragraph(check_summary(s)));
   }
-  return out;
+  if (r.history && r.history->runs.size() >= 2) {
+    Figure plots{{}, true};
+    int id = 0;
+    for (const auto& m : r.history->metrics)
+      if (m.points.size() >= 2) plots.svg.push_back(history_svg(m, r.history->markers, id++));
+    d.section("History", "history")
+        .add(Paragraph(fmt::format("{} runs of this machine's series ({}), up to this run: the run medians of the headline "
+                                   "metrics; dashed: change points (E-divisive, t-test p <= 0.001, at least 2%, at least 3 "
+                                   "runs each side); triangles: runs whose kernel, driver, compiler or roofaudit differed "
+                                   "from the run before.",
+                                   r.history->runs.size(), r.history->settings)))
+        .add(plots);
+  }
+  Table provenance = report_table({"subject", "figure", "value", "unit", "provenance"});
+  for (const auto& row : figure_rows(r))
+    provenance.rows.push_back({row.subject, row.figure, fmt::format("{:.4g}", row.value), row.unit, row.provenance});
+  d.section("Every figure and where it came from", "provenance").add(provenance);
+  return d;
 }
 
 }  // namespace
 
-std::string render_report_text(const AuditReport& r) { return render_common(r, false, text_table); }
-std::string render_report_markdown(const AuditReport& r) { return render_common(r, true, md_table); }
+std::string render_report_text(const AuditReport& r) { return render_text(report_document(r)); }
+std::string render_report_markdown(const AuditReport& r) { return render_markdown(report_document(r)); }
+std::string render_report_html(const AuditReport& r) { return render_html(report_page(r)); }
+
+std::string render_report(const AuditReport& r, Format f) {
+  switch (f) {
+    case Format::text: return render_report_text(r);
+    case Format::markdown: return render_report_markdown(r);
+    case Format::json: return json_text(report_to_json(r)) + "\n";
+    case Format::csv: return render_report_csv(r);
+    case Format::html: return render_report_html(r);
+  }
+  return "";
+}
 
 nlohmann::json report_to_json(const AuditReport& r) {
   nlohmann::json local = nlohmann::json::array();
@@ -351,86 +364,6 @@ std::string render_report_csv(const AuditReport& r) {
     out += fmt::format("{},{},{},{:.9g},{},{}\n", csv_field(row.section), csv_field(row.subject), csv_field(row.figure), row.value,
                        csv_field(row.unit), csv_field(row.provenance));
   return out;
-}
-
-std::string render_report_html(const AuditReport& r) {
-  auto table = [](const Table& t) {
-    std::string out = "<table><thead><tr>";
-    for (const auto& h : t.header) out += "<th>" + html_escape(h) + "</th>";
-    out += "</tr></thead><tbody>";
-    for (const auto& row : t.rows) {
-      out += "<tr>";
-      for (std::size_t i = 0; i < row.size(); ++i)
-        out += (i == 0 || t.header[i] == "provenance" ? "<td>" : "<td class=\"num\">") + html_escape(row[i]) + "</td>";
-      out += "</tr>";
-    }
-    return out + "</tbody></table>";
-  };
-  std::string body;
-  body += "<h1>roofaudit report: run " + std::to_string(r.view.run.id) + "</h1>";
-  body += "<section id=\"fingerprint\"><h2>Machine</h2><ul>";
-  body += "<li>" + html_escape(fingerprint_line(r.view)) + "</li>";
-  body += "<li>" + html_escape(system_line(r.view)) + "</li>";
-  body += "<li>" + html_escape(fmt::format("run {} ({}), {}, started {}", r.view.run.id, r.view.run.uuid, r.view.run.status,
-                                           r.view.run.started_at)) +
-          "</li></ul></section>";
-  body += "<section><h2>Roofline</h2><p>Measured ceilings of this machine (solid: read bandwidth per memory level up to "
-          "the highest measured peak; dotted: peak per precision), the probes' measured points, and catalogue chips' "
-          "spec-sheet bf16 roofs (grey, dashed). Both axes logarithmic.</p>" +
-          roofline_svg(r) + "</section>";
-  body += "<section><h2>Cost against latency: " + html_escape(r.model) + "</h2><p>Pareto frontier of USD per 1M output "
-          "tokens against the decode step time (every sequence's per-token latency), batch 1 up to the largest that fits, "
-          "for each chip at its cheapest fitting configuration. " + html_escape(r.deployment) + ".</p>" + pareto_svg(r) + "</section>";
-  body += "<section id=\"serving\"><h2>Serving " + html_escape(r.model) + "</h2>" + table(serving_table(r));
-  if (!r.notes.empty()) {
-    body += "<ul>";
-    for (const auto& n : r.notes) body += "<li>" + html_escape(n) + "</li>";
-    body += "</ul>";
-  }
-  body += "</section>";
-  for (const auto& s : r.local) {
-    if (!s.chip) {
-      body += "<section><h2>" + html_escape(s.device.device + " (" + s.device.display_name + "): not calibrated") + "</h2><p>" +
-              html_escape(s.problem) + "</p></section>";
-      continue;
-    }
-    body += "<section><h2>" + html_escape(s.chip->name + ": " + s.chip->display_name) + "</h2>" + table(ceilings_table(*s.chip));
-    if (!s.checks.empty())
-      body += "<h3>Forward pass against the serving model</h3>" + table(checks_table(s)) + "<p>" + html_escape(check_summary(s)) + "</p>";
-    body += "</section>";
-  }
-  if (r.history && r.history->runs.size() >= 2) {
-    body += "<section id=\"history\"><h2>History</h2><p>" +
-            html_escape(fmt::format("{} runs of this machine's series ({}), up to this run: the run medians of the headline "
-                                    "metrics; dashed: change points (E-divisive, t-test p <= 0.001, at least 2%, at least 3 "
-                                    "runs each side); triangles: runs whose kernel, driver, compiler or roofaudit differed "
-                                    "from the run before.",
-                                    r.history->runs.size(), r.history->settings)) +
-            "</p><div class=\"plots\">";
-    int id = 0;
-    for (const auto& m : r.history->metrics)
-      if (m.points.size() >= 2) body += history_svg(m, r.history->markers, id++);
-    body += "</div></section>";
-  }
-  Table provenance{{"subject", "figure", "value", "unit", "provenance"}, {}};
-  for (const auto& row : figure_rows(r))
-    provenance.rows.push_back({row.subject, row.figure, fmt::format("{:.4g}", row.value), row.unit, row.provenance});
-  body += "<section id=\"provenance\"><h2>Every figure and where it came from</h2>" + table(provenance) + "</section>";
-  const char* style =
-      "body{font-family:system-ui,sans-serif;margin:24px;color:#222;max-width:1100px}"
-      "h1{font-size:22px}h2{font-size:18px;margin-top:28px}table{border-collapse:collapse;font-size:13px;margin:8px 0}"
-      "th,td{border-bottom:1px solid #ddd;padding:3px 8px;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}"
-      "svg{background:#fff;border:1px solid #eee}.grid{stroke:#eee;stroke-width:1}.frame{fill:none;stroke:#888}"
-      ".tick{font-size:11px;fill:#555}.label{font-size:13px;fill:#222}.legend{font-size:11px;fill:#222}"
-      ".roof{fill:none;stroke-width:2}.peak{stroke:#444;stroke-dasharray:2 3;stroke-width:1.2}"
-      ".peaklabel{font-size:10px;fill:#444}.catalogue{fill:none;stroke-width:1;stroke-dasharray:6 4}"
-      ".catlabel{font-size:10px;fill:#888}.frontier{fill:none;stroke-width:1.8}.point{stroke:#fff;stroke-width:0.8}"
-      ".plots{display:flex;flex-wrap:wrap;gap:8px}.series{fill:none;stroke:#1f77b4;stroke-width:1.5}.run{fill:#1f77b4}"
-      ".change{stroke:#d62728;stroke-dasharray:4 3;stroke-width:1.2}.changelabel{font-size:10px;fill:#d62728}"
-      ".marker{fill:#888}";
-  return "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>" +
-         html_escape(fmt::format("roofaudit report: run {}", r.view.run.id)) + "</title><style>" + style +
-         "</style></head><body>" + body + "</body></html>\n";
 }
 
 }  // namespace roofaudit::reports

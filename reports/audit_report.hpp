@@ -10,6 +10,7 @@
 
 #include "calibrate/local_chip.hpp"
 #include "calibrate/serving_types.hpp"
+#include "reports/document.hpp"
 #include "reports/history.hpp"
 #include "reports/run_view.hpp"
 
@@ -52,6 +53,8 @@ struct AuditReport {
   std::optional<SeriesHistory> history;
 };
 
+// The report in any of its formats (text, markdown, json, csv, html).
+std::string render_report(const AuditReport& r, Format f);
 std::string render_report_text(const AuditReport& r);
 std::string render_report_markdown(const AuditReport& r);
 nlohmann::json report_to_json(const AuditReport& r);
@@ -59,12 +62,5 @@ nlohmann::json report_to_json(const AuditReport& r);
 std::string render_report_csv(const AuditReport& r);
 // One self-contained page: inline SVG and CSS, no script, no network.
 std::string render_report_html(const AuditReport& r);
-
-// Escaping for the HTML text and attribute contexts: & < > " '.
-std::string html_escape(const std::string& text);
-// Escaping for Markdown text and table cells: | * _ ` < > [ ] get a backslash.
-std::string markdown_escape(const std::string& text);
-// A CSV field: quoted when it holds a comma, quote or line break.
-std::string csv_field(const std::string& text);
 
 }  // namespace roofaudit::reports

@@ -56,48 +56,63 @@ std::string format_value(double v, const std::string& unit) {
   return fmt::format("{:.3g} {}{}", v, prefixes[i], unit);
 }
 
-std::string render_history_text(const SeriesHistory& h, bool detailed) {
-  std::string out = fmt::format("history of {}: {} run{} ({})\n", h.machine, h.runs.size(), h.runs.size() == 1 ? "" : "s",
-                                h.settings);
-  for (const auto& f : h.markers) out += fmt::format("  marker: run {}: {} {} -> {}\n", f.run, f.fact, f.from, f.to);
+Document history_document(const SeriesHistory& h, bool detailed) {
+  Document d;
+  d.title = fmt::format("history of {}: {} run{} ({})", h.machine, h.runs.size(), h.runs.size() == 1 ? "" : "s", h.settings);
+  if (!h.markers.empty()) {
+    List markers;
+    for (const auto& f : h.markers) markers.items.push_back(fmt::format("marker: run {}: {} {} -> {}", f.run, f.fact, f.from, f.to));
+    d.intro.push_back(markers);
+  }
   for (const auto& m : h.metrics) {
     if (m.points.empty()) continue;
     if (!detailed) {
-      out += summary_line(m) + "\n";
+      d.intro.push_back(Paragraph(summary_line(m)));
       continue;
     }
-    out += fmt::format("\n{} ({}, {} is better)\n", m.name, m.unit, m.higher_is_better ? "higher" : "lower");
-    out += fmt::format("  {:>6}  {:<24}  {:>12}  {:>4}\n", "run", "started", "median", "reps");
+    Table t;
+    t.columns = {{"run", Align::right, 6, 6}, {"started", Align::left, 24, 24}, {"median", Align::right, 12, 12},
+                 {"reps", Align::right, 4, 4}, {"", Align::left}};
+    t.columns.back().elide_empty = true;
+    t.text_gap = "  ";
     for (std::size_t i = 0; i < m.points.size(); ++i) {
       const auto& p = m.points[i];
       std::string note;
-      if (const auto* c = change_at(m, i)) note = "  <- change point " + change_text(*c);
-      if (const auto facts = markers_at(h.markers, p.run); !facts.empty()) note += "  [" + facts + "]";
-      out += fmt::format("  {:>6}  {:<24}  {:>12}  {:>4}{}\n", p.run, p.started_at, format_value(p.median, m.unit),
-                         p.repetitions, note);
+      if (const auto* c = change_at(m, i)) note = "<- change point " + change_text(*c);
+      if (const auto facts = markers_at(h.markers, p.run); !facts.empty()) note += (note.empty() ? "[" : "  [") + facts + "]";
+      t.rows.push_back({std::to_string(p.run), p.started_at, format_value(p.median, m.unit), std::to_string(p.repetitions), note});
     }
+    d.section(fmt::format("{} ({}, {} is better)", m.name, m.unit, m.higher_is_better ? "higher" : "lower")).add(std::move(t));
   }
-  return out;
+  return d;
 }
 
-std::string render_history_markdown(const SeriesHistory& h) {
-  std::string out = fmt::format("### roofaudit history: {}\n\n{} runs ({}).\n\n", markdown_escape(h.machine), h.runs.size(),
-                                markdown_escape(h.settings));
-  for (const auto& f : h.markers)
-    out += fmt::format("- run {}: {} changed from {} to {}\n", f.run, markdown_escape(f.fact), markdown_escape(f.from), markdown_escape(f.to));
-  if (!h.markers.empty()) out += "\n";
-  out += "| metric | runs | first | latest | change points |\n|---|---:|---:|---:|---|\n";
+Document history_summary_document(const SeriesHistory& h) {
+  Document d;
+  d.title = "roofaudit history: " + h.machine;
+  d.title_level = 3;
+  d.intro.push_back(Paragraph(fmt::format("{} runs ({}).", h.runs.size(), h.settings)));
+  if (!h.markers.empty()) {
+    List markers;
+    for (const auto& f : h.markers) markers.items.push_back(fmt::format("run {}: {} changed from {} to {}", f.run, f.fact, f.from, f.to));
+    d.intro.push_back(markers);
+  }
+  Table t;
+  t.columns = {{"metric", Align::left}, {"runs"}, {"first"}, {"latest"}, {"change points", Align::left}};
+  t.columns.front().code = true;
   for (const auto& m : h.metrics) {
     if (m.points.empty()) continue;
     std::string changes;
     for (const auto& c : m.changes) changes += fmt::format("{}run {} {}", changes.empty() ? "" : ", ", c.run, change_text(c));
-    out += fmt::format("| `{}` | {} | {} | {} | {} |\n", markdown_escape(m.name), m.points.size(),
-                       markdown_escape(format_value(m.points.front().median, m.unit)),
-                       markdown_escape(format_value(m.points.back().median, m.unit)),
-                       changes.empty() ? "-" : changes);
+    t.rows.push_back({m.name, std::to_string(m.points.size()), format_value(m.points.front().median, m.unit),
+                      format_value(m.points.back().median, m.unit), changes.empty() ? "-" : changes});
   }
-  return out;
+  d.intro.push_back(std::move(t));
+  return d;
 }
+
+std::string render_history_text(const SeriesHistory& h, bool detailed) { return render_text(history_document(h, detailed)); }
+std::string render_history_markdown(const SeriesHistory& h) { return render_markdown(history_summary_document(h)); }
 
 nlohmann::json history_to_json(const SeriesHistory& h) {
   nlohmann::json metrics = nlohmann::json::array();

@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "reports/document.hpp"
+
 namespace roofaudit::reports {
 
 struct HistoryPoint {
@@ -48,7 +50,11 @@ struct SeriesHistory {
   std::vector<FactMarker> markers;
 };
 
-// Detailed: a table of runs per metric; otherwise one line per metric.
+// The series as a document. Detailed: a table of runs per metric; otherwise one line per
+// metric. The summary: one table row per metric (first, latest, change points), the view
+// for a page (Markdown, HTML).
+Document history_document(const SeriesHistory& h, bool detailed);
+Document history_summary_document(const SeriesHistory& h);
 std::string render_history_text(const SeriesHistory& h, bool detailed);
 std::string render_history_markdown(const SeriesHistory& h);
 nlohmann::json history_to_json(const SeriesHistory& h);

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "probes/gpu/vk_handle.hpp"
 #include "values/error.hpp"
 
 namespace roofaudit::vk {
@@ -73,6 +74,10 @@ struct DeviceDescription {
   std::uint64_t device_local_bytes() const;
   nlohmann::json to_json() const;
 };
+
+// What the driver says of one physical device (properties, features, matrix shapes,
+// memory heaps, the compute queue family).
+DeviceDescription describe_device(VkInstance instance, VkPhysicalDevice pd, int index);
 
 class Instance {
  public:
@@ -141,20 +146,19 @@ class Buffer {
   // Device::has_memory first.
   enum class Memory { device_local, host_visible, device_mapped };
   Buffer(const Device& device, std::uint64_t bytes, Memory memory);
-  ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
 
-  VkBuffer get() const { return buffer_; }
+  VkBuffer get() const { return buffer_.get(); }
   std::uint64_t bytes() const { return bytes_; }
-  void* mapped() const { return mapped_; }  // null for device-local memory
+  void* mapped() const { return mapping_.get(); }  // null for device-local memory
 
  private:
   const Device& device_;
-  VkBuffer buffer_ = VK_NULL_HANDLE;
-  VkDeviceMemory memory_ = VK_NULL_HANDLE;
   std::uint64_t bytes_ = 0;
-  void* mapped_ = nullptr;
+  Owned<VkDeviceMemory, vkFreeMemory> memory_;
+  Owned<VkBuffer, vkDestroyBuffer> buffer_;
+  Mapping mapping_;
 };
 
 // A compute pipeline over `bindings` storage buffers (bindings 0..n-1), with push
@@ -168,7 +172,6 @@ class ComputePipeline {
   // tile shapes; constant 0 is the workgroup's x size).
   ComputePipeline(const Device& device, std::span<const std::uint32_t> spirv, std::uint32_t bindings,
                   std::uint32_t push_bytes, std::vector<std::uint32_t> specialization, std::uint32_t max_sets);
-  ~ComputePipeline();
   ComputePipeline(const ComputePipeline&) = delete;
   ComputePipeline& operator=(const ComputePipeline&) = delete;
 
@@ -184,18 +187,17 @@ class ComputePipeline {
   const Device& device_;
   std::uint32_t bindings_, push_bytes_, local_size_;
   std::vector<std::uint32_t> specialization_;
-  VkShaderModule module_ = VK_NULL_HANDLE;
-  VkDescriptorSetLayout set_layout_ = VK_NULL_HANDLE;
-  VkPipelineLayout layout_ = VK_NULL_HANDLE;
-  VkPipeline pipeline_ = VK_NULL_HANDLE;
-  VkDescriptorPool pool_ = VK_NULL_HANDLE;
+  Owned<VkShaderModule, vkDestroyShaderModule> module_;
+  Owned<VkDescriptorSetLayout, vkDestroyDescriptorSetLayout> set_layout_;
+  Owned<VkPipelineLayout, vkDestroyPipelineLayout> layout_;
+  Owned<VkPipeline, vkDestroyPipeline> pipeline_;
+  Owned<VkDescriptorPool, vkDestroyDescriptorPool> pool_;
 };
 
 // One primary command buffer, re-recorded per batch, with a fence and a timestamp pool.
 class Commands {
  public:
   Commands(const Device& device, std::uint32_t timestamp_slots);
-  ~Commands();
   Commands(const Commands&) = delete;
   Commands& operator=(const Commands&) = delete;
 
@@ -208,10 +210,10 @@ class Commands {
 
  private:
   const Device& device_;
-  VkCommandPool pool_ = VK_NULL_HANDLE;
-  VkCommandBuffer cmd_ = VK_NULL_HANDLE;
-  VkFence fence_ = VK_NULL_HANDLE;
-  VkQueryPool queries_ = VK_NULL_HANDLE;
+  Owned<VkCommandPool, vkDestroyCommandPool> pool_;
+  VkCommandBuffer cmd_ = VK_NULL_HANDLE;  // freed with its pool
+  Owned<VkFence, vkDestroyFence> fence_;
+  Owned<VkQueryPool, vkDestroyQueryPool> queries_;
   std::uint32_t slots_ = 0;
 };
 
