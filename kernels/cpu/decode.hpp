@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "kernels/cpu/aligned.hpp"
+#include "kernels/cpu/bf16.hpp"
 #include "kernels/cpu/lowp.hpp"
 
 namespace roofaudit::kernels {
@@ -70,12 +71,5 @@ struct KernelChoice {
 };
 KernelChoice fastest_decode_kernel(DecodeType type, int threads);
 
-// bf16 bits <-> float (truncating, exact for the small integers the probes use).
-inline float bf16_to_float(std::uint16_t h) {
-  const std::uint32_t bits = std::uint32_t(h) << 16;
-  float f;
-  __builtin_memcpy(&f, &bits, 4);
-  return f;
-}
 
 }  // namespace roofaudit::kernels

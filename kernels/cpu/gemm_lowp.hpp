@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/cpu/bf16.hpp"
 #include "kernels/cpu/lowp.hpp"
 
 namespace roofaudit::kernels {
@@ -18,12 +19,6 @@ void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::si
 void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
                std::size_t k, int threads, LowpKernel kernel);
 
-// fp32 -> bf16 by truncation (exact for the small integers the probes and tests use).
-inline std::uint16_t to_bf16(float f) {
-  std::uint32_t bits;
-  __builtin_memcpy(&bits, &f, 4);
-  return std::uint16_t(bits >> 16);
-}
 
 namespace lowp {
 // The AVX512_VNNI / AVX512_BF16 GEMM (gemm_lowp_avx512.cpp).

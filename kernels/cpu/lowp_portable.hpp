@@ -6,14 +6,9 @@
 #include <cstddef>
 #include <cstdint>
 
-namespace roofaudit::kernels::lowp {
+#include "kernels/cpu/bf16.hpp"
 
-inline float portable_widen(std::uint16_t h) {
-  const std::uint32_t bits = std::uint32_t(h) << 16;
-  float f;
-  __builtin_memcpy(&f, &bits, 4);
-  return f;
-}
+namespace roofaudit::kernels::lowp {
 
 // finish(b, r, dot) for every vector b < batch of x (batch x k) and row r < rows of w.
 template <typename Acc, typename W, typename X, typename Widen, typename Finish>
@@ -52,7 +47,7 @@ void portable_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const 
 template <typename Finish>
 void portable_bf16(const std::uint16_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
                    const Finish& finish, int threads) {
-  portable_product<float>(w, rows, k, x, batch, portable_widen, finish, threads);
+  portable_product<float>(w, rows, k, x, batch, bf16_to_float, finish, threads);
 }
 
 }  // namespace roofaudit::kernels::lowp

@@ -61,6 +61,7 @@ extern const WideKernels kWide_avxvnni;
 extern const WideKernels kWide_avx512;
 }  // namespace roofaudit::kernels::lowp
 
+#include "kernels/cpu/bf16.hpp"
 #include "kernels/cpu/lowp.hpp"
 
 namespace roofaudit::kernels::lowp {

@@ -151,13 +151,6 @@ const std::uint32_t* pack_int8_activations(const T* x, std::size_t batch, std::s
   return out;
 }
 
-inline float widen_bf16(std::uint16_t h) {
-  const std::uint32_t bits = std::uint32_t(h) << 16;
-  float f;
-  __builtin_memcpy(&f, &bits, 4);
-  return f;
-}
-
 const float* pack_bf16_activations(const std::uint16_t* x, std::size_t batch, std::size_t k) {
   const std::size_t groups = (k + 1) / 2, panels = (batch + kMr - 1) / kMr;
   thread_local ScratchBuffer scratch;
@@ -166,7 +159,7 @@ const float* pack_bf16_activations(const std::uint16_t* x, std::size_t batch, st
     float* dst = out + ((b / kMr) * groups * kMr + b % kMr) * 2;
     for (std::size_t q = 0; q < groups; ++q)
       for (std::size_t e = 0; e < 2; ++e)
-        dst[q * kMr * 2 + e] = b < batch && 2 * q + e < k ? widen_bf16(x[b * k + 2 * q + e]) : 0.0f;
+        dst[q * kMr * 2 + e] = b < batch && 2 * q + e < k ? bf16_to_float(x[b * k + 2 * q + e]) : 0.0f;
   }
   return out;
 }
