@@ -99,6 +99,64 @@ struct MpiSession {
   ~MpiSession() { MPI_Finalize(); }
 };
 
+// Step 2 on a host's first rank: its node probes into a scratch database, returned as
+// the status line and the database's bytes (empty when nothing was stored).
+std::pair<std::string, std::string> run_node(const GlobalOptions& global, const RunOptions& options, int rank,
+                                             bool wants_links, const std::vector<Measurement>& links) {
+  const auto scratch = std::filesystem::temp_directory_path() /
+                       fmt::format("roofaudit-fleet-{}-{}.db", static_cast<long>(getpid()), rank);
+  GlobalOptions node_global = global;
+  node_global.db = scratch.string();
+  RunOptions node = options;
+  node.quiet = true;
+  node.json = false;
+  std::erase_if(node.probes, [](const std::string& p) { return p == "link.mpi"; });
+  if (rank == 0 && wants_links) {
+    node.premeasured = links;
+    node.probes.emplace_back("link.mpi");
+  }
+  std::string status, bytes;
+  try {
+    const int rc = node.probes.empty() ? 0 : execute_run(node_global, node);
+    status = node.probes.empty() ? "ok (no node probe selected; the links are rank 0's)"
+             : rc == 0           ? "ok"
+                                 : "a measurement failed its validation";
+  } catch (const Error& e) {
+    status = fmt::format("failed: {}", e.what());
+  } catch (const std::exception& e) {
+    status = fmt::format("failed: {}", e.what());
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(scratch, ec)) bytes = read_file(scratch.string());
+  for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(scratch.string() + suffix, ec);
+  return {status, bytes};
+}
+
+// Step 3 on rank 0: one node's database merged into the fleet's; what was stored, for
+// its line (false when it could not be).
+bool merge_node(store::Store& db, int r, const std::string& node_bytes, std::string& line) {
+  const auto file = std::filesystem::temp_directory_path() /
+                    fmt::format("roofaudit-fleet-{}-from-{}.db", static_cast<long>(getpid()), r);
+  {
+    std::ofstream out(file, std::ios::binary);
+    out.write(node_bytes.data(), std::streamsize(node_bytes.size()));
+  }
+  bool ok = true;
+  try {
+    const auto merged = db.merge_from(file.string());
+    for (const auto id : merged.new_run_ids) {
+      const auto run = db.run(id);
+      line += fmt::format("run {} ({}, {} measurements) ", id, run->status, run->measurement_count);
+    }
+  } catch (const Error& e) {
+    line += fmt::format("could not be stored: {} ", e.what());
+    ok = false;
+  }
+  std::error_code ec;
+  std::filesystem::remove(file, ec);
+  return ok;
+}
+
 int fleet(const GlobalOptions& global, const RunOptions& options) {
   MpiSession mpi;
   int rank = 0, ranks = 1;
@@ -114,6 +172,7 @@ int fleet(const GlobalOptions& global, const RunOptions& options) {
   for (int r = 0; r < rank; ++r) leader = leader && hosts[std::size_t(r)] != hosts[std::size_t(rank)];
   const bool wants_links =
       std::find(options.probes.begin(), options.probes.end(), "link.mpi") != options.probes.end();
+  const std::size_t host_count = std::set<std::string>(hosts.begin(), hosts.end()).size();
 
   // 1. The links, every rank at once, while no node probe runs.
   std::vector<Measurement> links;
@@ -122,43 +181,16 @@ int fleet(const GlobalOptions& global, const RunOptions& options) {
     settings.quick = options.quick;
     settings.repetitions = options.repetitions;
     settings.sample_seconds = options.sample_ms / 1000.0;
-    if (rank == 0) std::cerr << fmt::format("roofaudit: measuring the MPI links of {} ranks on {} hosts\n", ranks,
-                                            std::set<std::string>(hosts.begin(), hosts.end()).size());
+    if (rank == 0) std::cerr << fmt::format("roofaudit: measuring the MPI links of {} ranks on {} hosts\n", ranks, host_count);
     links = measure_mpi_links(settings, hosts, nullptr);
   }
   quiet_barrier();
 
   // 2. The node probes, one rank per host, into a scratch database each.
-  std::string status, bytes;
-  if (leader) {
-    const auto scratch = std::filesystem::temp_directory_path() /
-                         fmt::format("roofaudit-fleet-{}-{}.db", static_cast<long>(getpid()), rank);
-    GlobalOptions node_global = global;
-    node_global.db = scratch.string();
-    RunOptions node = options;
-    node.quiet = true;
-    node.json = false;
-    std::erase_if(node.probes, [](const std::string& p) { return p == "link.mpi"; });
-    if (rank == 0 && wants_links) {
-      node.premeasured = links;
-      node.probes.emplace_back("link.mpi");
-    }
-    try {
-      const int rc = node.probes.empty() ? 0 : execute_run(node_global, node);
-      status = node.probes.empty() ? "ok (no node probe selected; the links are rank 0's)"
-               : rc == 0           ? "ok"
-                                   : "a measurement failed its validation";
-    } catch (const Error& e) {
-      status = fmt::format("failed: {}", e.what());
-    } catch (const std::exception& e) {
-      status = fmt::format("failed: {}", e.what());
-    }
-    std::error_code ec;
-    if (std::filesystem::exists(scratch, ec)) bytes = read_file(scratch.string());
-    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(scratch.string() + suffix, ec);
-  }
+  std::pair<std::string, std::string> node;  // status, database bytes
+  if (leader) node = run_node(global, options, rank, wants_links, links);
   quiet_barrier();
-  const auto received = gather_to_root(status, bytes, ranks, rank);
+  const auto received = gather_to_root(node.first, node.second, ranks, rank);
   if (rank != 0) return 0;
 
   // 3. Rank 0 merges every node's run.
@@ -168,31 +200,11 @@ int fleet(const GlobalOptions& global, const RunOptions& options) {
     const auto& [node_status, node_bytes] = received[std::size_t(r)];
     if (node_status.empty()) continue;  // not a host's first rank
     std::string line = fmt::format("rank {} on {}: ", r, hosts[std::size_t(r)]);
-    if (!node_bytes.empty()) {
-      const auto file = std::filesystem::temp_directory_path() /
-                        fmt::format("roofaudit-fleet-{}-from-{}.db", static_cast<long>(getpid()), r);
-      {
-        std::ofstream out(file, std::ios::binary);
-        out.write(node_bytes.data(), std::streamsize(node_bytes.size()));
-      }
-      try {
-        const auto merged = db.merge_from(file.string());
-        for (const auto id : merged.new_run_ids) {
-          const auto run = db.run(id);
-          line += fmt::format("run {} ({}, {} measurements) ", id, run->status, run->measurement_count);
-        }
-      } catch (const Error& e) {
-        line += fmt::format("could not be stored: {} ", e.what());
-        rc = 1;
-      }
-      std::error_code ec;
-      std::filesystem::remove(file, ec);
-    }
+    if (!node_bytes.empty() && !merge_node(db, r, node_bytes, line)) rc = 1;
     if (node_status != "ok") rc = 1;
     std::cout << line << node_status << "\n";
   }
-  std::cout << fmt::format("fleet of {} ranks on {} hosts stored in {}\n", ranks,
-                           std::set<std::string>(hosts.begin(), hosts.end()).size(), db.path());
+  std::cout << fmt::format("fleet of {} ranks on {} hosts stored in {}\n", ranks, host_count, db.path());
   return rc;
 }
 

@@ -99,17 +99,10 @@ void store_decode_knees(store::Store& db, std::int64_t run_id, std::int64_t cpu_
   }
 }
 
-}  // namespace
-
-int execute_run(const GlobalOptions& global, const RunOptions& opt) {
-  // Everything that can be refused is checked before the database is touched.
-  std::vector<std::string> selected = opt.probes;
-  // Links measured by the fleet before the node probes take the place of their probe.
-  if (!opt.premeasured.empty())
-    std::erase_if(selected, [&](const std::string& n) { return n == opt.premeasured.front().probe; });
-  const auto probes = ProbeRegistry::instance().select(selected);
+// The run's settings from its options; everything that can be refused is refused here,
+// before the database is touched.
+RunSettings run_settings(const RunOptions& opt, const Topology& topology) {
   if (opt.threads < 0) throw Error("--threads must be positive");
-  Topology topology;
   RunSettings settings;
   settings.quick = opt.quick;
   settings.threads = opt.threads;
@@ -129,74 +122,84 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   // on; any message of error severity fails the measurement it happened in.
   const char* validation = std::getenv("ROOFAUDIT_VK_VALIDATION");
   settings.vulkan_validation = validation && std::string(validation) != "0";
-  for (const auto& p : probes) p->check(settings, topology);
+  return settings;
+}
 
-  store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
-  const std::int64_t machine_id = db.upsert_machine(describe_machine(topology));
-  const std::int64_t device_id = db.upsert_device(machine_id, {"cpu", 0, topology.cpu_model(), topology.to_json()});
-  std::vector<std::string> probe_names;
-  for (const auto& p : probes) probe_names.emplace_back(p->name());
-  const std::int64_t run_id =
-      db.begin_run(machine_id, global.command_line, settings_json(settings, probe_names), describe_environment());
+// One run in the database: its probes one after another, each measurement stored as it
+// arrives (on the device it names), each probe's fits stored after it.
+class RunSession {
+ public:
+  RunSession(store::Store& db, const Topology& topology, const RunSettings& settings, std::int64_t machine_id,
+             std::int64_t device_id, std::int64_t run_id)
+      : db_(db), topology_(topology), settings_(settings), machine_id_(machine_id), device_id_(device_id), run_id_(run_id),
+        progress_(stderr_is_terminal()),
+        reached_memory_(settings.max_working_set_bytes == 0 ||
+                        settings.max_working_set_bytes >= default_max_working_set(topology.last_level_cache_bytes())) {}
 
-  g_stop = false;
-  for (int s : kStopSignals) std::signal(s, on_stop_signal);
-  Progress progress(stderr_is_terminal());
-  const bool reached_memory = settings.max_working_set_bytes == 0 ||
-                              settings.max_working_set_bytes >= default_max_working_set(topology.last_level_cache_bytes());
-  int index = 0;
-  std::vector<Measurement> all_results;
-  std::map<std::string, double> memory_read;  // device -> read bandwidth of its memory
-  std::map<std::string, std::int64_t> other_devices;  // "gpu:0" -> device id
-  for (const auto& m : opt.premeasured) {
-    db.add_measurement(run_id, device_id, m);
-    all_results.push_back(m);
+  void add_premeasured(const std::vector<Measurement>& premeasured) {
+    for (const auto& m : premeasured) {
+      db_.add_measurement(run_id_, device_id_, m);
+      all_.push_back(m);
+    }
   }
-  for (const auto& probe : probes) {
-    if (g_stop) break;
-    progress.probe(++index, int(probes.size()), std::string(probe->name()));
+
+  void run(Probe& probe, int index, int count) {
+    progress_.probe(index, count, std::string(probe.name()));
     std::vector<Measurement> results;
-    ProbeContext ctx{settings,
-                     topology,
+    ProbeContext ctx{settings_, topology_,
                      [&](Measurement m) {
-                       const auto other = other_devices.find(m.device);
-                       db.add_measurement(run_id, other == other_devices.end() ? device_id : other->second, m);
+                       db_.add_measurement(run_id_, device_of(m.device), m);
                        results.push_back(std::move(m));
                      },
-                     [&](const std::string& text) { progress.detail(text); },
-                     g_stop,
-                     [&](const DeviceInfo& d) {
-                       other_devices[fmt::format("{}:{}", d.kind, d.ordinal)] = db.upsert_device(machine_id, d);
-                       if (d.properties.contains("driver"))
-                         db.note_environment(run_id, fmt::format("driver {}:{}", d.kind, d.ordinal),
-                                             d.properties.value("driver", std::string()));
-                     }};
+                     [&](const std::string& text) { progress_.detail(text); }, g_stop,
+                     [&](const DeviceInfo& d) { add_device(d); }};
     try {
-      const Topology::BindingGuard unpin_afterwards(topology);
-      probe->run(ctx);
+      const Topology::BindingGuard unpin_afterwards(topology_);
+      probe.run(ctx);
     } catch (const Error& e) {
-      progress.clear();
-      db.finish_run(run_id, "failed", fmt::format("{}: {}", probe->name(), e.what()));
-      throw Error(fmt::format("{} failed: {} (run {} stored as failed)", probe->name(), e.what(), run_id));
+      progress_.clear();
+      db_.finish_run(run_id_, "failed", fmt::format("{}: {}", probe.name(), e.what()));
+      throw Error(fmt::format("{} failed: {} (run {} stored as failed)", probe.name(), e.what(), run_id_));
     } catch (const std::exception& e) {  // bad_alloc and the like: the run is failed, not left running
-      progress.clear();
-      db.finish_run(run_id, "failed", fmt::format("{}: internal error: {}", probe->name(), e.what()));
+      progress_.clear();
+      db_.finish_run(run_id_, "failed", fmt::format("{}: internal error: {}", probe.name(), e.what()));
       throw;
     }
-    store_fits(db, run_id, device_id, other_devices, results, reached_memory, topology, memory_read);
-    all_results.insert(all_results.end(), std::make_move_iterator(results.begin()),
-                       std::make_move_iterator(results.end()));
+    store_fits(db_, run_id_, device_id_, other_devices_, results, reached_memory_, topology_, memory_read_);
+    all_.insert(all_.end(), std::make_move_iterator(results.begin()), std::make_move_iterator(results.end()));
   }
-  store_decode_knees(db, run_id, device_id, other_devices, all_results, memory_read);
-  progress.clear();
-  for (int s : kStopSignals) std::signal(s, SIG_DFL);
 
-  if (g_stop) {
-    db.finish_run(run_id, "interrupted", "stopped by a signal; finished results are kept");
-    std::cerr << fmt::format("roofaudit: interrupted; run {} keeps {} finished measurements\n", run_id,
-                             db.run(run_id)->measurement_count);
-    return 130;
+  // The fits over every probe's measurements (decode knees against the memory read).
+  void finish() {
+    store_decode_knees(db_, run_id_, device_id_, other_devices_, all_, memory_read_);
+    progress_.clear();
   }
+
+ private:
+  std::int64_t device_of(const std::string& device) const {
+    const auto other = other_devices_.find(device);
+    return other == other_devices_.end() ? device_id_ : other->second;
+  }
+  void add_device(const DeviceInfo& d) {
+    other_devices_[fmt::format("{}:{}", d.kind, d.ordinal)] = db_.upsert_device(machine_id_, d);
+    if (d.properties.contains("driver"))
+      db_.note_environment(run_id_, fmt::format("driver {}:{}", d.kind, d.ordinal), d.properties.value("driver", std::string()));
+  }
+
+  store::Store& db_;
+  const Topology& topology_;
+  const RunSettings& settings_;
+  std::int64_t machine_id_, device_id_, run_id_;
+  Progress progress_;
+  bool reached_memory_;
+  std::vector<Measurement> all_;
+  std::map<std::string, double> memory_read_;         // device -> read bandwidth of its memory
+  std::map<std::string, std::int64_t> other_devices_;  // "gpu:0" -> device id
+};
+
+// The finished run: calibrated, marked complete and shown. Exit 1 when a supported
+// measurement failed its validation.
+int finish_run(store::Store& db, std::int64_t run_id, const RunOptions& opt) {
   // Measurements and samples are read once; calibration adds fits and finishing changes
   // the run record, so only those two are read again.
   auto view = load_run_view(db, run_id);
@@ -209,6 +212,47 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   for (const auto& m : view.measurements)
     if (!m.valid && m.supported) return 1;
   return 0;
+}
+
+}  // namespace
+
+int execute_run(const GlobalOptions& global, const RunOptions& opt) {
+  std::vector<std::string> selected = opt.probes;
+  // Links measured by the fleet before the node probes take the place of their probe.
+  if (!opt.premeasured.empty())
+    std::erase_if(selected, [&](const std::string& n) { return n == opt.premeasured.front().probe; });
+  const auto probes = ProbeRegistry::instance().select(selected);
+  Topology topology;
+  const RunSettings settings = run_settings(opt, topology);
+  for (const auto& p : probes) p->check(settings, topology);
+
+  store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
+  const std::int64_t machine_id = db.upsert_machine(describe_machine(topology));
+  const std::int64_t device_id = db.upsert_device(machine_id, {"cpu", 0, topology.cpu_model(), topology.to_json()});
+  std::vector<std::string> probe_names;
+  for (const auto& p : probes) probe_names.emplace_back(p->name());
+  const std::int64_t run_id =
+      db.begin_run(machine_id, global.command_line, settings_json(settings, probe_names), describe_environment());
+
+  g_stop = false;
+  for (int s : kStopSignals) std::signal(s, on_stop_signal);
+  RunSession session(db, topology, settings, machine_id, device_id, run_id);
+  session.add_premeasured(opt.premeasured);
+  int index = 0;
+  for (const auto& probe : probes) {
+    if (g_stop) break;
+    session.run(*probe, ++index, int(probes.size()));
+  }
+  session.finish();
+  for (int s : kStopSignals) std::signal(s, SIG_DFL);
+
+  if (g_stop) {
+    db.finish_run(run_id, "interrupted", "stopped by a signal; finished results are kept");
+    std::cerr << fmt::format("roofaudit: interrupted; run {} keeps {} finished measurements\n", run_id,
+                             db.run(run_id)->measurement_count);
+    return 130;
+  }
+  return finish_run(db, run_id, opt);
 }
 
 void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {

@@ -90,26 +90,35 @@ std::string run_label(store::Store& db, const store::RunRecord& r) {
   return fmt::format("run {} ({}, {})", r.id, m ? m->hostname : "?", r.started_at.substr(0, 16));
 }
 
-int run_compare(const GlobalOptions& global, const CompareOptions& o) {
-  const Format format = reports::parse_format(o.format, kSeriesFormats);
-  const auto probes = selected_probes(o.probes);
-  const auto store = open_existing_store(global);
-  store::Store& db = *store;
-  const auto a = resolve_run(db, o.a), b = resolve_run(db, o.b);
-  if (a.id == b.id) throw Error(fmt::format("'{}' and '{}' are the same run ({})", o.a, o.b, a.id));
+// One metric of two runs (a series key names device, probe version and metric: a metric
+// matches only the same probe version).
+struct CompareRow {
+  std::string name, unit;
+  bool higher_is_better = true;
+  std::optional<double> va, vb;
+
+  std::string verdict() const {
+    if (!va || !vb) return va ? "only in A" : "only in B";
+    if (*va == 0) return "";
+    const double ratio = *vb / *va;
+    if (std::fabs(ratio - 1) < 0.005) return "same";
+    return (ratio > 1) == higher_is_better ? "B better" : "A better";
+  }
+  std::optional<double> ratio() const {
+    return va && vb && *va != 0 ? std::optional<double>(*vb / *va) : std::nullopt;
+  }
+  std::string ratio_text() const { return ratio() ? fmt::format("{:.3f}", *ratio()) : std::string("-"); }
+};
+
+// Every metric of either run, by name, with each run's median.
+std::vector<CompareRow> compare_rows(store::Store& db, const store::RunRecord& a, const store::RunRecord& b,
+                                     const std::set<std::string>& probes) {
   // Two machines: each run cut at its own memory levels ("L2" is each one's L2). One
   // machine: both at B's, so that the same working sets are compared.
   const bool same_machine = a.machine_id == b.machine_id;
   const auto ma = collect_metrics(db, a.id, probes, level_ranges(db, same_machine ? b.id : a.id));
   const auto mb = collect_metrics(db, b.id, probes, level_ranges(db, b.id));
-  // Series keys name device, probe version and metric: a metric matches only the same
-  // probe version.
-  struct Row {
-    std::string name, unit;
-    bool higher_is_better = true;
-    std::optional<double> va, vb;
-  };
-  std::map<std::string, Row> rows;
+  std::map<std::string, CompareRow> rows;
   for (const auto* side : {&ma, &mb})
     for (const auto& [key, m] : *side) {
       auto& row = rows[key];
@@ -118,58 +127,65 @@ int run_compare(const GlobalOptions& global, const CompareOptions& o) {
       row.higher_is_better = m.higher_is_better;
       (side == &ma ? row.va : row.vb) = calibrate::median(m.values);
     }
-  if (rows.empty()) throw Error(fmt::format("runs {} and {} have no valid measurement{}", a.id, b.id, o.probes.empty() ? "" : " of the selected probes"));
-  std::vector<Row> sorted;
+  std::vector<CompareRow> sorted;
   for (auto& [key, row] : rows) sorted.push_back(row);
-  std::sort(sorted.begin(), sorted.end(), [](const Row& l, const Row& r) { return l.name < r.name; });
-  auto verdict = [](const Row& r) -> std::string {
-    if (!r.va || !r.vb) return r.va ? "only in A" : "only in B";
-    if (*r.va == 0) return "";
-    const double ratio = *r.vb / *r.va;
-    if (std::fabs(ratio - 1) < 0.005) return "same";
-    return (ratio > 1) == r.higher_is_better ? "B better" : "A better";
-  };
-  auto ratio_text = [](const Row& r) {
-    return r.va && r.vb && *r.va != 0 ? fmt::format("{:.3f}", *r.vb / *r.va) : std::string("-");
-  };
-  auto value_text = [](const std::optional<double>& v, const std::string& unit) {
-    return v ? reports::format_value(*v, unit) : std::string("-");
-  };
+  std::sort(sorted.begin(), sorted.end(), [](const CompareRow& l, const CompareRow& r) { return l.name < r.name; });
+  return sorted;
+}
+
+std::string value_text(const std::optional<double>& v, const std::string& unit) {
+  return v ? reports::format_value(*v, unit) : std::string("-");
+}
+
+reports::Document compare_document(const std::vector<CompareRow>& rows, const std::string& la, const std::string& lb,
+                                   Format format) {
+  using reports::Align;
+  reports::Document d;
+  if (format == Format::markdown) d.title = "roofaudit compare";
+  d.title_level = 3;
+  d.intro.push_back(reports::Paragraph("A: " + la).line_break().text("B: " + lb));
+  reports::Table t;
+  t.columns = {{"metric", Align::left, 6, 70}, {"A", Align::right, 12, 12}, {"B", Align::right, 12, 12},
+               {"B/A", Align::right, 7, 7}, {"", Align::left}};
+  t.columns.front().code = true;
+  t.text_indent = "";
+  t.text_gap = "  ";
+  for (const auto& r : rows)
+    t.rows.push_back({r.name, value_text(r.va, r.unit), value_text(r.vb, r.unit), r.ratio_text(), r.verdict()});
+  d.intro.push_back(std::move(t));
+  return d;
+}
+
+int run_compare(const GlobalOptions& global, const CompareOptions& o) {
+  const Format format = reports::parse_format(o.format, kSeriesFormats);
+  const auto probes = selected_probes(o.probes);
+  const auto store = open_existing_store(global);
+  store::Store& db = *store;
+  const auto a = resolve_run(db, o.a), b = resolve_run(db, o.b);
+  if (a.id == b.id) throw Error(fmt::format("'{}' and '{}' are the same run ({})", o.a, o.b, a.id));
+  const auto rows = compare_rows(db, a, b, probes);
+  if (rows.empty())
+    throw Error(fmt::format("runs {} and {} have no valid measurement{}", a.id, b.id, o.probes.empty() ? "" : " of the selected probes"));
   const std::string la = run_label(db, a), lb = run_label(db, b);
   if (format == Format::json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& r : sorted)
+    for (const auto& r : rows)
       arr.push_back({{"metric", r.name}, {"unit", r.unit}, {"higher_is_better", r.higher_is_better},
                      {"a", r.va ? nlohmann::json(*r.va) : nlohmann::json(nullptr)},
                      {"b", r.vb ? nlohmann::json(*r.vb) : nlohmann::json(nullptr)},
-                     {"ratio", r.va && r.vb && *r.va != 0 ? nlohmann::json(*r.vb / *r.va) : nlohmann::json(nullptr)},
-                     {"verdict", verdict(r)}});
+                     {"ratio", r.ratio() ? nlohmann::json(*r.ratio()) : nlohmann::json(nullptr)}, {"verdict", r.verdict()}});
     std::cout << reports::json_text(nlohmann::json{{"a", {{"run", a.id}, {"uuid", a.uuid}, {"label", la}}},
-                                {"b", {{"run", b.id}, {"uuid", b.uuid}, {"label", lb}}},
-                                {"metrics", arr}})
+                                                   {"b", {{"run", b.id}, {"uuid", b.uuid}, {"label", lb}}},
+                                                   {"metrics", arr}})
               << "\n";
   } else if (format == Format::csv) {
     std::cout << "metric,unit,higher_is_better,a,b,ratio\n";
-    for (const auto& r : sorted)
+    for (const auto& r : rows)
       std::cout << fmt::format("{},{},{},{},{},{}\n", reports::csv_field(r.name), reports::csv_field(r.unit),
                                r.higher_is_better ? 1 : 0, r.va ? fmt::format("{:.9g}", *r.va) : "",
-                               r.vb ? fmt::format("{:.9g}", *r.vb) : "", r.va && r.vb && *r.va != 0 ? ratio_text(r) : "");
+                               r.vb ? fmt::format("{:.9g}", *r.vb) : "", r.ratio() ? r.ratio_text() : "");
   } else {
-    using reports::Align;
-    reports::Document d;
-    if (format == Format::markdown) d.title = "roofaudit compare";
-    d.title_level = 3;
-    d.intro.push_back(reports::Paragraph("A: " + la).line_break().text("B: " + lb));
-    reports::Table t;
-    t.columns = {{"metric", Align::left, 6, 70}, {"A", Align::right, 12, 12}, {"B", Align::right, 12, 12},
-                 {"B/A", Align::right, 7, 7}, {"", Align::left}};
-    t.columns.front().code = true;
-    t.text_indent = "";
-    t.text_gap = "  ";
-    for (const auto& r : sorted)
-      t.rows.push_back({r.name, value_text(r.va, r.unit), value_text(r.vb, r.unit), ratio_text(r), verdict(r)});
-    d.intro.push_back(std::move(t));
-    std::cout << reports::render(d, format);
+    std::cout << reports::render(compare_document(rows, la, lb, format), format);
   }
   return 0;
 }
