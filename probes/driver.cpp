@@ -4,12 +4,15 @@
 #include <cmath>
 
 #include "probes/summary.hpp"
+#include "probes/topology.hpp"
 #include "probes/timing.hpp"
 
 namespace roofaudit {
 
 ProbeDriver::ProbeDriver(ProbeContext& ctx, const Probe& probe)
     : ctx_(ctx), probe_(probe.name()), version_(probe.version()) {}
+
+int ProbeDriver::threads() const { return ctx_.settings.threads > 0 ? ctx_.settings.threads : ctx_.topology.cores(); }
 
 void ProbeDriver::use_device(const DeviceInfo& info, std::string key) {
   ctx_.describe_device(info);

@@ -36,6 +36,8 @@ class ProbeDriver {
   const RunSettings& settings() const { return ctx_.settings; }
   const Topology& topology() const { return ctx_.topology; }
   bool stopped() const { return ctx_.stop_requested; }
+  // --threads, else one per core.
+  int threads() const;
   void progress(const std::string& what) const { ctx_.progress(what); }
   // Records a device other than the CPU; later figures name it ("gpu:N").
   void use_device(const DeviceInfo& info, std::string key);
@@ -87,6 +89,26 @@ class ProbeDriver {
   std::string probe_;
   int version_;
   std::string device_ = "cpu";
+};
+
+// A probe measured through the driver: it states its identity once, and run() hands its
+// run_with() a driver for the run. Adding one is a file with its class and registration.
+class DrivenProbe : public Probe {
+ public:
+  explicit DrivenProbe(ProbeIdentity identity) : identity_(identity) {}
+  std::string_view name() const final { return identity_.name; }
+  std::string_view description() const final { return identity_.description; }
+  int version() const final { return identity_.version; }
+  void run(ProbeContext& ctx) final {
+    ProbeDriver driver(ctx, *this);
+    run_with(driver);
+  }
+
+ protected:
+  virtual void run_with(ProbeDriver& driver) = 0;
+
+ private:
+  ProbeIdentity identity_;
 };
 
 // How much work makes one sample last about `target_s`: `count` (its value the first

@@ -56,6 +56,15 @@ class Probe {
   virtual void run(ProbeContext& ctx) = 0;
 };
 
+// What names a probe's measurements in the store: its name, its method's version (a new
+// version starts a new series) and what it measures.
+struct ProbeIdentity {
+  std::string_view name;
+  int version = 1;
+  std::string_view description;
+};
+
+
 using ProbeFactory = std::function<std::unique_ptr<Probe>()>;
 
 class ProbeRegistry {

@@ -39,42 +39,40 @@ std::vector<std::size_t> contexts(const RunSettings& s) {
 
 std::uint16_t random_bf16(kernels::SplitMix64& rng) { return kernels::to_bf16(float(rng.below(1 << 16)) / 32768.0f - 1.0f); }
 
-class CpuAttentionProbe final : public Probe {
+class CpuAttentionProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "cpu.attention"; }
-  std::string_view description() const override {
-    return "decode attention over a bf16 KV cache past the caches, per context length: KV bytes read per second";
-  }
-  int version() const override { return 1; }
+  CpuAttentionProbe()
+      : DrivenProbe({"cpu.attention", 1,
+                    "decode attention over a bf16 KV cache past the caches, per context length: KV bytes read per second"}) {}
 
   void check(const RunSettings& settings, const Topology&) const override {
     transformer_shape(settings.model, name());
     check_fits_in_memory(2 * cache_bytes(settings), "cpu.attention's KV cache");
   }
 
-  void run(ProbeContext& ctx) override {
-    const kernels::TransformerShape h = transformer_shape(ctx.settings.model, name());
-    const int threads = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
+  void run_with(ProbeDriver& driver) override {
+    const kernels::TransformerShape h = transformer_shape(driver.settings().model, name());
+    const int threads = driver.threads();
 #pragma omp parallel num_threads(threads)
-    ctx.topology.pin_current_thread(omp_get_thread_num());
-    for (std::size_t n : contexts(ctx.settings)) {
-      if (ctx.stop_requested) return;
-      ctx.progress(fmt::format("context {}", n));
-      measure(ctx, h, n, threads);
+    driver.topology().pin_current_thread(omp_get_thread_num());
+    for (std::size_t n : contexts(driver.settings())) {
+      if (driver.stopped()) return;
+      driver.progress(fmt::format("context {}", n));
+      measure_context(driver, h, n, threads);
     }
   }
 
  private:
-  void measure(ProbeContext& ctx, const kernels::TransformerShape& h, std::size_t n, int threads) const {
+  void measure_context(const ProbeDriver& driver, const kernels::TransformerShape& h, std::size_t n, int threads) const {
     const std::size_t H = std::size_t(h.head_dim), group = std::size_t(h.q_heads / h.kv_heads);
     const std::size_t block = (kernels::attention_key_span(n) + n) * H;  // one KV head's keys and values
     const std::size_t kv_bytes_per_block = 2 * n * H * 2;
-    const std::size_t blocks = std::max<std::size_t>(2 * std::size_t(threads), cache_bytes(ctx.settings) / kv_bytes_per_block);
+    const std::size_t blocks = std::max<std::size_t>(2 * std::size_t(threads), cache_bytes(driver.settings()) / kv_bytes_per_block);
     kernels::AlignedVector<std::uint16_t> cache(blocks * block);
     std::vector<float> q(blocks * group * H), out(blocks * group * H);
 #pragma omp parallel for num_threads(threads) schedule(static)
     for (std::size_t b = 0; b < blocks; ++b) {
-      kernels::SplitMix64 rng(ctx.settings.seed ^ (0x9e3779b97f4a7c15ULL * (b + 1)) ^ n);
+      kernels::SplitMix64 rng(driver.settings().seed ^ (0x9e3779b97f4a7c15ULL * (b + 1)) ^ n);
       for (std::size_t i = 0; i < block; ++i) cache[b * block + i] = random_bf16(rng);
       for (std::size_t i = 0; i < group * H; ++i) q[b * group * H + i] = float(rng.below(1 << 16)) / 32768.0f - 1.0f;
     }
@@ -93,7 +91,6 @@ class CpuAttentionProbe final : public Probe {
       }
     };
 
-    ProbeDriver driver(ctx, *this);
     Measurement m = driver.measurement(
         {fmt::format("context {}", n), "kv_bandwidth", "B/s", true,
          "bytes of bf16 keys and values read once per step (2 x context x head_dim x 2 B per KV head), every KV head "

@@ -53,13 +53,11 @@ constexpr const char* kConvention =
 constexpr double kTriadScalar = 3.0;
 constexpr std::uint64_t kTriadMask = (std::uint64_t{1} << 20) - 1;
 
-class CpuBandwidthProbe final : public Probe {
+class CpuBandwidthProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "cpu.bandwidth"; }
-  std::string_view description() const override {
-    return "memory bandwidth over working-set size: read, write, copy, triad, and NT-store write/copy";
-  }
-  int version() const override { return 1; }
+  CpuBandwidthProbe()
+      : DrivenProbe({"cpu.bandwidth", 1,
+                    "memory bandwidth over working-set size: read, write, copy, triad, and NT-store write/copy"}) {}
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     const auto max_ws = max_working_set(settings, topology);
@@ -68,15 +66,14 @@ class CpuBandwidthProbe final : public Probe {
     check_fits_in_memory(max_ws, "cpu.bandwidth's largest working set");
   }
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    const Topology& topo = ctx.topology;
-    threads_ = ctx.settings.threads > 0 ? ctx.settings.threads : topo.cores();
+  void run_with(ProbeDriver& driver) override {
+    const Topology& topo = driver.topology();
+    threads_ = driver.settings().threads > 0 ? driver.settings().threads : topo.cores();
     kernels_ = &kernels::stream_kernels(kernels::widest_isa());
-    const auto sizes = geometric_sizes(ctx.settings.min_working_set_bytes,
-                                       max_working_set(ctx.settings, topo), 1.2);
-    ctx.progress("allocating");
-    allocate(sizes.back(), topo, ctx.settings.seed);
+    const auto sizes = geometric_sizes(driver.settings().min_working_set_bytes,
+                                       max_working_set(driver.settings(), topo), 1.2);
+    driver.progress("allocating");
+    allocate(sizes.back(), topo, driver.settings().seed);
     for (const Variant& v : kVariants) {
       if (driver.stopped()) return;
       streams_ = v.streams;

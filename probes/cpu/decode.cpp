@@ -70,13 +70,11 @@ void bf16_row(std::uint64_t seed, std::uint16_t* dst) {
 float row_scale(std::size_t r) { return std::ldexp(1.0f + float(r % 7) / 8.0f, -int(r % 9)); }
 float vector_scale(std::size_t b) { return std::ldexp(1.0f + float(b % 5) / 4.0f, -3 - int(b % 4)); }
 
-class CpuDecodeProbe final : public Probe {
+class CpuDecodeProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "cpu.decode"; }
-  std::string_view description() const override {
-    return "decode-shaped sweep: int8 (per-row scales) and bf16 weights past the caches times B = 1..512 vectors";
-  }
-  int version() const override { return 1; }
+  CpuDecodeProbe()
+      : DrivenProbe({"cpu.decode", 1,
+                    "decode-shaped sweep: int8 (per-row scales) and bf16 weights past the caches times B = 1..512 vectors"}) {}
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     const std::uint64_t w = default_weight_bytes(settings, topology);
@@ -86,16 +84,15 @@ class CpuDecodeProbe final : public Probe {
     check_fits_in_memory(w + output_bytes(w), "cpu.decode's weights and outputs");
   }
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    const int threads = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
-    const std::uint64_t weight_bytes = default_weight_bytes(ctx.settings, ctx.topology);
+  void run_with(ProbeDriver& driver) override {
+    const int threads = driver.threads();
+    const std::uint64_t weight_bytes = default_weight_bytes(driver.settings(), driver.topology());
     // The kernels' OpenMP threads, pinned one per core for the whole probe.
 #pragma omp parallel num_threads(threads)
-    ctx.topology.pin_current_thread(omp_get_thread_num());
+    driver.topology().pin_current_thread(omp_get_thread_num());
 
     for (DecodeType type : {DecodeType::int8, DecodeType::bf16}) {
-      if (ctx.stop_requested) return;
+      if (driver.stopped()) return;
       const DecodeKernel kernel = kernels::fastest_decode_kernel(type, threads).kernel;  // within ROOFAUDIT_MAX_ISA
       sweep(driver, type, kernel, weight_bytes, threads);
     }

@@ -23,25 +23,22 @@
 namespace roofaudit {
 namespace {
 
-class CpuGemmProbe final : public Probe {
+class CpuGemmProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "cpu.gemm"; }
-  std::string_view description() const override {
-    return "matmul throughput: fp32/fp64 system BLAS (with an OpenBLAS core-type audit), bf16/int8 own kernels "
-           "beside oneDNN";
-  }
-  int version() const override { return 1; }
+  CpuGemmProbe()
+      : DrivenProbe({"cpu.gemm", 1,
+                    "matmul throughput: fp32/fp64 system BLAS (with an OpenBLAS core-type audit), bf16/int8 own kernels "
+                    "beside oneDNN"}) {}
   void check(const RunSettings&, const Topology&) const override {}
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    const int all = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
+  void run_with(ProbeDriver& driver) override {
+    const int all = driver.threads();
     // Up to matrices far larger than the caches: 4096^2 fp64 is 128 MiB per matrix.
     std::vector<int> sizes = {256, 512, 1024, 2048};
-    if (!ctx.settings.quick) sizes.push_back(4096);
-    if (ctx.settings.max_working_set_bytes)  // small test runs: bound the matrices too
+    if (!driver.settings().quick) sizes.push_back(4096);
+    if (driver.settings().max_working_set_bytes)  // small test runs: bound the matrices too
       sizes.erase(std::remove_if(sizes.begin(), sizes.end(),
-                                 [&](int n) { return 3.0 * n * n * 8 > double(ctx.settings.max_working_set_bytes); }),
+                                 [&](int n) { return 3.0 * n * n * 8 > double(driver.settings().max_working_set_bytes); }),
                   sizes.end());
     if (sizes.empty()) sizes.push_back(64);
     std::vector<int> thread_counts{1};

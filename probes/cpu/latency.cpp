@@ -20,26 +20,23 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using kernels::ChaseLine;
 
-class CpuLatencyProbe final : public Probe {
+class CpuLatencyProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "cpu.latency"; }
-  std::string_view description() const override {
-    return "load-to-use latency by random pointer chasing, one cache line per hop";
-  }
-  int version() const override { return 1; }
+  CpuLatencyProbe()
+      : DrivenProbe({"cpu.latency", 1,
+                    "load-to-use latency by random pointer chasing, one cache line per hop"}) {}
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     check_fits_in_memory(max_working_set(settings, topology), "cpu.latency's largest working set");
   }
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    const Topology& topo = ctx.topology;
+  void run_with(ProbeDriver& driver) override {
+    const Topology& topo = driver.topology();
     topo.pin_current_thread(0);
-    const std::uint64_t lo = std::max<std::uint64_t>(ctx.settings.min_working_set_bytes, 4 * sizeof(ChaseLine));
+    const std::uint64_t lo = std::max<std::uint64_t>(driver.settings().min_working_set_bytes, 4 * sizeof(ChaseLine));
     // Latency changes shape more slowly than bandwidth and each point costs a shuffle
     // of the whole working set, so the grid is coarser: sqrt(2) per step.
-    const auto sizes = geometric_sizes(lo, max_working_set(ctx.settings, topo), 1.4143);
+    const auto sizes = geometric_sizes(lo, max_working_set(driver.settings(), topo), 1.4143);
     HugeBuffer buffer(sizes.back());
     auto* lines = buffer.as<ChaseLine>();
     for (std::uint64_t ws : sizes) {

@@ -68,13 +68,11 @@ double largest_kv_bytes(const RunSettings& s, const TransformerShape& t) {
   return most;
 }
 
-class ModelDecodeProbe final : public Probe {
+class ModelDecodeProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "model.decode"; }
-  std::string_view description() const override {
-    return "a full transformer decode step (int8 and bf16 weights) at batch 1..64 and several contexts: tokens/s";
-  }
-  int version() const override { return 1; }
+  ModelDecodeProbe()
+      : DrivenProbe({"model.decode", 1,
+                    "a full transformer decode step (int8 and bf16 weights) at batch 1..64 and several contexts: tokens/s"}) {}
 
   void check(const RunSettings& settings, const Topology&) const override {
     const TransformerShape t = shape_of(settings.model);
@@ -82,21 +80,20 @@ class ModelDecodeProbe final : public Probe {
     check_fits_in_memory(std::uint64_t(weights + largest_kv_bytes(settings, t)), "model.decode's weights and KV cache");
   }
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    const TransformerShape t = shape_of(ctx.settings.model);
-    const int threads = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
+  void run_with(ProbeDriver& driver) override {
+    const TransformerShape t = shape_of(driver.settings().model);
+    const int threads = driver.threads();
 #pragma omp parallel num_threads(threads)
-    ctx.topology.pin_current_thread(omp_get_thread_num());
+    driver.topology().pin_current_thread(omp_get_thread_num());
     for (DecodeType type : {DecodeType::int8, DecodeType::bf16}) {
-      if (ctx.stop_requested) return;
+      if (driver.stopped()) return;
       const DecodeKernel kernel = kernels::fastest_decode_kernel(type, threads).kernel;  // within ROOFAUDIT_MAX_ISA
       const char* variant = type == DecodeType::int8 ? "int8" : "bf16";
-      ctx.progress(fmt::format("{} {} weights: generating and packing", ctx.settings.model.value("name", "model"), variant));
-      Transformer model(t, type, kernel, ctx.settings.seed + (type == DecodeType::int8 ? 11 : 12), threads);
-      for (const Shape& p : shapes(ctx.settings, t)) {
-        if (ctx.stop_requested) return;
-        ctx.progress(fmt::format("{} batch {} context {}", variant, p.batch, p.context));
+      driver.progress(fmt::format("{} {} weights: generating and packing", driver.settings().model.value("name", "model"), variant));
+      Transformer model(t, type, kernel, driver.settings().seed + (type == DecodeType::int8 ? 11 : 12), threads);
+      for (const Shape& p : shapes(driver.settings(), t)) {
+        if (driver.stopped()) return;
+        driver.progress(fmt::format("{} batch {} context {}", variant, p.batch, p.context));
         measure(driver, model, variant, p, threads);
       }
     }

@@ -22,24 +22,21 @@ using Clock = std::chrono::steady_clock;
 using kernels::PeakKernel;
 using kernels::Precision;
 
-class CpuPeakProbe final : public Probe {
+class CpuPeakProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "cpu.peak"; }
-  std::string_view description() const override {
-    return "peak arithmetic per precision: fp64/fp32 FMA, bf16 and int8 (the fastest sequence the CPU has); one "
-           "thread and all threads";
-  }
   // 2: bf16 and int8 on every CPU (widening sequences where no dot instruction exists),
   // the fastest of several candidate sequences per precision.
-  int version() const override { return 2; }
+  CpuPeakProbe()
+      : DrivenProbe({"cpu.peak", 2,
+                    "peak arithmetic per precision: fp64/fp32 FMA, bf16 and int8 (the fastest sequence the CPU has); one "
+                    "thread and all threads"}) {}
   void check(const RunSettings&, const Topology&) const override {}
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    const int all = ctx.settings.threads > 0 ? ctx.settings.threads : ctx.topology.cores();
+  void run_with(ProbeDriver& driver) override {
+    const int all = driver.threads();
     // ROOFAUDIT_MAX_ISA caps the kernels, to audit what an older CPU would reach.
     const auto kernels = kernels::peak_kernels();
-    warm_up(kernels.front(), all, ctx.settings.quick ? 0.2 : 0.5, ctx.topology);
+    warm_up(kernels.front(), all, driver.settings().quick ? 0.2 : 0.5, driver.topology());
     for (Precision p : {Precision::fp64, Precision::fp32, Precision::bf16, Precision::int8}) {
       std::vector<const PeakKernel*> candidates;
       for (const auto& k : kernels)

@@ -40,19 +40,12 @@ constexpr int kChunks = 16;
 
 class GpuBandwidthProbe final : public gpu::GpuProbe {
  public:
-  std::string_view name() const override { return "gpu.bandwidth"; }
-  std::string_view description() const override {
-    return "Vulkan device-memory bandwidth over working-set size: read, write, copy, triad (timestamp queries)";
-  }
-  int version() const override { return 1; }
+  GpuBandwidthProbe()
+      : GpuProbe({"gpu.bandwidth", 1,
+                    "Vulkan device-memory bandwidth over working-set size: read, write, copy, triad (timestamp queries)"}) {}
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    gpu::Session session = gpu::open_session(driver, kVariants, figure);
-    if (!session.device) {
-      driver.progress(session.skipped);
-      return;
-    }
+  std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
+  void run_on(ProbeDriver& driver, gpu::Session& session) override {
     if (!session.device->description().timestamps) {
       for (const auto& v : kVariants)
         driver.unsupported(figure(v), "unsupported: the device's compute queue has no timestamps (timestampValidBits = 0)",

@@ -44,19 +44,16 @@ float vector_scale(std::uint32_t b) { return std::ldexp(1.0f + float(b % 5) / 4.
 
 class GpuDecodeProbe final : public gpu::GpuProbe {
  public:
-  std::string_view name() const override { return "gpu.decode"; }
-  std::string_view description() const override {
-    return "decode-shaped sweep on a Vulkan device: int8 (per-row scales) and fp16 weights times B = 1..512 vectors";
-  }
-  int version() const override { return 1; }
+  GpuDecodeProbe()
+      : GpuProbe({"gpu.decode", 1,
+                    "decode-shaped sweep on a Vulkan device: int8 (per-row scales) and fp16 weights times B = 1..512 vectors"}) {}
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    const std::vector<Figure> figures = {figure("int8", "step_time", "s", false), figure("fp16", "step_time", "s", false)};
-    gpu::Session session = gpu::open_session(driver, figures);
-    if (!session.device) return;
+  std::vector<Figure> figures() const override {
+    return {figure("int8", "step_time", "s", false), figure("fp16", "step_time", "s", false)};
+  }
+  void run_on(ProbeDriver& driver, gpu::Session& session) override {
     if (!session.device->description().timestamps) {
-      for (const auto& f : figures) driver.unsupported(f, "unsupported: the compute queue has no timestamps");
+      for (const auto& f : figures()) driver.unsupported(f, "unsupported: the compute queue has no timestamps");
       return;
     }
     for (bool int8 : {true, false}) sweep(driver, session, int8);

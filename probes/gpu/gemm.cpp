@@ -40,16 +40,12 @@ struct Tile {
 
 class GpuGemmProbe final : public gpu::GpuProbe {
  public:
-  std::string_view name() const override { return "gpu.gemm"; }
-  std::string_view description() const override {
-    return "Vulkan matmul throughput: shared-memory tiled, fp32 and fp16 inputs (fp32 accumulate)";
-  }
-  int version() const override { return 1; }
+  GpuGemmProbe()
+      : GpuProbe({"gpu.gemm", 1,
+                    "Vulkan matmul throughput: shared-memory tiled, fp32 and fp16 inputs (fp32 accumulate)"}) {}
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    gpu::Session session = gpu::open_session(driver, kVariants, figure);
-    if (!session.device) return;
+  std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
+  void run_on(ProbeDriver& driver, gpu::Session& session) override {
     const auto& desc = session.device->description();
     const std::vector<std::uint32_t> sizes = matrix_sizes(driver.settings(), desc);
     vk::Commands commands(*session.device, 2);

@@ -54,16 +54,12 @@ float expected(const Variant& v, std::uint32_t id) {
 
 class GpuPeakProbe final : public gpu::GpuProbe {
  public:
-  std::string_view name() const override { return "gpu.peak"; }
-  std::string_view description() const override {
-    return "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a), fp16 cooperative matrix";
-  }
-  int version() const override { return 1; }
+  GpuPeakProbe()
+      : GpuProbe({"gpu.peak", 1,
+                    "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a), fp16 cooperative matrix"}) {}
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    gpu::Session session = gpu::open_session(driver, kVariants, figure);
-    if (!session.device) return;
+  std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
+  void run_on(ProbeDriver& driver, gpu::Session& session) override {
     const vk::Device& dev = *session.device;
     const auto& desc = dev.description();
     // Enough invocations to fill any current GPU several times over; the CPU

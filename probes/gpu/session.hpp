@@ -35,21 +35,39 @@ Session open_session(const RunSettings& settings);
 // device is empty.
 Session open_session(ProbeDriver& driver, const std::vector<Figure>& figures);
 
-// open_session for the figures of `variants`, each figure(v).
+// The figures of `variants`, each figure(v).
 template <typename Variant, std::size_t N, typename ToFigure>
-Session open_session(ProbeDriver& driver, const Variant (&variants)[N], ToFigure figure) {
+std::vector<Figure> figures_of(const Variant (&variants)[N], ToFigure figure) {
   std::vector<Figure> figures;
   for (const auto& v : variants) figures.push_back(figure(v));
-  return open_session(driver, figures);
+  return figures;
 }
 
 // For Probe::check: throws Error when settings.gpu_device names no device.
 void check_device_selector(const RunSettings& settings);
 
 // What every Vulkan probe shares before it runs: the --device selector is checked.
-class GpuProbe : public Probe {
+// Each opens its session here: where no device opens, every figure is stored as skipped
+// with the reason, and run_on is not called.
+class GpuProbe : public DrivenProbe {
  public:
+  using DrivenProbe::DrivenProbe;
   void check(const RunSettings& settings, const Topology&) const override { check_device_selector(settings); }
+ protected:
+  // Every figure the probe can give.
+  virtual std::vector<Figure> figures() const = 0;
+  // The measurements on the opened device.
+  virtual void run_on(ProbeDriver& driver, Session& session) = 0;
+
+ private:
+  void run_with(ProbeDriver& driver) final {
+    Session session = open_session(driver, figures());
+    if (!session.device) {
+      driver.progress(session.skipped);
+      return;
+    }
+    run_on(driver, session);
+  }
 };
 
 // The matrix-unit (cooperative matrix) path for 16x16x16 fp16 products with fp32

@@ -50,16 +50,12 @@ std::uint64_t checksum(const void* data, std::uint64_t bytes) {
 
 class GpuTransferProbe final : public gpu::GpuProbe {
  public:
-  std::string_view name() const override { return "gpu.transfer"; }
-  std::string_view description() const override {
-    return "host<->device bandwidth: vkCmdCopyBuffer each way and both ways, and memcpy through mapped memory";
-  }
-  int version() const override { return 1; }
+  GpuTransferProbe()
+      : GpuProbe({"gpu.transfer", 1,
+                    "host<->device bandwidth: vkCmdCopyBuffer each way and both ways, and memcpy through mapped memory"}) {}
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    gpu::Session session = gpu::open_session(driver, kVariants, figure);
-    if (!session.device) return;
+  std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
+  void run_on(ProbeDriver& driver, gpu::Session& session) override {
     const auto& desc = session.device->description();
     const std::uint64_t max_bytes = max_transfer(driver.settings(), desc);
     const auto sizes = geometric_sizes(

@@ -92,35 +92,32 @@ double ping_pong(const Topology& topo, int slot_a, int slot_b, std::uint64_t rou
   return seconds;
 }
 
-class LinkCoreProbe final : public Probe {
+class LinkCoreProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "link.core"; }
-  std::string_view description() const override {
-    return "core-to-core latency (cache-line ping-pong per pair of cores) and NUMA node-to-node read bandwidth";
-  }
-  int version() const override { return 1; }
+  LinkCoreProbe()
+      : DrivenProbe({"link.core", 1,
+                    "core-to-core latency (cache-line ping-pong per pair of cores) and NUMA node-to-node read bandwidth"}) {}
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     check_fits_in_memory(numa_bytes(settings, topology), "link.core's NUMA buffer");
   }
 
-  void run(ProbeContext& ctx) override {
-    ProbeDriver driver(ctx, *this);
-    const Topology& topo = ctx.topology;
+  void run_with(ProbeDriver& driver) override {
+    const Topology& topo = driver.topology();
     const int cores = std::min(topo.cores(), topo.pus());
     if (cores < 2) {
-      ctx.progress("one core: no core-to-core latency");
+      driver.progress("one core: no core-to-core latency");
     } else {
-      for (const auto& [a, b] : core_pairs(cores, ctx.settings.seed)) {
-        if (ctx.stop_requested) return;
-        ctx.progress(fmt::format("cores {} <-> {}", a, b));
+      for (const auto& [a, b] : core_pairs(cores, driver.settings().seed)) {
+        if (driver.stopped()) return;
+        driver.progress(fmt::format("cores {} <-> {}", a, b));
         measure_pair(driver, a, b);
       }
     }
     for (int mem = 0; mem < topo.numa_nodes(); ++mem)
       for (int cpu = 0; cpu < topo.numa_nodes(); ++cpu) {
-        if (ctx.stop_requested) return;
-        ctx.progress(fmt::format("memory on node {}, cores of node {}", mem, cpu));
+        if (driver.stopped()) return;
+        driver.progress(fmt::format("memory on node {}, cores of node {}", mem, cpu));
         measure_numa(driver, mem, cpu);
       }
   }

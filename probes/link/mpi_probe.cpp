@@ -11,25 +11,23 @@
 namespace roofaudit {
 namespace {
 
-class LinkMpiProbe final : public Probe {
+class LinkMpiProbe final : public DrivenProbe {
  public:
-  std::string_view name() const override { return "link.mpi"; }
-  std::string_view description() const override {
-    return "MPI links between the nodes of a fleet: ping-pong latency, windowed and bidirectional bandwidth, "
-           "all-reduce, all-gather and reduce-scatter (nccl-tests bus bandwidth)";
-  }
-  int version() const override { return 1; }
+  LinkMpiProbe()
+      : DrivenProbe({"link.mpi", 1,
+                    "MPI links between the nodes of a fleet: ping-pong latency, windowed and bidirectional bandwidth, "
+                    "all-reduce, all-gather and reduce-scatter (nccl-tests bus bandwidth)"}) {}
   void check(const RunSettings&, const Topology&) const override {}
 
-  void run(ProbeContext& ctx) override {
+  void run_with(ProbeDriver& driver) override {
 #ifdef ROOFAUDIT_WITH_MPI
     const std::string why = "skipped: the links between MPI ranks are measured only in a fleet of two ranks or more "
                             "(mpirun -np N roofaudit run --fleet)";
 #else
     const std::string why = "skipped: this roofaudit was built without MPI (install libopenmpi-dev and rebuild)";
 #endif
-    ctx.progress(why);
-    ProbeDriver(ctx, *this).unsupported({"p2p_latency", "latency", "s", false, ""}, why);
+    driver.progress(why);
+    driver.unsupported({"p2p_latency", "latency", "s", false, ""}, why);
   }
 };
 
