@@ -57,10 +57,7 @@ struct Step {
 
 // Memory: the read curve's plateaus per level; the last is what decode streams from.
 void memory_levels(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::string& family = s.family;
-  const LocalDevice& d = s.device;
-  const std::vector<store::FitRecord>& fits = s.fits;
+  const auto& [run, family, d, ms, fits] = s;
   // Memory: the read curve's plateaus; the last is what decode streams from.
   for (const auto& f : fits) {
     if (f.device != d.device || f.probe != family + ".bandwidth" || f.variant != "read" || f.kind != "plateaus") continue;
@@ -83,10 +80,7 @@ void memory_levels(const Step& s, ChipSpec& c) {
 
 // Peak per dtype from the device's peak probe, the matrix units included.
 void peaks(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::string& family = s.family;
-  const LocalDevice& d = s.device;
-  const std::vector<Measurement>& ms = s.measurements;
+  const auto& [run, family, d, ms, fits] = s;
   // Peak per dtype: the device's peak probe, the matrix units included.
   for (const auto& [dtype, v] : best_by_dtype(ms, family + ".peak", d.device, "peak")) {
     c.peak_ops_per_s[dtype] = v.first;
@@ -111,10 +105,7 @@ void peaks(const Step& s, ChipSpec& c) {
 
 // Matmul rate per dtype from the GEMM probe; its share of peak is the prefill MFU.
 void gemm(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::string& family = s.family;
-  const LocalDevice& d = s.device;
-  const std::vector<Measurement>& ms = s.measurements;
+  const auto& [run, family, d, ms, fits] = s;
   // Matmul: the GEMM probe per dtype; its share of peak is the prefill MFU.
   for (const auto& [dtype, v] : best_by_dtype(ms, family + ".gemm", d.device, "gemm")) {
     c.matmul_ops_per_s[dtype] = v.first;
@@ -138,11 +129,7 @@ void gemm(const Step& s, ChipSpec& c) {
 
 // Decode efficiency per weight dtype from the decode sweep and its knee fit.
 void decode_efficiencies(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::string& family = s.family;
-  const LocalDevice& d = s.device;
-  const std::vector<Measurement>& ms = s.measurements;
-  const std::vector<store::FitRecord>& fits = s.fits;
+  const auto& [run, family, d, ms, fits] = s;
   // Decode efficiency per weight dtype: B = 1's weight bandwidth over memory bandwidth
   // (the knee fit), and the largest batch's arithmetic rate over peak.
   std::map<Dtype, std::pair<double, double>> largest;  // dtype -> (batch, rate)
@@ -180,10 +167,7 @@ void decode_efficiencies(const Step& s, ChipSpec& c) {
 
 // The decode sweep's measured shape between its ends.
 void decode_curve(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::string& family = s.family;
-  const LocalDevice& d = s.device;
-  const std::vector<Measurement>& ms = s.measurements;
+  const auto& [run, family, d, ms, fits] = s;
   // The sweep's shape between its ends: measured step over the roofline's max(t_flops, t_param)
   // with the efficiencies just found, per batch.
   for (const auto& m : ms) {
@@ -210,10 +194,7 @@ void decode_curve(const Step& s, ChipSpec& c) {
 
 // Attention's KV read rate; the efficiencies' fallbacks where a probe did not run.
 void attention(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::string& family = s.family;
-  const LocalDevice& d = s.device;
-  const std::vector<Measurement>& ms = s.measurements;
+  const auto& [run, family, d, ms, fits] = s;
   // Attention's KV read rate: the attention probe at its longest context.
   double longest = 0;
   for (const auto& m : ms) {
@@ -236,8 +217,7 @@ void attention(const Step& s, ChipSpec& c) {
 
 // Memory capacity, as the run found it.
 void capacity(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const LocalDevice& d = s.device;
+  const auto& [run, family, d, ms, fits] = s;
   // Capacity.
   c.memory_bytes = d.memory_bytes;
   if (!(c.memory_bytes > 0)) throw Error(fmt::format("{}: the memory capacity of {} is unknown", run, d.device));
@@ -246,10 +226,7 @@ void capacity(const Step& s, ChipSpec& c) {
 
 // A GPU's link to its host (gpu.transfer).
 void host_link(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::string& family = s.family;
-  const LocalDevice& d = s.device;
-  const std::vector<Measurement>& ms = s.measurements;
+  const auto& [run, family, d, ms, fits] = s;
   // Interconnect.
   if (family == "gpu") {
     double h2d = 0, d2h = 0;
@@ -269,8 +246,7 @@ void host_link(const Step& s, ChipSpec& c) {
 
 // The link between machines: link.mpi over two hosts or more.
 void network_link(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::vector<Measurement>& ms = s.measurements;
+  const auto& [run, family, d, ms, fits] = s;
   // Between machines: link.mpi's collectives over two hosts or more. Per message size the
   // slower of all-gather and reduce-scatter bus bandwidth (the tensor-parallel term's
   // pattern); the link's rate is the best size's (the beta of alpha + bytes / beta: at
@@ -305,8 +281,7 @@ void network_link(const Step& s, ChipSpec& c) {
 
 // The link's latency (link.mpi), and the assumed link where none was measured.
 void link_latency(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::vector<Measurement>& ms = s.measurements;
+  const auto& [run, family, d, ms, fits] = s;
   // And its latency: the fleet's 8-byte ping-pong between two hosts.
   for (const auto& m : ms)
     if (m.probe == "link.mpi" && m.variant == "p2p_latency" && m.valid && m.summary && m.params.value("bytes", 0) == 8 &&
@@ -325,8 +300,7 @@ void link_latency(const Step& s, ChipSpec& c) {
 
 // The fixed cost per layer, fitted on the forward pass.
 void layer_overhead(const Step& s, ChipSpec& c) {
-  const std::string& run = s.run;
-  const std::vector<Measurement>& ms = s.measurements;
+  const auto& [run, family, d, ms, fits] = s;
   // Fixed cost per layer (fork/join around every projection, norms, the ramp of each
   // smaller matrix's stream): one parameter fitted on the forward pass's B = 1 step at
   // its shortest context, per weight dtype, averaged. The other shapes validate it.

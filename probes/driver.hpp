@@ -99,6 +99,8 @@ class DrivenProbe : public Probe {
   std::string_view name() const final { return identity_.name; }
   std::string_view description() const final { return identity_.description; }
   int version() const final { return identity_.version; }
+  // Nothing to refuse unless the probe says otherwise.
+  void check(const RunSettings&, const Topology&) const override {}
   void run(ProbeContext& ctx) final {
     ProbeDriver driver(ctx, *this);
     run_with(driver);

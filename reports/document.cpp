@@ -99,18 +99,32 @@ std::string markdown_code(const std::string& text) {
   return spaced ? fence + " " + body + " " + fence : fence + body + fence;
 }
 
-std::string markdown_spans(const Paragraph& p) {
+// How a sink writes inline text: its escaper, the markup around strong and code runs,
+// and its line break.
+struct InlineMarkup {
+  std::string (*escape)(const std::string&);
+  std::string (*code)(const std::string&);
+  const char* strong_open;
+  const char* strong_close;
+  const char* line_break;
+};
+
+std::string spans(const Paragraph& p, const InlineMarkup& m) {
   std::string out;
   for (const auto& s : p.spans) {
     switch (s.kind) {
-      case Span::Kind::text: out += markdown_escape(s.text); break;
-      case Span::Kind::strong: out += "**" + markdown_escape(s.text) + "**"; break;
-      case Span::Kind::code: out += markdown_code(s.text); break;
-      case Span::Kind::line_break: out += "  \n"; break;
+      case Span::Kind::text: out += m.escape(s.text); break;
+      case Span::Kind::strong: out += m.strong_open + m.escape(s.text) + m.strong_close; break;
+      case Span::Kind::code: out += m.code(s.text); break;
+      case Span::Kind::line_break: out += m.line_break; break;
       case Span::Kind::prose: out += s.text; break;
     }
   }
   return out;
+}
+
+std::string markdown_spans(const Paragraph& p) {
+  return spans(p, {markdown_escape, markdown_code, "**", "**", "  \n"});
 }
 
 std::string markdown_table(const Table& t) {
@@ -159,19 +173,9 @@ struct MarkdownSink {
 // ---------------------------------------------------------------------------------
 // HTML
 
-std::string html_spans(const Paragraph& p) {
-  std::string out;
-  for (const auto& s : p.spans) {
-    switch (s.kind) {
-      case Span::Kind::text: out += html_escape(s.text); break;
-      case Span::Kind::strong: out += "<strong>" + html_escape(s.text) + "</strong>"; break;
-      case Span::Kind::code: out += "<code>" + html_escape(s.text) + "</code>"; break;
-      case Span::Kind::line_break: out += "<br>"; break;
-      case Span::Kind::prose: out += s.text; break;
-    }
-  }
-  return out;
-}
+std::string html_code(const std::string& text) { return "<code>" + html_escape(text) + "</code>"; }
+
+std::string html_spans(const Paragraph& p) { return spans(p, {html_escape, html_code, "<strong>", "</strong>", "<br>"}); }
 
 std::string html_table(const Table& t) {
   std::string out = "<table><thead><tr>";
@@ -180,7 +184,7 @@ std::string html_table(const Table& t) {
   for (const auto& row : t.rows) {
     out += "<tr>";
     for (std::size_t i = 0; i < row.size() && i < t.columns.size(); ++i) {
-      const std::string cell = t.columns[i].code ? "<code>" + html_escape(row[i]) + "</code>" : html_escape(row[i]);
+      const std::string cell = t.columns[i].code ? html_code(row[i]) : html_escape(row[i]);
       out += (t.columns[i].align == Align::left ? "<td>" : "<td class=\"num\">") + cell + "</td>";
     }
     out += "</tr>";

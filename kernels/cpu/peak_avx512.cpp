@@ -1,5 +1,5 @@
-// Peak kernels with 512-bit vectors: FMA (fp64, fp32), AVX512_BF16 and AVX512_VNNI dots, and
-// for AVX-512 BW without them the int8 and bf16 sequences of peak_widening_impl.hpp.
+// Peak kernels with 512-bit vectors (peak_vector_impl.hpp): FMA (fp64, fp32), AVX512_VNNI
+// int8 dots, AVX512_BF16 dots (here), and for AVX-512 BW without them the widening sequences.
 #include <immintrin.h>
 
 #include "kernels/cpu/peak.hpp"
@@ -12,34 +12,6 @@ using peak_detail::sum_lanes;
 
 // Sixteen chains: enough for 2 pipes x latency up to 8 cycles, within 32 registers.
 constexpr int kChains = 16;
-
-double fp64_fma(std::size_t iterations) {
-  __m512d acc[kChains];
-  for (int c = 0; c < kChains; ++c)
-    acc[c] = _mm512_add_pd(_mm512_set1_pd(c), _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0));
-  __m512d one = _mm512_set1_pd(1.0), inc = _mm512_set1_pd(1.0);
-  opaque(one);
-  for (std::size_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 16
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_pd(acc[c], one, inc);
-  }
-  return sum_lanes<double>(acc, kChains);
-}
-double fp64_expected(std::size_t iterations) { return start_sum(kChains, 8) + double(kChains) * 8 * double(iterations); }
-
-double fp32_fma(std::size_t iterations) {
-  __m512 acc[kChains];
-  const __m512 lanes = _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_add_ps(_mm512_set1_ps(float(c)), lanes);
-  __m512 one = _mm512_set1_ps(1.0f), inc = _mm512_set1_ps(1.0f);
-  opaque(one);
-  for (std::size_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 16
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_fmadd_ps(acc[c], one, inc);
-  }
-  return sum_lanes<float>(acc, kChains);
-}
-double fp32_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * double(iterations); }
 
 // vdpbf16ps: each fp32 lane gains a0*b0 + a1*b1 = 1 + 1 per instruction. The two products
 // are added one after the other, each rounded, so the lanes stay exact only while a
@@ -60,26 +32,10 @@ __attribute__((target("avx512bf16"))) double bf16_dot(std::size_t iterations) {
 }
 double bf16_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * 2 * double(iterations); }
 
-// vpdpbusd: each int32 lane gains four u8 x s8 products, 1 * 1 each.
-__attribute__((target("avx512vnni"))) double int8_dot(std::size_t iterations) {
-  __m512i acc[kChains];
-  const __m512i lanes = _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0);
-  for (int c = 0; c < kChains; ++c) acc[c] = _mm512_add_epi32(_mm512_set1_epi32(c), lanes);
-  __m512i a = _mm512_set1_epi8(1), b = _mm512_set1_epi8(1);
-  opaque(a);
-  opaque(b);
-  for (std::size_t i = 0; i < iterations; ++i) {
-#pragma GCC unroll 16
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_dpbusd_epi32(acc[c], a, b);
-  }
-  return sum_lanes<std::int32_t>(acc, kChains);
-}
-double int8_expected(std::size_t iterations) { return start_sum(kChains, 16) + double(kChains) * 16 * 4 * double(iterations); }
-
-
 struct W {
   using I = __m512i;
   using F = __m512;
+  using D = __m512d;
   static constexpr int kLanes = 16, kChains = avx512_peak::kChains, kMaddChains = 12;
   static I lanes_from(int c) {
     return _mm512_add_epi32(_mm512_set1_epi32(c), _mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
@@ -87,6 +43,7 @@ struct W {
   static F lanes_from_f(int c) {
     return _mm512_add_ps(_mm512_set1_ps(float(c)), _mm512_set_ps(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0));
   }
+  static D lanes_from_d(int c) { return _mm512_add_pd(_mm512_set1_pd(c), _mm512_set_pd(7, 6, 5, 4, 3, 2, 1, 0)); }
   static I set8(char v) { return _mm512_set1_epi8(v); }
   static I set16(short v) { return _mm512_set1_epi16(v); }
   static I set32(int v) { return _mm512_set1_epi32(v); }
@@ -95,10 +52,15 @@ struct W {
   static I maddubs(I a, I b) { return _mm512_maddubs_epi16(a, b); }
   static F set_ps(float v) { return _mm512_set1_ps(v); }
   static F fma(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static D set_pd(double v) { return _mm512_set1_pd(v); }
+  static D fma_pd(D a, D b, D c) { return _mm512_fmadd_pd(a, b, c); }
+  __attribute__((target("avx512vnni"))) static I dpbusd(I acc, I a, I b) { return _mm512_dpbusd_epi32(acc, a, b); }
   // maskz: the unmasked shift trips a GCC 12 -Wmaybe-uninitialized in its own header.
   static F low_bf16(I p) { return _mm512_castsi512_ps(_mm512_maskz_slli_epi32(__mmask16(0xffff), p, 16)); }
   static F high_bf16(I p) { return _mm512_castsi512_ps(_mm512_and_si512(p, _mm512_set1_epi32(int(0xffff0000u)))); }
 };
-#include "kernels/cpu/peak_widening_impl.hpp"
+#define ROOFAUDIT_PEAK_VNNI "avx512vnni"
+#include "kernels/cpu/peak_vector_impl.hpp"
+#undef ROOFAUDIT_PEAK_VNNI
 
 }  // namespace roofaudit::kernels::avx512_peak

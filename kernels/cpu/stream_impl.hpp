@@ -118,3 +118,17 @@ void triad(double* a, const double* b, const double* c, double scalar, std::size
 }
 
 }  // namespace roofaudit::kernels::ROOFAUDIT_ISA_NS
+
+// The ISA's table, kStream_<isa>, which dispatch.cpp picks from.
+#define ROOFAUDIT_STREAM_JOIN2(a, b) a##b
+#define ROOFAUDIT_STREAM_JOIN(a, b) ROOFAUDIT_STREAM_JOIN2(a, b)
+#define ROOFAUDIT_STREAM_TABLE ROOFAUDIT_STREAM_JOIN(kStream_, ROOFAUDIT_ISA_NS)
+namespace roofaudit::kernels {
+extern const StreamKernels ROOFAUDIT_STREAM_TABLE;
+const StreamKernels ROOFAUDIT_STREAM_TABLE = {Isa::ROOFAUDIT_ISA_NS,    ROOFAUDIT_ISA_NS::read_sum, ROOFAUDIT_ISA_NS::fill,
+                                              ROOFAUDIT_ISA_NS::fill_nt, ROOFAUDIT_ISA_NS::copy,    ROOFAUDIT_ISA_NS::copy_nt,
+                                              ROOFAUDIT_ISA_NS::triad};
+}  // namespace roofaudit::kernels
+#undef ROOFAUDIT_STREAM_TABLE
+#undef ROOFAUDIT_STREAM_JOIN
+#undef ROOFAUDIT_STREAM_JOIN2

@@ -34,6 +34,22 @@ double relative_rms(const std::vector<float>& got, const std::vector<float>& wan
 
 }  // namespace
 
+// Every weight row r < rows regenerated into per-thread scratch by fill(r, w), then
+// use(r, w), rows split over the threads.
+template <typename T, typename Fill, typename Use>
+void over_rows(std::size_t rows, std::size_t k, int threads, const Fill& fill, const Use& use) {
+  std::vector<T> scratch(std::size_t(std::max(threads, 1)) * k);  // per thread, before the region
+#pragma omp parallel num_threads(threads)
+  {
+    T* w = &scratch[std::size_t(omp_get_thread_num()) * k];
+#pragma omp for schedule(static)
+    for (std::size_t r = 0; r < rows; ++r) {
+      fill(r, w);
+      use(r, w);
+    }
+  }
+}
+
 // y[j][r] = W[r] . x[j] for every given vector, the fast path's arithmetic contract
 // (activations quantized or rounded the same way), one regenerated row at a time.
 Vectors Transformer::reference_linear(int layer, int matrix, std::size_t rows, std::size_t k, const Vectors& x,
@@ -45,39 +61,29 @@ Vectors Transformer::reference_linear(int layer, int matrix, std::size_t rows, s
     std::vector<std::vector<std::int8_t>> q(n, std::vector<std::int8_t>(k));
     std::vector<float> qs(n);
     for (std::size_t j = 0; j < n; ++j) quantize(x[j].data(), k, q[j].data(), &qs[j]);
-    std::vector<std::int8_t> rows_w(std::size_t(std::max(threads, 1)) * k);  // per thread, before the region
-#pragma omp parallel num_threads(threads)
-    {
-      std::int8_t* w = &rows_w[std::size_t(omp_get_thread_num()) * k];
-#pragma omp for schedule(static)
-      for (std::size_t r = 0; r < rows; ++r) {
-        int8_row(row_seed(seed_, layer, m, r), k, w);
-        for (std::size_t j = 0; j < n; ++j) {
-          std::int64_t dot = 0;
-          for (std::size_t i = 0; i < k; ++i) dot += std::int64_t(w[i]) * q[j][i];
-          y[j][r] = float(double(dot) * qs[j] * int8_scale(k, r));
-        }
-      }
-    }
-  } else {
-    Vectors xb(n, std::vector<float>(k));
-    for (std::size_t j = 0; j < n; ++j)
-      for (std::size_t i = 0; i < k; ++i) xb[j][i] = bf16_to_float(round_bf16(x[j][i]));
-    std::vector<std::uint16_t> rows_w(std::size_t(std::max(threads, 1)) * k);  // per thread, before the region
-#pragma omp parallel num_threads(threads)
-    {
-      std::uint16_t* w = &rows_w[std::size_t(omp_get_thread_num()) * k];
-#pragma omp for schedule(static)
-      for (std::size_t r = 0; r < rows; ++r) {
-        bf16_row(row_seed(seed_, layer, m, r), k, w);
+    over_rows<std::int8_t>(
+        rows, k, threads, [&](std::size_t r, std::int8_t* w) { int8_row(row_seed(seed_, layer, m, r), k, w); },
+        [&](std::size_t r, const std::int8_t* w) {
+          for (std::size_t j = 0; j < n; ++j) {
+            std::int64_t dot = 0;
+            for (std::size_t i = 0; i < k; ++i) dot += std::int64_t(w[i]) * q[j][i];
+            y[j][r] = float(double(dot) * qs[j] * int8_scale(k, r));
+          }
+        });
+    return y;
+  }
+  Vectors xb(n, std::vector<float>(k));
+  for (std::size_t j = 0; j < n; ++j)
+    for (std::size_t i = 0; i < k; ++i) xb[j][i] = bf16_to_float(round_bf16(x[j][i]));
+  over_rows<std::uint16_t>(
+      rows, k, threads, [&](std::size_t r, std::uint16_t* w) { bf16_row(row_seed(seed_, layer, m, r), k, w); },
+      [&](std::size_t r, const std::uint16_t* w) {
         for (std::size_t j = 0; j < n; ++j) {
           double dot = 0;
           for (std::size_t i = 0; i < k; ++i) dot += double(bf16_to_float(w[i])) * xb[j][i];
           y[j][r] = float(dot);
         }
-      }
-    }
-  }
+      });
   return y;
 }
 

@@ -25,6 +25,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"cpu.attention", 1,
+                                  "decode attention over a bf16 KV cache past the caches, per context length: KV bytes read per second"};
+
 constexpr int kCheckedBlocks = 6;
 
 std::uint64_t cache_bytes(const RunSettings& s) {
@@ -41,9 +44,7 @@ std::uint16_t random_bf16(kernels::SplitMix64& rng) { return kernels::to_bf16(fl
 
 class CpuAttentionProbe final : public DrivenProbe {
  public:
-  CpuAttentionProbe()
-      : DrivenProbe({"cpu.attention", 1,
-                    "decode attention over a bf16 KV cache past the caches, per context length: KV bytes read per second"}) {}
+  CpuAttentionProbe() : DrivenProbe(kIdentity) {}
 
   void check(const RunSettings& settings, const Topology&) const override {
     transformer_shape(settings.model, name());

@@ -22,6 +22,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"cpu.bandwidth", 1,
+                                  "memory bandwidth over working-set size: read, write, copy, triad, and NT-store write/copy"};
+
 using Clock = std::chrono::steady_clock;
 
 enum class Kind { read, write, write_nt, copy, copy_nt, triad };
@@ -55,9 +58,7 @@ constexpr std::uint64_t kTriadMask = (std::uint64_t{1} << 20) - 1;
 
 class CpuBandwidthProbe final : public DrivenProbe {
  public:
-  CpuBandwidthProbe()
-      : DrivenProbe({"cpu.bandwidth", 1,
-                    "memory bandwidth over working-set size: read, write, copy, triad, and NT-store write/copy"}) {}
+  CpuBandwidthProbe() : DrivenProbe(kIdentity) {}
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     const auto max_ws = max_working_set(settings, topology);

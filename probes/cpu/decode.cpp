@@ -27,6 +27,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"cpu.decode", 1,
+                                  "decode-shaped sweep: int8 (per-row scales) and bf16 weights past the caches times B = 1..512 vectors"};
+
 using kernels::DecodeKernel;
 using kernels::DecodeType;
 using kernels::DecodeWeights;
@@ -72,9 +75,7 @@ float vector_scale(std::size_t b) { return std::ldexp(1.0f + float(b % 5) / 4.0f
 
 class CpuDecodeProbe final : public DrivenProbe {
  public:
-  CpuDecodeProbe()
-      : DrivenProbe({"cpu.decode", 1,
-                    "decode-shaped sweep: int8 (per-row scales) and bf16 weights past the caches times B = 1..512 vectors"}) {}
+  CpuDecodeProbe() : DrivenProbe(kIdentity) {}
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     const std::uint64_t w = default_weight_bytes(settings, topology);

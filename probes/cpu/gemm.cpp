@@ -23,13 +23,13 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"cpu.gemm", 1,
+                                  "matmul throughput: fp32/fp64 system BLAS (with an OpenBLAS core-type audit), bf16/int8 own kernels "
+                                  "beside oneDNN"};
+
 class CpuGemmProbe final : public DrivenProbe {
  public:
-  CpuGemmProbe()
-      : DrivenProbe({"cpu.gemm", 1,
-                    "matmul throughput: fp32/fp64 system BLAS (with an OpenBLAS core-type audit), bf16/int8 own kernels "
-                    "beside oneDNN"}) {}
-  void check(const RunSettings&, const Topology&) const override {}
+  CpuGemmProbe() : DrivenProbe(kIdentity) {}
 
   void run_with(ProbeDriver& driver) override {
     const int all = driver.threads();

@@ -17,14 +17,15 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"cpu.latency", 1,
+                                  "load-to-use latency by random pointer chasing, one cache line per hop"};
+
 using Clock = std::chrono::steady_clock;
 using kernels::ChaseLine;
 
 class CpuLatencyProbe final : public DrivenProbe {
  public:
-  CpuLatencyProbe()
-      : DrivenProbe({"cpu.latency", 1,
-                    "load-to-use latency by random pointer chasing, one cache line per hop"}) {}
+  CpuLatencyProbe() : DrivenProbe(kIdentity) {}
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     check_fits_in_memory(max_working_set(settings, topology), "cpu.latency's largest working set");

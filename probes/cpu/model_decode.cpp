@@ -24,6 +24,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"model.decode", 1,
+                                  "a full transformer decode step (int8 and bf16 weights) at batch 1..64 and several contexts: tokens/s"};
+
 using kernels::DecodeKernel;
 using kernels::DecodeType;
 using kernels::Transformer;
@@ -70,9 +73,7 @@ double largest_kv_bytes(const RunSettings& s, const TransformerShape& t) {
 
 class ModelDecodeProbe final : public DrivenProbe {
  public:
-  ModelDecodeProbe()
-      : DrivenProbe({"model.decode", 1,
-                    "a full transformer decode step (int8 and bf16 weights) at batch 1..64 and several contexts: tokens/s"}) {}
+  ModelDecodeProbe() : DrivenProbe(kIdentity) {}
 
   void check(const RunSettings& settings, const Topology&) const override {
     const TransformerShape t = shape_of(settings.model);

@@ -18,6 +18,10 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"cpu.peak", 2,
+                                  "peak arithmetic per precision: fp64/fp32 FMA, bf16 and int8 (the fastest sequence the CPU has); one "
+                                  "thread and all threads"};
+
 using Clock = std::chrono::steady_clock;
 using kernels::PeakKernel;
 using kernels::Precision;
@@ -26,11 +30,7 @@ class CpuPeakProbe final : public DrivenProbe {
  public:
   // 2: bf16 and int8 on every CPU (widening sequences where no dot instruction exists),
   // the fastest of several candidate sequences per precision.
-  CpuPeakProbe()
-      : DrivenProbe({"cpu.peak", 2,
-                    "peak arithmetic per precision: fp64/fp32 FMA, bf16 and int8 (the fastest sequence the CPU has); one "
-                    "thread and all threads"}) {}
-  void check(const RunSettings&, const Topology&) const override {}
+  CpuPeakProbe() : DrivenProbe(kIdentity) {}
 
   void run_with(ProbeDriver& driver) override {
     const int all = driver.threads();

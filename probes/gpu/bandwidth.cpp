@@ -19,6 +19,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"gpu.bandwidth", 1,
+                                  "Vulkan device-memory bandwidth over working-set size: read, write, copy, triad (timestamp queries)"};
+
 using gpu::fill_word;
 using vk::Buffer;
 
@@ -40,9 +43,7 @@ constexpr int kChunks = 16;
 
 class GpuBandwidthProbe final : public gpu::GpuProbe {
  public:
-  GpuBandwidthProbe()
-      : GpuProbe({"gpu.bandwidth", 1,
-                    "Vulkan device-memory bandwidth over working-set size: read, write, copy, triad (timestamp queries)"}) {}
+  GpuBandwidthProbe() : GpuProbe(kIdentity) {}
 
   std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
   void run_on(ProbeDriver& driver, gpu::Session& session) override {

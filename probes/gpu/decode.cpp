@@ -22,6 +22,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"gpu.decode", 1,
+                                  "decode-shaped sweep on a Vulkan device: int8 (per-row scales) and fp16 weights times B = 1..512 vectors"};
+
 using gpu::fill_word;
 using gpu::to_half;
 using vk::Buffer;
@@ -44,9 +47,7 @@ float vector_scale(std::uint32_t b) { return std::ldexp(1.0f + float(b % 5) / 4.
 
 class GpuDecodeProbe final : public gpu::GpuProbe {
  public:
-  GpuDecodeProbe()
-      : GpuProbe({"gpu.decode", 1,
-                    "decode-shaped sweep on a Vulkan device: int8 (per-row scales) and fp16 weights times B = 1..512 vectors"}) {}
+  GpuDecodeProbe() : GpuProbe(kIdentity) {}
 
   std::vector<Figure> figures() const override {
     return {figure("int8", "step_time", "s", false), figure("fp16", "step_time", "s", false)};

@@ -18,6 +18,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"gpu.gemm", 1,
+                                  "Vulkan matmul throughput: shared-memory tiled, fp32 and fp16 inputs (fp32 accumulate)"};
+
 using gpu::to_half;
 using vk::Buffer;
 
@@ -40,9 +43,7 @@ struct Tile {
 
 class GpuGemmProbe final : public gpu::GpuProbe {
  public:
-  GpuGemmProbe()
-      : GpuProbe({"gpu.gemm", 1,
-                    "Vulkan matmul throughput: shared-memory tiled, fp32 and fp16 inputs (fp32 accumulate)"}) {}
+  GpuGemmProbe() : GpuProbe(kIdentity) {}
 
   std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
   void run_on(ProbeDriver& driver, gpu::Session& session) override {

@@ -18,6 +18,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"gpu.peak", 1,
+                                  "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a), fp16 cooperative matrix"};
+
 using vk::Buffer;
 
 struct Variant {
@@ -54,9 +57,7 @@ float expected(const Variant& v, std::uint32_t id) {
 
 class GpuPeakProbe final : public gpu::GpuProbe {
  public:
-  GpuPeakProbe()
-      : GpuProbe({"gpu.peak", 1,
-                    "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a), fp16 cooperative matrix"}) {}
+  GpuPeakProbe() : GpuProbe(kIdentity) {}
 
   std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
   void run_on(ProbeDriver& driver, gpu::Session& session) override {

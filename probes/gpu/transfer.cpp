@@ -22,6 +22,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"gpu.transfer", 1,
+                                  "host<->device bandwidth: vkCmdCopyBuffer each way and both ways, and memcpy through mapped memory"};
+
 using vk::Buffer;
 
 enum class Kind { h2d_copy, d2h_copy, both_copy, h2d_mapped, d2h_mapped };
@@ -50,9 +53,7 @@ std::uint64_t checksum(const void* data, std::uint64_t bytes) {
 
 class GpuTransferProbe final : public gpu::GpuProbe {
  public:
-  GpuTransferProbe()
-      : GpuProbe({"gpu.transfer", 1,
-                    "host<->device bandwidth: vkCmdCopyBuffer each way and both ways, and memcpy through mapped memory"}) {}
+  GpuTransferProbe() : GpuProbe(kIdentity) {}
 
   std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
   void run_on(ProbeDriver& driver, gpu::Session& session) override {

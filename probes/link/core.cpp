@@ -26,6 +26,9 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"link.core", 1,
+                                  "core-to-core latency (cache-line ping-pong per pair of cores) and NUMA node-to-node read bandwidth"};
+
 using Clock = std::chrono::steady_clock;
 
 // Pairs of cores (pin slots) to measure: all of them up to 16 cores; beyond, core 0 with
@@ -94,9 +97,7 @@ double ping_pong(const Topology& topo, int slot_a, int slot_b, std::uint64_t rou
 
 class LinkCoreProbe final : public DrivenProbe {
  public:
-  LinkCoreProbe()
-      : DrivenProbe({"link.core", 1,
-                    "core-to-core latency (cache-line ping-pong per pair of cores) and NUMA node-to-node read bandwidth"}) {}
+  LinkCoreProbe() : DrivenProbe(kIdentity) {}
 
   void check(const RunSettings& settings, const Topology& topology) const override {
     check_fits_in_memory(numa_bytes(settings, topology), "link.core's NUMA buffer");

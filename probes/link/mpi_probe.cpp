@@ -11,13 +11,13 @@
 namespace roofaudit {
 namespace {
 
+constexpr ProbeIdentity kIdentity{"link.mpi", 1,
+                                  "MPI links between the nodes of a fleet: ping-pong latency, windowed and bidirectional bandwidth, "
+                                  "all-reduce, all-gather and reduce-scatter (nccl-tests bus bandwidth)"};
+
 class LinkMpiProbe final : public DrivenProbe {
  public:
-  LinkMpiProbe()
-      : DrivenProbe({"link.mpi", 1,
-                    "MPI links between the nodes of a fleet: ping-pong latency, windowed and bidirectional bandwidth, "
-                    "all-reduce, all-gather and reduce-scatter (nccl-tests bus bandwidth)"}) {}
-  void check(const RunSettings&, const Topology&) const override {}
+  LinkMpiProbe() : DrivenProbe(kIdentity) {}
 
   void run_with(ProbeDriver& driver) override {
 #ifdef ROOFAUDIT_WITH_MPI

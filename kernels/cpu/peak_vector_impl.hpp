@@ -1,8 +1,61 @@
-// The int8 and bf16 peak sequences of CPUs without a dot instruction for them, written
-// once and included by peak_avx2.cpp and peak_avx512.cpp inside their own namespace, after
-// a struct W that gives the vector types, the lane count, the chain counts and the
-// instructions at that width (the file's -m flags build them for it).
+// The peak sequences of 256- and 512-bit vectors, written once and included by
+// peak_avx2.cpp and peak_avx512.cpp inside their own namespace, after a struct W that
+// gives the vector types, the lane count, the chain counts and the instructions at that
+// width (the file's -m flags build them for it), and ROOFAUDIT_PEAK_VNNI, the target of
+// its int8 dot instruction.
 //
+// FMA and dot chains: W::kChains independent accumulators, lane l of chain c starting at
+// c + l, each gaining the same exact amount per instruction, so the sum of every lane
+// checks that every instruction ran. Enough chains cover the unit's latency on each pipe.
+
+template <typename V, typename Step>
+__attribute__((always_inline)) inline void advance_chains(V (&acc)[W::kChains], std::size_t iterations, Step step) {
+  for (std::size_t i = 0; i < iterations; ++i) {
+#pragma GCC unroll 16
+    for (int c = 0; c < W::kChains; ++c) acc[c] = step(acc[c]);
+  }
+}
+
+double fp64_fma(std::size_t iterations) {
+  typename W::D acc[W::kChains];
+  for (int c = 0; c < W::kChains; ++c) acc[c] = W::lanes_from_d(c);
+  typename W::D one = W::set_pd(1.0), inc = W::set_pd(1.0);
+  opaque(one);
+  advance_chains(acc, iterations, [one, inc](typename W::D a) { return W::fma_pd(a, one, inc); });
+  return sum_lanes<double>(acc, W::kChains);
+}
+double fp64_expected(std::size_t iterations) {
+  return start_sum(W::kChains, W::kLanes / 2) + double(W::kChains) * (W::kLanes / 2) * double(iterations);
+}
+
+double fp32_fma(std::size_t iterations) {
+  typename W::F acc[W::kChains];
+  for (int c = 0; c < W::kChains; ++c) acc[c] = W::lanes_from_f(c);
+  typename W::F one = W::set_ps(1.0f), inc = W::set_ps(1.0f);
+  opaque(one);
+  advance_chains(acc, iterations, [one, inc](typename W::F a) { return W::fma(a, one, inc); });
+  return sum_lanes<float>(acc, W::kChains);
+}
+double fp32_expected(std::size_t iterations) {
+  return start_sum(W::kChains, W::kLanes) + double(W::kChains) * W::kLanes * double(iterations);
+}
+
+// vpdpbusd: each int32 lane gains four u8 x s8 products, 1 * 1 each.
+__attribute__((target(ROOFAUDIT_PEAK_VNNI))) double int8_dot(std::size_t iterations) {
+  typename W::I acc[W::kChains];
+  for (int c = 0; c < W::kChains; ++c) acc[c] = W::lanes_from(c);
+  typename W::I a = W::set8(1), b = W::set8(1);
+  opaque(a);
+  opaque(b);
+  advance_chains(acc, iterations, [a, b](typename W::I x) __attribute__((target(ROOFAUDIT_PEAK_VNNI))) {
+    return W::dpbusd(x, a, b);
+  });
+  return sum_lanes<std::int32_t>(acc, W::kChains);
+}
+double int8_expected(std::size_t iterations) {
+  return start_sum(W::kChains, W::kLanes) + double(W::kChains) * W::kLanes * 4 * double(iterations);
+}
+
 // int8 (off the accumulator chain, so each chain multiplies a fresh operand by its own:
 // otherwise the products would be hoisted out of the loop). vpmaddwd: each int32 lane gains
 // two i16 products (1 * 1); vpmaddubsw + vpmaddwd: four u8 x s8 products, summed to i16
