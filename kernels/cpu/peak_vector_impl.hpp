@@ -16,25 +16,27 @@ __attribute__((always_inline)) inline void advance_chains(V (&acc)[W::kChains], 
   }
 }
 
+// One FMA chain per accumulator, each lane gaining 1 * 1 per instruction.
+template <typename Lane, typename V, typename Fma>
+__attribute__((always_inline)) inline double fma_peak(std::size_t iterations, V (&acc)[W::kChains], V one, Fma fma) {
+  V inc = one;
+  opaque(one);
+  advance_chains(acc, iterations, [one, inc, fma](V a) { return fma(a, one, inc); });
+  return sum_lanes<Lane>(acc, W::kChains);
+}
+
 double fp64_fma(std::size_t iterations) {
   typename W::D acc[W::kChains];
   for (int c = 0; c < W::kChains; ++c) acc[c] = W::lanes_from_d(c);
-  typename W::D one = W::set_pd(1.0), inc = W::set_pd(1.0);
-  opaque(one);
-  advance_chains(acc, iterations, [one, inc](typename W::D a) { return W::fma_pd(a, one, inc); });
-  return sum_lanes<double>(acc, W::kChains);
+  return fma_peak<double>(iterations, acc, W::set_pd(1.0), [](auto a, auto b, auto c) { return W::fma_pd(a, b, c); });
 }
-double fp64_expected(std::size_t iterations) {
-  return start_sum(W::kChains, W::kLanes / 2) + double(W::kChains) * (W::kLanes / 2) * double(iterations);
-}
-
 double fp32_fma(std::size_t iterations) {
   typename W::F acc[W::kChains];
   for (int c = 0; c < W::kChains; ++c) acc[c] = W::lanes_from_f(c);
-  typename W::F one = W::set_ps(1.0f), inc = W::set_ps(1.0f);
-  opaque(one);
-  advance_chains(acc, iterations, [one, inc](typename W::F a) { return W::fma(a, one, inc); });
-  return sum_lanes<float>(acc, W::kChains);
+  return fma_peak<float>(iterations, acc, W::set_ps(1.0f), [](auto a, auto b, auto c) { return W::fma(a, b, c); });
+}
+double fp64_expected(std::size_t iterations) {
+  return start_sum(W::kChains, W::kLanes / 2) + double(W::kChains) * (W::kLanes / 2) * double(iterations);
 }
 double fp32_expected(std::size_t iterations) {
   return start_sum(W::kChains, W::kLanes) + double(W::kChains) * W::kLanes * double(iterations);
@@ -64,40 +66,38 @@ double int8_expected(std::size_t iterations) {
 // (W::kMaddChains): accumulators, multipliers and the shared operands fit the register
 // file without spilling the chains to memory.
 
-double int8_madd(std::size_t iterations) {
+// W::kMaddChains accumulators, each adding product(a, b[c]) per iteration: b[c] its own
+// copy of `operand`, a the shared one made fresh every iteration (the products cannot be
+// hoisted).
+template <typename Product>
+__attribute__((always_inline)) inline double madd_peak(std::size_t iterations, typename W::I operand, Product product) {
   typename W::I acc[W::kMaddChains], b[W::kMaddChains];
   for (int c = 0; c < W::kMaddChains; ++c) {
     acc[c] = W::lanes_from(c);
-    b[c] = W::set16(1);
+    b[c] = operand;
     opaque(b[c]);
   }
-  typename W::I a = W::set16(1);
+  typename W::I a = operand;
   for (std::size_t i = 0; i < iterations; ++i) {
-    opaque(a);  // a fresh operand every iteration: the products cannot be hoisted
+    opaque(a);
 #pragma GCC unroll 16
-    for (int c = 0; c < W::kMaddChains; ++c) acc[c] = W::add32(acc[c], W::madd(a, b[c]));
+    for (int c = 0; c < W::kMaddChains; ++c) acc[c] = W::add32(acc[c], product(a, b[c]));
   }
   return sum_lanes<std::int32_t>(acc, W::kMaddChains);
+}
+
+double int8_madd(std::size_t iterations) {
+  return madd_peak(iterations, W::set16(1), [](typename W::I a, typename W::I b) { return W::madd(a, b); });
 }
 double int8_madd_expected(std::size_t iterations) {
   return start_sum(W::kMaddChains, W::kLanes) + double(W::kMaddChains) * W::kLanes * 2 * double(iterations);
 }
 
 double int8_maddubs(std::size_t iterations) {
-  typename W::I acc[W::kMaddChains], b[W::kMaddChains];
-  for (int c = 0; c < W::kMaddChains; ++c) {
-    acc[c] = W::lanes_from(c);
-    b[c] = W::set8(1);
-    opaque(b[c]);
-  }
-  typename W::I a = W::set8(1), ones = W::set16(1);
+  typename W::I ones = W::set16(1);
   opaque(ones);
-  for (std::size_t i = 0; i < iterations; ++i) {
-    opaque(a);
-#pragma GCC unroll 16
-    for (int c = 0; c < W::kMaddChains; ++c) acc[c] = W::add32(acc[c], W::madd(W::maddubs(a, b[c]), ones));
-  }
-  return sum_lanes<std::int32_t>(acc, W::kMaddChains);
+  return madd_peak(iterations, W::set8(1),
+                   [ones](typename W::I a, typename W::I b) { return W::madd(W::maddubs(a, b), ones); });
 }
 double int8_maddubs_expected(std::size_t iterations) {
   return start_sum(W::kMaddChains, W::kLanes) + double(W::kMaddChains) * W::kLanes * 4 * double(iterations);
