@@ -9,6 +9,7 @@
 #include "calibrate/catalog.hpp"
 #include "calibrate/serving.hpp"
 #include "cli/calibration.hpp"
+#include "cli/chips.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "values/error.hpp"
@@ -47,15 +48,6 @@ struct PredictOptions {
   std::string price_config;  // owned-cost JSON file
 };
 
-bool looks_like_file(const std::string& s) {
-  return s.find('/') != std::string::npos || s.ends_with(".json") || std::filesystem::exists(s);
-}
-
-ChipSpec load_chip(const std::string& name) {
-  if (!looks_like_file(name)) return find_chip(name);
-  return chip_from_file_json(read_json_file(name), name);
-}
-
 void check_fraction(double v, const char* what, bool allow_above_one = false) {
   if (!std::isfinite(v) || v <= 0 || (!allow_above_one && v > 1))
     throw Error(fmt::format("{} must be in (0, 1], not {}", what, v));
@@ -92,35 +84,6 @@ ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
   }
   return c;
 }
-
-// The device a local chip names, calibrated from the given run or the latest complete
-// run that calibrates it.
-ChipSpec load_local_chip(const GlobalOptions& global, const PredictOptions& o, const std::string& name) {
-  const std::string device = local_device_of(name);
-  const auto store = open_existing_store(global);
-  store::Store& db = *store;
-  std::vector<std::int64_t> candidates;
-  if (o.run > 0) {
-    candidates.push_back(o.run);
-  } else {
-    const auto runs = db.runs();
-    for (auto it = runs.rbegin(); it != runs.rend(); ++it)
-      if (it->status == "complete") candidates.push_back(it->id);
-  }
-  std::string last_problem = fmt::format("no complete run in {}", db.path());
-  for (std::int64_t id : candidates) {
-    const auto view = load_run_view(db, id);
-    for (const auto& c : calibrate_run(db, view)) {
-      if (c.device.device != device) continue;
-      if (c.chip) return *c.chip;
-      last_problem = fmt::format("run {}: {}", id, c.problem);
-    }
-    if (o.run > 0 && last_problem.rfind("run", 0) != 0) last_problem = fmt::format("run {} did not measure {}", id, device);
-  }
-  throw Error(fmt::format("no calibration of {} ({}); a default 'roofaudit run' measures what it needs", device, last_problem));
-}
-
-bool is_local(const std::string& chip) { return chip == "local" || chip.rfind("local:", 0) == 0; }
 
 Dtype default_kv(Dtype weights) { return weights == Dtype::int4 ? Dtype::int8 : weights; }
 
@@ -193,7 +156,7 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
   // This machine first, as the latest run measured it; then the catalogue.
   std::vector<ChipSpec> chips;
   try {
-    chips.push_back(load_local_chip(global, o, "local"));
+    chips.push_back(load_local_chip(global, "local", o.run));
   } catch (const Error& e) {
     std::cerr << fmt::format("roofaudit: local: not compared: {}\n", e.what());
   }
@@ -226,7 +189,7 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   const std::int64_t batch = parse_batch(o.batch.empty() ? (o.compare ? "max" : "1") : o.batch);
   if (o.compare) return run_compare(global, o, m, batch);
   if (o.chip.empty()) throw Error("--chip is required (or use --compare); see 'roofaudit catalog chips'");
-  const ChipSpec c = adjust_chip(is_local(o.chip) ? load_local_chip(global, o, o.chip) : load_chip(o.chip), o);
+  const ChipSpec c = adjust_chip(is_local(o.chip) ? load_local_chip(global, o.chip, o.run) : load_chip(o.chip), o);
   const Deployment d = base_deployment(o, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
   const ServingEstimate e = plan(m, c, d, o.chips, batch);
 
@@ -262,12 +225,6 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
 }
 
 }  // namespace
-
-ModelSpec load_model(const std::string& name) {
-  if (!looks_like_file(name)) return find_model(name);
-  const auto dir = std::filesystem::path(name).parent_path().filename().string();
-  return model_from_hf_config(read_json_file(name), dir.empty() ? name : dir);
-}
 
 void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* cmd = app.add_subcommand("predict", "predict serving latency, throughput and cost of an LLM on a chip");
@@ -322,52 +279,6 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
       ->capture_default_str()
       ->needs(draft);
   cmd->callback([&action, &global, o] { action = [&global, o] { return run_predict(global, *o); }; });
-}
-
-void add_catalog_verb(CLI::App& app, const GlobalOptions&, Action& action) {
-  auto* cmd = app.add_subcommand("catalog", "list the chip or model catalogue");
-  auto what = std::make_shared<std::string>();
-  auto json = std::make_shared<bool>(false);
-  cmd->add_option("WHAT", *what, "chips or models")->required()->check(CLI::IsMember({"chips", "models"}));
-  cmd->add_flag("--json", *json, "print JSON");
-  cmd->callback([&action, what, json] {
-    action = [what, json] {
-      nlohmann::json arr = nlohmann::json::array();
-      if (*what == "chips") {
-        if (!*json)
-          fmt::print("{:<11} {:>10} {:>10} {:>10} {:>9} {:>11} {:>7}  {}\n", "chip", "bf16 TF/s", "int8 TO/s", "HBM GB",
-                     "HBM TB/s", "link GB/s", "USD/h", "name");
-        for (const auto& c : catalog_chips()) {
-          if (*json) {
-            arr.push_back(chip_to_catalogue_json(c));
-          } else {
-            fmt::print("{:<11} {:>10.1f} {:>10.1f} {:>10.1f} {:>9.3f} {:>11.1f} {:>7}  {}\n", c.name,
-                       c.peak_ops(Dtype::bf16) / 1e12, c.peak_ops(Dtype::int8) / 1e12, c.memory_bytes / 1e9,
-                       c.memory_bytes_per_s / 1e12, c.link_bytes_per_s / 1e9,
-                       c.usd_per_hour ? fmt::format("{:.2f}", *c.usd_per_hour) : "-", c.display_name);
-          }
-        }
-      } else {
-        if (!*json)
-          fmt::print("{:<13} {:>6} {:>6} {:>6} {:>5} {:>4} {:>5} {:>7} {:>8} {:>9} {:>9}\n", "model", "L", "D", "F", "N_q", "K",
-                     "H", "V", "experts", "P", "P_active");
-        for (const auto& m : catalog_models()) {
-          if (*json)
-            arr.push_back({{"name", m.name}, {"layers", m.layers}, {"d_model", m.d_model}, {"d_ff", m.d_ff},
-                           {"q_heads", m.q_heads}, {"kv_heads", m.kv_heads}, {"head_dim", m.head_dim}, {"vocab", m.vocab},
-                           {"experts", m.experts}, {"active_experts", m.active_experts},
-                           {"params", m.total_params()}, {"active_params", m.active_params()}});
-          else
-            fmt::print("{:<13} {:>6} {:>6} {:>6} {:>5} {:>4} {:>5} {:>7} {:>8} {:>8.1f}B {:>8.1f}B\n", m.name, m.layers,
-                       m.d_model, m.d_ff, m.q_heads, m.kv_heads, m.head_dim, m.vocab,
-                       m.experts ? fmt::format("{}/{}", m.active_experts, m.experts) : "-", m.total_params() / 1e9,
-                       m.active_params() / 1e9);
-        }
-      }
-      if (*json) std::cout << reports::json_text(arr) << "\n";
-      return 0;
-    };
-  });
 }
 
 }  // namespace roofaudit::cli
