@@ -1,4 +1,5 @@
 // The roofaudit binary as a user runs it: `check`, `history`, `compare` and `merge` over a series of runs.
+#include "measurement_fixture.hpp"
 #include "tests/cli/cli_fixture.hpp"
 
 namespace roofaudit {
@@ -23,18 +24,10 @@ struct SyntheticRuns {
                                  {{"build_type", "Release"}, {"build_flags", "-O3"}, {"kernel", kernel}});
     std::normal_distribution<double> noise(0, 0.01);
     auto measurement = [&](const char* probe, const char* variant, const char* metric, bool higher, double level) {
-      Measurement x;
-      x.probe = probe;
-      x.variant = variant;
-      x.metric = metric;
-      x.unit = higher ? "FLOP/s" : "s";
-      x.device = "cpu";
+      Measurement x = testing::cpu_figure(probe, variant, metric, higher ? "FLOP/s" : "s", {{"threads", 2}});
       x.higher_is_better = higher;
-      x.params = {{"threads", 2}};
       for (int r = 0; r < reps; ++r) x.samples.push_back({level * (1 + noise(rng)), 0.01});
       x.summary = Summary{level, level, level, level, level, 0, 0};
-      x.valid = true;
-      x.validation = "synthetic";
       s.add_measurement(run, device, x);
     };
     measurement("cpu.peak", "fp32", "peak", true, peak);
@@ -43,18 +36,11 @@ struct SyntheticRuns {
       // A read sweep over two levels, with its plateau fit as a run stores it.
       std::normal_distribution<double> point(0, 0.01);
       for (double ws : {4096.0, 8192.0, 16384.0, 20000.0, 65536.0, 131072.0, 262144.0}) {
-        Measurement x;
-        x.probe = "cpu.bandwidth";
-        x.variant = "read";
-        x.metric = "bandwidth";
-        x.unit = "B/s";
-        x.device = "cpu";
-        x.params = {{"threads", 2}, {"working_set_bytes", ws}};
+        Measurement x =
+            testing::cpu_figure("cpu.bandwidth", "read", "bandwidth", "B/s", {{"threads", 2}, {"working_set_bytes", ws}});
         const double level = ws <= 16384 ? 500e9 : ws >= 65536 ? l2 : 300e9;
         for (int r = 0; r < reps; ++r) x.samples.push_back({level * (1 + point(rng)), 0.01});
         x.summary = Summary{level, level, level, level, level, 0, 0};
-        x.valid = true;
-        x.validation = "synthetic";
         s.add_measurement(run, device, x);
       }
       s.put_fit(run, device, {run, "cpu", "cpu.bandwidth", "read", "plateaus",

@@ -1,3 +1,4 @@
+#include "measurement_fixture.hpp"
 #include "store/store.hpp"
 
 #include <gtest/gtest.h>
@@ -38,18 +39,11 @@ MachineRecord test_machine() {
 }
 
 Measurement test_measurement(double base) {
-  Measurement m;
-  m.probe = "cpu.bandwidth";
-  m.device = "cpu";
-  m.variant = "read";
-  m.metric = "bandwidth";
-  m.unit = "B/s";
+  Measurement m = roofaudit::testing::cpu_figure("cpu.bandwidth", "read", "bandwidth", "B/s",
+                                                 {{"working_set_bytes", 4096}, {"threads", 2}}, "ok");
   m.convention = "stream";
-  m.params = {{"working_set_bytes", 4096}, {"threads", 2}};
   m.samples = {{base, 0.01}, {base * 1.1, 0.009}, {base * 0.9, 0.011}};
   m.summary = Summary{base * 1.1, base, base * 0.9, base * 1.1, base, base * 0.1, 0.1};
-  m.valid = true;
-  m.validation = "ok";
   return m;
 }
 
