@@ -1,3 +1,4 @@
+#include "measurement_fixture.hpp"
 #include "calibrate/knee.hpp"
 
 #include <gtest/gtest.h>
@@ -95,14 +96,10 @@ namespace roofaudit::calibrate {
 namespace {
 
 Measurement decode_point(const std::string& variant, int batch, const std::string& metric, double best) {
-  Measurement m;
-  m.probe = "cpu.decode";
-  m.device = "cpu";
-  m.variant = variant;
-  m.metric = metric;
-  m.valid = true;
+  Measurement m = roofaudit::testing::cpu_figure(
+      "cpu.decode", variant, metric, "",
+      {{"batch", batch}, {"rows", 1000}, {"k", 1000}, {"weight_bytes", variant == "int8" ? 1004000 : 2000000}}, "");
   m.summary = Summary{best, best, best, best, best, 0, 0};
-  m.params = {{"batch", batch}, {"rows", 1000}, {"k", 1000}, {"weight_bytes", variant == "int8" ? 1004000 : 2000000}};
   return m;
 }
 

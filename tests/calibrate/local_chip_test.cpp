@@ -5,6 +5,7 @@
 #include <cmath>
 #include <tuple>
 
+#include "measurement_fixture.hpp"
 #include "calibrate/local_chip.hpp"
 #include "calibrate/plateaus.hpp"
 #include "calibrate/serving.hpp"
@@ -97,14 +98,7 @@ TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
   auto ms = view.measurements;
   // A valid link.mpi figure as a fleet's rank 0 stores it.
   auto link = [&](const char* variant, const char* metric, const char* unit, nlohmann::json params, double value) {
-    Measurement m;
-    m.probe = "link.mpi";
-    m.device = "cpu";
-    m.variant = variant;
-    m.metric = metric;
-    m.unit = unit;
-    m.params = std::move(params);
-    m.valid = true;
+    Measurement m = roofaudit::testing::cpu_figure("link.mpi", variant, metric, unit, std::move(params), "");
     m.summary = Summary{value, value, value, value, value, 0, 0};
     ms.push_back(m);
   };
