@@ -43,6 +43,28 @@ std::string text_in(const nlohmann::json& j, const char* key, const std::string&
   return j[key].get<std::string>();
 }
 
+// An optional whole number of `j` in [low, high], else `fallback`.
+int whole_in(const nlohmann::json& j, const char* key, int fallback, int low, int high, const std::string& where) {
+  if (!j.contains(key) || j[key].is_null()) return fallback;
+  const auto& v = j[key];
+  if (!v.is_number_integer() || v.get<long long>() < low || v.get<long long>() > high ||
+      (v.is_number_unsigned() && v.get<unsigned long long>() > static_cast<unsigned long long>(high)))
+    throw Error(fmt::format("{}: field '{}' must be a whole number from {} to {}, not {}", where, key, low, high, v.dump()));
+  return v.get<int>();
+}
+
+// The link's topology (see ChipSpec::link_topology), checked.
+void link_topology_from(const nlohmann::json& j, const std::string& where, ChipSpec& c) {
+  c.link_topology = text_in(j, "link_topology", "network", where);
+  if (c.link_topology != "torus" && c.link_topology != "switch" && c.link_topology != "network" &&
+      c.link_topology != "collective")
+    throw Error(fmt::format("{}: link_topology takes torus, switch, network or collective, not '{}'", where,
+                            c.link_topology));
+  c.link_axes = whole_in(j, "link_axes", c.link_topology == "torus" ? 2 : 1, 1, 3, where);
+  c.link_domain = whole_in(j, "link_domain", 0, 0, 1'000'000, where);
+  if (j.contains("network_bytes_per_s")) c.network_bytes_per_s = positive(j, "network_bytes_per_s", where);
+}
+
 }  // namespace
 
 ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
@@ -75,6 +97,7 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
   c.memory_bytes = positive(j, "hbm_bytes", where);
   c.memory_bytes_per_s = positive(j, "hbm_bytes_per_s", where);
   if (j.contains("link_bytes_per_s")) c.link_bytes_per_s = positive(j, "link_bytes_per_s", where);
+  link_topology_from(j, where, c);
   // A chip-hour above a million dollars is a typo, not a price.
   if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null())
     c.usd_per_hour = number_in(j, "usd_per_hour", 0, 0, 1e6, false, where);
@@ -124,7 +147,8 @@ nlohmann::json chip_to_catalogue_json(const ChipSpec& c) {
   };
   return {{"name", c.name}, {"display_name", c.display_name}, {"kind", c.kind}, {"flops_per_s", flops},
           {"hbm_bytes", c.memory_bytes}, {"hbm_bytes_per_s", c.memory_bytes_per_s},
-          {"link_bytes_per_s", c.link_bytes_per_s},
+          {"link_bytes_per_s", c.link_bytes_per_s}, {"link_topology", c.link_topology}, {"link_axes", c.link_axes},
+          {"link_domain", c.link_domain}, {"network_bytes_per_s", c.network_bytes_per_s},
           {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
           {"topologies", c.topologies},
           {"sources", {{"flops", source("flops")}, {"memory", source("memory")}, {"link", source("link")},
@@ -157,6 +181,10 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
           {"memory_levels", levels},
           {"link_bytes_per_s", c.link_bytes_per_s},
           {"link_latency_s", c.link_latency_s},
+          {"link_topology", c.link_topology},
+          {"link_axes", c.link_axes},
+          {"link_domain", c.link_domain},
+          {"network_bytes_per_s", c.network_bytes_per_s},
           {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
           {"efficiency",
            {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
@@ -183,6 +211,10 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
                                l.value("from_bytes", 0.0), l.value("to_bytes", 0.0)});
   c.link_bytes_per_s = j.value("link_bytes_per_s", 0.0);
   c.link_latency_s = j.value("link_latency_s", 0.0);
+  c.link_topology = j.value("link_topology", "");
+  c.link_axes = j.value("link_axes", 1);
+  c.link_domain = j.value("link_domain", 0);
+  c.network_bytes_per_s = j.value("network_bytes_per_s", 0.0);
   if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null()) c.usd_per_hour = j["usd_per_hour"].get<double>();
   const auto& e = j.at("efficiency");
   c.efficiency.bandwidth = e.value("bandwidth", 1.0);
@@ -198,6 +230,14 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
     for (const auto& point : v) c.efficiency.decode_curve[parse_dtype(k)].push_back({point.at(0).get<double>(), point.at(1).get<double>()});
   for (const auto& [k, v] : j.contains("provenance") ? j["provenance"].items() : empty.items())
     c.provenance[k] = {v.value("kind", ""), v.value("source", "")};
+  // Stored before the link had a topology: link.mpi's figure is a collective's own, every
+  // other a link's per direction.
+  if (c.link_topology.empty()) {
+    const auto link = c.provenance.find("link");
+    c.link_topology = link != c.provenance.end() && link->second.source.find("link.mpi") != std::string::npos
+                          ? "collective"
+                          : "network";
+  }
   return c;
 }
 

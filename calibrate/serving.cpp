@@ -144,6 +144,21 @@ double critical_batch(const ChipSpec& c, Dtype weights) {
 
 double min_step_time_s(const ChipSpec& c) { return c.memory_bytes / c.memory_bytes_per_s; }
 
+int torus_axes_spanned(int Y, int axes) {
+  int spanned = 0;
+  for (int reach = 1; reach < Y && spanned < axes; reach *= 2) ++spanned;
+  return std::max(spanned, 1);
+}
+
+double ici_bytes_per_s(const ChipSpec& c, int Y) {
+  if (c.link_bytes_per_s <= 0) return 0;
+  if (c.link_topology == "collective") return c.link_bytes_per_s;
+  if (c.link_topology == "torus") return 2.0 * c.link_bytes_per_s * torus_axes_spanned(Y, c.link_axes);
+  if (c.link_topology == "switch" && c.link_domain > 0 && Y > c.link_domain && c.network_bytes_per_s > 0)
+    return 2.0 * c.network_bytes_per_s;
+  return 2.0 * c.link_bytes_per_s;
+}
+
 namespace {
 
 // Per MLP matmul under tensor parallelism over Y chips, activations in bf16.
@@ -157,7 +172,8 @@ TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
   TpTimes t{};
   // A measured link adds its latency to every collective (catalogue chips carry none, so
   // their t_ici is the specification's 2 B D / W_ici exactly).
-  t.t_ici = c.link_bytes_per_s > 0 ? c.link_latency_s + 2.0 * batch * D / c.link_bytes_per_s : 0.0;
+  const double W_ici = ici_bytes_per_s(c, Y);
+  t.t_ici = W_ici > 0 ? c.link_latency_s + 2.0 * batch * D / W_ici : 0.0;
   t.t_hbm = 2.0 * D * F / (Y * W);
   t.t_math = 2.0 * batch * D * F / (Y * C);
   return t;
@@ -189,11 +205,27 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
 
 int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   if (c.link_bytes_per_s <= 0) return 1;
-  // t_ici <= max(t_hbm, t_math)  <=>  Y <= max(F W_ici / (B W), F W_ici / C)
+  // t_ici <= max(t_hbm, t_math)  <=>  Y <= max(F W_ici / (B W), F W_ici / C), where W_ici
+  // itself depends on Y (the axes a torus group spans, a switch's domain): the largest Y
+  // of the bound taken at its own W_ici (the book's Ymax = F x M_Y / 2200 on v5e).
   const double W = c.memory_bytes_per_s * c.efficiency.bandwidth;
   const double C = c.peak_ops(Dtype::bf16) * c.efficiency.decode_matmul;
   const double F = m.d_ff, B = double(std::max<std::int64_t>(d.batch, 1));
-  return int(count_of(std::floor(std::max(F * c.link_bytes_per_s / (B * W), F * c.link_bytes_per_s / C)), 1, kMostChips));
+  // W_ici is constant between the breaks: powers of two (the torus axes a group spans)
+  // and a switch's domain. Per stretch (lo, hi], the bound at its W_ici, within it.
+  std::vector<std::int64_t> breaks;
+  for (std::int64_t y = 1; y <= kMostChips; y *= 2) breaks.push_back(y);
+  if (c.link_domain > 1) breaks.push_back(c.link_domain);
+  std::sort(breaks.begin(), breaks.end());
+  std::int64_t best = 1;
+  for (std::size_t i = 1; i < breaks.size(); ++i) {
+    const std::int64_t lo = breaks[i - 1], hi = breaks[i];
+    if (hi == lo) continue;
+    const double W_ici = ici_bytes_per_s(c, int(hi));
+    const double bound = std::floor(std::max(F * W_ici / (B * W), F * W_ici / C));
+    if (bound > double(lo)) best = std::max(best, std::min(hi, count_of(bound, 1, kMostChips)));
+  }
+  return int(best);
 }
 
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
@@ -240,6 +272,7 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.t_ici_s = tp.t_ici;
   e.t_hbm_s = tp.t_hbm;
   e.t_math_s = tp.t_math;
+  e.ici_bytes_per_s = ici_bytes_per_s(c, Y);
   e.comm_hidden = tp.t_ici <= std::max(tp.t_hbm, tp.t_math);
   e.useful_tp_degree = useful_tp_degree(m, c, d);
   e.splits_kv_heads = Y > m.kv_heads;

@@ -54,6 +54,13 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
 // Tensor parallelism over Y chips: the largest Y whose per-matmul communication hides
 // under the larger of its memory and compute time.
 int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
+// W_ici for a tensor-parallel group of Y chips: the bandwidth its ring collectives see
+// (both directions of each link, times the torus axes the group spans; see
+// ChipSpec::link_topology). 0 where the chip has no link.
+double ici_bytes_per_s(const ChipSpec& c, int Y);
+// The torus axes a group of Y chips spans on a torus of `axes` dimensions: a 2x2 or 4x4
+// slice two, a 2x2x2 three, a pair one.
+int torus_axes_spanned(int Y, int axes);
 
 struct SpeculativeEstimate {
   double expected_tokens = 0;   // per verifier step

@@ -70,6 +70,17 @@ struct ChipSpec {
   double link_bytes_per_s = 0;          // chip-to-chip, per direction (0: unknown)
   double link_latency_s = 0;            // per collective, the alpha of t_ici = alpha + bytes / W_ici
                                         // (0: not modelled, as for catalogue chips)
+  // How the tensor-parallel collective sees the links (ici_bytes_per_s gives its W_ici):
+  //   "torus"      link_bytes_per_s per link and direction; a group spans up to link_axes
+  //                axes of the torus, each with links both ways (TPU ICI: v5e 2, v5p 3);
+  //   "switch"     link_bytes_per_s per chip and direction into a switch (NVLink), both
+  //                ways, within link_domain chips; past them, network_bytes_per_s;
+  //   "network"    one full-duplex link per chip (PCIe, Ethernet), both ways;
+  //   "collective" link_bytes_per_s is a collective's own measured bus bandwidth (link.mpi).
+  std::string link_topology = "network";
+  int link_axes = 1;
+  int link_domain = 0;              // "switch": chips on one switch (0: every chip)
+  double network_bytes_per_s = 0;   // "switch": per chip and direction past the domain
   std::optional<double> usd_per_hour;   // per chip
   std::vector<int> topologies;          // legal chip counts, ascending; empty: any
   Efficiency efficiency;
@@ -132,6 +143,7 @@ struct ServingEstimate {
   double t_chunk_s = 0, prefill_wall_s = 0;
   // Tensor parallelism over Y chips, per MLP matmul
   double t_ici_s = 0, t_hbm_s = 0, t_math_s = 0;
+  double ici_bytes_per_s = 0;  // W_ici: what the collective over the group sees
   bool comm_hidden = true;
   int useful_tp_degree = 0;
   bool splits_kv_heads = false;

@@ -148,8 +148,8 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
     if (c.name.rfind("local", 0) == 0 && best->deployment.chips > 1) {
       const auto link = c.provenance.find("link");
       r.notes.push_back(fmt::format(
-          "{}: {} needs {} machines of this kind; the tensor-parallel term uses {:.1f} GB/s per direction between them ({})",
-          c.name, model.name, best->deployment.chips, c.link_bytes_per_s / 1e9,
+          "{}: {} needs {} machines of this kind; their tensor-parallel collectives see {:.1f} GB/s between them ({})",
+          c.name, model.name, best->deployment.chips, ici_bytes_per_s(c, int(best->deployment.chips)) / 1e9,
           link == c.provenance.end() ? "unknown" : link->second.kind + ": " + link->second.source));
     }
   }

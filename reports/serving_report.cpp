@@ -32,7 +32,7 @@ nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
           {"usd_per_mtok", opt(e.usd_per_mtok)}, {"fits", e.fits}, {"t_prefill_s", e.t_prefill_s},
           {"prefill_decode_ratio", e.prefill_decode_ratio}, {"t_chunk_s", e.t_chunk_s},
           {"prefill_wall_s", e.prefill_wall_s}, {"t_ici_s", e.t_ici_s}, {"t_hbm_s", e.t_hbm_s},
-          {"t_math_s", e.t_math_s}, {"comm_hidden", e.comm_hidden}, {"useful_tp_degree", e.useful_tp_degree},
+          {"t_math_s", e.t_math_s}, {"ici_bytes_per_s", e.ici_bytes_per_s}, {"comm_hidden", e.comm_hidden}, {"useful_tp_degree", e.useful_tp_degree},
           {"splits_kv_heads", e.splits_kv_heads}};
 }
 
@@ -61,8 +61,9 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                      d.prompt_len, e.t_prefill_s, chip.efficiency.prefill_mfu, e.prefill_decode_ratio, d.prefill_chunk,
                      e.prefill_wall_s);
   if (d.chips > 1 || e.useful_tp_degree > 1)
-    out += fmt::format("  tensor par. per MLP matmul: link {} vs weights {} / math {}: {}; useful TP degree up to {}{}\n",
-                       ms(e.t_ici_s), ms(e.t_hbm_s), ms(e.t_math_s), e.comm_hidden ? "hidden" : "exposed",
+    out += fmt::format("  tensor par. per MLP matmul: link {} ({:.0f} GB/s as the collective sees it) vs weights {} / math {}: "
+                       "{}; useful TP degree up to {}{}\n",
+                       ms(e.t_ici_s), e.ici_bytes_per_s / 1e9, ms(e.t_hbm_s), ms(e.t_math_s), e.comm_hidden ? "hidden" : "exposed",
                        e.useful_tp_degree, e.splits_kv_heads ? " (more chips than KV heads: heads are split)" : "");
   const auto& eff = chip.efficiency;
   const double bw = calibrate::bandwidth_efficiency(chip, d.weights), mm = calibrate::matmul_efficiency(chip, d.weights);
@@ -72,9 +73,9 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                      ideal ? " (idealised roofline: spec-sheet figures run 1.3-2x optimistic)" : "");
   if (d.chips > 1 && chip.name.rfind("local", 0) == 0) {
     const auto link = chip.provenance.find("link");
-    out += fmt::format("  machines    {} machines of this kind hold the model; tensor parallelism across them runs over "
-                       "{:.1f} GB/s per direction{} ({}: {})\n",
-                       d.chips, chip.link_bytes_per_s / 1e9,
+    out += fmt::format("  machines    {} machines of this kind hold the model; their tensor-parallel collectives see "
+                       "{:.1f} GB/s{} ({}: {})\n",
+                       d.chips, e.ici_bytes_per_s / 1e9,
                        chip.link_latency_s > 0 ? fmt::format(" and {:.1f} us per collective", chip.link_latency_s * 1e6) : "",
                        link == chip.provenance.end() ? "?" : link->second.kind,
                        link == chip.provenance.end() ? "" : link->second.source);

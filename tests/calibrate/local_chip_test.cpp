@@ -85,6 +85,8 @@ TEST_F(LocalChip, DecodeEfficienciesComeFromTheSweepsEnds) {
 TEST_F(LocalChip, CapacityLinkAndPriceSayWhereTheyCameFrom) {
   EXPECT_EQ(chip.memory_bytes, fixture_cpu(view).memory_bytes);
   EXPECT_EQ(chip.link_bytes_per_s, kAssumedNetworkBytesPerS);
+  EXPECT_EQ(chip.link_topology, "network");  // per direction: a ring collective uses both ways
+  EXPECT_DOUBLE_EQ(ici_bytes_per_s(chip, 2), 2 * kAssumedNetworkBytesPerS);
   EXPECT_EQ(chip.provenance.at("link").kind, "assumed");
   ASSERT_TRUE(chip.usd_per_hour);
   EXPECT_NEAR(*chip.usd_per_hour, owned_usd_per_hour(default_owned_cost(fixture_cpu(view))), 1e-12);
@@ -115,6 +117,8 @@ TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
   collective("reduce_scatter", 64 << 20, 1.1e9, 2);
   const ChipSpec c = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits);
   EXPECT_DOUBLE_EQ(c.link_bytes_per_s, 1.1e9);
+  EXPECT_EQ(c.link_topology, "collective");  // the collective's own figure, not doubled
+  EXPECT_DOUBLE_EQ(ici_bytes_per_s(c, 2), 1.1e9);
   EXPECT_EQ(c.provenance.at("link").kind, "measured");
   EXPECT_NE(c.provenance.at("link").source.find("link.mpi all-gather / reduce-scatter bus bandwidth over 2 hosts, the slower of "
                                                 "the two at 64 MiB"),
