@@ -262,8 +262,12 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   const double mfu = c.efficiency.prefill_mfu;
   e.t_prefill_s = 2.0 * m.active_params() * double(d.prompt_len) / (d.chips * C * mfu);
   e.prefill_decode_ratio = (double(d.batch) / (e.step_time_s * double(d.decode_len))) / (1.0 / e.t_prefill_s);
-  e.t_chunk_s = 2.0 * m.active_params() * double(d.prefill_chunk) / (d.chips * C * mfu);
-  e.prefill_wall_s = std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) * (e.step_time_s + e.t_chunk_s);
+  e.t_chunk_s = d.prefill_chunk > 0 ? 2.0 * m.active_params() * double(d.prefill_chunk) / (d.chips * C * mfu) : 0.0;
+  e.prefill_wall_s = d.prefill_chunk > 0
+                         ? std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) * (e.step_time_s + e.t_chunk_s)
+                         : e.t_prefill_s;
+  e.tpot_s = e.step_time_s;
+  e.ttft_s = e.prefill_wall_s;
 
   if (d.tp_degree > d.chips)
     throw Error(fmt::format("--tp {} is more than the {} chips of the deployment", d.tp_degree, d.chips));
@@ -307,10 +311,55 @@ int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64
                           c.name, candidates.back()));
 }
 
+void check_objectives(ServingEstimate& e, const LatencyObjectives& o) {
+  e.misses.clear();
+  e.slo_met.reset();
+  if (!o.any()) return;
+  if (o.tpot_s && e.tpot_s > *o.tpot_s) e.misses.push_back({"tpot", *o.tpot_s, e.tpot_s});
+  if (o.ttft_s && e.ttft_s > *o.ttft_s) e.misses.push_back({"ttft", *o.ttft_s, e.ttft_s});
+  e.slo_met = e.misses.empty();
+}
+
+double objective_ratio(const ServingEstimate& e, const LatencyObjectives& o) {
+  double r = 0;
+  if (o.tpot_s) r = std::max(r, e.tpot_s / *o.tpot_s);
+  if (o.ttft_s) r = std::max(r, e.ttft_s / *o.ttft_s);
+  return r;
+}
+
+namespace {
+
+double cost_key(const ServingEstimate& x) { return x.usd_per_mtok ? *x.usd_per_mtok : 1.0 / x.tokens_per_s_per_chip; }
+
+}  // namespace
+
+ServingEstimate largest_batch_meeting(const ModelSpec& m, const ChipSpec& c, Deployment d, const LatencyObjectives& o) {
+  const std::int64_t fit = max_batch(m, c, d);
+  std::int64_t lo = 1, hi = std::max<std::int64_t>(fit, 1);
+  d.batch = 1;
+  ServingEstimate at = estimate(m, c, d);
+  check_objectives(at, o);
+  if (!*at.slo_met) return at;
+  while (lo < hi) {
+    const std::int64_t mid = lo + (hi - lo + 1) / 2;
+    d.batch = mid;
+    ServingEstimate e = estimate(m, c, d);
+    check_objectives(e, o);
+    if (*e.slo_met) {
+      lo = mid;
+      at = e;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return at;
+}
+
 std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const ChipSpec& c,
-                                                      const std::vector<Deployment>& bases, std::int64_t batch) {
-  std::optional<ServingEstimate> best;
-  const auto key = [](const ServingEstimate& x) { return x.usd_per_mtok ? *x.usd_per_mtok : 1.0 / x.tokens_per_s_per_chip; };
+                                                      const std::vector<Deployment>& bases, std::int64_t batch,
+                                                      const LatencyObjectives& objectives) {
+  std::optional<ServingEstimate> best, closest;
+  const int reach = objectives.any() ? 64 : 4;  // how far past the smallest fitting count to look
   for (Deployment d : bases) {
     int first = 0;
     try {
@@ -318,21 +367,45 @@ std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const 
     } catch (const Error&) {
       continue;
     }
-    const std::vector<int> options = c.topologies.empty() ? std::vector<int>{first, first * 2, first * 4} : c.topologies;
+    std::vector<int> options = c.topologies;
+    if (options.empty())
+      for (std::int64_t n = first; n <= std::int64_t(reach) * first && n <= kMostChips; n *= 2) options.push_back(int(n));
     for (int n : options) {
-      if (n < first || n > 4 * first) continue;
+      if (n < first || std::int64_t(n) > std::int64_t(reach) * first) continue;
       d.chips = n;
       const std::int64_t fit = max_batch(m, c, d);
-      d.batch = batch < 0 ? fit : batch;
-      if (fit < 1 || d.batch > fit) continue;
-      const ServingEstimate e = estimate(m, c, d);
-      if (!best || key(e) < key(*best)) best = e;
+      if (fit < 1 || (batch >= 0 && batch > fit)) continue;
+      ServingEstimate e;
+      if (batch < 0 && objectives.any()) {
+        e = largest_batch_meeting(m, c, d, objectives);
+      } else {
+        d.batch = batch < 0 ? fit : batch;
+        e = estimate(m, c, d);
+        check_objectives(e, objectives);
+      }
+      if (e.slo_met.value_or(true)) {
+        if (!best || cost_key(e) < cost_key(*best)) best = e;
+      } else if (!closest || objective_ratio(e, objectives) < objective_ratio(*closest, objectives)) {
+        closest = e;
+      }
     }
   }
-  return best;
+  return best ? best : closest;
 }
 
-std::vector<ServingEstimate> batch_frontier(const ModelSpec& m, const ChipSpec& c, Deployment d) {
+void rank_estimates(std::vector<ServingEstimate>& rows, const LatencyObjectives& objectives) {
+  std::stable_sort(rows.begin(), rows.end(), [&](const ServingEstimate& a, const ServingEstimate& b) {
+    const bool ma = a.slo_met.value_or(true), mb = b.slo_met.value_or(true);
+    if (ma != mb) return ma;
+    if (!ma) return objective_ratio(a, objectives) < objective_ratio(b, objectives);
+    if (a.usd_per_mtok.has_value() != b.usd_per_mtok.has_value()) return a.usd_per_mtok.has_value();
+    if (a.usd_per_mtok) return *a.usd_per_mtok < *b.usd_per_mtok;
+    return a.tokens_per_s_per_chip > b.tokens_per_s_per_chip;
+  });
+}
+
+std::vector<ServingEstimate> batch_frontier(const ModelSpec& m, const ChipSpec& c, Deployment d,
+                                            const LatencyObjectives& objectives) {
   const std::int64_t top = max_batch(m, c, d);
   if (top < 1) return {};
   std::vector<std::int64_t> batches;
@@ -342,6 +415,7 @@ std::vector<ServingEstimate> batch_frontier(const ModelSpec& m, const ChipSpec& 
   for (std::int64_t b : batches) {
     d.batch = b;
     points.push_back(estimate(m, c, d));
+    check_objectives(points.back(), objectives);
   }
   // Sorted by step time (it grows with the batch); a point stays if it is cheaper (or,
   // unpriced, more productive per chip) than every faster point.

@@ -76,17 +76,37 @@ SpeculativeEstimate speculative(const ModelSpec& verifier, const ModelSpec& draf
 // memory holds the weights and `batch` sequences of KV; throws Error "does not fit".
 int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64_t batch);
 
+// Sets e.slo_met and e.misses against the objectives (nothing when there are none).
+void check_objectives(ServingEstimate& e, const LatencyObjectives& o);
+// How far the configuration is from its objectives: the largest value / limit (<= 1: met).
+double objective_ratio(const ServingEstimate& e, const LatencyObjectives& o);
+// The deployment at the largest batch that fits and meets the objectives (the step and the
+// chunked prefill grow with the batch); at batch 1, failing them, where none does.
+ServingEstimate largest_batch_meeting(const ModelSpec& m, const ChipSpec& c, Deployment d, const LatencyObjectives& o);
+
 // The cheapest fitting configuration of the model on the chip: over the given base
 // deployments (one per weight dtype, say) and chip counts from the smallest that fits
 // up to 4x it (more chips pay off when the KV cache, not the weights, limits the batch),
 // by USD per 1M tokens (tokens/s per chip when unpriced). batch < 0: the largest that
 // fits each configuration. Empty when nothing fits.
+//
+// With objectives: the cheapest configuration that meets them, over chip counts up to 64x
+// the smallest (a larger group cuts the step) and, where the batch is free, the largest
+// batch that still meets them; where none does, the one closest to them (by
+// objective_ratio), with slo_met false and what it misses.
 std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const ChipSpec& c,
-                                                      const std::vector<Deployment>& bases, std::int64_t batch);
+                                                      const std::vector<Deployment>& bases, std::int64_t batch,
+                                                      const LatencyObjectives& objectives = {});
 
 // Batch sizes 1, 2, 4, ... up to max_batch (and max_batch itself), keeping only the
 // Pareto-efficient points of (step time, USD per 1M tokens) - or of (step time,
 // tokens/s per chip) when the chip has no price.
-std::vector<ServingEstimate> batch_frontier(const ModelSpec& m, const ChipSpec& c, Deployment d);
+// Those meeting the objectives first (cheapest first; unpriced after priced, by tokens/s per
+// chip), then those missing them (nearest first).
+void rank_estimates(std::vector<ServingEstimate>& rows, const LatencyObjectives& objectives);
+
+// Each point checked against the objectives.
+std::vector<ServingEstimate> batch_frontier(const ModelSpec& m, const ChipSpec& c, Deployment d,
+                                            const LatencyObjectives& objectives = {});
 
 }  // namespace roofaudit::calibrate

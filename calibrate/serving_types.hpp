@@ -111,6 +111,19 @@ struct ModelSpec {
   double active_params() const;  // P_active: the experts a token uses
 };
 
+// Latency objectives a configuration must meet; none given, every configuration does.
+struct LatencyObjectives {
+  std::optional<double> tpot_s;  // time per output token: the decode step
+  std::optional<double> ttft_s;  // time to first token: the prefill, chunked where the deployment chunks it
+  bool any() const { return tpot_s.has_value() || ttft_s.has_value(); }
+};
+
+// A bound a configuration misses: "tpot" or "ttft", the limit and what it gets.
+struct ObjectiveMiss {
+  std::string bound;
+  double limit_s = 0, value_s = 0;
+};
+
 struct Deployment {
   int chips = 1;                 // N
   Dtype weights = Dtype::bf16;
@@ -147,6 +160,11 @@ struct ServingEstimate {
   bool comm_hidden = true;
   int useful_tp_degree = 0;
   bool splits_kv_heads = false;
+  // The latencies a user waits: per output token (the step) and to the first token (the
+  // prefill, chunked when prefill_chunk > 0); against objectives, when there are any.
+  double tpot_s = 0, ttft_s = 0;
+  std::optional<bool> slo_met;        // empty: no objectives
+  std::vector<ObjectiveMiss> misses;  // the bounds it fails
 };
 
 }  // namespace roofaudit::calibrate

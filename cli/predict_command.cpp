@@ -10,6 +10,7 @@
 #include "calibrate/serving.hpp"
 #include "cli/calibration.hpp"
 #include "cli/chips.hpp"
+#include "cli/objectives.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "values/error.hpp"
@@ -44,6 +45,7 @@ struct PredictOptions {
   std::string draft;
   int draft_len = 4;
   double accept = 0.8;
+  std::optional<double> tpot_ms, ttft_ms;  // latency objectives
   std::int64_t run = 0;      // local chips: the calibrated run (0: the latest that calibrates the device)
   std::string price_config;  // owned-cost JSON file
 };
@@ -91,7 +93,7 @@ Deployment base_deployment(const PredictOptions& o, Dtype weights) {
   if (o.context <= 0) throw Error(fmt::format("--context must be at least 1, not {}", o.context));
   if (o.decode_len <= 0) throw Error("--decode-len must be at least 1");
   if (o.prompt_len < 0) throw Error("--prompt-len must be positive");
-  if (o.chunk <= 0) throw Error("--chunk must be at least 1");
+  if (o.chunk < 0) throw Error("--chunk must be 0 (the prompt at once) or more tokens");
   if (!std::isfinite(o.usable) || o.usable <= 0 || o.usable > 1)
     throw Error(fmt::format("--usable must be in (0, 1], not {}", o.usable));
   Deployment d;
@@ -152,7 +154,8 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
   std::vector<Dtype> dtypes;
   if (o.weights.empty()) dtypes = {Dtype::bf16, Dtype::int8, Dtype::int4};
   else dtypes = {parse_dtype(o.weights)};
-  std::vector<ServingEstimate> priced, unpriced;
+  const LatencyObjectives objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
+  std::vector<ServingEstimate> rows;
   // This machine first, as the latest run measured it; then the catalogue.
   std::vector<ChipSpec> chips;
   try {
@@ -165,21 +168,21 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
     const ChipSpec c = is_local(listed.name) ? listed : adjust_chip(listed, o);
     std::vector<Deployment> bases;
     for (Dtype w : dtypes) bases.push_back(base_deployment(o, w));
-    if (auto best = cheapest_configuration(m, c, bases, batch)) (best->usd_per_mtok ? priced : unpriced).push_back(*best);
+    if (auto best = cheapest_configuration(m, c, bases, batch, objectives)) rows.push_back(*best);
   }
-  std::sort(priced.begin(), priced.end(), [](const auto& a, const auto& b) { return *a.usd_per_mtok < *b.usd_per_mtok; });
-  std::sort(unpriced.begin(), unpriced.end(),
-            [](const auto& a, const auto& b) { return a.tokens_per_s_per_chip > b.tokens_per_s_per_chip; });
-  priced.insert(priced.end(), unpriced.begin(), unpriced.end());
+  rank_estimates(rows, objectives);
   if (o.json) {
     nlohmann::json arr = nlohmann::json::array();
-    for (const auto& e : priced) arr.push_back(reports::estimate_to_json(e));
+    for (const auto& e : rows) arr.push_back(reports::estimate_to_json(e));
     std::cout << reports::json_text(arr) << "\n";
   } else {
     std::cout << fmt::format("{} at context {}, batch {}, usable fraction {:.2f}; each chip at its cheapest fitting "
-                             "configuration, by USD per 1M output tokens (unpriced chips last, by tokens/s per chip)\n",
-                             m.name, o.context, batch < 0 ? std::string("max") : std::to_string(batch), o.usable)
-              << reports::render_compare_text(priced);
+                             "configuration{}, by USD per 1M output tokens (unpriced chips last, by tokens/s per chip)\n",
+                             m.name, o.context, batch < 0 ? std::string("max") : std::to_string(batch), o.usable,
+                             objectives.any() ? fmt::format(" meeting {} (those that cannot last, nearest first)",
+                                                            objectives_phrase(objectives))
+                                              : "")
+              << reports::render_compare_text(rows);
   }
   return 0;
 }
@@ -191,10 +194,14 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   if (o.chip.empty()) throw Error("--chip is required (or use --compare); see 'roofaudit catalog chips'");
   const ChipSpec c = adjust_chip(is_local(o.chip) ? load_local_chip(global, o.chip, o.run) : load_chip(o.chip), o);
   const Deployment d = base_deployment(o, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
-  const ServingEstimate e = plan(m, c, d, o.chips, batch);
+  const LatencyObjectives objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
+  ServingEstimate e = plan(m, c, d, o.chips, batch);
+  // The largest batch is the cheapest on its chips; under objectives, the largest meeting them.
+  if (batch < 0 && objectives.any()) e = largest_batch_meeting(m, c, e.deployment, objectives);
+  check_objectives(e, objectives);
 
   if (o.sweep == "batch") {
-    const auto frontier = batch_frontier(m, c, e.deployment);
+    const auto frontier = batch_frontier(m, c, e.deployment, objectives);
     if (o.json) {
       nlohmann::json arr = nlohmann::json::array();
       for (const auto& p : frontier) arr.push_back(reports::estimate_to_json(p));
@@ -249,7 +256,8 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
       ->check(whole_at_least(1));
   cmd->add_option("--usable", o->usable, "usable fraction of device memory (1.0: the book's idealised tables)")
       ->capture_default_str();
-  cmd->add_option("--chunk", o->chunk, "chunked-prefill chunk in tokens")->capture_default_str();
+  cmd->add_option("--chunk", o->chunk, "chunked-prefill chunk in tokens (0: the prompt at once)")->capture_default_str();
+  add_objective_options(*cmd, o->tpot_ms, o->ttft_ms);
   cmd->add_option("--tp", o->tp, "tensor-parallel degree for the communication check (default: all chips)")
       ->check(whole_at_least(1));
   cmd->add_option("--sweep", o->sweep, "'batch': the Pareto frontier from batch 1 to the largest that fits");

@@ -13,6 +13,7 @@
 #include "cli/calibration.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
+#include "cli/objectives.hpp"
 #include "cli/output.hpp"
 #include "cli/series.hpp"
 #include "values/error.hpp"
@@ -35,6 +36,7 @@ struct ReportOptions {
   double usable = 0.9;
   std::optional<double> price_per_hour;
   std::string price_config;
+  std::optional<double> tpot_ms, ttft_ms;
 };
 
 // Measured points for the roofline: each decode step and GEMM at its arithmetic intensity.
@@ -135,15 +137,14 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
   for (const auto& s : r.local)
     if (s.chip) chips.push_back(*s.chip);
   chips.insert(chips.end(), r.catalogue.begin(), r.catalogue.end());
-  std::vector<ServingEstimate> priced, unpriced;
   for (const auto& c : chips) {
-    const auto best = cheapest_configuration(model, c, bases, -1);
+    const auto best = cheapest_configuration(model, c, bases, -1, r.objectives);
     if (!best) {
       r.notes.push_back(fmt::format("{}: {} does not fit in any configuration up to 4096 chips", c.name, model.name));
       continue;
     }
-    (best->usd_per_mtok ? priced : unpriced).push_back(*best);
-    auto frontier = batch_frontier(model, c, best->deployment);
+    r.serving.push_back(*best);
+    auto frontier = batch_frontier(model, c, best->deployment, r.objectives);
     if (!frontier.empty()) r.pareto.emplace_back(c.name, std::move(frontier));
     if (c.name.rfind("local", 0) == 0 && best->deployment.chips > 1) {
       const auto link = c.provenance.find("link");
@@ -153,9 +154,14 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
           link == c.provenance.end() ? "unknown" : link->second.kind + ": " + link->second.source));
     }
   }
-  std::sort(priced.begin(), priced.end(), [](const auto& a, const auto& b) { return *a.usd_per_mtok < *b.usd_per_mtok; });
-  priced.insert(priced.end(), unpriced.begin(), unpriced.end());
-  r.serving = priced;
+  rank_estimates(r.serving, r.objectives);
+  // The answer first: this machine's best configuration, beside the cheapest catalogue
+  // chip that meets the same objectives.
+  for (const auto& e : r.serving) {
+    const bool local = e.chip.rfind("local", 0) == 0;
+    if (local && !r.answer.local) r.answer.local = e;
+    if (!local && !r.answer.catalogue && e.slo_met.value_or(true) && e.usd_per_mtok) r.answer.catalogue = e;
+  }
 }
 
 int run_report(const GlobalOptions& global, const ReportOptions& o) {
@@ -173,6 +179,8 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   r.deployment = fmt::format("context {}, usable memory fraction {:.2f}, the largest batch that fits, weights bf16, int8 "
                              "or int4 (KV int8 for int4), prompt = context",
                              o.context, o.usable);
+  r.objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
+  if (r.objectives.any()) r.objectives_text = objectives_phrase(r.objectives);
   r.local = local_sections(db, view, price);
   r.catalogue = catalog_chips();
   r.points = roofline_points(view);
@@ -204,6 +212,7 @@ void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action)
   cmd->add_option("--context", o->context, "context length of the serving table")->capture_default_str();
   cmd->add_option("--usable", o->usable, "usable fraction of each chip's memory")->capture_default_str();
   cmd->add_option("--price-per-hour", o->price_per_hour, "this machine's USD per hour (default: the stated owned cost)");
+  add_objective_options(*cmd, o->tpot_ms, o->ttft_ms);
   cmd->add_option("--price-config", o->price_config,
                   "owned-cost JSON: usd_per_hour, or purchase_usd, lifetime_years, utilisation, watts, pue, usd_per_kwh");
   cmd->callback([&action, &global, o] { action = [&global, o] { return run_report(global, *o); }; });

@@ -159,11 +159,39 @@ Table ceilings_table(const ChipSpec& c) {
 
 Table serving_table(const AuditReport& r) {
   Table t = report_table({"chip", "chips", "weights", "batch", "step ms", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok"});
-  for (const auto& e : r.serving)
+  if (r.objectives.any()) t.columns.push_back({"objectives", Align::left});
+  for (const auto& e : r.serving) {
     t.rows.push_back({e.chip, std::to_string(e.deployment.chips), calibrate::dtype_name(e.deployment.weights),
                       std::to_string(e.deployment.batch), step_ms(e.step_time_s), fmt::format("{:.0f}", e.tokens_per_s),
                       fmt::format("{:.1f}", e.tokens_per_s_per_chip), opt_usd(e.usd_per_hour, 2), opt_usd(e.usd_per_mtok, 3)});
+    if (r.objectives.any()) t.rows.back().push_back(objectives_text(e));
+  }
   return t;
+}
+
+// One configuration in a line: where, how, how fast, at what price.
+std::string configuration_line(const ServingEstimate& e) {
+  return fmt::format("{} x{}, {} weights, batch {}: {} ms per output token, first token in {:.2f} s, {:.0f} tokens/s, {}{}",
+                     e.chip, e.deployment.chips, calibrate::dtype_name(e.deployment.weights), e.deployment.batch,
+                     step_ms(e.step_time_s), e.ttft_s, e.tokens_per_s,
+                     e.usd_per_mtok ? fmt::format("USD {:.3f} per 1M tokens", *e.usd_per_mtok) : "unpriced",
+                     e.slo_met ? "; " + objectives_text(e) : "");
+}
+
+// The answer first: this machine's best configuration beside the cheapest catalogue chip
+// that meets the same objectives.
+std::vector<std::string> answer_lines(const AuditReport& r) {
+  std::vector<std::string> lines;
+  lines.push_back(r.answer.local ? "this machine: " + configuration_line(*r.answer.local)
+                                 : fmt::format("this machine: no calibrated device serves {}", r.model));
+  const std::string meeting = r.objectives.any() ? " meeting " + r.objectives_text : "";
+  lines.push_back(r.answer.catalogue ? fmt::format("cheapest catalogue chip{}: {}", meeting, configuration_line(*r.answer.catalogue))
+                                     : fmt::format("no priced catalogue chip serves {}{}", r.model, meeting));
+  return lines;
+}
+
+std::string answer_heading(const AuditReport& r) {
+  return fmt::format("answer: {}{}", r.model, r.objectives.any() ? " under " + r.objectives_text : " (no latency objective)");
 }
 
 Table checks_table(const LocalSection& s) {
@@ -205,6 +233,7 @@ Document report_document(const AuditReport& r) {
   d.intro.push_back(List{{fingerprint_line(r.view), system_line(r.view),
                           fmt::format("run {} ({}), {} at {}", r.view.run.id, r.view.run.uuid.substr(0, 8), r.view.run.status,
                                       r.view.run.started_at)}});
+  d.section(answer_heading(r)).add(List{answer_lines(r)});
   for (const auto& s : r.local) {
     if (!s.chip) {
       d.section(fmt::format("{} ({}): not calibrated", s.device.device, s.device.display_name)).add(Paragraph(s.problem));
@@ -251,6 +280,7 @@ Document report_page(const AuditReport& r) {
       .add(List{{fingerprint_line(r.view), system_line(r.view),
                  fmt::format("run {} ({}), {}, started {}", r.view.run.id, r.view.run.uuid, r.view.run.status,
                              r.view.run.started_at)}});
+  d.section("Answer", "answer").add(Paragraph(answer_heading(r))).add(List{answer_lines(r)});
   d.section("Roofline")
       .add(Paragraph().prose("Measured ceilings of this machine (solid: read bandwidth per memory level up to the highest "
                              "measured peak; dotted: peak per precision), the probes' measured points, and catalogue chips' "
@@ -354,6 +384,10 @@ nlohmann::json report_to_json(const AuditReport& r) {
           {"serving", serving},
           {"pareto", pareto},
           {"notes", r.notes},
+          {"objectives", {{"tpot_s", r.objectives.tpot_s ? nlohmann::json(*r.objectives.tpot_s) : nlohmann::json(nullptr)},
+                          {"ttft_s", r.objectives.ttft_s ? nlohmann::json(*r.objectives.ttft_s) : nlohmann::json(nullptr)}}},
+          {"answer", {{"local", r.answer.local ? estimate_to_json(*r.answer.local) : nlohmann::json(nullptr)},
+                      {"catalogue", r.answer.catalogue ? estimate_to_json(*r.answer.catalogue) : nlohmann::json(nullptr)}}},
           {"history", r.history ? history_to_json(*r.history) : nlohmann::json(nullptr)},
           {"figures", figures}};
 }

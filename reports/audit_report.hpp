@@ -48,6 +48,14 @@ struct AuditReport {
   // Pareto frontier of USD per 1M tokens against per-token latency, per chip.
   std::vector<std::pair<std::string, std::vector<calibrate::ServingEstimate>>> pareto;
   std::vector<std::string> notes;  // chips that could not serve the model, and why
+  // The latency objectives every configuration was held to (none: any()), and in words.
+  calibrate::LatencyObjectives objectives;
+  std::string objectives_text;
+  // The answer first: this machine's best configuration, and the cheapest catalogue chip
+  // meeting the same objectives.
+  struct Answer {
+    std::optional<calibrate::ServingEstimate> local, catalogue;
+  } answer;
   // The run's series up to it (headline metrics: memory levels and peaks); plotted when
   // it holds two runs or more.
   std::optional<SeriesHistory> history;

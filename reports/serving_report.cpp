@@ -1,5 +1,7 @@
 #include "reports/serving_report.hpp"
 
+#include <algorithm>
+
 #include <fmt/format.h>
 
 #include "calibrate/serving.hpp"
@@ -17,6 +19,23 @@ std::string usd(const std::optional<double>& v, int digits = 2) {
 
 }  // namespace
 
+std::string objectives_text(const calibrate::ServingEstimate& e) {
+  if (!e.slo_met) return "";
+  if (*e.slo_met) return "met";
+  std::vector<std::string> parts;
+  for (const auto& miss : e.misses)
+    parts.push_back(fmt::format("{} {} > {} (+{:.0f}%)", miss.bound == "tpot" ? "TPOT" : "TTFT", ms(miss.value_s),
+                                ms(miss.limit_s), 100 * (miss.value_s / miss.limit_s - 1)));
+  return fmt::format("misses {}", fmt::join(parts, ", "));
+}
+
+nlohmann::json misses_json(const calibrate::ServingEstimate& e) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& m : e.misses)
+    out.push_back({{"bound", m.bound}, {"limit_s", m.limit_s}, {"value_s", m.value_s}, {"over_by", m.value_s / m.limit_s - 1}});
+  return out;
+}
+
 nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
   const auto& d = e.deployment;
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
@@ -33,7 +52,8 @@ nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
           {"prefill_decode_ratio", e.prefill_decode_ratio}, {"t_chunk_s", e.t_chunk_s},
           {"prefill_wall_s", e.prefill_wall_s}, {"t_ici_s", e.t_ici_s}, {"t_hbm_s", e.t_hbm_s},
           {"t_math_s", e.t_math_s}, {"ici_bytes_per_s", e.ici_bytes_per_s}, {"comm_hidden", e.comm_hidden}, {"useful_tp_degree", e.useful_tp_degree},
-          {"splits_kv_heads", e.splits_kv_heads}};
+          {"splits_kv_heads", e.splits_kv_heads}, {"tpot_s", e.tpot_s}, {"ttft_s", e.ttft_s},
+          {"slo_met", e.slo_met ? nlohmann::json(*e.slo_met) : nlohmann::json(nullptr)}, {"slo_misses", misses_json(e)}};
 }
 
 std::string render_estimate_text(const calibrate::ServingEstimate& e, const calibrate::ChipSpec& chip) {
@@ -52,6 +72,8 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                      double(d.batch) < e.critical_batch ? "bandwidth-bound" : "compute-bound");
   out += fmt::format("  throughput  {:.0f} tokens/s, {:.1f} tokens/s per chip, {:.2f} QPS at {} decoded tokens\n",
                      e.tokens_per_s, e.tokens_per_s_per_chip, e.qps, d.decode_len);
+  if (e.slo_met)
+    out += fmt::format("  objectives  TPOT {}, TTFT {}: {}\n", ms(e.tpot_s), ms(e.ttft_s), objectives_text(e));
   if (e.usd_per_mtok)
     out += fmt::format("  cost        {} USD/h, {} USD per 1M output tokens\n", usd(e.usd_per_hour), usd(e.usd_per_mtok, 3));
   else
@@ -87,23 +109,36 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
   return out;
 }
 
+namespace {
+
+// The objectives column, where the rows were checked against any.
+bool any_objectives(const std::vector<calibrate::ServingEstimate>& rows) {
+  return std::any_of(rows.begin(), rows.end(), [](const auto& e) { return e.slo_met.has_value(); });
+}
+std::string objectives_cell(const calibrate::ServingEstimate& e) {
+  return e.slo_met ? "  " + objectives_text(e) : std::string();
+}
+
+}  // namespace
+
 std::string render_frontier_text(const std::vector<calibrate::ServingEstimate>& frontier) {
-  std::string out = fmt::format("{:>7} {:>11} {:>11} {:>14} {:>12} {:>10}\n", "batch", "step", "tokens/s", "tokens/s/chip",
-                                "USD/1M tok", "KV bytes");
+  std::string out = fmt::format("{:>7} {:>11} {:>11} {:>14} {:>12} {:>10}{}\n", "batch", "step", "tokens/s", "tokens/s/chip",
+                                "USD/1M tok", "KV bytes", any_objectives(frontier) ? "  objectives" : "");
   for (const auto& e : frontier)
-    out += fmt::format("{:>7} {:>11} {:>11.0f} {:>14.1f} {:>12} {:>10}\n", e.deployment.batch, ms(e.step_time_s),
+    out += fmt::format("{:>7} {:>11} {:>11.0f} {:>14.1f} {:>12} {:>10}{}\n", e.deployment.batch, ms(e.step_time_s),
                        e.tokens_per_s, e.tokens_per_s_per_chip, usd(e.usd_per_mtok, 3),
-                       gb(e.kv_bytes_per_seq * double(e.deployment.batch)));
+                       gb(e.kv_bytes_per_seq * double(e.deployment.batch)), objectives_cell(e));
   return out;
 }
 
 std::string render_compare_text(const std::vector<calibrate::ServingEstimate>& rows) {
-  std::string out = fmt::format("{:<12} {:>6} {:>7} {:>7} {:>11} {:>10} {:>13} {:>9} {:>11}\n", "chip", "chips", "weights",
-                                "batch", "step", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok");
+  std::string out = fmt::format("{:<12} {:>6} {:>7} {:>7} {:>11} {:>10} {:>13} {:>9} {:>11}{}\n", "chip", "chips", "weights",
+                                "batch", "step", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok",
+                                any_objectives(rows) ? "  objectives" : "");
   for (const auto& e : rows)
-    out += fmt::format("{:<12} {:>6} {:>7} {:>7} {:>11} {:>10.0f} {:>13.1f} {:>9} {:>11}\n", e.chip, e.deployment.chips,
+    out += fmt::format("{:<12} {:>6} {:>7} {:>7} {:>11} {:>10.0f} {:>13.1f} {:>9} {:>11}{}\n", e.chip, e.deployment.chips,
                        calibrate::dtype_name(e.deployment.weights), e.deployment.batch, ms(e.step_time_s), e.tokens_per_s,
-                       e.tokens_per_s_per_chip, usd(e.usd_per_hour), usd(e.usd_per_mtok, 3));
+                       e.tokens_per_s_per_chip, usd(e.usd_per_hour), usd(e.usd_per_mtok, 3), objectives_cell(e));
   return out;
 }
 

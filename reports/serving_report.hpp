@@ -11,6 +11,10 @@
 namespace roofaudit::reports {
 
 nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e);
+// Against the objectives: "met", or "misses TPOT 15.29 s > 50.00 ms (+30480%)"; empty
+// when there were none. The JSON of the misses: bound, limit_s, value_s, over_by.
+std::string objectives_text(const calibrate::ServingEstimate& e);
+nlohmann::json misses_json(const calibrate::ServingEstimate& e);
 std::string render_estimate_text(const calibrate::ServingEstimate& e, const calibrate::ChipSpec& chip);
 std::string render_frontier_text(const std::vector<calibrate::ServingEstimate>& frontier);
 std::string render_compare_text(const std::vector<calibrate::ServingEstimate>& rows);
