@@ -50,6 +50,36 @@ TEST_F(Cli, PredictSweepAndCompareGiveJsonArrays) {
   }
 }
 
+TEST_F(Cli, PredictHoldsConfigurationsToLatencyObjectives) {
+  const auto one = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--batch", "max",
+                                   "--tpot-ms", "15", "--ttft-ms", "5000", "--json"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto j = nlohmann::json::parse(one.out);
+  EXPECT_TRUE(j["slo_met"].get<bool>());
+  EXPECT_LE(j["tpot_s"].get<double>(), 15e-3);
+  EXPECT_LT(j["batch"].get<int>(), j["max_batch"].get<int>());  // the largest batch that meets 15 ms
+  EXPECT_TRUE(j["slo_misses"].empty());
+  const auto compare = roofaudit(dir, {"predict", "--model", "llama3-70b", "--compare", "--tpot-ms", "3", "--json"});
+  ASSERT_EQ(compare.exit_code, 0) << compare.err;
+  bool missed = false;
+  for (const auto& row : nlohmann::json::parse(compare.out)) {
+    ASSERT_TRUE(row.contains("slo_met"));
+    if (!row["slo_met"].get<bool>()) {
+      missed = true;
+      ASSERT_FALSE(row["slo_misses"].empty());
+      EXPECT_EQ(row["slo_misses"][0]["bound"], "tpot");
+      EXPECT_GT(row["slo_misses"][0]["over_by"].get<double>(), 0);
+    } else {
+      EXPECT_FALSE(missed) << "a row meeting the objectives ranks after one that misses them";
+    }
+  }
+  const auto text = roofaudit(dir, {"predict", "--model", "llama3-70b", "--compare", "--tpot-ms", "3"});
+  EXPECT_NE(text.out.find("meeting TPOT <= 3 ms"), std::string::npos) << text.out;
+  EXPECT_NE(text.out.find("misses TPOT"), std::string::npos) << text.out;
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--tpot-ms", "0"}), "--tpot-ms must be a positive");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--ttft-ms", "-1"}), "--ttft-ms must be a positive");
+}
+
 TEST_F(Cli, PredictRefusesBadInput) {
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "tpu-v5"}), "did you mean tpu-v5e");
   expect_one_line_error(roofaudit(dir, {"predict", "--model", "llama3-7b", "--chip", "h100"}), "unknown model");

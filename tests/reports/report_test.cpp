@@ -102,6 +102,35 @@ TEST(Report, TextShowsCeilingsKneeChecksAndTheServingTable) {
   EXPECT_NE(text.find("run gpu.bandwidth"), std::string::npos);
 }
 
+// Under objectives the report answers first: this machine's best configuration, beside
+// the cheapest catalogue chip that meets the same objectives.
+TEST(Report, OpensWithTheAnswerUnderTheObjectives) {
+  auto r = fixture_report();
+  r.objectives = {50e-3, std::nullopt};
+  r.objectives_text = "TPOT <= 50 ms";
+  for (auto& e : r.serving) check_objectives(e, r.objectives);
+  rank_estimates(r.serving, r.objectives);
+  for (const auto& e : r.serving) {
+    if (e.chip == "local" && !r.answer.local) r.answer.local = e;
+    if (e.chip != "local" && !r.answer.catalogue && *e.slo_met && e.usd_per_mtok) r.answer.catalogue = e;
+  }
+  ASSERT_TRUE(r.answer.local);
+  ASSERT_TRUE(r.answer.catalogue);
+  const std::string text = render_report_text(r);
+  const auto answer = text.find("answer: llama3-70b under TPOT <= 50 ms");
+  ASSERT_NE(answer, std::string::npos) << text;
+  EXPECT_LT(answer, text.find("measured ceilings")) << "the answer comes first";
+  EXPECT_NE(text.find("this machine: local x"), std::string::npos) << text;
+  EXPECT_NE(text.find("cheapest catalogue chip meeting TPOT <= 50 ms: " + r.answer.catalogue->chip), std::string::npos)
+      << text;
+  EXPECT_NE(text.find(" objectives"), std::string::npos) << "the serving table gains the objectives column";
+  const auto j = report_to_json(r);
+  EXPECT_EQ(j["objectives"]["tpot_s"], 50e-3);
+  EXPECT_EQ(j["answer"]["catalogue"]["chip"], r.answer.catalogue->chip);
+  EXPECT_TRUE(j["answer"]["catalogue"]["slo_met"].get<bool>());
+  EXPECT_NE(render_report_html(r).find("<section id=\"answer\">"), std::string::npos);
+}
+
 TEST(Report, MarkdownTablesEscapeTheirCells) {
   const std::string md = render_report_markdown(fixture_report());
   EXPECT_NE(md.find("## roofaudit report: run 1"), std::string::npos);
