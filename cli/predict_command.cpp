@@ -8,6 +8,7 @@
 
 #include "calibrate/catalog.hpp"
 #include "calibrate/serving.hpp"
+#include "calibrate/simulate.hpp"
 #include "cli/calibration.hpp"
 #include "cli/chips.hpp"
 #include "cli/objectives.hpp"
@@ -46,6 +47,11 @@ struct PredictOptions {
   int draft_len = 4;
   double accept = 0.8;
   std::optional<double> tpot_ms, ttft_ms;  // latency objectives
+  std::optional<double> qps;               // load: requests per second
+  bool simulate = false, disaggregated = false;
+  std::string prompt_len_dist = "fixed", decode_len_dist = "fixed";
+  std::int64_t requests = 10000;
+  std::uint64_t seed = 1;
   std::int64_t run = 0;      // local chips: the calibrated run (0: the latest that calibrates the device)
   std::string price_config;  // owned-cost JSON file
 };
@@ -187,6 +193,25 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
   return 0;
 }
 
+// --simulate's workload: lengths drawn around --prompt-len / --decode-len, or a trace.
+SimulationSpec simulation_spec(const PredictOptions& o) {
+  SimulationSpec s;
+  s.qps = *o.qps;
+  s.requests = o.requests;
+  s.seed = o.seed;
+  s.disaggregated = o.disaggregated;
+  s.prompt = parse_length_distribution(o.prompt_len_dist, "--prompt-len-dist");
+  s.decode = parse_length_distribution(o.decode_len_dist, "--decode-len-dist");
+  const bool prompt_trace = s.prompt.kind == LengthDistribution::Kind::trace;
+  const bool decode_trace = s.decode.kind == LengthDistribution::Kind::trace;
+  if (prompt_trace || decode_trace) {
+    if (prompt_trace && decode_trace && o.prompt_len_dist != o.decode_len_dist)
+      throw Error("a trace gives both lengths: name the same file in --prompt-len-dist and --decode-len-dist");
+    s.trace = read_length_trace(prompt_trace ? o.prompt_len_dist : o.decode_len_dist);
+  }
+  return s;
+}
+
 int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   const ModelSpec m = load_model(o.model);
   const std::int64_t batch = parse_batch(o.batch.empty() ? (o.compare ? "max" : "1") : o.batch);
@@ -217,8 +242,19 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
 
   std::optional<SpeculativeEstimate> spec;
   if (!o.draft.empty()) spec = speculative(m, load_model(o.draft), c, e.deployment, o.draft_len, o.accept);
+  std::optional<LoadPlan> load;
+  if (o.qps) load = plan_load(e, *o.qps);
+  std::optional<SimulationSpec> sim_spec;
+  std::optional<SimulationResult> sim;
+  if (o.simulate) {
+    if (!o.qps) throw Error("--simulate needs --qps, the arrival rate at the simulated replica");
+    sim_spec = simulation_spec(o);
+    sim = calibrate::simulate(m, c, e.deployment, *sim_spec);
+  }
   if (o.json) {
     auto j = reports::estimate_to_json(e);
+    if (load) reports::add_load_json(j, *load);
+    if (sim) j["simulation"] = reports::simulation_to_json(*sim, *sim_spec);
     if (spec)
       j["speculative"] = {{"drafter", o.draft}, {"draft_len", o.draft_len}, {"acceptance", o.accept},
                           {"expected_tokens", spec->expected_tokens}, {"t_iteration_s", spec->t_iteration_s},
@@ -227,6 +263,8 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   } else {
     std::cout << reports::render_estimate_text(e, c);
     if (spec) std::cout << reports::render_speculative_text(*spec, o.draft, o.draft_len, o.accept);
+    if (load) std::cout << reports::render_load_text(*load, e);
+    if (sim) std::cout << reports::render_simulation_text(*sim, *sim_spec);
   }
   return 0;
 }
@@ -258,6 +296,15 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
       ->capture_default_str();
   cmd->add_option("--chunk", o->chunk, "chunked-prefill chunk in tokens (0: the prompt at once)")->capture_default_str();
   add_objective_options(*cmd, o->tpot_ms, o->ttft_ms);
+  cmd->add_option("--qps", o->qps, "load: requests per second; the replicas it needs (with --simulate: the rate at one replica)");
+  cmd->add_flag("--simulate", o->simulate, "simulate one replica under Poisson arrivals at --qps, batching continuously");
+  cmd->add_flag("--disaggregated", o->disaggregated, "--simulate: prefill on its own pool, not chunked into the steps");
+  cmd->add_option("--prompt-len-dist", o->prompt_len_dist,
+                  "--simulate: fixed, exponential or lognormal:SIGMA around --prompt-len, or a CSV trace of prompt,decode")
+      ->capture_default_str();
+  cmd->add_option("--decode-len-dist", o->decode_len_dist, "--simulate: the same around --decode-len")->capture_default_str();
+  cmd->add_option("--requests", o->requests, "--simulate: requests to simulate")->capture_default_str()->check(whole_at_least(1));
+  cmd->add_option("--seed", o->seed, "--simulate: random seed (the same seed, the same output)")->capture_default_str();
   cmd->add_option("--tp", o->tp, "tensor-parallel degree for the communication check (default: all chips)")
       ->check(whole_at_least(1));
   cmd->add_option("--sweep", o->sweep, "'batch': the Pareto frontier from batch 1 to the largest that fits");

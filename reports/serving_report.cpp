@@ -142,6 +142,65 @@ std::string render_compare_text(const std::vector<calibrate::ServingEstimate>& r
   return out;
 }
 
+void add_load_json(nlohmann::json& j, const calibrate::LoadPlan& p) {
+  auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
+  j["target_qps"] = p.qps;
+  j["replicas"] = p.replicas;
+  j["chips_total"] = p.chips_total;
+  j["usd_per_hour_total"] = opt(p.usd_per_hour_total);
+  j["usd_per_day"] = opt(p.usd_per_day);
+  j["replicas_with_prefill"] = p.replicas_with_prefill;
+  j["prefill_replicas"] = p.prefill_replicas;
+}
+
+std::string render_load_text(const calibrate::LoadPlan& p, const calibrate::ServingEstimate& e) {
+  std::string out = fmt::format("  load        {:g} QPS: {} replicas of {} chips for the decode ({} chips{}); with prefill "
+                                "on the same chips {}; disaggregated: {} decode + {} prefill replicas\n",
+                                p.qps, p.replicas, e.deployment.chips, p.chips_total,
+                                p.usd_per_hour_total ? fmt::format(", USD {:.0f}/h, USD {:.0f} a day", *p.usd_per_hour_total,
+                                                                   *p.usd_per_day)
+                                                     : "",
+                                p.replicas_with_prefill, p.replicas, p.prefill_replicas);
+  return out;
+}
+
+namespace {
+nlohmann::json percentiles_json(const calibrate::Percentiles& p) {
+  return {{"p50", p.p50}, {"p90", p.p90}, {"p99", p.p99}, {"mean", p.mean}};
+}
+}  // namespace
+
+nlohmann::json simulation_to_json(const calibrate::SimulationResult& s, const calibrate::SimulationSpec& spec) {
+  return {{"qps", spec.qps},
+          {"requests", s.requests},
+          {"seed", spec.seed},
+          {"prefill", spec.disaggregated ? "disaggregated" : "chunked"},
+          {"prefill_servers", s.prefill_servers},
+          {"duration_s", s.duration_s},
+          {"ttft_s", percentiles_json(s.ttft_s)},
+          {"tpot_s", percentiles_json(s.tpot_s)},
+          {"e2e_s", percentiles_json(s.e2e_s)},
+          {"throughput_tokens_per_s", s.throughput_tokens_per_s},
+          {"mean_batch", s.mean_batch},
+          {"mean_in_system", s.mean_in_system},
+          {"arrival_rate", s.arrival_rate},
+          {"kv_capacity_tokens", s.kv_capacity_tokens},
+          {"saturated", s.saturated}};
+}
+
+std::string render_simulation_text(const calibrate::SimulationResult& s, const calibrate::SimulationSpec& spec) {
+  auto row = [](const char* name, const calibrate::Percentiles& p) {
+    return fmt::format("              {:<5} p50 {:>10}  p90 {:>10}  p99 {:>10}\n", name, ms(p.p50), ms(p.p90), ms(p.p99));
+  };
+  std::string out = fmt::format("  simulated   {} requests at {:g} QPS on one replica (prefill {}{}), {:.1f} s: {:.0f} tokens/s, "
+                                "mean batch {:.1f}{}\n",
+                                s.requests, spec.qps, spec.disaggregated ? "disaggregated" : "chunked",
+                                spec.disaggregated ? fmt::format(" on {} servers", s.prefill_servers) : "", s.duration_s,
+                                s.throughput_tokens_per_s, s.mean_batch,
+                                s.saturated ? "; SATURATED: the queue grows without bound at this rate" : "");
+  return out + row("TTFT", s.ttft_s) + row("TPOT", s.tpot_s) + row("E2E", s.e2e_s);
+}
+
 std::string render_speculative_text(const calibrate::SpeculativeEstimate& s, const std::string& drafter, int g, double a) {
   return fmt::format("  speculative drafter {} proposes {} tokens, acceptance {:.2f}: {:.2f} tokens per verifier step, "
                      "iteration {} vs plain step {}: speedup {:.2f}x\n",
