@@ -1,0 +1,128 @@
+// The load model: the book's replica arithmetic, and the discrete-event simulation's
+// checks (light load, saturation, Little's law, the seed).
+#include "calibrate/simulate.hpp"
+
+#include <gtest/gtest.h>
+
+#include "calibrate/catalog.hpp"
+#include "calibrate/serving.hpp"
+#include "test_util.hpp"
+#include "values/error.hpp"
+
+namespace roofaudit::calibrate {
+namespace {
+
+Deployment v5e_int8(std::int64_t batch) {
+  Deployment d;
+  d.chips = 16;
+  d.weights = Dtype::int8;
+  d.kv = Dtype::int8;
+  d.context = 8192;
+  d.prompt_len = 8192;
+  d.decode_len = 512;
+  d.batch = batch;
+  return d;
+}
+
+// The book's worked problem: 10,000 QPS of 70B on 4x4 v5e slices in int8 at B = 64, 8K
+// context, 512 decoded tokens: 893 replicas, USD 411K a day, from its step time of about
+// 11.2 ms (the book rounds P to 70e9, the KV to 160 kB a token and W to 8.1e11). The same
+// arithmetic on this model's 11.92 ms step gives 954.
+TEST(Load, TheBooksTenThousandQpsProblem) {
+  const auto& m = find_model("llama3-70b");
+  Deployment d = v5e_int8(64);
+  d.usable = 1.0;
+  ServingEstimate e = estimate(m, find_chip("tpu-v5e"), d);
+  const LoadPlan p = plan_load(e, 10000);
+  EXPECT_EQ(p.replicas, std::int64_t(std::ceil(10000 * 512 * e.step_time_s / 64)));
+  EXPECT_EQ(p.chips_total, 16 * p.replicas);
+  ASSERT_TRUE(p.usd_per_day);
+  EXPECT_NEAR(*p.usd_per_day, double(p.replicas) * 16 * 1.2 * 24, 1e-6);
+  EXPECT_NEAR(e.step_time_s, 11.2e-3, 0.07 * 11.2e-3);  // the book's step, within its rounding
+  // At the book's step time the arithmetic gives the book's answer exactly.
+  e.step_time_s = 11.16e-3;
+  e.qps = 64 / (e.step_time_s * 512);
+  const LoadPlan book = plan_load(e, 10000);
+  EXPECT_EQ(book.replicas, 893);
+  EXPECT_NEAR(*book.usd_per_day, 411e3, 1e3);
+  // Prefill on the same chips needs more replicas; a disaggregated pool runs qps x t_prefill.
+  EXPECT_GT(book.replicas_with_prefill, book.replicas);
+  EXPECT_EQ(book.prefill_replicas, std::int64_t(std::ceil(10000 * e.t_prefill_s)));
+  EXPECT_THROW(plan_load(e, 0), Error);
+}
+
+SimulationResult run(double qps, std::int64_t requests, bool disaggregated = false, std::uint64_t seed = 7) {
+  SimulationSpec s;
+  s.qps = qps;
+  s.requests = requests;
+  s.seed = seed;
+  s.disaggregated = disaggregated;
+  s.prompt.kind = LengthDistribution::Kind::exponential;
+  s.decode.kind = LengthDistribution::Kind::exponential;
+  Deployment d = v5e_int8(1);
+  d.prompt_len = 1024;
+  d.decode_len = 256;
+  return simulate(find_model("llama3-70b"), find_chip("tpu-v5e"), d, s);
+}
+
+TEST(Simulation, LightLoadTendsToTheSmallBatchStepAndThePrefill) {
+  const auto& m = find_model("llama3-70b");
+  const auto& v5e = find_chip("tpu-v5e");
+  const auto r = run(0.01, 300);
+  EXPECT_FALSE(r.saturated);
+  EXPECT_LT(r.mean_batch, 0.1);
+  Deployment one = v5e_int8(1);
+  const double step1 = decode_step(m, v5e, one).total_s;
+  EXPECT_NEAR(r.tpot_s.p50, step1, 0.1 * step1);  // alone on the replica
+  // A lone 1024-token median prompt (exponential) in 512-token chunks: its prefill time.
+  const double per_token = 2.0 * m.active_params() / (16 * v5e.peak_ops(Dtype::int8) * v5e.efficiency.prefill_mfu);
+  EXPECT_GT(r.ttft_s.p50, 0.5 * 1024 * per_token);
+  EXPECT_LT(r.ttft_s.p50, 1.5 * 1024 * per_token + 2 * step1);
+}
+
+TEST(Simulation, AboveCapacityItSaysSaturated) {
+  const auto light = run(0.5, 3000);
+  EXPECT_FALSE(light.saturated);
+  const auto heavy = run(50, 3000);  // prefill alone takes more than a second per second
+  EXPECT_TRUE(heavy.saturated);
+  EXPECT_GT(heavy.e2e_s.p99, 10 * light.e2e_s.p99);
+}
+
+TEST(Simulation, LittlesLawHoldsOnTheSimulatedQueue) {
+  for (bool disaggregated : {false, true}) {
+    const auto r = run(2, 5000, disaggregated);
+    // L (the time-average number in the system, integrated step by step) = lambda W.
+    EXPECT_NEAR(r.mean_in_system, r.arrival_rate * r.e2e_s.mean, 0.01 * r.mean_in_system) << disaggregated;
+    EXPECT_GT(r.mean_batch, 1);
+    EXPECT_GT(r.throughput_tokens_per_s, 0);
+  }
+}
+
+TEST(Simulation, TheSameSeedGivesTheSameRunAndManyRequestsAreFast) {
+  const auto a = run(1, 2000, false, 42), b = run(1, 2000, false, 42), c = run(1, 2000, false, 43);
+  EXPECT_EQ(a.e2e_s.p99, b.e2e_s.p99);
+  EXPECT_EQ(a.duration_s, b.duration_s);
+  EXPECT_NE(a.duration_s, c.duration_s);
+  const auto big = run(1, 100000);  // a few seconds at most (timed by the benchmark, not here)
+  EXPECT_EQ(big.requests, 100000);
+}
+
+TEST(Simulation, LengthsComeFromATrace) {
+  testing::ScratchDir dir;
+  testing::write_all(dir.file("trace.csv"), "prompt,decode\n100,20\n\n300,40\n");
+  const auto trace = read_length_trace(dir.file("trace.csv"));
+  ASSERT_EQ(trace.size(), 2u);
+  EXPECT_EQ(trace[1], (std::pair<std::int64_t, std::int64_t>{300, 40}));
+  testing::write_all(dir.file("bad.csv"), "100,20\n100;20\n");
+  try {
+    read_length_trace(dir.file("bad.csv"));
+    FAIL() << "a malformed line was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bad.csv:2"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(parse_length_distribution("lognormal:x", "--decode-len-dist"), Error);
+  EXPECT_EQ(parse_length_distribution("lognormal:0.5", "--decode-len-dist").sigma, 0.5);
+}
+
+}  // namespace
+}  // namespace roofaudit::calibrate
