@@ -167,4 +167,11 @@ double owned_usd_per_hour(const OwnedCost& c) {
   return c.purchase_usd / (c.lifetime_h * c.utilisation) + c.watts / 1000.0 * c.pue * c.usd_per_kwh;
 }
 
+void set_owned_price(ChipSpec& chip, const OwnedCost& c) {
+  chip.usd_per_hour = owned_usd_per_hour(c);
+  chip.purchase_usd = c.purchase_usd;
+  chip.capital_usd_per_hour = c.purchase_usd / (c.lifetime_h * c.utilisation);
+  chip.power_usd_per_hour = c.watts / 1000.0 * c.pue * c.usd_per_kwh;
+}
+
 }  // namespace roofaudit::calibrate

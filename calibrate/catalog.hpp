@@ -44,5 +44,7 @@ struct OwnedCost {
 // price = purchase_usd / (lifetime_h * utilisation) + watts/1000 * pue * usd_per_kwh.
 // Throws Error on negative, zero or non-finite inputs where they make no sense.
 double owned_usd_per_hour(const OwnedCost& cost);
+// The chip's price as owned hardware: usd_per_hour, and its capital and power parts.
+void set_owned_price(ChipSpec& c, const OwnedCost& cost);
 
 }  // namespace roofaudit::calibrate

@@ -186,6 +186,9 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
           {"link_domain", c.link_domain},
           {"network_bytes_per_s", c.network_bytes_per_s},
           {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
+          {"purchase_usd", c.purchase_usd},
+          {"capital_usd_per_hour", c.capital_usd_per_hour},
+          {"power_usd_per_hour", c.power_usd_per_hour},
           {"efficiency",
            {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
             {"prefill_mfu", c.efficiency.prefill_mfu}, {"layer_overhead_s", c.efficiency.layer_overhead_s},
@@ -215,6 +218,9 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
   c.link_axes = j.value("link_axes", 1);
   c.link_domain = j.value("link_domain", 0);
   c.network_bytes_per_s = j.value("network_bytes_per_s", 0.0);
+  c.purchase_usd = j.value("purchase_usd", 0.0);
+  c.capital_usd_per_hour = j.value("capital_usd_per_hour", 0.0);
+  c.power_usd_per_hour = j.value("power_usd_per_hour", 0.0);
   if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null()) c.usd_per_hour = j["usd_per_hour"].get<double>();
   const auto& e = j.at("efficiency");
   c.efficiency.bandwidth = e.value("bandwidth", 1.0);

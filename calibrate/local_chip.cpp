@@ -83,13 +83,13 @@ void apply_local_price(ChipSpec& c, const LocalDevice& d, const LocalPrice& pric
     c.usd_per_hour = *price.usd_per_hour;
     c.provenance["price"] = {"given", fmt::format("USD {:.4g} per hour, as given", *price.usd_per_hour)};
   } else if (price.owned) {
-    c.usd_per_hour = owned_usd_per_hour(*price.owned);
+    set_owned_price(c, *price.owned);
     c.provenance["price"] = {
         "given", fmt::format("owned cost as given: USD {:.0f}, {:.0f} W, {:.1f} years at {:.0f}%, PUE {:.2f}, USD {:.3f}/kWh",
                              price.owned->purchase_usd, price.owned->watts, price.owned->lifetime_h / 8766.0,
                              price.owned->utilisation * 100, price.owned->pue, price.owned->usd_per_kwh)};
   } else {
-    c.usd_per_hour = owned_usd_per_hour(default_owned_cost(d));
+    set_owned_price(c, default_owned_cost(d));
     c.provenance["price"] = {"assumed", describe_default_owned_cost(d)};
   }
 }

@@ -257,6 +257,13 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
     const double usd_per_s = *e.usd_per_hour / 3600.0;
     e.usd_per_mtok = usd_per_s / e.tokens_per_s * 1e6;
   }
+  if (c.capital_usd_per_hour > 0 || c.power_usd_per_hour > 0) {
+    e.capex_usd_per_hour = d.chips * c.capital_usd_per_hour;
+    e.opex_usd_per_hour = d.chips * c.power_usd_per_hour;
+    e.capex_usd_per_mtok = *e.capex_usd_per_hour / 3600.0 / e.tokens_per_s * 1e6;
+    e.opex_usd_per_mtok = *e.opex_usd_per_hour / 3600.0 / e.tokens_per_s * 1e6;
+    e.capital_usd = d.chips * c.purchase_usd;
+  }
 
   const double C = compute_ops_per_s(c, d.weights);
   const double mfu = c.efficiency.prefill_mfu;

@@ -82,6 +82,9 @@ struct ChipSpec {
   int link_domain = 0;              // "switch": chips on one switch (0: every chip)
   double network_bytes_per_s = 0;   // "switch": per chip and direction past the domain
   std::optional<double> usd_per_hour;   // per chip
+  // Owned hardware: the price split into capital (purchase over its paid hours) and power,
+  // per chip and hour, and the purchase itself (all 0 for a rented chip).
+  double purchase_usd = 0, capital_usd_per_hour = 0, power_usd_per_hour = 0;
   std::vector<int> topologies;          // legal chip counts, ascending; empty: any
   Efficiency efficiency;
   std::map<std::string, Provenance> provenance;  // per figure: "flops", "hbm", "price", ...
@@ -151,6 +154,9 @@ struct ServingEstimate {
   double step_time_s = 0;
   double tokens_per_s = 0, tokens_per_s_per_chip = 0, qps = 0;
   std::optional<double> usd_per_hour, usd_per_mtok;
+  // Owned chips: usd_per_hour as capital and power, per hour and per 1M tokens, and the
+  // hardware's purchase price (empty for rented chips).
+  std::optional<double> capex_usd_per_hour, opex_usd_per_hour, capex_usd_per_mtok, opex_usd_per_mtok, capital_usd;
   double t_prefill_s = 0;
   double prefill_decode_ratio = 0;  // prefill servers per decode server
   double t_chunk_s = 0, prefill_wall_s = 0;

@@ -296,6 +296,7 @@ LoadPlan plan_load(const ServingEstimate& e, double qps) {
   // Per request, a replica spends its prefill plus its share of the decode steps.
   p.replicas_with_prefill = whole(qps * (e.t_prefill_s + double(d.decode_len) * e.step_time_s / double(d.batch)));
   p.prefill_replicas = whole(qps * e.t_prefill_s);
+  if (e.capital_usd) p.capital_usd_total = double(p.replicas) * *e.capital_usd;
   return p;
 }
 

@@ -36,6 +36,7 @@ struct LoadPlan {
   std::optional<double> usd_per_hour_total, usd_per_day;
   std::int64_t replicas_with_prefill = 0;
   std::int64_t prefill_replicas = 0;
+  std::optional<double> capital_usd_total;  // owned chips: the decode replicas' purchase
 };
 LoadPlan plan_load(const ServingEstimate& e, double qps);
 

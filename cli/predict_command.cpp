@@ -65,7 +65,8 @@ void check_fraction(double v, const char* what, bool allow_above_one = false) {
 ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
   if (!o.price_config.empty() && !o.price_per_hour) {
     const LocalPrice p = price_from_json(read_json_file(o.price_config), o.price_config);
-    c.usd_per_hour = p.usd_per_hour ? *p.usd_per_hour : owned_usd_per_hour(*p.owned);
+    if (p.usd_per_hour) c.usd_per_hour = *p.usd_per_hour;
+    else set_owned_price(c, *p.owned);
     c.provenance["price"] = {"given", o.price_config};
   } else if (o.price_per_hour) {
     if (!std::isfinite(*o.price_per_hour) || *o.price_per_hour < 0)
@@ -80,7 +81,7 @@ ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
     if (o.watts) cost.watts = *o.watts;
     if (o.pue) cost.pue = *o.pue;
     if (o.usd_per_kwh) cost.usd_per_kwh = *o.usd_per_kwh;
-    c.usd_per_hour = owned_usd_per_hour(cost);
+    set_owned_price(c, cost);
     c.provenance["price"] = {"owned", "purchase, lifetime, utilisation and power flags"};
   }
   if (o.bw_efficiency) check_fraction(c.efficiency.bandwidth = *o.bw_efficiency, "--bw-efficiency");
@@ -156,10 +157,49 @@ ServingEstimate plan(const ModelSpec& m, const ChipSpec& c, Deployment d, const 
   return estimate(m, c, d);
 }
 
+// --weights: one dtype, or options separated by commas ("bf16,int4").
+std::vector<Dtype> weight_options(const std::string& text) {
+  std::vector<Dtype> out;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const std::size_t comma = text.find(',', start);
+    out.push_back(parse_dtype(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
+// Rows as JSON, each with what --qps needs of it.
+void print_rows(const std::vector<ServingEstimate>& rows, const PredictOptions& o, const std::string& title) {
+  if (o.json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const auto& e : rows) {
+      auto j = reports::estimate_to_json(e);
+      if (o.qps) reports::add_load_json(j, plan_load(e, *o.qps));
+      arr.push_back(j);
+    }
+    std::cout << reports::json_text(arr) << "\n";
+    return;
+  }
+  std::cout << title << reports::render_compare_text(rows);
+  if (!o.qps) return;
+  std::cout << fmt::format("\nfor {:g} QPS:\n{:<12} {:>7} {:>9} {:>12} {:>14} {:>16}\n", *o.qps, "chip", "weights", "replicas",
+                           "chips total", "USD a day", "owned: capital");
+  for (const auto& e : rows) {
+    const LoadPlan p = plan_load(e, *o.qps);
+    std::cout << fmt::format("{:<12} {:>7} {:>9} {:>12} {:>14} {:>16}\n", e.chip, dtype_name(e.deployment.weights), p.replicas,
+                             p.chips_total, p.usd_per_day ? fmt::format("{:.0f}", *p.usd_per_day) : "-",
+                             p.capital_usd_total ? fmt::format("USD {:.0f}", *p.capital_usd_total) : "-");
+  }
+}
+
 int run_compare(const GlobalOptions& global, const PredictOptions& o, const ModelSpec& m, std::int64_t batch) {
   std::vector<Dtype> dtypes;
   if (o.weights.empty()) dtypes = {Dtype::bf16, Dtype::int8, Dtype::int4};
-  else dtypes = {parse_dtype(o.weights)};
+  else dtypes = weight_options(o.weights);
+  // Options named one by one are shown one by one: each chip's cheapest setup per option.
+  const bool per_option = dtypes.size() > 1 && !o.weights.empty();
   const LatencyObjectives objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
   std::vector<ServingEstimate> rows;
   // This machine first, as the latest run measured it; then the catalogue.
@@ -174,21 +214,21 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
     const ChipSpec c = is_local(listed.name) ? listed : adjust_chip(listed, o);
     std::vector<Deployment> bases;
     for (Dtype w : dtypes) bases.push_back(base_deployment(o, w));
-    if (auto best = cheapest_configuration(m, c, bases, batch, objectives)) rows.push_back(*best);
+    if (per_option) {
+      for (const auto& base : bases)
+        if (auto best = cheapest_configuration(m, c, {base}, batch, objectives)) rows.push_back(*best);
+    } else if (auto best = cheapest_configuration(m, c, bases, batch, objectives)) {
+      rows.push_back(*best);
+    }
   }
   rank_estimates(rows, objectives);
-  if (o.json) {
-    nlohmann::json arr = nlohmann::json::array();
-    for (const auto& e : rows) arr.push_back(reports::estimate_to_json(e));
-    std::cout << reports::json_text(arr) << "\n";
-  } else {
-    std::cout << fmt::format("{} at context {}, batch {}, usable fraction {:.2f}; each chip at its cheapest fitting "
+  {
+    print_rows(rows, o, fmt::format("{} at context {}, batch {}, usable fraction {:.2f}; each chip at its cheapest fitting "
                              "configuration{}, by USD per 1M output tokens (unpriced chips last, by tokens/s per chip)\n",
                              m.name, o.context, batch < 0 ? std::string("max") : std::to_string(batch), o.usable,
                              objectives.any() ? fmt::format(" meeting {} (those that cannot last, nearest first)",
                                                             objectives_phrase(objectives))
-                                              : "")
-              << reports::render_compare_text(rows);
+                                              : ""));
   }
   return 0;
 }
@@ -218,8 +258,19 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   if (o.compare) return run_compare(global, o, m, batch);
   if (o.chip.empty()) throw Error("--chip is required (or use --compare); see 'roofaudit catalog chips'");
   const ChipSpec c = adjust_chip(is_local(o.chip) ? load_local_chip(global, o.chip, o.run) : load_chip(o.chip), o);
-  const Deployment d = base_deployment(o, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
   const LatencyObjectives objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
+  if (o.weights.find(',') != std::string::npos) {  // options on one chip, side by side
+    std::vector<ServingEstimate> rows;
+    for (Dtype w : weight_options(o.weights)) {
+      ServingEstimate e = plan(m, c, base_deployment(o, w), o.chips, batch);
+      if (batch < 0 && objectives.any()) e = largest_batch_meeting(m, c, e.deployment, objectives);
+      check_objectives(e, objectives);
+      rows.push_back(e);
+    }
+    print_rows(rows, o, fmt::format("{} on {}: each weight option at its own chips and batch\n", m.name, c.name));
+    return 0;
+  }
+  const Deployment d = base_deployment(o, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
   ServingEstimate e = plan(m, c, d, o.chips, batch);
   // The largest batch is the cheapest on its chips; under objectives, the largest meeting them.
   if (batch < 0 && objectives.any()) e = largest_batch_meeting(m, c, e.deployment, objectives);

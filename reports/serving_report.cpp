@@ -53,7 +53,10 @@ nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
           {"prefill_wall_s", e.prefill_wall_s}, {"t_ici_s", e.t_ici_s}, {"t_hbm_s", e.t_hbm_s},
           {"t_math_s", e.t_math_s}, {"ici_bytes_per_s", e.ici_bytes_per_s}, {"comm_hidden", e.comm_hidden}, {"useful_tp_degree", e.useful_tp_degree},
           {"splits_kv_heads", e.splits_kv_heads}, {"tpot_s", e.tpot_s}, {"ttft_s", e.ttft_s},
-          {"slo_met", e.slo_met ? nlohmann::json(*e.slo_met) : nlohmann::json(nullptr)}, {"slo_misses", misses_json(e)}};
+          {"slo_met", e.slo_met ? nlohmann::json(*e.slo_met) : nlohmann::json(nullptr)}, {"slo_misses", misses_json(e)},
+          {"capex_usd_per_hour", opt(e.capex_usd_per_hour)}, {"opex_usd_per_hour", opt(e.opex_usd_per_hour)},
+          {"capex_usd_per_mtok", opt(e.capex_usd_per_mtok)}, {"opex_usd_per_mtok", opt(e.opex_usd_per_mtok)},
+          {"capital_usd", opt(e.capital_usd)}};
 }
 
 std::string render_estimate_text(const calibrate::ServingEstimate& e, const calibrate::ChipSpec& chip) {
@@ -78,6 +81,10 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
     out += fmt::format("  cost        {} USD/h, {} USD per 1M output tokens\n", usd(e.usd_per_hour), usd(e.usd_per_mtok, 3));
   else
     out += "  cost        no price for this chip (give --price-per-hour or the owned-hardware flags)\n";
+  if (e.capital_usd)
+    out += fmt::format("  owned       capital USD {:.3f}/h (USD {:.3f} per 1M tokens) + power USD {:.3f}/h (USD {:.3f} per 1M "
+                       "tokens); USD {:.0f} of hardware\n",
+                       *e.capex_usd_per_hour, *e.capex_usd_per_mtok, *e.opex_usd_per_hour, *e.opex_usd_per_mtok, *e.capital_usd);
   out += fmt::format("  prefill     {}-token prompt in {:.3f} s at MFU {:.2f}; {:.2f} prefill servers per decode server; "
                      "chunked by {}: {:.3f} s wall\n",
                      d.prompt_len, e.t_prefill_s, chip.efficiency.prefill_mfu, e.prefill_decode_ratio, d.prefill_chunk,
@@ -151,16 +158,19 @@ void add_load_json(nlohmann::json& j, const calibrate::LoadPlan& p) {
   j["usd_per_day"] = opt(p.usd_per_day);
   j["replicas_with_prefill"] = p.replicas_with_prefill;
   j["prefill_replicas"] = p.prefill_replicas;
+  j["capital_usd_total"] = opt(p.capital_usd_total);
 }
 
 std::string render_load_text(const calibrate::LoadPlan& p, const calibrate::ServingEstimate& e) {
   std::string out = fmt::format("  load        {:g} QPS: {} replicas of {} chips for the decode ({} chips{}); with prefill "
                                 "on the same chips {}; disaggregated: {} decode + {} prefill replicas\n",
                                 p.qps, p.replicas, e.deployment.chips, p.chips_total,
-                                p.usd_per_hour_total ? fmt::format(", USD {:.0f}/h, USD {:.0f} a day", *p.usd_per_hour_total,
+                                p.usd_per_hour_total ? fmt::format(", USD {:.2f}/h, USD {:.0f} a day", *p.usd_per_hour_total,
                                                                    *p.usd_per_day)
                                                      : "",
                                 p.replicas_with_prefill, p.replicas, p.prefill_replicas);
+  if (p.capital_usd_total)
+    out += fmt::format("              owned: USD {:.0f} of hardware for the decode replicas\n", *p.capital_usd_total);
   return out;
 }
 

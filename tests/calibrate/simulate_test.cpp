@@ -126,3 +126,38 @@ TEST(Simulation, LengthsComeFromATrace) {
 
 }  // namespace
 }  // namespace roofaudit::calibrate
+
+namespace roofaudit::calibrate {
+namespace {
+
+// Owned hardware: the price is capital plus power, per hour and per 1M tokens, and a load
+// plan adds up the purchases.
+TEST(OwnedCost, PredictionsSplitCapitalFromPower) {
+  ChipSpec c = find_chip("rtx-4090");
+  OwnedCost cost;
+  cost.purchase_usd = 1599;
+  cost.watts = 450;
+  set_owned_price(c, cost);
+  EXPECT_NEAR(c.capital_usd_per_hour, 1599 / (5 * 8766.0 * 0.7), 1e-12);
+  EXPECT_NEAR(c.power_usd_per_hour, 0.45 * 1.3 * 0.15, 1e-12);
+  EXPECT_NEAR(*c.usd_per_hour, c.capital_usd_per_hour + c.power_usd_per_hour, 1e-12);
+  Deployment d;
+  d.chips = 2;
+  d.weights = Dtype::int4;
+  d.kv = Dtype::int8;
+  d.context = 4096;
+  d.prompt_len = 4096;
+  d.batch = 8;
+  const auto e = estimate(find_model("llama3-70b"), c, d);
+  ASSERT_TRUE(e.capital_usd);
+  EXPECT_DOUBLE_EQ(*e.capital_usd, 2 * 1599.0);
+  EXPECT_NEAR(*e.capex_usd_per_mtok + *e.opex_usd_per_mtok, *e.usd_per_mtok, 1e-12);
+  EXPECT_NEAR(*e.capex_usd_per_hour + *e.opex_usd_per_hour, *e.usd_per_hour, 1e-12);
+  const LoadPlan p = plan_load(e, 3);
+  EXPECT_DOUBLE_EQ(*p.capital_usd_total, double(p.replicas) * 2 * 1599);
+  // A rented chip has no split.
+  EXPECT_FALSE(estimate(find_model("llama3-70b"), find_chip("h100"), Deployment{}).capital_usd);
+}
+
+}  // namespace
+}  // namespace roofaudit::calibrate

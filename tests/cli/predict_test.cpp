@@ -80,6 +80,42 @@ TEST_F(Cli, PredictHoldsConfigurationsToLatencyObjectives) {
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--ttft-ms", "-1"}), "--ttft-ms must be a positive");
 }
 
+TEST_F(Cli, PredictGivesTheLoadAndTheCapitalEachOptionNeeds) {
+  const auto one = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--kv", "int8",
+                                   "--batch", "64", "--usable", "1.0", "--qps", "10000", "--json"});
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto j = nlohmann::json::parse(one.out);
+  for (const char* f : {"replicas", "chips_total", "usd_per_hour_total", "usd_per_day", "replicas_with_prefill",
+                        "prefill_replicas"})
+    EXPECT_TRUE(j.contains(f)) << f;
+  EXPECT_NEAR(j["replicas"].get<double>(), 954, 1);  // the book's 893 at its rounder step time
+  const auto options = roofaudit(dir, {"predict", "--chip", "rtx-4090", "--weights", "bf16,int4", "--chips", "min",
+                                       "--context", "4096", "--batch", "max", "--purchase-usd", "1599", "--watts", "450",
+                                       "--qps", "10", "--json"});
+  ASSERT_EQ(options.exit_code, 0) << options.err;
+  const auto rows = nlohmann::json::parse(options.out);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0]["weights"], "bf16");
+  EXPECT_EQ(rows[1]["weights"], "int4");
+  EXPECT_LT(rows[1]["capital_usd_total"].get<double>(), rows[0]["capital_usd_total"].get<double>());
+  EXPECT_GT(rows[1]["capex_usd_per_mtok"].get<double>(), 0);
+  const auto sim = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--batch", "max",
+                                   "--qps", "0.5", "--simulate", "--requests", "500", "--seed", "3", "--json"});
+  ASSERT_EQ(sim.exit_code, 0) << sim.err;
+  const auto s = nlohmann::json::parse(sim.out)["simulation"];
+  for (const char* f : {"ttft_s", "tpot_s", "e2e_s"})
+    for (const char* q : {"p50", "p90", "p99"}) EXPECT_TRUE(s[f].contains(q)) << f << q;
+  EXPECT_FALSE(s["saturated"].get<bool>());
+  const auto again = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--batch", "max",
+                                     "--qps", "0.5", "--simulate", "--requests", "500", "--seed", "3", "--json"});
+  EXPECT_EQ(sim.out, again.out);
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--simulate"}), "--simulate needs --qps");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--qps", "-3"}), "--qps must be a positive rate");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--qps", "1", "--simulate", "--decode-len-dist",
+                                        "lognormal:nine"}),
+                        "lognormal:SIGMA");
+}
+
 TEST_F(Cli, PredictRefusesBadInput) {
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "tpu-v5"}), "did you mean tpu-v5e");
   expect_one_line_error(roofaudit(dir, {"predict", "--model", "llama3-7b", "--chip", "h100"}), "unknown model");
