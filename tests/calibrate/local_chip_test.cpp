@@ -6,6 +6,7 @@
 #include <tuple>
 
 #include "measurement_fixture.hpp"
+#include "calibrate/deployment_fixture.hpp"
 #include "calibrate/local_chip.hpp"
 #include "calibrate/plateaus.hpp"
 #include "calibrate/serving.hpp"
@@ -252,12 +253,7 @@ TEST(DecodeCurve, InterpolatesInLogBatchAndIsOneWithoutMeasurements) {
   EXPECT_DOUBLE_EQ(decode_curve_ratio(c, Dtype::int4, 4), 2.0) << "int4 streams through the int8 path";
   // The step scales the weights' term only.
   const ModelSpec m = find_model("llama3-70b");
-  Deployment d;
-  d.chips = 8;
-  d.weights = Dtype::int8;
-  d.kv = Dtype::int8;
-  d.batch = 4;
-  d.context = 8192;
+  const Deployment d = testing::deployment_of(8, Dtype::int8, Dtype::int8, 8192, 4);
   ChipSpec plain = find_chip("tpu-v5e");
   const StepTime a = decode_step(m, plain, d), b = decode_step(m, c, d);
   EXPECT_NEAR(b.total_s - a.total_s, std::max(a.t_param_s, a.t_flops_s), 1e-12);

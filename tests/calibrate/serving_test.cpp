@@ -1,5 +1,6 @@
 // The serving model against the worked checks of serving-model.md and figures of
 // "How to Scale Your Model" that can be derived by hand.
+#include "calibrate/deployment_fixture.hpp"
 #include "calibrate/serving.hpp"
 
 #include <gtest/gtest.h>
@@ -11,13 +12,10 @@
 namespace roofaudit::calibrate {
 namespace {
 
+// The book's idealised tables: every byte of memory usable.
 Deployment deployment(int chips, Dtype w, Dtype kv, std::int64_t context, std::int64_t batch) {
-  Deployment d;
-  d.chips = chips;
-  d.weights = w;
-  d.kv = kv;
-  d.context = context;
-  d.batch = batch;
+  Deployment d = testing::deployment_of(chips, w, kv, context, batch);
+  d.prompt_len = Deployment{}.prompt_len;
   d.usable = 1.0;
   return d;
 }
@@ -384,16 +382,7 @@ TEST(ChipCodec, StoredChipsWithoutATopologyKeepTheirMeaning) {
 namespace roofaudit::calibrate {
 namespace {
 
-Deployment v5e_int8(int chips, std::int64_t batch) {
-  Deployment d;
-  d.chips = chips;
-  d.weights = Dtype::int8;
-  d.kv = Dtype::int8;
-  d.context = 8192;
-  d.prompt_len = 8192;
-  d.batch = batch;
-  return d;
-}
+Deployment v5e_int8(int chips, std::int64_t batch) { return testing::deployment_of(chips, Dtype::int8, Dtype::int8, 8192, batch); }
 
 TEST(Objectives, EachRowSaysWhichBoundItMissesAndByHowMuch) {
   const auto& m = find_model("llama3-70b");

@@ -1,5 +1,6 @@
 // The load model: the book's replica arithmetic, and the discrete-event simulation's
 // checks (light load, saturation, Little's law, the seed).
+#include "calibrate/deployment_fixture.hpp"
 #include "calibrate/simulate.hpp"
 
 #include <gtest/gtest.h>
@@ -12,17 +13,7 @@
 namespace roofaudit::calibrate {
 namespace {
 
-Deployment v5e_int8(std::int64_t batch) {
-  Deployment d;
-  d.chips = 16;
-  d.weights = Dtype::int8;
-  d.kv = Dtype::int8;
-  d.context = 8192;
-  d.prompt_len = 8192;
-  d.decode_len = 512;
-  d.batch = batch;
-  return d;
-}
+Deployment v5e_int8(std::int64_t batch) { return testing::deployment_of(16, Dtype::int8, Dtype::int8, 8192, batch); }
 
 // The book's worked problem: 10,000 QPS of 70B on 4x4 v5e slices in int8 at B = 64, 8K
 // context, 512 decoded tokens: 893 replicas, USD 411K a day, from its step time of about
@@ -141,14 +132,7 @@ TEST(OwnedCost, PredictionsSplitCapitalFromPower) {
   EXPECT_NEAR(c.capital_usd_per_hour, 1599 / (5 * 8766.0 * 0.7), 1e-12);
   EXPECT_NEAR(c.power_usd_per_hour, 0.45 * 1.3 * 0.15, 1e-12);
   EXPECT_NEAR(*c.usd_per_hour, c.capital_usd_per_hour + c.power_usd_per_hour, 1e-12);
-  Deployment d;
-  d.chips = 2;
-  d.weights = Dtype::int4;
-  d.kv = Dtype::int8;
-  d.context = 4096;
-  d.prompt_len = 4096;
-  d.batch = 8;
-  const auto e = estimate(find_model("llama3-70b"), c, d);
+  const auto e = estimate(find_model("llama3-70b"), c, testing::deployment_of(2, Dtype::int4, Dtype::int8, 4096, 8));
   ASSERT_TRUE(e.capital_usd);
   EXPECT_DOUBLE_EQ(*e.capital_usd, 2 * 1599.0);
   EXPECT_NEAR(*e.capex_usd_per_mtok + *e.opex_usd_per_mtok, *e.usd_per_mtok, 1e-12);
