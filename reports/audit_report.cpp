@@ -103,6 +103,10 @@ std::vector<Row> figure_rows(const AuditReport& r) {
     rows.push_back({"serving " + r.model, subject, "step time", e.step_time_s, "s", "serving model"});
     rows.push_back({"serving " + r.model, subject, "tokens/s", e.tokens_per_s, "tokens/s", "serving model"});
     if (e.usd_per_mtok) rows.push_back({"serving " + r.model, subject, "USD per 1M tokens", *e.usd_per_mtok, "USD", "serving model"});
+    if (e.capital_usd) {
+      rows.push_back({"serving " + r.model, subject, "capital USD per 1M tokens", *e.capex_usd_per_mtok, "USD", "owned cost"});
+      rows.push_back({"serving " + r.model, subject, "power USD per 1M tokens", *e.opex_usd_per_mtok, "USD", "owned cost"});
+    }
   }
   for (const auto& c : r.catalogue) {
     rows.push_back({"catalogue", c.name, "peak bf16", c.peak_ops(Dtype::bf16), "FLOP/s", provenance_of(c, "flops")});
@@ -171,10 +175,13 @@ Table serving_table(const AuditReport& r) {
 
 // One configuration in a line: where, how, how fast, at what price.
 std::string configuration_line(const ServingEstimate& e) {
-  return fmt::format("{} x{}, {} weights, batch {}: {} ms per output token, first token in {:.2f} s, {:.0f} tokens/s, {}{}",
+  return fmt::format("{} x{}, {} weights, batch {}: {} ms per output token, first token in {:.2f} s, {:.0f} tokens/s, {}{}{}",
                      e.chip, e.deployment.chips, calibrate::dtype_name(e.deployment.weights), e.deployment.batch,
                      step_ms(e.step_time_s), e.ttft_s, e.tokens_per_s,
                      e.usd_per_mtok ? fmt::format("USD {:.3f} per 1M tokens", *e.usd_per_mtok) : "unpriced",
+                     e.capital_usd ? fmt::format(" (owned: capital {:.3f} + power {:.3f}; USD {:.0f} of hardware)",
+                                                 *e.capex_usd_per_mtok, *e.opex_usd_per_mtok, *e.capital_usd)
+                                   : "",
                      e.slo_met ? "; " + objectives_text(e) : "");
 }
 

@@ -121,6 +121,10 @@ TEST(Report, OpensWithTheAnswerUnderTheObjectives) {
   ASSERT_NE(answer, std::string::npos) << text;
   EXPECT_LT(answer, text.find("measured ceilings")) << "the answer comes first";
   EXPECT_NE(text.find("this machine: local x"), std::string::npos) << text;
+  // This machine is owned: its price splits into capital and power.
+  ASSERT_TRUE(r.answer.local->capital_usd);
+  EXPECT_NE(text.find("(owned: capital "), std::string::npos) << text;
+  EXPECT_NE(render_report_csv(r).find("capital USD per 1M tokens"), std::string::npos);
   EXPECT_NE(text.find("cheapest catalogue chip meeting TPOT <= 50 ms: " + r.answer.catalogue->chip), std::string::npos)
       << text;
   EXPECT_NE(text.find(" objectives"), std::string::npos) << "the serving table gains the objectives column";
