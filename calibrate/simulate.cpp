@@ -144,21 +144,23 @@ class Replica {
   // One step: every sequence past its prefill decodes a token; chunked, up to --chunk
   // prompt tokens of those still prefilling ride along.
   void step() {
-    std::int64_t batch = 0, context = 0, chunk = 0;
-    for (Request* r : running_)
-      if (r->prefilled == r->prompt) {
-        ++batch;
-        context += r->prompt + r->generated;
-      }
+    // Each running request either decodes (its prefill done) or prefills a chunk of its prompt.
+    decoding_.clear();
+    prefills_.clear();
+    std::int64_t context = 0, chunk = 0;
     std::int64_t budget = d_.prefill_chunk > 0 ? d_.prefill_chunk : std::numeric_limits<std::int64_t>::max();
-    std::vector<std::pair<Request*, std::int64_t>> prefills;
     for (Request* r : running_) {
-      if (r->prefilled == r->prompt || budget == 0) continue;
-      const std::int64_t take = std::min(budget, r->prompt - r->prefilled);
-      prefills.emplace_back(r, take);
-      budget -= take;
-      chunk += take;
+      if (r->prefilled == r->prompt) {
+        decoding_.push_back(r);
+        context += r->prompt + r->generated;
+      } else if (budget > 0) {
+        const std::int64_t take = std::min(budget, r->prompt - r->prefilled);
+        prefills_.emplace_back(r, take);
+        budget -= take;
+        chunk += take;
+      }
     }
+    const auto batch = std::int64_t(decoding_.size());
     double dt = double(chunk) * chunk_s_per_token_;
     if (batch > 0) {
       Deployment at = d_;
@@ -167,22 +169,15 @@ class Replica {
       dt += decode_step(m_, c_, at).total_s;
     }
     advance(dt, batch);
-    for (auto& [r, take] : prefills) r->prefilled += take;
-    std::vector<Request*> still;
-    for (Request* r : running_) {
-      const bool prefilling = std::find_if(prefills.begin(), prefills.end(), [&](const auto& p) { return p.first == r; }) !=
-                              prefills.end();
-      if (r->prefilled == r->prompt && !prefilling) {  // decoding: one more token
-        ++r->generated;
-        ++decoded_;
-      } else if (r->prefilled == r->prompt) {  // the prefill's last chunk gives the first token
+    decoded_ += batch;
+    for (Request* r : decoding_) ++r->generated;
+    for (auto& [r, take] : prefills_)
+      if ((r->prefilled += take) == r->prompt) {  // the prefill's last chunk gives the first token
         r->first_token = now_;
         r->generated = 1;
         ++decoded_;
       }
-      if (!finish_if_done(*r, now_)) still.push_back(r);
-    }
-    running_.swap(still);
+    std::erase_if(running_, [&](Request* r) { return finish_if_done(*r, now_); });
   }
 
   bool finish_if_done(Request& r, double t) {
@@ -223,6 +218,8 @@ class Replica {
   double now_ = 0, batch_area_ = 0, system_area_ = 0;
   std::deque<Request*> waiting_;
   std::vector<Request*> running_;
+  std::vector<Request*> decoding_;                           // this step's, reused
+  std::vector<std::pair<Request*, std::int64_t>> prefills_;  // this step's chunks, reused
   std::size_t done_ = 0, arrivals_seen_ = 0, arrived_ = 0;
   std::vector<std::size_t> queue_samples_;
 };
