@@ -199,7 +199,9 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
   }
   s.t_overhead_s = m.layers * c.efficiency.layer_overhead_s;
   const double curve = decode_curve_ratio(c, d.weights, double(d.batch) * tokens_per_seq);
-  s.total_s = std::max(s.t_flops_s, s.t_param_s) * curve + s.t_kv_s + s.t_comm_s + s.t_overhead_s;
+  const double memory_and_math = d.overlap_kv ? std::max(s.t_flops_s * curve, s.t_param_s * curve + s.t_kv_s)
+                                              : std::max(s.t_flops_s, s.t_param_s) * curve + s.t_kv_s;
+  s.total_s = memory_and_math + s.t_comm_s + s.t_overhead_s;
   return s;
 }
 

@@ -138,6 +138,10 @@ struct Deployment {
   double usable = 0.9;           // u
   std::int64_t prefill_chunk = 512;  // c
   int tp_degree = 0;             // Y for the tensor-parallel check (0: chips)
+  // The KV read overlaps the matmuls (t_step = max(t_flops, t_param + t_kv)), as the book's
+  // cost tables take it (attention of one micro-batch beside the matmuls of another);
+  // false: the specification's max(t_flops, t_param) + t_kv, attention after the matmuls.
+  bool overlap_kv = false;
 };
 
 struct ServingEstimate {

@@ -38,6 +38,7 @@ struct PredictOptions {
   double usable = 0.9;
   std::int64_t chunk = 512;
   int tp = 0;
+  bool overlap_kv = false;
   std::string sweep;
   bool compare = false;
   bool json = false;
@@ -112,6 +113,7 @@ Deployment base_deployment(const PredictOptions& o, Dtype weights) {
   d.usable = o.usable;
   d.prefill_chunk = o.chunk;
   d.tp_degree = o.tp;
+  d.overlap_kv = o.overlap_kv;
   return d;
 }
 
@@ -358,6 +360,9 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_option("--seed", o->seed, "--simulate: random seed (the same seed, the same output)")->capture_default_str();
   cmd->add_option("--tp", o->tp, "tensor-parallel degree for the communication check (default: all chips)")
       ->check(whole_at_least(1));
+  cmd->add_flag("--overlap-kv", o->overlap_kv,
+                "the KV read overlaps the matmuls: step max(compute, weights + KV), as the book's cost tables take "
+                "it (default: max(compute, weights) + KV, the specification's)");
   cmd->add_option("--sweep", o->sweep, "'batch': the Pareto frontier from batch 1 to the largest that fits");
   cmd->add_flag("--compare", o->compare, "every catalogue chip at its cheapest fitting configuration");
   cmd->add_flag("--json", o->json, "print JSON");

@@ -42,7 +42,7 @@ nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
   return {{"model", e.model}, {"chip", e.chip}, {"chips", d.chips},
           {"weights", calibrate::dtype_name(d.weights)}, {"kv", calibrate::dtype_name(d.kv)},
           {"context", d.context}, {"batch", d.batch}, {"decode_len", d.decode_len}, {"prompt_len", d.prompt_len},
-          {"usable", d.usable}, {"param_bytes", e.param_bytes}, {"kv_bytes_per_token", e.kv_bytes_per_token},
+          {"usable", d.usable}, {"overlap_kv", d.overlap_kv}, {"param_bytes", e.param_bytes}, {"kv_bytes_per_token", e.kv_bytes_per_token},
           {"kv_bytes_per_seq", e.kv_bytes_per_seq}, {"max_batch", e.max_batch}, {"min_chips", e.min_chips},
           {"critical_batch", e.critical_batch}, {"t_param_s", e.t_param_s}, {"t_kv_s", e.t_kv_s},
           {"t_flops_s", e.t_flops_s}, {"t_comm_s", e.t_comm_s}, {"t_overhead_s", e.t_overhead_s},
@@ -68,8 +68,12 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                      gb(e.param_bytes), e.kv_bytes_per_token / 1e3, gb(e.kv_bytes_per_seq), e.min_chips, e.max_batch, d.usable,
                      d.usable == 1.0 ? " (the book's idealised tables)" : "");
   const double curve = calibrate::decode_curve_ratio(chip, d.weights, double(d.batch));
-  out += fmt::format("  decode      step {} = max(weights {}, compute {}){} + KV {}{}{}\n", ms(e.step_time_s), ms(e.t_param_s),
-                     ms(e.t_flops_s), curve != 1.0 ? fmt::format(" x {:.2f} (measured decode curve)", curve) : "", ms(e.t_kv_s), e.t_comm_s > 0 ? " + exposed comm " + ms(e.t_comm_s) : "",
+  const std::string curve_text = curve != 1.0 ? fmt::format(" x {:.2f} (measured decode curve)", curve) : "";
+  const std::string memory_and_math =
+      d.overlap_kv ? fmt::format("max(compute {}, weights {}{} + KV {}, overlapped)", ms(e.t_flops_s), ms(e.t_param_s), curve_text, ms(e.t_kv_s))
+                   : fmt::format("max(weights {}, compute {}){} + KV {}", ms(e.t_param_s), ms(e.t_flops_s), curve_text, ms(e.t_kv_s));
+  out += fmt::format("  decode      step {} = {}{}{}\n", ms(e.step_time_s), memory_and_math,
+                     e.t_comm_s > 0 ? " + exposed comm " + ms(e.t_comm_s) : "",
                      e.t_overhead_s > 0 ? " + layer overhead " + ms(e.t_overhead_s) : "");
   out += fmt::format("              critical batch {:.0f}: batch {} is {}\n", e.critical_batch, d.batch,
                      double(d.batch) < e.critical_batch ? "bandwidth-bound" : "compute-bound");

@@ -18,6 +18,29 @@ TEST_F(Cli, PredictPrintsTheDocumentedJsonFields) {
   EXPECT_TRUE(j["fits"].get<bool>());
 }
 
+// --overlap-kv: the book's cost-table step, said in the JSON and in the text's formula.
+TEST_F(Cli, PredictOverlapsTheKvReadWhenAsked) {
+  const std::vector<std::string> args = {"predict", "--model", "llama3-70b", "--chip", "tpu-v5e", "--chips", "16",
+                                         "--weights", "int8", "--kv", "int8", "--batch", "max", "--usable", "1.0"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = args;
+    a.insert(a.end(), extra.begin(), extra.end());
+    return roofaudit(dir, a);
+  };
+  const auto spec = with({"--json"});
+  const auto overlapped = with({"--overlap-kv", "--json"});
+  ASSERT_EQ(spec.exit_code, 0) << spec.err;
+  ASSERT_EQ(overlapped.exit_code, 0) << overlapped.err;
+  const auto a = nlohmann::json::parse(spec.out), b = nlohmann::json::parse(overlapped.out);
+  EXPECT_FALSE(a["overlap_kv"].get<bool>());
+  EXPECT_TRUE(b["overlap_kv"].get<bool>());
+  EXPECT_NEAR(b["step_time_s"].get<double>(), b["t_param_s"].get<double>() + b["t_kv_s"].get<double>(), 1e-12);
+  EXPECT_LT(b["step_time_s"].get<double>(), a["step_time_s"].get<double>());
+  const auto text = with({"--overlap-kv"});
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_NE(text.out.find("overlapped"), std::string::npos) << text.out;
+}
+
 TEST_F(Cli, PredictReadsAHuggingFaceConfig) {
   write_all(dir.file("config.json"),
             R"({"num_hidden_layers": 80, "hidden_size": 8192, "intermediate_size": 28672, "num_attention_heads": 64,
