@@ -3,14 +3,14 @@
 // from the AVX512_VNNI kernels' packing: a panel of 32 rows keeps, per k-group, the 4
 // bytes of each row in turn, so 16 k-groups of 16 rows are one 16 x 64-byte B tile with a
 // row stride of 128 bytes (its other 16 rows the next 64 bytes). The activations are
-// copied per call into 32-vector blocks zero-padded past the batch (A tiles read 16 whole
-// rows).
+// copied per call into whole A tiles (tile_activations), zero-padded past the batch.
 #include <omp.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -30,60 +30,109 @@ constexpr std::size_t kPanelRows = 32;  // the VNNI packing's panel (lowp_tiles.
 constexpr std::size_t kVectors = 32;    // activation vectors per block: two A tiles
 constexpr std::size_t kStepGroups = 16; // k-groups per tile step (64 bytes of a row)
 
-// Activations as A-tile rows: batch rounded up to kVectors, k bytes per row (a multiple of
-// 64), zero past the batch; `flip` XORs every byte (0x80: signed to unsigned offset by 128).
+// Activations as whole A tiles, each 16 rows of one 64-byte k-step stored contiguously:
+// tile (vb, step, half) holds vectors vb * 32 + half * 16 .. + 15 at that step, at byte
+// ((vb * steps + step) * 2 + half) * 1024. Rows laid out as given would sit k bytes
+// apart, and a tile's 16 rows at a stride that is a multiple of 4 KiB all fall in one L1
+// set. The batch is rounded up to kVectors with zero vectors; `flip` XORs every element
+// (0x80: signed int8 to unsigned, offset by 128). k * sizeof(T) is a multiple of 64.
 template <typename T>
-const T* pad_activations(const T* x, std::size_t batch, std::size_t k, T flip) {
-  const std::size_t padded = (batch + kVectors - 1) / kVectors * kVectors;
+const char* tile_activations(const T* x, std::size_t batch, std::size_t k, T flip) {
+  const std::size_t blocks = (batch + kVectors - 1) / kVectors, row_bytes = k * sizeof(T), steps = row_bytes / 64;
+  constexpr std::size_t kPerStep = 64 / sizeof(T);
   thread_local ScratchBuffer buffer;
-  T* out = static_cast<T*>(buffer.get(padded * k * sizeof(T)));
-  for (std::size_t b = 0; b < padded; ++b)
-    for (std::size_t i = 0; i < k; ++i) out[b * k + i] = b < batch ? T(x[b * k + i] ^ flip) : T(0);
+  char* out = static_cast<char*>(buffer.get(blocks * kVectors * row_bytes));
+  for (std::size_t b = 0; b < blocks * kVectors; ++b)
+    for (std::size_t s = 0; s < steps; ++s) {
+      T* dst = reinterpret_cast<T*>(out + (((b / kVectors * steps + s) * 2 + b % kVectors / 16) * 16 + b % 16) * 64);
+      for (std::size_t e = 0; e < kPerStep; ++e) dst[e] = b < batch ? T(x[b * k + s * kPerStep + e] ^ flip) : T(0);
+    }
   return out;
 }
 
-// Every thread takes whole weight panels; per panel, every 32-vector block runs the k
-// steps on four C tiles, then `finish(b, r, value)` writes the block's results.
-template <typename Acc, bool kBf16, typename XT, typename Finish>
-void run(const std::uint32_t* w, std::size_t rows, std::size_t groups, const XT* xp, std::size_t batch,
+// Blocked for reuse: a thread takes a group of kGroupPanels weight panels (256 rows) and
+// walks k in chunks of kChunkGroups k-groups (1 KiB of an int8 row). Per chunk, each
+// block of 32 activation vectors (whole tiles, see tile_activations) is multiplied with
+// every panel of the group, whose chunks (32 KiB each) stay in L2 for every block; the
+// four C tiles of each (block, panel) pair wait in `acc` between chunks. Every weight
+// byte comes from memory once, and the activations are read once per group instead of
+// once per panel. 16384 x 8192 int8 at B = 512 on 2 cores of a Sapphire Rapids VM:
+// 3.3-3.4 TOP/s, against 2.1-2.5 for every block against one panel at a time over the
+// whole k; bf16 1.85 against 1.2 TFLOP/s. A single block (B <= 32) runs each panel's
+// whole k at once (chunks would only add the accumulators' traffic).
+constexpr std::size_t kGroupPanels = 8;
+constexpr std::size_t kChunkGroups = 256;
+
+// Accumulators per thread: four 16 x 16 C tiles per (block, panel) pair of a group.
+std::size_t accumulator_count(std::size_t blocks) { return blocks * kGroupPanels * 4 * 16 * 16; }
+
+// `finish(b, r, value)` writes each result once, after the last chunk.
+template <typename Acc, bool kBf16, typename Finish>
+void run(const std::uint32_t* w, std::size_t rows, std::size_t groups, const char* xt, std::size_t batch,
          const Finish& finish, int threads) {
   const std::size_t panels = (rows + kPanelRows - 1) / kPanelRows, blocks = (batch + kVectors - 1) / kVectors;
-  const std::size_t x_stride = groups * 4;  // bytes per activation row
+  const std::size_t panel_groups = (panels + kGroupPanels - 1) / kGroupPanels;
+  const std::size_t steps = groups / kStepGroups;  // 64-byte k-steps per activation row
+  const std::size_t per_thread = accumulator_count(blocks);
+  // One block of vectors has nothing to share a chunk with: it runs each panel's whole k.
+  const std::size_t chunk = blocks == 1 ? groups : kChunkGroups;
+  // Allocated here, not inside the parallel region (a failed allocation there aborts).
+  thread_local ScratchBuffer scratch;
+  Acc* const all_acc = static_cast<Acc*>(scratch.get(std::size_t(threads) * per_thread * sizeof(Acc)));
 #pragma omp parallel num_threads(threads)
   {
     amx::configure_16x64();
-    alignas(64) Acc c[4][16 * 16];
+    Acc* const acc = all_acc + std::size_t(omp_get_thread_num()) * per_thread;
 #pragma omp for schedule(static)
-    for (std::size_t jp = 0; jp < panels; ++jp) {
-      const auto* panel = reinterpret_cast<const char*>(w + jp * groups * kPanelRows);
-      for (std::size_t vb = 0; vb < blocks; ++vb) {
-        const auto* a = reinterpret_cast<const char*>(xp) + vb * kVectors * x_stride;
-        _tile_zero(0);
-        _tile_zero(1);
-        _tile_zero(2);
-        _tile_zero(3);
-        for (std::size_t q = 0; q < groups; q += kStepGroups) {
-          _tile_loadd(6, panel + q * kPanelRows * 4, kPanelRows * 4);
-          _tile_loadd(7, panel + q * kPanelRows * 4 + 64, kPanelRows * 4);
-          _tile_loadd(4, a + q * 4, x_stride);
-          _tile_loadd(5, a + 16 * x_stride + q * 4, x_stride);
-          amx::dot_2x2<kBf16 ? amx::Dot::bf16 : amx::Dot::u8s8>();
-        }
-        _tile_stored(0, c[0], 64);
-        _tile_stored(1, c[1], 64);
-        _tile_stored(2, c[2], 64);
-        _tile_stored(3, c[3], 64);
-        // c[2 * vh + ch][i * 16 + j]: vector vb * 32 + vh * 16 + i, row jp * 32 + ch * 16 + j.
-        for (std::size_t t = 0; t < 4; ++t)
-          for (std::size_t i = 0; i < 16; ++i) {
-            const std::size_t b = vb * kVectors + (t / 2) * 16 + i;
-            if (b >= batch) break;
-            for (std::size_t j = 0; j < 16; ++j) {
-              const std::size_t r = jp * kPanelRows + (t % 2) * 16 + j;
-              if (r < rows) finish(b, r, c[t][i * 16 + j]);
+    for (std::size_t pg = 0; pg < panel_groups; ++pg) {
+      const std::size_t p0 = pg * kGroupPanels, np = std::min(kGroupPanels, panels - p0);
+      for (std::size_t q0 = 0; q0 < groups; q0 += chunk) {
+        const std::size_t q1 = std::min(groups, q0 + chunk);
+        for (std::size_t vb = 0; vb < blocks; ++vb) {
+          const char* a = xt + vb * steps * 2048;  // the block's tiles, two per step
+          for (std::size_t p = 0; p < np; ++p) {
+            Acc* c = acc + (vb * kGroupPanels + p) * 4 * 256;
+            if (q0 == 0) {
+              _tile_zero(0);
+              _tile_zero(1);
+              _tile_zero(2);
+              _tile_zero(3);
+            } else {
+              _tile_loadd(0, c, 64);
+              _tile_loadd(1, c + 256, 64);
+              _tile_loadd(2, c + 512, 64);
+              _tile_loadd(3, c + 768, 64);
             }
+            const auto* panel = reinterpret_cast<const char*>(w + (p0 + p) * groups * kPanelRows);
+            for (std::size_t q = q0; q < q1; q += kStepGroups) {
+              _tile_loadd(6, panel + q * kPanelRows * 4, kPanelRows * 4);
+              _tile_loadd(7, panel + q * kPanelRows * 4 + 64, kPanelRows * 4);
+              _tile_loadd(4, a + (q / kStepGroups) * 2048, 64);
+              _tile_loadd(5, a + (q / kStepGroups) * 2048 + 1024, 64);
+              amx::dot_2x2<kBf16 ? amx::Dot::bf16 : amx::Dot::u8s8>();
+            }
+            _tile_stored(0, c, 64);
+            _tile_stored(1, c + 256, 64);
+            _tile_stored(2, c + 512, 64);
+            _tile_stored(3, c + 768, 64);
           }
+        }
       }
+      // c[t][i * 16 + j] of pair (vb, p): vector vb * 32 + (t / 2) * 16 + i, row
+      // (p0 + p) * 32 + (t % 2) * 16 + j.
+      for (std::size_t vb = 0; vb < blocks; ++vb)
+        for (std::size_t p = 0; p < np; ++p) {
+          const Acc* c = acc + (vb * kGroupPanels + p) * 4 * 256;
+          for (std::size_t t = 0; t < 4; ++t)
+            for (std::size_t i = 0; i < 16; ++i) {
+              const std::size_t b = vb * kVectors + (t / 2) * 16 + i;
+              if (b >= batch) break;
+              for (std::size_t j = 0; j < 16; ++j) {
+                const std::size_t r = (p0 + p) * kPanelRows + (t % 2) * 16 + j;
+                if (r < rows) finish(b, r, c[t * 256 + i * 16 + j]);
+              }
+            }
+        }
     }
     _tile_release();
   }
@@ -105,31 +154,35 @@ bool amx_shape_ok(std::size_t k, std::size_t batch, bool bf16) {
 
 void amx_int8(const std::uint32_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,
               std::size_t batch, const Int8Out& out, int threads) {
-  const std::uint8_t* xp = pad_activations(static_cast<const std::uint8_t*>(x), batch, k,
-                                           std::uint8_t(x_unsigned ? 0 : 0x80));
-  const bool offset = !x_unsigned;  // x + 128 ran: the row sums take the offset back out
+  const char* xt = tile_activations(static_cast<const std::uint8_t*>(x), batch, k, std::uint8_t(x_unsigned ? 0 : 0x80));
+  // x + 128 ran for signed activations: the row sums take the offset back out. The
+  // output's fields are copied into the closures, so the stores cannot make them reload.
+  const std::int32_t offset = x_unsigned ? 0 : 128;
+  const std::int32_t* const row_sum = out.row_sum;
+  const std::size_t ld = out.ld;
   if (out.y)
     run<std::int32_t, false>(
-        w, rows, k / 4, xp, batch,
-        [&](std::size_t b, std::size_t r, std::int32_t dot) {
-          out.y[b * out.ld + r] = float(offset ? dot - 128 * out.row_sum[r] : dot) *
-                                  (out.row_scale ? out.row_scale[r] : 1.0f) * (out.x_scale ? out.x_scale[b] : 1.0f);
+        w, rows, k / 4, xt, batch,
+        [offset, row_sum, ld, y = out.y, row_scale = out.row_scale, x_scale = out.x_scale](std::size_t b, std::size_t r,
+                                                                                            std::int32_t dot) {
+          y[b * ld + r] = float(offset ? dot - offset * row_sum[r] : dot) * (row_scale ? row_scale[r] : 1.0f) *
+                          (x_scale ? x_scale[b] : 1.0f);
         },
         threads);
   else
     run<std::int32_t, false>(
-        w, rows, k / 4, xp, batch,
-        [&](std::size_t b, std::size_t r, std::int32_t dot) {
-          out.c[b * out.ld + r] = offset ? dot - 128 * out.row_sum[r] : dot;
+        w, rows, k / 4, xt, batch,
+        [offset, row_sum, ld, c = out.c](std::size_t b, std::size_t r, std::int32_t dot) {
+          c[b * ld + r] = offset ? dot - offset * row_sum[r] : dot;
         },
         threads);
 }
 
 void amx_bf16(const std::uint32_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
               float* y, std::size_t ldy, int threads) {
-  const std::uint16_t* xp = pad_activations(x, batch, k, std::uint16_t(0));
+  const char* xt = tile_activations(x, batch, k, std::uint16_t(0));
   run<float, true>(
-      w, rows, k / 2, xp, batch, [&](std::size_t b, std::size_t r, float dot) { y[b * ldy + r] = dot; }, threads);
+      w, rows, k / 2, xt, batch, [&](std::size_t b, std::size_t r, float dot) { y[b * ldy + r] = dot; }, threads);
 }
 
 }  // namespace roofaudit::kernels::lowp

@@ -19,9 +19,12 @@ struct Shape {
   std::size_t rows, k, batch;
 };
 // The last: k past several k-blocks, a batch past several activation panels.
-// k = 128 and 192 with batches past 16: the AMX tile path, with a partial 32-vector block.
+// k = 128 and 192 with batches past 16: the AMX tile path, with a partial 32-vector block;
+// 300 x 1344 at B = 40: the AMX loop's blocking, two groups of panels (8 and 2), two or
+// three k-chunks (the last partial) and a partial second block of vectors.
 const Shape kShapes[] = {{1, 1, 1},    {33, 5, 2},   {31, 3, 3},    {70, 259, 4},   {65, 515, 5},
-                         {40, 130, 9}, {97, 64, 17}, {20, 8193, 70}, {40, 128, 33}, {70, 192, 64}};
+                         {40, 130, 9}, {97, 64, 17}, {20, 8193, 70}, {40, 128, 33}, {70, 192, 64},
+                         {300, 1344, 40}};
 
 class DecodeKernels : public ::testing::TestWithParam<DecodeKernel> {};
 
