@@ -66,7 +66,8 @@ constexpr std::size_t kChunkGroups = 256;
 // Accumulators per thread: four 16 x 16 C tiles per (block, panel) pair of a group.
 std::size_t accumulator_count(std::size_t blocks) { return blocks * kGroupPanels * 4 * 16 * 16; }
 
-// `finish(b, r, value)` writes each result once, after the last chunk.
+// `finish(b, r, n, values)` writes the results of vector b at rows r .. r + n - 1 (n <= 16,
+// consecutive, so that the scaling vectorizes) once, after the last chunk.
 template <typename Acc, bool kBf16, typename Finish>
 void run(const std::uint32_t* w, std::size_t rows, std::size_t groups, const char* xt, std::size_t batch,
          const Finish& finish, int threads) {
@@ -127,10 +128,8 @@ void run(const std::uint32_t* w, std::size_t rows, std::size_t groups, const cha
             for (std::size_t i = 0; i < 16; ++i) {
               const std::size_t b = vb * kVectors + (t / 2) * 16 + i;
               if (b >= batch) break;
-              for (std::size_t j = 0; j < 16; ++j) {
-                const std::size_t r = (p0 + p) * kPanelRows + (t % 2) * 16 + j;
-                if (r < rows) finish(b, r, c[t * 256 + i * 16 + j]);
-              }
+              const std::size_t r = (p0 + p) * kPanelRows + (t % 2) * 16;
+              if (r < rows) finish(b, r, std::min<std::size_t>(16, rows - r), c + t * 256 + i * 16);
             }
         }
     }
@@ -163,17 +162,20 @@ void amx_int8(const std::uint32_t* w, std::size_t rows, std::size_t k, const voi
   if (out.y)
     run<std::int32_t, false>(
         w, rows, k / 4, xt, batch,
-        [offset, row_sum, ld, y = out.y, row_scale = out.row_scale, x_scale = out.x_scale](std::size_t b, std::size_t r,
-                                                                                            std::int32_t dot) {
-          y[b * ld + r] = float(offset ? dot - offset * row_sum[r] : dot) * (row_scale ? row_scale[r] : 1.0f) *
-                          (x_scale ? x_scale[b] : 1.0f);
+        [offset, row_sum, ld, y = out.y, row_scale = out.row_scale, x_scale = out.x_scale](
+            std::size_t b, std::size_t r, std::size_t n, const std::int32_t* dot) {
+          const float xs = x_scale ? x_scale[b] : 1.0f;
+          float* out_row = y + b * ld + r;
+          for (std::size_t j = 0; j < n; ++j)
+            out_row[j] = float(offset ? dot[j] - offset * row_sum[r + j] : dot[j]) *
+                         (row_scale ? row_scale[r + j] : 1.0f) * xs;
         },
         threads);
   else
     run<std::int32_t, false>(
         w, rows, k / 4, xt, batch,
-        [offset, row_sum, ld, c = out.c](std::size_t b, std::size_t r, std::int32_t dot) {
-          c[b * ld + r] = offset ? dot - offset * row_sum[r] : dot;
+        [offset, row_sum, ld, c = out.c](std::size_t b, std::size_t r, std::size_t n, const std::int32_t* dot) {
+          for (std::size_t j = 0; j < n; ++j) c[b * ld + r + j] = offset ? dot[j] - offset * row_sum[r + j] : dot[j];
         },
         threads);
 }
@@ -182,7 +184,9 @@ void amx_bf16(const std::uint32_t* w, std::size_t rows, std::size_t k, const std
               float* y, std::size_t ldy, int threads) {
   const char* xt = tile_activations(x, batch, k, std::uint16_t(0));
   run<float, true>(
-      w, rows, k / 2, xt, batch, [&](std::size_t b, std::size_t r, float dot) { y[b * ldy + r] = dot; }, threads);
+      w, rows, k / 2, xt, batch,
+      [y, ldy](std::size_t b, std::size_t r, std::size_t n, const float* dot) { std::memcpy(y + b * ldy + r, dot, n * sizeof(float)); },
+      threads);
 }
 
 }  // namespace roofaudit::kernels::lowp
