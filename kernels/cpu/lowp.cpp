@@ -90,8 +90,8 @@ void require_lowp_kernel(LowpKernel kernel, LowpType type, const std::string& wh
 std::string lowp_kernel_name(LowpKernel kernel, LowpType type) {
   const bool int8 = type == LowpType::int8;
   if (kernel == LowpKernel::amx)
-    return int8 ? "tdpbusd 32x32 tiles (AMX-INT8); vpdpbusd under 16 vectors"
-                : "tdpbf16ps 32x32 tiles (AMX-BF16); vdpbf16ps under 16 vectors";
+    return int8 ? "tdpbusd 32x32 tiles (AMX-INT8); vpdpbusd for 1-4 vectors"
+                : "tdpbf16ps 32x32 tiles (AMX-BF16); vdpbf16ps for 1-4 vectors";
   if (kernel == LowpKernel::avx512_dot) return int8 ? "vpdpbusd 8x32 tile" : "vdpbf16ps 8x32 tile";
   if (kernel == LowpKernel::portable) return "portable C++ 4x4 blocks";
   return int8 ? lowp::wide_kernels(kernel).int8_name : lowp::wide_kernels(kernel).bf16_name;

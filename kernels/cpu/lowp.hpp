@@ -2,7 +2,7 @@
 // The low-precision product kernels (int8 and bf16) and which of them this CPU runs.
 // Every path computes the same thing; they differ in the instructions:
 //   amx         AMX tdpbusd / tdpbf16ps on 32 x 32 blocks of tiles (the avx512_dot packing;
-//               batches under 16 vectors and k not in whole tile steps run avx512_dot)
+//               batches of 1-4 vectors and k not in whole tile steps run avx512_dot)
 //   avx512_dot  AVX512_VNNI vpdpbusd / AVX512_BF16 vdpbf16ps, 8 x 32 register tiles
 //   avx512      AVX-512 BW without them: vpmaddwd zmm / bf16 widened to vfmadd231ps zmm
 //   avx_vnni    AVX-VNNI vpdpwssd ymm (int8 only; bf16 runs the avx2 path)

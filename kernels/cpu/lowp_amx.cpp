@@ -148,7 +148,7 @@ bool amx_permitted() {
 }
 
 bool amx_shape_ok(std::size_t k, std::size_t batch, bool bf16) {
-  return batch >= 16 && k % (bf16 ? 32 : 64) == 0;
+  return batch > 4 && k % (bf16 ? 32 : 64) == 0;
 }
 
 void amx_int8(const std::uint32_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,

@@ -21,10 +21,11 @@ struct Shape {
 // The last: k past several k-blocks, a batch past several activation panels.
 // k = 128 and 192 with batches past 16: the AMX tile path, with a partial 32-vector block;
 // 300 x 1344 at B = 40: the AMX loop's blocking, two groups of panels (8 and 2), two or
-// three k-chunks (the last partial) and a partial second block of vectors.
+// three k-chunks (the last partial) and a partial second block of vectors; B = 7: the
+// fewest vectors the AMX tiles take, one partial block.
 const Shape kShapes[] = {{1, 1, 1},    {33, 5, 2},   {31, 3, 3},    {70, 259, 4},   {65, 515, 5},
                          {40, 130, 9}, {97, 64, 17}, {20, 8193, 70}, {40, 128, 33}, {70, 192, 64},
-                         {300, 1344, 40}};
+                         {300, 1344, 40}, {50, 256, 7}};
 
 class DecodeKernels : public ::testing::TestWithParam<DecodeKernel> {};
 
@@ -94,7 +95,7 @@ TEST_P(DecodeKernelsBf16, MatchesTheExactReference) {
 // every batch size the probe sweeps up to 64 (the tile choice changes with the batch).
 TEST_P(DecodeKernels, AgreesWithPortableAcrossBatchSizes) {
   ROOFAUDIT_SKIP_UNLESS_RUNS(GetParam(), DecodeType::int8);
-  const std::size_t rows = 100, k = 320;  // whole AMX tile steps: batches from 16 take the tiles
+  const std::size_t rows = 100, k = 320;  // whole AMX tile steps: batches from 5 take the tiles
   auto fill = [&](std::size_t r, std::int8_t* dst) {
     SplitMix64 g(r);
     for (std::size_t i = 0; i < k; ++i) dst[i] = std::int8_t(int(g.below(255)) - 127);
