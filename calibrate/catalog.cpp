@@ -164,14 +164,14 @@ double owned_usd_per_hour(const OwnedCost& c) {
   check(c.watts, "power draw", true);
   check(c.pue, "PUE", false);
   check(c.usd_per_kwh, "electricity price", true);
-  return c.purchase_usd / (c.lifetime_h * c.utilisation) + c.watts / 1000.0 * c.pue * c.usd_per_kwh;
+  return c.capital_usd_per_hour() + c.power_usd_per_hour();
 }
 
 void set_owned_price(ChipSpec& chip, const OwnedCost& c) {
   chip.usd_per_hour = owned_usd_per_hour(c);
   chip.purchase_usd = c.purchase_usd;
-  chip.capital_usd_per_hour = c.purchase_usd / (c.lifetime_h * c.utilisation);
-  chip.power_usd_per_hour = c.watts / 1000.0 * c.pue * c.usd_per_kwh;
+  chip.capital_usd_per_hour = c.capital_usd_per_hour();
+  chip.power_usd_per_hour = c.power_usd_per_hour();
 }
 
 }  // namespace roofaudit::calibrate

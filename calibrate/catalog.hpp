@@ -40,6 +40,9 @@ struct OwnedCost {
   double watts = 0;
   double pue = 1.3;
   double usd_per_kwh = 0.15;
+  // The two parts of the price, per hour (unchecked: owned_usd_per_hour checks the fields).
+  double capital_usd_per_hour() const { return purchase_usd / (lifetime_h * utilisation); }
+  double power_usd_per_hour() const { return watts / 1000.0 * pue * usd_per_kwh; }
 };
 // price = purchase_usd / (lifetime_h * utilisation) + watts/1000 * pue * usd_per_kwh.
 // Throws Error on negative, zero or non-finite inputs where they make no sense.
