@@ -163,7 +163,7 @@ namespace {
 
 // Per MLP matmul under tensor parallelism over Y chips, activations in bf16.
 struct TpTimes {
-  double t_ici, t_hbm, t_math;
+  double W_ici, t_ici, t_hbm, t_math;
 };
 TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
   const double D = m.d_model, F = m.d_ff;
@@ -172,8 +172,8 @@ TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
   TpTimes t{};
   // A measured link adds its latency to every collective (catalogue chips carry none, so
   // their t_ici is the specification's 2 B D / W_ici exactly).
-  const double W_ici = ici_bytes_per_s(c, Y);
-  t.t_ici = W_ici > 0 ? c.link_latency_s + 2.0 * batch * D / W_ici : 0.0;
+  t.W_ici = ici_bytes_per_s(c, Y);
+  t.t_ici = t.W_ici > 0 ? c.link_latency_s + 2.0 * batch * D / t.W_ici : 0.0;
   t.t_hbm = 2.0 * D * F / (Y * W);
   t.t_math = 2.0 * batch * D * F / (Y * C);
   return t;
@@ -230,6 +230,10 @@ int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d)
   return int(best);
 }
 
+double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
+  return 2.0 * m.active_params() / (d.chips * compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu);
+}
+
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   ServingEstimate e;
   e.model = m.name;
@@ -254,24 +258,24 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.tokens_per_s = double(d.batch) / e.step_time_s;
   e.tokens_per_s_per_chip = e.tokens_per_s / d.chips;
   e.qps = double(d.batch) / (e.step_time_s * double(d.decode_len));
+  // usd_per_mtok = usd_per_s / tokens_per_s * 1e6, for the price and each of its parts.
+  const auto per_mtok = [&](double usd_per_hour) { return usd_per_hour / 3600.0 / e.tokens_per_s * 1e6; };
   if (c.usd_per_hour) {
     e.usd_per_hour = d.chips * *c.usd_per_hour;
-    const double usd_per_s = *e.usd_per_hour / 3600.0;
-    e.usd_per_mtok = usd_per_s / e.tokens_per_s * 1e6;
+    e.usd_per_mtok = per_mtok(*e.usd_per_hour);
   }
   if (c.capital_usd_per_hour > 0 || c.power_usd_per_hour > 0) {
     e.capex_usd_per_hour = d.chips * c.capital_usd_per_hour;
     e.opex_usd_per_hour = d.chips * c.power_usd_per_hour;
-    e.capex_usd_per_mtok = *e.capex_usd_per_hour / 3600.0 / e.tokens_per_s * 1e6;
-    e.opex_usd_per_mtok = *e.opex_usd_per_hour / 3600.0 / e.tokens_per_s * 1e6;
+    e.capex_usd_per_mtok = per_mtok(*e.capex_usd_per_hour);
+    e.opex_usd_per_mtok = per_mtok(*e.opex_usd_per_hour);
     e.capital_usd = d.chips * c.purchase_usd;
   }
 
-  const double C = compute_ops_per_s(c, d.weights);
-  const double mfu = c.efficiency.prefill_mfu;
-  e.t_prefill_s = 2.0 * m.active_params() * double(d.prompt_len) / (d.chips * C * mfu);
+  const double s_per_token = prefill_s_per_token(m, c, d);
+  e.t_prefill_s = s_per_token * double(d.prompt_len);
   e.prefill_decode_ratio = (double(d.batch) / (e.step_time_s * double(d.decode_len))) / (1.0 / e.t_prefill_s);
-  e.t_chunk_s = d.prefill_chunk > 0 ? 2.0 * m.active_params() * double(d.prefill_chunk) / (d.chips * C * mfu) : 0.0;
+  e.t_chunk_s = d.prefill_chunk > 0 ? s_per_token * double(d.prefill_chunk) : 0.0;
   e.prefill_wall_s = d.prefill_chunk > 0
                          ? std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) * (e.step_time_s + e.t_chunk_s)
                          : e.t_prefill_s;
@@ -285,7 +289,7 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.t_ici_s = tp.t_ici;
   e.t_hbm_s = tp.t_hbm;
   e.t_math_s = tp.t_math;
-  e.ici_bytes_per_s = ici_bytes_per_s(c, Y);
+  e.ici_bytes_per_s = tp.W_ici;
   e.comm_hidden = tp.t_ici <= std::max(tp.t_hbm, tp.t_math);
   e.useful_tp_degree = useful_tp_degree(m, c, d);
   e.splits_kv_heads = Y > m.kv_heads;

@@ -51,6 +51,9 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
 // `fits` says so and max_batch tells by how much.
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
 
+// Prefill per prompt token, compute bound: 2 P_active / (N C mfu) (t_prefill = this x S_p,
+// t_chunk = this x c).
+double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
 // Tensor parallelism over Y chips: the largest Y whose per-matmul communication hides
 // under the larger of its memory and compute time.
 int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d);

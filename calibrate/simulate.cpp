@@ -82,15 +82,14 @@ Percentiles percentiles(std::vector<double> v) {
 // The replica's clock: one continuous-batching step after another.
 class Replica {
  public:
-  Replica(const ModelSpec& m, const ChipSpec& c, const Deployment& d, std::vector<Request>& requests, bool disaggregated)
-      : m_(m), c_(c), d_(d), requests_(requests), disaggregated_(disaggregated) {
+  Replica(const ModelSpec& m, const ChipSpec& c, const Deployment& d, std::vector<Request>& requests, bool disaggregated,
+          double prefill_s_per_token)
+      : m_(m), c_(c), d_(d), requests_(requests), disaggregated_(disaggregated), chunk_s_per_token_(prefill_s_per_token) {
     const double kv_token = kv_bytes_token(m, d.kv);
     capacity_ = std::int64_t(std::floor((d.usable * d.chips * c.memory_bytes - param_bytes(m, d.weights)) / kv_token));
     if (capacity_ < d.context)
       throw Error(fmt::format("does not fit: {} on {} x {} leaves KV room for {} tokens, less than one {}-token request",
                               m.name, d.chips, c.name, std::max<std::int64_t>(capacity_, 0), d.context));
-    const double C = compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu;
-    chunk_s_per_token_ = 2.0 * m.active_params() / (d.chips * C);
   }
 
   void run() {
@@ -197,9 +196,8 @@ class Replica {
       ++arrivals_seen_;
     }
     // In the system: arrived and not finished (every finish happens at a step's end).
-    std::int64_t in_system = 0;
     while (arrived_ < requests_.size() && requests_[arrived_].arrival <= now_) ++arrived_;
-    in_system = std::int64_t(arrived_) - std::int64_t(done_);
+    const std::int64_t in_system = std::int64_t(arrived_) - std::int64_t(done_);
     system_area_ += double(in_system) * dt;
     // Those arriving inside the step count from their arrival.
     for (std::size_t i = arrived_; i < requests_.size() && requests_[i].arrival < end; ++i)
@@ -213,8 +211,8 @@ class Replica {
   const Deployment& d_;
   std::vector<Request>& requests_;
   bool disaggregated_;
+  double chunk_s_per_token_;
   std::int64_t capacity_ = 0, reserved_ = 0, decoded_ = 0;
-  double chunk_s_per_token_ = 0;
   double now_ = 0, batch_area_ = 0, system_area_ = 0;
   std::deque<Request*> waiting_;
   std::vector<Request*> running_;
@@ -302,8 +300,7 @@ SimulationResult simulate(const ModelSpec& m, const ChipSpec& c, const Deploymen
   if (spec.requests < 1) throw Error("--requests must be at least 1");
   std::vector<Request> requests = arrivals(d, spec);
   SimulationResult out;
-  const double C = compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu;
-  const double prefill_s_per_token = 2.0 * m.active_params() / (d.chips * C);
+  const double s_per_token = prefill_s_per_token(m, c, d);
   if (spec.disaggregated) {
     double mean_prompt = 0;
     for (const auto& r : requests) mean_prompt += double(r.prompt);
@@ -311,10 +308,10 @@ SimulationResult simulate(const ModelSpec& m, const ChipSpec& c, const Deploymen
     // Enough servers for the offered prefill work, with a margin of one.
     out.prefill_servers = spec.prefill_servers > 0
                               ? spec.prefill_servers
-                              : int(std::ceil(spec.qps * mean_prompt * prefill_s_per_token)) + 1;
-    prefill_pool(requests, out.prefill_servers, prefill_s_per_token);
+                              : int(std::ceil(spec.qps * mean_prompt * s_per_token)) + 1;
+    prefill_pool(requests, out.prefill_servers, s_per_token);
   }
-  Replica replica(m, c, d, requests, spec.disaggregated);
+  Replica replica(m, c, d, requests, spec.disaggregated, s_per_token);
   replica.run();
   out.kv_capacity_tokens = replica.capacity();
   std::vector<double> ttft, tpot, e2e;
