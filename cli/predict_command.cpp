@@ -159,6 +159,16 @@ ServingEstimate plan(const ModelSpec& m, const ChipSpec& c, Deployment d, const 
   return estimate(m, c, d);
 }
 
+// plan() held to the objectives: with --batch max, the largest batch that meets them (the
+// largest that fits is the cheapest on its chips); objectives checked either way.
+ServingEstimate plan_meeting(const ModelSpec& m, const ChipSpec& c, const Deployment& d, const std::string& chips,
+                             std::int64_t batch, const LatencyObjectives& objectives) {
+  ServingEstimate e = plan(m, c, d, chips, batch);
+  if (batch < 0 && objectives.any()) return largest_batch_meeting(m, c, e.deployment, objectives);
+  check_objectives(e, objectives);
+  return e;
+}
+
 // --weights: one dtype, or options separated by commas ("bf16,int4").
 std::vector<Dtype> weight_options(const std::string& text) {
   std::vector<Dtype> out;
@@ -224,14 +234,13 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
     }
   }
   rank_estimates(rows, objectives);
-  {
-    print_rows(rows, o, fmt::format("{} at context {}, batch {}, usable fraction {:.2f}; each chip at its cheapest fitting "
-                             "configuration{}, by USD per 1M output tokens (unpriced chips last, by tokens/s per chip)\n",
-                             m.name, o.context, batch < 0 ? std::string("max") : std::to_string(batch), o.usable,
-                             objectives.any() ? fmt::format(" meeting {} (those that cannot last, nearest first)",
-                                                            objectives_phrase(objectives))
-                                              : ""));
-  }
+  print_rows(rows, o,
+             fmt::format("{} at context {}, batch {}, usable fraction {:.2f}; each chip at its cheapest fitting "
+                         "configuration{}, by USD per 1M output tokens (unpriced chips last, by tokens/s per chip)\n",
+                         m.name, o.context, batch < 0 ? std::string("max") : std::to_string(batch), o.usable,
+                         objectives.any()
+                             ? fmt::format(" meeting {} (those that cannot last, nearest first)", objectives_phrase(objectives))
+                             : ""));
   return 0;
 }
 
@@ -263,20 +272,12 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   const LatencyObjectives objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
   if (o.weights.find(',') != std::string::npos) {  // options on one chip, side by side
     std::vector<ServingEstimate> rows;
-    for (Dtype w : weight_options(o.weights)) {
-      ServingEstimate e = plan(m, c, base_deployment(o, w), o.chips, batch);
-      if (batch < 0 && objectives.any()) e = largest_batch_meeting(m, c, e.deployment, objectives);
-      check_objectives(e, objectives);
-      rows.push_back(e);
-    }
+    for (Dtype w : weight_options(o.weights)) rows.push_back(plan_meeting(m, c, base_deployment(o, w), o.chips, batch, objectives));
     print_rows(rows, o, fmt::format("{} on {}: each weight option at its own chips and batch\n", m.name, c.name));
     return 0;
   }
   const Deployment d = base_deployment(o, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
-  ServingEstimate e = plan(m, c, d, o.chips, batch);
-  // The largest batch is the cheapest on its chips; under objectives, the largest meeting them.
-  if (batch < 0 && objectives.any()) e = largest_batch_meeting(m, c, e.deployment, objectives);
-  check_objectives(e, objectives);
+  const ServingEstimate e = plan_meeting(m, c, d, o.chips, batch, objectives);
 
   if (o.sweep == "batch") {
     const auto frontier = batch_frontier(m, c, e.deployment, objectives);

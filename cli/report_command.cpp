@@ -11,6 +11,7 @@
 #include "calibrate/knee.hpp"
 #include "calibrate/serving.hpp"
 #include "cli/calibration.hpp"
+#include "cli/chips.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "cli/objectives.hpp"
@@ -146,7 +147,7 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
     r.serving.push_back(*best);
     auto frontier = batch_frontier(model, c, best->deployment, r.objectives);
     if (!frontier.empty()) r.pareto.emplace_back(c.name, std::move(frontier));
-    if (c.name.rfind("local", 0) == 0 && best->deployment.chips > 1) {
+    if (is_local(c.name) && best->deployment.chips > 1) {
       const auto link = c.provenance.find("link");
       r.notes.push_back(fmt::format(
           "{}: {} needs {} machines of this kind; their tensor-parallel collectives see {:.1f} GB/s between them ({})",
@@ -158,7 +159,7 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
   // The answer first: this machine's best configuration, beside the cheapest catalogue
   // chip that meets the same objectives.
   for (const auto& e : r.serving) {
-    const bool local = e.chip.rfind("local", 0) == 0;
+    const bool local = is_local(e.chip);
     if (local && !r.answer.local) r.answer.local = e;
     if (!local && !r.answer.catalogue && e.slo_met.value_or(true) && e.usd_per_mtok) r.answer.catalogue = e;
   }
