@@ -44,8 +44,14 @@ const char* tile_activations(const T* x, std::size_t batch, std::size_t k, T fli
   char* out = static_cast<char*>(buffer.get(blocks * kVectors * row_bytes));
   for (std::size_t b = 0; b < blocks * kVectors; ++b)
     for (std::size_t s = 0; s < steps; ++s) {
-      T* dst = reinterpret_cast<T*>(out + (((b / kVectors * steps + s) * 2 + b % kVectors / 16) * 16 + b % 16) * 64);
-      for (std::size_t e = 0; e < kPerStep; ++e) dst[e] = b < batch ? T(x[b * k + s * kPerStep + e] ^ flip) : T(0);
+      char* dst = out + (((b / kVectors * steps + s) * 2 + b % kVectors / 16) * 16 + b % 16) * 64;
+      if (b >= batch) {
+        std::memset(dst, 0, 64);
+        continue;
+      }
+      const T* src = x + b * k + s * kPerStep;
+      T* row = reinterpret_cast<T*>(dst);
+      for (std::size_t e = 0; e < kPerStep; ++e) row[e] = T(src[e] ^ flip);
     }
   return out;
 }
@@ -63,9 +69,6 @@ const char* tile_activations(const T* x, std::size_t batch, std::size_t k, T fli
 constexpr std::size_t kGroupPanels = 8;
 constexpr std::size_t kChunkGroups = 256;
 
-// Accumulators per thread: four 16 x 16 C tiles per (block, panel) pair of a group.
-std::size_t accumulator_count(std::size_t blocks) { return blocks * kGroupPanels * 4 * 16 * 16; }
-
 // `finish(b, r, n, values)` writes the results of vector b at rows r .. r + n - 1 (n <= 16,
 // consecutive, so that the scaling vectorizes) once, after the last chunk.
 template <typename Acc, bool kBf16, typename Finish>
@@ -74,7 +77,7 @@ void run(const std::uint32_t* w, std::size_t rows, std::size_t groups, const cha
   const std::size_t panels = (rows + kPanelRows - 1) / kPanelRows, blocks = (batch + kVectors - 1) / kVectors;
   const std::size_t panel_groups = (panels + kGroupPanels - 1) / kGroupPanels;
   const std::size_t steps = groups / kStepGroups;  // 64-byte k-steps per activation row
-  const std::size_t per_thread = accumulator_count(blocks);
+  const std::size_t per_thread = blocks * kGroupPanels * 4 * 256;  // four C tiles per (block, panel) pair
   // One block of vectors has nothing to share a chunk with: it runs each panel's whole k.
   const std::size_t chunk = blocks == 1 ? groups : kChunkGroups;
   // Allocated here, not inside the parallel region (a failed allocation there aborts).

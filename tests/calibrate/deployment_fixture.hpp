@@ -11,14 +11,7 @@ using calibrate::Dtype;
 
 // `chips` chips, these dtypes, context (and prompt) and batch; every other field its default.
 inline Deployment deployment_of(int chips, Dtype weights, Dtype kv, std::int64_t context, std::int64_t batch) {
-  Deployment d;
-  d.chips = chips;
-  d.weights = weights;
-  d.kv = kv;
-  d.context = context;
-  d.prompt_len = context;
-  d.batch = batch;
-  return d;
+  return {.chips = chips, .weights = weights, .kv = kv, .context = context, .batch = batch, .prompt_len = context};
 }
 
 }  // namespace roofaudit::testing
