@@ -49,22 +49,22 @@ KneeFit fit_decode_knee(std::vector<KneePoint> points) {
 }
 
 std::vector<DecodeKnee> fit_decode_knees(const std::vector<Measurement>& measurements,
-                                         const std::map<std::string, double>& memory_bandwidth) {
+                                         const std::map<std::string, double>& memory_bandwidth, const RoleMap& roles) {
   using Key = std::tuple<std::string, std::string, std::string>;  // probe, device, variant
   std::map<Key, std::map<double, double>> step_time;             // -> batch -> best seconds
   std::map<Key, double> batch1, bytes_per_weight;
   std::map<Key, std::string> peak_variant;
-  std::map<std::pair<std::string, std::string>, std::pair<int, double>> peak;  // (peak probe/device, variant)
-  auto family = [](const std::string& probe) { return probe.substr(0, probe.find('.')); };
+  std::map<std::pair<std::string, std::string>, std::pair<int, double>> peak;  // (device, variant)
   for (const auto& m : measurements) {
     if (!m.valid || !m.summary) continue;
-    if (m.probe.size() > 5 && m.probe.ends_with(".peak")) {
-      auto& slot = peak[{family(m.probe) + "|" + m.device, m.variant}];
+    const Role role = role_of(roles, m.probe);
+    if (role == Role::peak) {
+      auto& slot = peak[{m.device, m.variant}];
       const int threads = m.params.value("threads", 1);
       if (threads >= slot.first) slot = {threads, m.summary->best};
       continue;
     }
-    if (!m.probe.ends_with(".decode") || !m.params.contains("batch")) continue;
+    if (role != Role::decode_sweep || !m.params.contains("batch")) continue;
     const Key key{m.probe, m.device, m.variant};
     const double batch = m.params["batch"].get<double>();
     if (m.metric == "step_time") step_time[key][batch] = m.summary->best;
@@ -87,7 +87,7 @@ std::vector<DecodeKnee> fit_decode_knees(const std::vector<Measurement>& measure
       k.memory_bandwidth = bw->second;
       if (k.batch1_bandwidth > 0) k.batch1_fraction = k.batch1_bandwidth / bw->second;
     }
-    if (const auto p = peak.find({family(k.probe) + "|" + k.device, peak_variant[key]}); p != peak.end()) {
+    if (const auto p = peak.find({k.device, peak_variant[key]}); p != peak.end()) {
       k.peak_ops = p->second.second;
       if (k.memory_bandwidth) k.roofline_knee = *k.peak_ops * k.bytes_per_weight / (2 * *k.memory_bandwidth);
     }
@@ -121,6 +121,7 @@ nlohmann::json decode_knee_to_json(const DecodeKnee& k) {
   put_optional(j, "peak_ops", k.peak_ops);
   put_optional(j, "roofline_knee", k.roofline_knee);
   put_optional(j, "batch1_fraction", k.batch1_fraction);
+  if (!k.bound.empty()) j["bound"] = k.bound;
   return j;
 }
 
@@ -140,6 +141,7 @@ DecodeKnee decode_knee_from_json(const std::string& probe, const std::string& va
   k.peak_ops = get_optional<double>(j, "peak_ops");
   k.roofline_knee = get_optional<double>(j, "roofline_knee");
   k.batch1_fraction = get_optional<double>(j, "batch1_fraction");
+  k.bound = j.value("bound", std::string());
   return k;
 }
 

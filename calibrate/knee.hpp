@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "values/measurement.hpp"
+#include "values/roles.hpp"
 
 namespace roofaudit::calibrate {
 
@@ -48,13 +49,18 @@ struct DecodeKnee {
                                            // in (params.peak_variant, else the variant), all threads
   std::optional<double> roofline_knee;     // peak_ops * bytes_per_weight / (2 * memory_bandwidth)
   std::optional<double> batch1_fraction;   // batch1_bandwidth / memory_bandwidth
+  // Set by calibration: where the kernel's largest batch runs far below the device's own
+  // measured ceiling for the weights' precision (its fastest peak candidate), the knee is
+  // the kernel's, not the machine's; `bound` says so, with the figures.
+  std::string bound;
 };
 
-// One knee per (decode probe, device, variant) with at least three valid batch sizes;
-// `memory_bandwidth` maps a device ("cpu", "gpu:0") to its fitted read bandwidth of
-// device memory in this run, where it has one.
+// One knee per (decode-sweep probe, device, variant) with at least three valid batch
+// sizes; `memory_bandwidth` maps a device ("cpu", "gpu:0") to its fitted read bandwidth of
+// device memory in this run, where it has one. The peak beside it is the device's peak
+// probe for the precision the kernel computes in.
 std::vector<DecodeKnee> fit_decode_knees(const std::vector<Measurement>& measurements,
-                                         const std::map<std::string, double>& memory_bandwidth);
+                                         const std::map<std::string, double>& memory_bandwidth, const RoleMap& roles);
 nlohmann::json decode_knee_to_json(const DecodeKnee& k);
 DecodeKnee decode_knee_from_json(const std::string& probe, const std::string& variant, const nlohmann::json& j);
 

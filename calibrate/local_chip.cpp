@@ -19,7 +19,10 @@ double gib(double bytes) { return bytes / double(1ull << 30); }
 
 OwnedCost default_owned_cost(const LocalDevice& d) {
   OwnedCost c;
-  if (d.device == "cpu") {
+  if (d.facts && d.facts->purchase_usd > 0 && d.facts->board_watts > 0) {
+    c.purchase_usd = d.facts->purchase_usd;
+    c.watts = d.facts->board_watts;
+  } else if (d.device == "cpu") {
     const double cores = std::max(1, d.cores);
     c.purchase_usd = 200.0 * cores + 4.0 * gib(d.memory_bytes);
     c.watts = 8.0 * cores + 0.4 * gib(d.memory_bytes);
@@ -88,6 +91,15 @@ void apply_local_price(ChipSpec& c, const LocalDevice& d, const LocalPrice& pric
         "given", fmt::format("owned cost as given: USD {:.0f}, {:.0f} W, {:.1f} years at {:.0f}%, PUE {:.2f}, USD {:.3f}/kWh",
                              price.owned->purchase_usd, price.owned->watts, price.owned->lifetime_h / 8766.0,
                              price.owned->utilisation * 100, price.owned->pue, price.owned->usd_per_kwh)};
+  } else if (d.facts && d.facts->purchase_usd > 0 && d.facts->board_watts > 0) {
+    const OwnedCost cost = default_owned_cost(d);
+    set_owned_price(c, cost);
+    c.provenance["price"] = {
+        "catalogue",
+        fmt::format("owned {} (the device catalogue, by {}): USD {:.0f} ({}), {:.0f} W ({}), over {:.0f} years at {:.0f}% "
+                    "utilisation, PUE {:.1f}, USD {:.2f}/kWh; give --price-per-hour or --price-config for yours",
+                    d.facts->name, d.facts->matched_by, cost.purchase_usd, d.facts->price_source, cost.watts,
+                    d.facts->power_source, cost.lifetime_h / 8766.0, cost.utilisation * 100, cost.pue, cost.usd_per_kwh)};
   } else {
     set_owned_price(c, default_owned_cost(d));
     c.provenance["price"] = {"assumed", describe_default_owned_cost(d)};

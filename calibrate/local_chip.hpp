@@ -11,20 +11,38 @@
 #include <nlohmann/json.hpp>
 
 #include "calibrate/catalog.hpp"
+#include "calibrate/device_facts.hpp"
+#include "calibrate/knee.hpp"
 #include "calibrate/serving_types.hpp"
+#include "values/device_id.hpp"
 #include "values/measurement.hpp"
 #include "values/records.hpp"
+#include "values/roles.hpp"
 
 namespace roofaudit::calibrate {
 
 // What the run knows of a device besides its measurements.
 struct LocalDevice {
-  std::string device;          // "cpu", "gpu:0"
+  std::string device;          // "cpu", "gpu:0": the key its chip is named by
   std::string display_name;    // CPU model or GPU name
   double memory_bytes = 0;     // capacity the serving model may fill (0: unknown)
   std::string memory_source;   // how memory_bytes was found
   int cores = 0;               // CPU cores (for the default owned cost)
+  DeviceId id;                 // typed identity: backend, ordinal, physical UUID
+  // Every backend's view of this silicon: the device keys whose measurements calibrate it
+  // (empty: `device` alone). Two views share a physical UUID.
+  std::vector<std::string> views;
+  std::optional<DeviceFacts> facts;  // the device catalogue's entry (GPUs it knows)
+  bool reports_bf16 = false;         // the driver reports bf16 types (an extension, a matrix type)
+
+  bool measured_by(const std::string& key) const;
 };
+
+// Below this share of the device's own measured ceiling (its fastest peak candidate for
+// the precision), a figure is the kernel's, not the machine's: real machines run their
+// decode and matmul shapes at 0.2-0.9 of peak; a kernel an order of magnitude below it
+// is not using the units that set the ceiling (fp32 FMA beside matrix units, say).
+constexpr double kKernelBoundShare = 0.1;
 
 // How the owned hardware's price per hour is found: given outright, from an owned
 // cost, or from the stated defaults for the kind of device.
@@ -50,8 +68,17 @@ constexpr double kAssumedNetworkBytesPerS = 12.5e9;  // 100 Gb/s Ethernet, per d
 // largest batch's rate over peak); a fixed overhead per layer fitted on the run's
 // model.decode B = 1 step at its shortest context, where it ran; capacity from `d`;
 // link from gpu.transfer for GPUs, assumed for CPUs.
+// Figures are found by the role their probe declares (`roles`), per role the best
+// validated candidate over every view of the device, named in its provenance.
 ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::vector<Measurement>& measurements,
-                          const std::vector<store::FitRecord>& fits, const LocalPrice& price = {});
+                          const std::vector<store::FitRecord>& fits, const RoleMap& roles, const LocalPrice& price = {});
+
+// The device's decode knees; against the chip's device-memory bandwidth where there is a
+// chip whose last level is device memory (else without a roofline), each flagged in
+// `bound` where its kernel runs below kKernelBoundShare of the chip's measured peak for
+// its precision.
+std::vector<DecodeKnee> device_decode_knees(const ChipSpec* chip, const LocalDevice& d,
+                                            const std::vector<Measurement>& measurements, const RoleMap& roles);
 
 // Sets the chip's price per hour from `price`, or from the stated default owned cost.
 void apply_local_price(ChipSpec& c, const LocalDevice& d, const LocalPrice& price);

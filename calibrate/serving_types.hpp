@@ -23,7 +23,10 @@ struct Provenance {
   // "spec" (a datasheet, or the provenance a chip file states), "measured" (a run and its
   // probe), "fitted" (solved from measurements: the layer overhead), "assumed" (a stated
   // default: the link, the MFU), "given" (an option or a price file), "owned" (from a
-  // purchase price and power), "default" (the default owned cost).
+  // purchase price and power), "default" (the default owned cost), "catalogue" (the device
+  // catalogue's figure for a known board, with its source and date), "kernel" (measured,
+  // but by a kernel far below the device's own ceiling: the kernel's figure, not the
+  // machine's).
   std::string kind = "spec";
   std::string source;
 };

@@ -3,13 +3,14 @@
 #include "cli/chips.hpp"
 
 #include <filesystem>
+#include <map>
 
 #include <fmt/format.h>
 
 #include "calibrate/catalog.hpp"
 #include "calibrate/chip_codec.hpp"
-#include "cli/calibration.hpp"
 #include "cli/command.hpp"
+#include "probes/probe.hpp"
 #include "store/store.hpp"
 #include "values/error.hpp"
 
@@ -47,7 +48,7 @@ ChipSpec load_local_chip(const GlobalOptions& global, const std::string& name, s
   std::string last_problem = fmt::format("no complete run in {}", db.path());
   for (std::int64_t id : candidates) {
     const auto view = load_run_view(db, id);
-    for (const auto& c : calibrate_run(db, view)) {
+    for (const auto& c : calibrate_stored_run(db, view)) {
       if (c.device.device != device) continue;
       if (c.chip) return *c.chip;
       last_problem = fmt::format("run {}: {}", id, c.problem);
@@ -55,6 +56,31 @@ ChipSpec load_local_chip(const GlobalOptions& global, const std::string& name, s
     if (run > 0 && last_problem.rfind("run", 0) != 0) last_problem = fmt::format("run {} did not measure {}", id, device);
   }
   throw Error(fmt::format("no calibration of {} ({}); a default 'roofaudit run' measures what it needs", device, last_problem));
+}
+
+namespace {
+
+std::vector<DeviceInfo> devices_of(store::Store& db, std::int64_t run_id, std::map<std::string, std::int64_t>* ids = nullptr) {
+  std::vector<DeviceInfo> out;
+  for (const auto& [id, info] : db.run_devices(run_id)) {
+    if (ids) (*ids)[DeviceId::of(info).key()] = id;
+    out.push_back(info);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<DeviceCalibration> calibrate_stored_run(store::Store& db, const store::RunView& view,
+                                                    const std::optional<LocalPrice>& price) {
+  return calibrate_run(view, devices_of(db, view.run.id), ProbeRegistry::instance().roles(), price);
+}
+
+void store_calibration(store::Store& db, const store::RunView& view) {
+  std::map<std::string, std::int64_t> ids;
+  const auto devices = devices_of(db, view.run.id, &ids);
+  for (const auto& fit : calibration_fits(view, devices, ProbeRegistry::instance().roles()))
+    if (const auto id = ids.find(fit.device); id != ids.end()) db.put_fit(view.run.id, id->second, fit);
 }
 
 bool is_local(const std::string& chip) { return chip == "local" || chip.rfind("local:", 0) == 0; }

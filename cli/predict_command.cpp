@@ -9,7 +9,6 @@
 #include "calibrate/catalog.hpp"
 #include "calibrate/serving.hpp"
 #include "calibrate/simulate.hpp"
-#include "cli/calibration.hpp"
 #include "cli/chips.hpp"
 #include "cli/objectives.hpp"
 #include "cli/command.hpp"

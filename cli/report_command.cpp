@@ -10,7 +10,7 @@
 #include "calibrate/catalog.hpp"
 #include "calibrate/knee.hpp"
 #include "calibrate/serving.hpp"
-#include "cli/calibration.hpp"
+#include "cli/chips.hpp"
 #include "cli/chips.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
@@ -104,17 +104,13 @@ std::optional<LocalPrice> report_price(const ReportOptions& o) {
 std::vector<reports::LocalSection> local_sections(store::Store& db, const reports::RunView& view,
                                                   const std::optional<LocalPrice>& price) {
   std::vector<reports::LocalSection> out;
-  for (auto& c : calibrate_run(db, view, price)) {
+  for (auto& c : calibrate_stored_run(db, view, price)) {
     reports::LocalSection s;
     s.device = c.device;
     s.chip = c.chip;
     s.problem = c.problem;
     s.checks = c.checks;
-    for (const auto& f : view.fits)
-      if (f.kind == "decode_knee" && f.device == c.device.device) {
-        const auto k = decode_knee_from_json(f.probe, f.variant, f.result);
-        s.knees.push_back({f.variant, k.fit.knee_batch, k.roofline_knee});
-      }
+    for (const auto& k : c.knees) s.knees.push_back({k.variant, k.fit.knee_batch, k.roofline_knee, k.bound});
     out.push_back(std::move(s));
   }
   return out;

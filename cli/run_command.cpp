@@ -13,15 +13,15 @@
 #include <fmt/format.h>
 
 #include "calibrate/catalog.hpp"
-#include "calibrate/knee.hpp"
-#include "calibrate/memory_levels.hpp"
-#include "cli/calibration.hpp"
+#include "calibrate/run_calibration.hpp"
+#include "cli/chips.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "cli/machine_info.hpp"
 #include "cli/progress.hpp"
 #include "cli/run.hpp"
 #include "probes/cpu/sweep.hpp"
+#include "values/device_id.hpp"
 #include "values/error.hpp"
 #include "probes/probe.hpp"
 #include "probes/topology.hpp"
@@ -50,53 +50,6 @@ nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string
           {"min_working_set_bytes", s.min_working_set_bytes}, {"max_working_set_bytes", s.max_working_set_bytes},
           {"repetitions", s.repetitions}, {"sample_seconds", s.sample_seconds}, {"seed", s.seed},
           {"model", s.model}};
-}
-
-// Stores a plateau fit for every working-set curve the probe produced, under the device
-// that produced it, and notes each device's memory read bandwidth (the last level of its
-// read curve, when the sweep reached memory) in `memory_read`.
-void store_fits(store::Store& db, std::int64_t run_id, std::int64_t cpu_device_id,
-                const std::map<std::string, std::int64_t>& other_devices, const std::vector<Measurement>& ms,
-                bool reached_memory, const Topology& topology, std::map<std::string, double>& memory_read) {
-  std::map<std::string, std::vector<Measurement>> by_device;
-  for (const auto& m : ms) by_device[m.device].push_back(m);
-  for (const auto& [device, curves] : by_device) {
-    calibrate::PlateauOptions options;
-    std::int64_t device_id = cpu_device_id;
-    if (device == "cpu") {
-      options.last_is_memory = reached_memory;
-      // The topology's sizes are often wrong in VMs, but its count of cache levels is a
-      // sound cap: no more plateaus than caches plus memory.
-      if (!topology.caches().empty()) options.max_levels = int(topology.caches().size()) + (reached_memory ? 1 : 0);
-    } else {
-      const auto it = other_devices.find(device);
-      if (it == other_devices.end()) continue;
-      device_id = it->second;
-      options.max_levels = 4;  // L1 / shared memory, L2, a last-level cache, device memory
-      options.last_is_memory = std::any_of(curves.begin(), curves.end(), [](const Measurement& m) {
-        return m.params.value("sweep_reaches_memory", false);
-      });
-    }
-    for (const auto& fit : calibrate::fit_memory_levels(curves, options)) {
-      db.put_fit(run_id, device_id,
-                 {run_id, fit.device, fit.probe, fit.variant, "plateaus", calibrate::plateaus_to_json(fit.plateaus)});
-      if (fit.probe.ends_with(".bandwidth") && fit.variant == "read" && !fit.plateaus.empty() &&
-          fit.plateaus.back().level == "DRAM")
-        memory_read[device] = fit.plateaus.back().value;
-    }
-  }
-}
-
-// The decode knee of every cpu.decode variant, against the run's own DRAM read
-// bandwidth and peak: fitted once every probe has finished, whatever their order.
-void store_decode_knees(store::Store& db, std::int64_t run_id, std::int64_t cpu_device_id,
-                        const std::map<std::string, std::int64_t>& other_devices, const std::vector<Measurement>& all,
-                        const std::map<std::string, double>& memory_read) {
-  for (const auto& knee : calibrate::fit_decode_knees(all, memory_read)) {
-    const auto other = other_devices.find(knee.device);
-    db.put_fit(run_id, other == other_devices.end() ? cpu_device_id : other->second,
-               {run_id, knee.device, knee.probe, knee.variant, "decode_knee", calibrate::decode_knee_to_json(knee)});
-  }
 }
 
 // The run's settings from its options; everything that can be refused is refused here,
@@ -165,23 +118,26 @@ class RunSession {
       db_.finish_run(run_id_, "failed", fmt::format("{}: internal error: {}", probe.name(), e.what()));
       throw;
     }
-    store_fits(db_, run_id_, device_id_, other_devices_, results, reached_memory_, topology_, memory_read_);
+    for (const auto& fit : calibrate::plateau_fits(run_id_, results, int(topology_.caches().size()), reached_memory_))
+      if (const auto id = stored_device(fit.device)) db_.put_fit(run_id_, *id, fit);
     all_.insert(all_.end(), std::make_move_iterator(results.begin()), std::make_move_iterator(results.end()));
   }
 
-  // The fits over every probe's measurements (decode knees against the memory read).
-  void finish() {
-    store_decode_knees(db_, run_id_, device_id_, other_devices_, all_, memory_read_);
-    progress_.clear();
-  }
+  void finish() { progress_.clear(); }
 
  private:
   std::int64_t device_of(const std::string& device) const {
     const auto other = other_devices_.find(device);
     return other == other_devices_.end() ? device_id_ : other->second;
   }
+  // The stored device a fit's key names; nothing for a key no device was recorded under.
+  std::optional<std::int64_t> stored_device(const std::string& key) const {
+    if (key == "cpu") return device_id_;
+    const auto other = other_devices_.find(key);
+    return other == other_devices_.end() ? std::nullopt : std::optional<std::int64_t>(other->second);
+  }
   void add_device(const DeviceInfo& d) {
-    other_devices_[fmt::format("{}:{}", d.kind, d.ordinal)] = db_.upsert_device(machine_id_, d);
+    other_devices_[DeviceId::of(d).key()] = db_.upsert_device(machine_id_, d);
     if (d.properties.contains("driver"))
       db_.note_environment(run_id_, fmt::format("driver {}:{}", d.kind, d.ordinal), d.properties.value("driver", std::string()));
   }
@@ -193,7 +149,6 @@ class RunSession {
   Progress progress_;
   bool reached_memory_;
   std::vector<Measurement> all_;
-  std::map<std::string, double> memory_read_;         // device -> read bandwidth of its memory
   std::map<std::string, std::int64_t> other_devices_;  // "gpu:0" -> device id
 };
 

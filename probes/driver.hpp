@@ -99,6 +99,7 @@ class DrivenProbe : public Probe {
   std::string_view name() const final { return identity_.name; }
   std::string_view description() const final { return identity_.description; }
   int version() const final { return identity_.version; }
+  Role role() const final { return identity_.role; }
   // Nothing to refuse unless the probe says otherwise.
   void check(const RunSettings&, const Topology&) const override {}
   void run(ProbeContext& ctx) final {

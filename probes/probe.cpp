@@ -23,6 +23,15 @@ std::vector<std::unique_ptr<Probe>> ProbeRegistry::all() const {
   return probes;
 }
 
+RoleMap ProbeRegistry::roles() const {
+  RoleMap out;
+  for (const auto& factory : factories_) {
+    const auto p = factory();
+    out.emplace(std::string(p->name()), p->role());
+  }
+  return out;
+}
+
 std::vector<std::unique_ptr<Probe>> ProbeRegistry::select(const std::vector<std::string>& names) const {
   std::vector<std::unique_ptr<Probe>> chosen;
   std::vector<std::string> chosen_names;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "values/measurement.hpp"
+#include "values/roles.hpp"
 
 namespace roofaudit {
 
@@ -50,6 +51,8 @@ class Probe {
   virtual std::string_view name() const = 0;
   virtual std::string_view description() const = 0;
   virtual int version() const = 0;
+  // What calibration takes its figures for (values/roles.hpp); none: not calibrated.
+  virtual Role role() const { return Role::none; }
   // Throws Error if the settings cannot work (e.g. more memory than the machine has);
   // called for every selected probe before any probe runs, so bad input stores nothing.
   virtual void check(const RunSettings& settings, const Topology& topology) const = 0;
@@ -62,6 +65,7 @@ struct ProbeIdentity {
   std::string_view name;
   int version = 1;
   std::string_view description;
+  Role role = Role::none;  // what calibration takes its figures for
 };
 
 
@@ -76,6 +80,8 @@ class ProbeRegistry {
   // The named probes, in the order given. A name may be a prefix ending in '.' or '*'
   // ("cpu." or "cpu.*"). Throws Error naming any unknown name.
   std::vector<std::unique_ptr<Probe>> select(const std::vector<std::string>& names) const;
+  // Every registered probe's declared role, by name: what calibration reads figures for.
+  RoleMap roles() const;
 
  private:
   std::vector<ProbeFactory> factories_;

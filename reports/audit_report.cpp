@@ -86,7 +86,7 @@ std::vector<Row> figure_rows(const AuditReport& r) {
                     provenance_of(c, "efficiency.layer_overhead")});
     if (c.usd_per_hour) rows.push_back({"price", c.name, "USD per hour", *c.usd_per_hour, "USD/h", provenance_of(c, "price")});
     for (const auto& k : s.knees) {
-      rows.push_back({"knee", c.name, "decode knee " + k.variant, k.measured, "batch", "measured"});
+      rows.push_back({"knee", c.name, "decode knee " + k.variant, k.measured, "batch", k.bound.empty() ? "measured" : "kernel: " + k.bound});
       if (k.roofline) rows.push_back({"knee", c.name, "roofline knee " + k.variant, *k.roofline, "batch", "predicted"});
     }
     for (const auto& p : s.checks) {
@@ -189,7 +189,13 @@ std::string configuration_line(const ServingEstimate& e) {
 // that meets the same objectives.
 std::vector<std::string> answer_lines(const AuditReport& r) {
   std::vector<std::string> lines;
-  lines.push_back(r.answer.local ? "this machine: " + configuration_line(*r.answer.local)
+  // A price the machine's catalogue does not know is a stated default: the answer says so.
+  std::string assumed;
+  for (const auto& s : r.local)
+    if (r.answer.local && s.chip && s.chip->name == r.answer.local->chip)
+      if (const auto p = s.chip->provenance.find("price"); p != s.chip->provenance.end() && p->second.kind == "assumed")
+        assumed = " (price assumed: see the price row, or give --price-per-hour)";
+  lines.push_back(r.answer.local ? "this machine: " + configuration_line(*r.answer.local) + assumed
                                  : fmt::format("this machine: no calibrated device serves {}", r.model));
   const std::string meeting = r.objectives.any() ? " meeting " + r.objectives_text : "";
   lines.push_back(r.answer.catalogue ? fmt::format("cheapest catalogue chip{}: {}", meeting, configuration_line(*r.answer.catalogue))
@@ -218,6 +224,7 @@ std::string check_summary(const LocalSection& s) {
 }
 
 std::string knee_line(const LocalSection::Knee& k) {
+  if (!k.bound.empty()) return fmt::format("decode knee {}: the kernel's B* = {:.1f}, not the machine's ({})", k.variant, k.measured, k.bound);
   return k.roofline ? fmt::format("decode knee {}: measured B* = {:.1f}, roofline predicts {:.1f}", k.variant, k.measured, *k.roofline)
                     : fmt::format("decode knee {}: measured B* = {:.1f}", k.variant, k.measured);
 }
@@ -360,6 +367,8 @@ nlohmann::json report_to_json(const AuditReport& r) {
     for (const auto& k : s.knees)
       knees.push_back({{"variant", k.variant}, {"measured", k.measured},
                        {"roofline", k.roofline ? nlohmann::json(*k.roofline) : nlohmann::json(nullptr)}});
+    for (std::size_t i = 0; i < s.knees.size(); ++i)
+      if (!s.knees[i].bound.empty()) knees[i]["kernel_bound"] = s.knees[i].bound;
     j["decode_knees"] = knees;
     local.push_back(j);
   }

@@ -33,6 +33,7 @@ struct LocalSection {
     std::string variant;
     double measured = 0;
     std::optional<double> roofline;
+    std::string bound;  // non-empty: the kernel's knee, not the machine's, and why
   };
   std::vector<Knee> knees;
 };

@@ -1,18 +1,9 @@
 #pragma once
-// Everything stored about one run, as the reports consume it.
-#include <optional>
-#include <vector>
-
-#include "values/measurement.hpp"
+// Everything stored about one run, as the reports consume it (values/records.hpp).
 #include "values/records.hpp"
 
 namespace roofaudit::reports {
 
-struct RunView {
-  store::RunRecord run;
-  std::optional<store::MachineRecord> machine;
-  std::vector<Measurement> measurements;
-  std::vector<store::FitRecord> fits;
-};
+using RunView = store::RunView;
 
 }  // namespace roofaudit::reports

@@ -1,10 +1,13 @@
 #include "store/owner.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <ctime>
 #include <fstream>
+#include <map>
+#include <mutex>
 #include <sstream>
 #include <vector>
 
@@ -63,16 +66,73 @@ bool owner_is_alive(const std::string& owner) {
   std::vector<std::string> parts;
   std::stringstream in(owner);
   for (std::string part; std::getline(in, part, '/');) parts.push_back(part);
-  if (parts.size() != 4) return true;
-  if (parts[0] != hostname()) return true;  // another host's process: cannot tell
+  if (parts.size() != 4) return false;
+  if (parts[0] != hostname()) return false;  // another host's process: only its lock can say
   if (parts[1] != read_first_line("/proc/sys/kernel/random/boot_id")) return false;  // rebooted since
   long pid = 0;
   try {
     pid = std::stol(parts[2]);
   } catch (...) {
-    return true;
+    return false;
   }
   return process_start_ticks(pid) == parts[3];
+}
+
+namespace {
+
+// SQLite locks bytes from 0x40000000 up (PENDING_BYTE, RESERVED_BYTE, 510 shared bytes);
+// run locks start well past them.
+constexpr off_t kRunLockBase = off_t(0x40100000);
+
+// One descriptor per (database path, purpose), opened once and never closed (see the
+// header): the holder's and the prober's are apart, because a descriptor does not see
+// its own open-file-description locks as conflicts.
+int lock_fd(const std::string& path, bool holder) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, bool>, int> fds;
+  const std::lock_guard<std::mutex> guard(mutex);
+  const auto it = fds.find({path, holder});
+  if (it != fds.end()) return it->second;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd >= 0) fds[{path, holder}] = fd;
+  return fd;
+}
+
+struct flock run_byte(std::int64_t run_id, short type) {
+  struct flock l {};
+  l.l_type = type;
+  l.l_whence = SEEK_SET;
+  l.l_start = kRunLockBase + off_t(run_id);
+  l.l_len = 1;
+  return l;
+}
+
+}  // namespace
+
+void hold_run_lock(const std::string& db_path, std::int64_t run_id) {
+  const int fd = lock_fd(db_path, true);
+  if (fd < 0) return;
+  struct flock l = run_byte(run_id, F_RDLCK);
+  ::fcntl(fd, F_OFD_SETLK, &l);  // a failure leaves the owner string to tell
+}
+
+void release_run_lock(const std::string& db_path, std::int64_t run_id) {
+  const int fd = lock_fd(db_path, true);
+  if (fd < 0) return;
+  struct flock l = run_byte(run_id, F_UNLCK);
+  ::fcntl(fd, F_OFD_SETLK, &l);
+}
+
+bool run_lock_held(const std::string& db_path, std::int64_t run_id) {
+  const int fd = lock_fd(db_path, false);
+  if (fd < 0) return false;
+  struct flock l = run_byte(run_id, F_WRLCK);
+  if (::fcntl(fd, F_OFD_GETLK, &l) != 0) return false;
+  return l.l_type != F_UNLCK;
+}
+
+bool run_writer_alive(const std::string& db_path, std::int64_t run_id, const std::string& owner) {
+  return run_lock_held(db_path, run_id) || owner_is_alive(owner);
 }
 
 }  // namespace roofaudit::store

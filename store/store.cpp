@@ -219,10 +219,12 @@ std::int64_t Store::begin_run(std::int64_t machine_id, const std::string& comman
       .run();
   const std::int64_t id = db_->last_insert_id();
   tx.commit();
+  hold_run_lock(path(), id);
   return id;
 }
 
 void Store::finish_run(std::int64_t run_id, const std::string& status, const std::string& error) {
+  release_run_lock(path(), run_id);
   Transaction tx(*db_);
   Statement& s = db_->prepare("UPDATE runs SET status = ?1, finished_at = ?2, error = ?3 WHERE id = ?4");
   s.bind(1, status).bind(2, utc_now_iso8601());
@@ -294,10 +296,21 @@ RunRecord read_run_row(Statement& s) {
 }
 }  // namespace
 
+// A run stored as running whose writer is gone reads as interrupted, in every reader,
+// whether or not the file can be written (a writer's open marks it so for good).
+static void resolve_status(RunRecord& r, const std::string& path) {
+  if (r.status != "running" || run_writer_alive(path, r.id, r.owner)) return;
+  r.status = "interrupted";
+  if (r.error.empty()) r.error = "the writing process ended before the run finished";
+}
+
 std::vector<RunRecord> Store::runs() {
   std::vector<RunRecord> out;
   Statement& s = db_->prepare(std::string(kRunColumns) + "ORDER BY r.id");
-  while (s.step()) out.push_back(read_run_row(s));
+  while (s.step()) {
+    out.push_back(read_run_row(s));
+    resolve_status(out.back(), path());
+  }
   return out;
 }
 
@@ -307,6 +320,7 @@ std::optional<RunRecord> Store::run(std::int64_t run_id) {
   std::optional<RunRecord> r;
   if (s.step()) r = read_run_row(s);
   s.reset();
+  if (r) resolve_status(*r, path());
   return r;
 }
 
@@ -408,7 +422,7 @@ int Store::recover_abandoned_runs() {
   while (s.step()) running.emplace_back(s.integer(0), s.text(1));
   int marked = 0;
   for (const auto& [id, owner] : running) {
-    if (owner_is_alive(owner)) continue;
+    if (run_writer_alive(path(), id, owner)) continue;
     Transaction tx(*db_);
     db_->prepare("UPDATE runs SET status = 'interrupted', error = ?1 WHERE id = ?2 AND status = 'running'")
         .bind(1, std::string("the writing process ended before the run finished (found on a later open)"))

@@ -5,6 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "probes/probe.hpp"
 #include "reports/run_view.hpp"
 #include "test_util.hpp"
 
@@ -49,6 +50,12 @@ inline reports::RunView load_run_fixture(const std::string& name) {
   }
   for (const auto& f : j.at("fits")) v.fits.push_back({v.run.id, f.at("device"), f.at("probe"), f.at("variant"), f.at("kind"), f.at("result")});
   return v;
+}
+
+// The roles the registered probes declare, as calibration reads them.
+inline const RoleMap& probe_roles() {
+  static const RoleMap roles = ProbeRegistry::instance().roles();
+  return roles;
 }
 
 inline calibrate::LocalDevice fixture_cpu(const reports::RunView& v) {

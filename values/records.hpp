@@ -2,9 +2,13 @@
 // Plain records of what the store keeps (machines, runs, fits): value types that every
 // layer above values/ may use, with no behaviour of their own.
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "values/measurement.hpp"
 
 namespace roofaudit::store {
 
@@ -46,6 +50,14 @@ struct FitRecord {
   std::string variant;
   std::string kind;  // "plateaus", ...
   nlohmann::json result;
+};
+
+// Everything stored about one run, as calibration and the reports consume it.
+struct RunView {
+  RunRecord run;
+  std::optional<MachineRecord> machine;
+  std::vector<Measurement> measurements;
+  std::vector<FitRecord> fits;
 };
 
 }  // namespace roofaudit::store

@@ -26,7 +26,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"cpu.attention", 1,
-                                  "decode attention over a bf16 KV cache past the caches, per context length: KV bytes read per second"};
+                                  "decode attention over a bf16 KV cache past the caches, per context length: KV bytes read per second",
+                                  Role::attention};
 
 constexpr int kCheckedBlocks = 6;
 

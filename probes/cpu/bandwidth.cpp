@@ -23,7 +23,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"cpu.bandwidth", 1,
-                                  "memory bandwidth over working-set size: read, write, copy, triad, and NT-store write/copy"};
+                                  "memory bandwidth over working-set size: read, write, copy, triad, and NT-store write/copy",
+                                  Role::memory_sweep};
 
 using Clock = std::chrono::steady_clock;
 

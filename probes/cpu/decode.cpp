@@ -28,7 +28,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"cpu.decode", 1,
-                                  "decode-shaped sweep: int8 (per-row scales) and bf16 weights past the caches times B = 1..512 vectors"};
+                                  "decode-shaped sweep: int8 (per-row scales) and bf16 weights past the caches times B = 1..512 vectors",
+                                  Role::decode_sweep};
 
 using kernels::DecodeKernel;
 using kernels::DecodeType;

@@ -25,7 +25,8 @@ namespace {
 
 constexpr ProbeIdentity kIdentity{"cpu.gemm", 1,
                                   "matmul throughput: fp32/fp64 system BLAS (with an OpenBLAS core-type audit), bf16/int8 own kernels "
-                                  "beside oneDNN"};
+                                  "beside oneDNN",
+                                  Role::gemm};
 
 class CpuGemmProbe final : public DrivenProbe {
  public:

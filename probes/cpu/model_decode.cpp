@@ -25,7 +25,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"model.decode", 1,
-                                  "a full transformer decode step (int8 and bf16 weights) at batch 1..64 and several contexts: tokens/s"};
+                                  "a full transformer decode step (int8 and bf16 weights) at batch 1..64 and several contexts: tokens/s",
+                                  Role::forward_pass};
 
 using kernels::DecodeKernel;
 using kernels::DecodeType;

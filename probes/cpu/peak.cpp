@@ -20,7 +20,8 @@ namespace {
 
 constexpr ProbeIdentity kIdentity{"cpu.peak", 2,
                                   "peak arithmetic per precision: fp64/fp32 FMA, bf16 and int8 (the fastest sequence the CPU has); one "
-                                  "thread and all threads"};
+                                  "thread and all threads",
+                                  Role::peak};
 
 using Clock = std::chrono::steady_clock;
 using kernels::PeakKernel;

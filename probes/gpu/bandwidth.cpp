@@ -20,7 +20,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"gpu.bandwidth", 1,
-                                  "Vulkan device-memory bandwidth over working-set size: read, write, copy, triad (timestamp queries)"};
+                                  "Vulkan device-memory bandwidth over working-set size: read, write, copy, triad (timestamp queries)",
+                                  Role::memory_sweep};
 
 using gpu::fill_word;
 using vk::Buffer;

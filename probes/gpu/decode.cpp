@@ -23,7 +23,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"gpu.decode", 1,
-                                  "decode-shaped sweep on a Vulkan device: int8 (per-row scales) and fp16 weights times B = 1..512 vectors"};
+                                  "decode-shaped sweep on a Vulkan device: int8 (per-row scales) and fp16 weights times B = 1..512 vectors",
+                                  Role::decode_sweep};
 
 using gpu::fill_word;
 using gpu::to_half;

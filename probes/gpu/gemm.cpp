@@ -19,7 +19,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"gpu.gemm", 1,
-                                  "Vulkan matmul throughput: shared-memory tiled, fp32 and fp16 inputs (fp32 accumulate)"};
+                                  "Vulkan matmul throughput: shared-memory tiled, fp32 and fp16 inputs (fp32 accumulate)",
+                                  Role::gemm};
 
 using gpu::to_half;
 using vk::Buffer;

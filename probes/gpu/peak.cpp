@@ -19,7 +19,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"gpu.peak", 1,
-                                  "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a), fp16 cooperative matrix"};
+                                  "Vulkan peak arithmetic: fp32 FMA, fp16 packed FMA, int8 dot product (dp4a), fp16 cooperative matrix",
+                                  Role::peak};
 
 using vk::Buffer;
 

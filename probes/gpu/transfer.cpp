@@ -23,7 +23,8 @@ namespace roofaudit {
 namespace {
 
 constexpr ProbeIdentity kIdentity{"gpu.transfer", 1,
-                                  "host<->device bandwidth: vkCmdCopyBuffer each way and both ways, and memcpy through mapped memory"};
+                                  "host<->device bandwidth: vkCmdCopyBuffer each way and both ways, and memcpy through mapped memory",
+                                  Role::host_link};
 
 using vk::Buffer;
 

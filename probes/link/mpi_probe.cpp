@@ -13,7 +13,8 @@ namespace {
 
 constexpr ProbeIdentity kIdentity{"link.mpi", 1,
                                   "MPI links between the nodes of a fleet: ping-pong latency, windowed and bidirectional bandwidth, "
-                                  "all-reduce, all-gather and reduce-scatter (nccl-tests bus bandwidth)"};
+                                  "all-reduce, all-gather and reduce-scatter (nccl-tests bus bandwidth)",
+                                  Role::network_link};
 
 class LinkMpiProbe final : public DrivenProbe {
  public:

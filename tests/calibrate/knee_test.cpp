@@ -103,6 +103,9 @@ Measurement decode_point(const std::string& variant, int batch, const std::strin
   return m;
 }
 
+// The roles of the probes these fixtures name, as their registrations declare them.
+const RoleMap kRoles = {{"cpu.decode", Role::decode_sweep}, {"cpu.peak", Role::peak}};
+
 Measurement peak(const std::string& variant, int threads, double best) {
   Measurement m;
   m.probe = "cpu.peak";
@@ -132,7 +135,7 @@ TEST(DecodeKnees, FromARunsMeasurementsWithItsCeilings) {
   broken.valid = false;  // a failed point never enters the fit
   ms.push_back(broken);
 
-  const auto knees = fit_decode_knees(ms, {{"cpu", 2e9}, {"gpu:0", 1e12}});
+  const auto knees = fit_decode_knees(ms, {{"cpu", 2e9}, {"gpu:0", 1e12}}, kRoles);
   ASSERT_EQ(knees.size(), 1u);
   const auto& k = knees[0];
   EXPECT_EQ(k.variant, "int8");
@@ -148,7 +151,7 @@ TEST(DecodeKnees, FromARunsMeasurementsWithItsCeilings) {
   EXPECT_EQ(back.peak_ops, k.peak_ops);
 
   // Without the run's DRAM figure there is a knee but no prediction.
-  const auto alone = fit_decode_knees(ms, {});
+  const auto alone = fit_decode_knees(ms, {}, kRoles);
   ASSERT_EQ(alone.size(), 1u);
   EXPECT_FALSE(alone[0].roofline_knee);
   EXPECT_FALSE(alone[0].batch1_fraction);

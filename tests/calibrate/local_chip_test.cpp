@@ -18,6 +18,7 @@ namespace {
 
 using testing::fixture_cpu;
 using testing::load_run_fixture;
+using testing::probe_roles;
 
 double best_of(const reports::RunView& v, const std::string& probe, const std::string& variant, const std::string& metric,
                int batch = -1) {
@@ -32,7 +33,7 @@ double best_of(const reports::RunView& v, const std::string& probe, const std::s
 class LocalChip : public ::testing::Test {
  protected:
   reports::RunView view = load_run_fixture("vm_turin_quick_run.json");
-  ChipSpec chip = calibrate_device(view.run.id, fixture_cpu(view), view.measurements, view.fits);
+  ChipSpec chip = calibrate_device(view.run.id, fixture_cpu(view), view.measurements, view.fits, probe_roles());
 };
 
 TEST_F(LocalChip, MemoryIsTheReadCurvesLastPlateauAndEveryLevelIsKept) {
@@ -111,12 +112,12 @@ TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
   // Ranks on one host measure shared memory, not a link between machines.
   collective("allgather", 16 << 20, 9e9, 1);
   collective("reduce_scatter", 16 << 20, 8e9, 1);
-  EXPECT_EQ(calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits).provenance.at("link").kind, "assumed");
+  EXPECT_EQ(calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits, probe_roles()).provenance.at("link").kind, "assumed");
   // Two hosts: the largest message's slower collective.
   collective("allgather", 1 << 20, 0.5e9, 2);
   collective("allgather", 64 << 20, 1.2e9, 2);
   collective("reduce_scatter", 64 << 20, 1.1e9, 2);
-  const ChipSpec c = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits);
+  const ChipSpec c = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits, probe_roles());
   EXPECT_DOUBLE_EQ(c.link_bytes_per_s, 1.1e9);
   EXPECT_EQ(c.link_topology, "collective");  // the collective's own figure, not doubled
   EXPECT_DOUBLE_EQ(ici_bytes_per_s(c, 2), 1.1e9);
@@ -130,7 +131,7 @@ TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
   for (const auto& [peer, host, latency] : {std::tuple{1, "node-a", 30e-6}, {2, "node-b", 45e-6}, {3, "node-c", 20e-6}})
     link("p2p_latency", "latency", "s", {{"bytes", 8}, {"peer_rank", peer}, {"peer_host", host}, {"same_host", peer == 3}},
          latency);
-  const ChipSpec l = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits);
+  const ChipSpec l = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits, probe_roles());
   EXPECT_DOUBLE_EQ(l.link_latency_s, 45e-6);
   EXPECT_NE(l.provenance.at("link_latency").source.find("rank 2 on node-b"), std::string::npos);
   EXPECT_DOUBLE_EQ(chip_spec_from_json(chip_spec_to_json(l)).link_latency_s, 45e-6);
@@ -229,14 +230,14 @@ TEST_F(LocalChip, ForwardPassChecksPredictEveryModelDecodePoint) {
 TEST_F(LocalChip, MissingProbesAreNamed) {
   std::vector<store::FitRecord> no_fits;
   try {
-    calibrate_device(1, fixture_cpu(view), view.measurements, no_fits);
+    calibrate_device(1, fixture_cpu(view), view.measurements, no_fits, probe_roles());
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("run cpu.bandwidth"), std::string::npos) << e.what();
   }
   std::vector<Measurement> no_peaks;
   try {
-    calibrate_device(1, fixture_cpu(view), no_peaks, view.fits);
+    calibrate_device(1, fixture_cpu(view), no_peaks, view.fits, probe_roles());
     FAIL();
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("run cpu.peak"), std::string::npos) << e.what();

@@ -349,9 +349,32 @@ TEST(Store, AbandonedRunIsMarkedInterruptedOnOpen) {
     const std::string owner = this_process_owner();
     const std::string dead = owner.substr(0, owner.rfind('/')) + "/0";
     s.database().prepare("UPDATE runs SET owner = ?1 WHERE id = ?2").bind(1, dead).bind(2, run).run();
+    release_run_lock(s.path(), run);  // as the writer's death would
   }
   Store s(dir.file("a.db"));
   EXPECT_EQ(s.run(run)->status, "interrupted");
+}
+
+// Another host's writer is known alive only by the lock it holds on the run: held, the
+// run reads running; gone, every reader (a read-only one too) reads it interrupted,
+// without writing anything.
+TEST(Store, RunOfAnotherHostReadsRunningWhileItsLockIsHeld) {
+  ScratchDir dir;
+  Store s(dir.file("a.db"));
+  const auto run = seed(s).run;
+  s.database().prepare("UPDATE runs SET owner = 'elsewhere/boot/42/1' WHERE id = ?1").bind(1, run).run();
+  EXPECT_TRUE(run_lock_held(s.path(), run));
+  EXPECT_EQ(Store(dir.file("a.db"), {5000, true}).run(run)->status, "running");
+  release_run_lock(s.path(), run);
+  Store reader(dir.file("a.db"), {5000, true});
+  EXPECT_EQ(reader.run(run)->status, "interrupted");
+  EXPECT_EQ(reader.runs().front().status, "interrupted");
+  EXPECT_NE(reader.run(run)->error.find("writing process ended"), std::string::npos);
+  // Read, not written: the row itself still says running until a writer opens the file.
+  Statement& q = s.database().prepare("SELECT status FROM runs WHERE id = ?1");
+  q.bind(1, run).step();
+  EXPECT_EQ(q.text(0), "running");
+  q.reset();
 }
 
 TEST(Store, RunOfALiveProcessStaysRunning) {

@@ -1,0 +1,61 @@
+#include "calibrate/device_facts.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <vector>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+
+namespace roofaudit::calibrate {
+
+extern const char* const kDevicesJson;
+
+namespace {
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+  return s;
+}
+
+const nlohmann::json& devices() {
+  static const nlohmann::json j = nlohmann::json::parse(kDevicesJson).at("devices");
+  return j;
+}
+
+DeviceFacts facts_of(const nlohmann::json& e, std::string matched_by) {
+  DeviceFacts f;
+  f.name = e.at("name").get<std::string>();
+  f.chip = e.value("chip", std::string());
+  f.l2_bytes = e.value("l2_bytes", 0.0);
+  f.purchase_usd = e.value("purchase_usd", 0.0);
+  f.board_watts = e.value("board_watts", 0.0);
+  const auto& s = e.at("sources");
+  f.l2_source = s.value("l2", std::string());
+  f.price_source = s.value("price", std::string());
+  f.power_source = s.value("power", std::string());
+  f.matched_by = std::move(matched_by);
+  return f;
+}
+
+}  // namespace
+
+std::optional<DeviceFacts> facts_for(const DeviceInfo& device) {
+  if (device.kind == "cpu") return std::nullopt;
+  const auto& p = device.properties;
+  const int vendor = p.is_object() ? p.value("vendor_id", -1) : -1;
+  const int id = p.is_object() ? p.value("device_id", -1) : -1;
+  // The PCI id first: names vary between drivers and APIs; the id names the board.
+  for (const auto& e : devices())
+    for (const auto& pair : e.value("pci_ids", nlohmann::json::array()))
+      if (pair.size() == 2 && pair[0].get<int>() == vendor && pair[1].get<int>() == id)
+        return facts_of(e, fmt::format("PCI id {:04x}:{:04x}", vendor, id));
+  const std::string name = lower(device.name);
+  for (const auto& e : devices())
+    for (const auto& part : e.value("name_contains", nlohmann::json::array()))
+      if (name.find(lower(part.get<std::string>())) != std::string::npos)
+        return facts_of(e, fmt::format("name '{}'", part.get<std::string>()));
+  return std::nullopt;
+}
+
+}  // namespace roofaudit::calibrate
