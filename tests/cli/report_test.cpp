@@ -134,3 +134,43 @@ TEST_F(Cli, ExportWritesGoogleBenchmarkJsonThatItsCompareToolReads) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// The first H200 run (tests/data/h200) as a user reads it: device memory labelled as
+// such, the decode sweep used, the kernels' knees flagged, the board's catalogue price;
+// and `predict` of llama3-70b int8 at B = 1 near the 30 ms its figures imply.
+TEST_F(Cli, H200RunReportsTheGpuItIs) {
+  std::filesystem::copy_file(std::string(ROOFAUDIT_TEST_DATA_DIR) + "/data/h200/complete-gpu.db", db);
+  const auto r = roofaudit(dir, {"--db", db, "report"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("read bandwidth device memory"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("4.27 TB/s measured"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("decode knee fp16: the kernel's B* = 2.8, not the machine's"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("price                                              USD"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("catalogue: owned NVIDIA H200"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("no decode sweep measured"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("upper bound"), std::string::npos) << r.out;
+
+  const auto p = roofaudit(dir, {"--db", db, "predict", "--chip", "local:gpu:0", "--model", "llama3-70b", "--weights",
+                                 "int8", "--batch", "1", "--json"});
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const auto j = nlohmann::json::parse(p.out);
+  const auto& e = j.is_array() ? j.at(0) : j;
+  EXPECT_NEAR(e.at("step_time_s").get<double>(), 0.030, 0.0045) << p.out.substr(0, 400);
+}
+
+// A CPU's owned price is a stated default: the answer line says the price is assumed.
+TEST_F(Cli, AnAssumedPriceIsSaidInTheAnswer) {
+  const auto r = roofaudit(dir, run_args(db, {"--probes", "cpu.bandwidth,cpu.peak", "--quick"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto report = roofaudit(dir, {"--db", db, "report", "--model", "llama3.2-1b"});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("(price assumed"), std::string::npos) << report.out;
+  const auto priced = roofaudit(dir, {"--db", db, "report", "--model", "llama3.2-1b", "--price-per-hour", "1"});
+  EXPECT_EQ(priced.out.find("(price assumed"), std::string::npos) << priced.out;
+}
+
+}  // namespace
+}  // namespace roofaudit
