@@ -15,7 +15,8 @@ std::string yes_no(bool b) { return b ? "yes" : "no"; }
 
 void print_device(const vk::DeviceDescription& d, bool chosen) {
   fmt::print("{}: {} ({}){}\n", d.index, d.name, d.type, chosen ? "  <- chosen by default" : "");
-  fmt::print("   driver {}, Vulkan {}, vendor {:#06x} device {:#06x}\n", d.driver, d.api_version, d.vendor_id, d.device_id);
+  fmt::print("   driver {}, Vulkan {}, vendor {:#06x} device {:#06x}, UUID {}\n", d.driver, d.api_version, d.vendor_id,
+             d.device_id, d.device_uuid);
   std::vector<std::string> heaps;
   for (const auto& h : d.heaps) heaps.push_back(fmt::format("{}{}", human_bytes(double(h.bytes)), h.device_local ? " device-local" : ""));
   fmt::print("   memory heaps: {}; max allocation {}, max storage buffer range {}\n", fmt::join(heaps, ", "),
@@ -30,6 +31,8 @@ void print_device(const vk::DeviceDescription& d, bool chosen) {
              yes_no(d.cooperative_matrix_khr),
              d.cooperative_matrix_khr_shapes.empty() ? ""
                                                      : fmt::format(" [{}]", fmt::join(d.cooperative_matrix_khr_shapes, ", ")));
+  fmt::print("   bf16 (VK_KHR_shader_bfloat16) {}; newer matrix extensions: {}\n", yes_no(d.shader_bfloat16),
+             d.matrix_extensions.empty() ? std::string("none") : fmt::format("{}", fmt::join(d.matrix_extensions, ", ")));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "calibrate/regression_stats.hpp"
+#include "reports/format.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "cli/series.hpp"

@@ -1,4 +1,6 @@
 #include "reports/audit_report.hpp"
+#include "reports/chip_figures.hpp"
+#include "reports/format.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -48,43 +50,13 @@ struct Row {
   std::string unit, provenance;
 };
 
-std::string provenance_of(const ChipSpec& c, const std::string& key) {
-  const auto it = c.provenance.find(key);
-  return it == c.provenance.end() ? "" : fmt::format("{}: {}", it->second.kind, it->second.source);
-}
-
 // Every figure of the report as rows (shared by CSV and JSON's flat view).
 std::vector<Row> figure_rows(const AuditReport& r) {
   std::vector<Row> rows;
   for (const auto& s : r.local) {
     if (!s.chip) continue;
     const ChipSpec& c = *s.chip;
-    for (const auto& l : c.memory_levels)
-      rows.push_back({"ceiling", c.name, "read bandwidth " + l.level, l.bytes_per_s, "B/s", provenance_of(c, "bandwidth." + l.level)});
-    for (const auto& [d, v] : c.peak_ops_per_s)
-      rows.push_back({"ceiling", c.name, "peak " + calibrate::dtype_name(d), v, ops_unit(d),
-                      provenance_of(c, "flops." + calibrate::dtype_name(d))});
-    for (const auto& [d, v] : c.matmul_ops_per_s)
-      rows.push_back({"ceiling", c.name, "matmul " + calibrate::dtype_name(d), v, ops_unit(d),
-                      provenance_of(c, "matmul." + calibrate::dtype_name(d))});
-    rows.push_back({"capacity", c.name, "memory", c.memory_bytes, "B", provenance_of(c, "memory")});
-    rows.push_back({"interconnect", c.name, "link per direction", c.link_bytes_per_s, "B/s", provenance_of(c, "link")});
-    if (c.link_latency_s > 0)
-      rows.push_back({"interconnect", c.name, "link latency", c.link_latency_s, "s", provenance_of(c, "link_latency")});
-    for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)
-      rows.push_back({"efficiency", c.name, "bandwidth " + calibrate::dtype_name(d), v, "fraction",
-                      provenance_of(c, "efficiency.bandwidth." + calibrate::dtype_name(d))});
-    for (const auto& [d, v] : c.efficiency.matmul_by_dtype)
-      rows.push_back({"efficiency", c.name, "decode matmul " + calibrate::dtype_name(d), v, "fraction",
-                      provenance_of(c, "efficiency.matmul." + calibrate::dtype_name(d))});
-    if (c.efficiency.kv_bandwidth > 0)
-      rows.push_back({"efficiency", c.name, "attention KV bandwidth", c.efficiency.kv_bandwidth, "fraction",
-                      provenance_of(c, "efficiency.kv_bandwidth")});
-    rows.push_back({"efficiency", c.name, "prefill MFU", c.efficiency.prefill_mfu, "fraction",
-                    provenance_of(c, "efficiency.prefill_mfu")});
-    rows.push_back({"efficiency", c.name, "layer overhead", c.efficiency.layer_overhead_s, "s",
-                    provenance_of(c, "efficiency.layer_overhead")});
-    if (c.usd_per_hour) rows.push_back({"price", c.name, "USD per hour", *c.usd_per_hour, "USD/h", provenance_of(c, "price")});
+    for (const auto& f : chip_figures(c)) rows.push_back({f.section, c.name, f.figure, f.value, f.unit, f.provenance});
     for (const auto& k : s.knees) {
       rows.push_back({"knee", c.name, "decode knee " + k.variant, k.measured, "batch", k.bound.empty() ? "measured" : "kernel: " + k.bound});
       if (k.roofline) rows.push_back({"knee", c.name, "roofline knee " + k.variant, *k.roofline, "batch", "predicted"});
@@ -135,29 +107,7 @@ Table report_table(std::initializer_list<const char*> names) {
 
 Table ceilings_table(const ChipSpec& c) {
   Table t = report_table({"figure", "value", "provenance"});
-  for (const auto& l : c.memory_levels)
-    t.rows.push_back({fmt::format("read bandwidth {} ({}..{})", l.level, format_bytes(l.from_bytes), format_bytes(l.to_bytes)),
-                      format_value(l.bytes_per_s, "B/s"), provenance_of(c, "bandwidth." + l.level)});
-  for (const auto& [d, v] : c.peak_ops_per_s)
-    t.rows.push_back({"peak " + calibrate::dtype_name(d), format_value(v, ops_unit(d)), provenance_of(c, "flops." + calibrate::dtype_name(d))});
-  for (const auto& [d, v] : c.matmul_ops_per_s)
-    t.rows.push_back({"matmul " + calibrate::dtype_name(d), format_value(v, ops_unit(d)), provenance_of(c, "matmul." + calibrate::dtype_name(d))});
-  t.rows.push_back({"memory capacity", format_value(c.memory_bytes, "B"), provenance_of(c, "memory")});
-  t.rows.push_back({"link per direction", format_value(c.link_bytes_per_s, "B/s"), provenance_of(c, "link")});
-  if (c.link_latency_s > 0) t.rows.push_back({"link latency", format_value(c.link_latency_s, "s"), provenance_of(c, "link_latency")});
-  for (const auto& [d, v] : c.efficiency.bandwidth_by_dtype)
-    t.rows.push_back({"decode bandwidth efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v),
-                      provenance_of(c, "efficiency.bandwidth." + calibrate::dtype_name(d))});
-  for (const auto& [d, v] : c.efficiency.matmul_by_dtype)
-    t.rows.push_back({"decode matmul efficiency " + calibrate::dtype_name(d), fmt::format("{:.2f}", v),
-                      provenance_of(c, "efficiency.matmul." + calibrate::dtype_name(d))});
-  if (c.efficiency.kv_bandwidth > 0)
-    t.rows.push_back({"attention KV bandwidth efficiency", fmt::format("{:.2f}", c.efficiency.kv_bandwidth),
-                      provenance_of(c, "efficiency.kv_bandwidth")});
-  t.rows.push_back({"prefill MFU", fmt::format("{:.2f}", c.efficiency.prefill_mfu), provenance_of(c, "efficiency.prefill_mfu")});
-  t.rows.push_back({"layer overhead", fmt::format("{:.0f} us", c.efficiency.layer_overhead_s * 1e6),
-                    provenance_of(c, "efficiency.layer_overhead")});
-  if (c.usd_per_hour) t.rows.push_back({"price", fmt::format("USD {:.4f}/h", *c.usd_per_hour), provenance_of(c, "price")});
+  for (const auto& f : chip_figures(c)) t.rows.push_back({f.label, f.shown, f.provenance});
   return t;
 }
 

@@ -1,4 +1,5 @@
 #include "reports/history.hpp"
+#include "reports/format.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -36,25 +37,6 @@ std::string summary_line(const MetricHistory& m) {
 }
 
 }  // namespace
-
-std::string format_value(double v, const std::string& unit) {
-  if (!std::isfinite(v)) return "-";
-  if (unit == "s") {
-    const double a = std::fabs(v);
-    if (a == 0) return "0 s";
-    if (a < 1e-6) return fmt::format("{:.3g} ns", v * 1e9);
-    if (a < 1e-3) return fmt::format("{:.3g} us", v * 1e6);
-    if (a < 1) return fmt::format("{:.3g} ms", v * 1e3);
-    return fmt::format("{:.3g} s", v);
-  }
-  const char* prefixes[] = {"", "k", "M", "G", "T", "P", "E"};
-  int i = 0;
-  while (std::fabs(v) >= 1000 && i < 6) {
-    v /= 1000;
-    ++i;
-  }
-  return fmt::format("{:.3g} {}{}", v, prefixes[i], unit);
-}
 
 Document history_document(const SeriesHistory& h, bool detailed) {
   Document d;

@@ -65,7 +65,5 @@ std::string render_history_csv(const SeriesHistory& h);
 // as dashed verticals labelled with the change, fact markers as grey ticks on the top.
 std::string history_svg(const MetricHistory& m, const std::vector<FactMarker>& markers, int id);
 
-// "1.23 GB/s", "85.1 ns": a value in a stored unit with an SI prefix.
-std::string format_value(double v, const std::string& unit);
 
 }  // namespace roofaudit::reports

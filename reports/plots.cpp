@@ -1,4 +1,5 @@
 #include "reports/plots.hpp"
+#include "reports/format.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,4 +1,5 @@
 #include "reports/summary_table.hpp"
+#include "reports/format.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -290,8 +291,6 @@ void render_lowp_gemm_comparison(std::string& out, const std::vector<const Measu
 }
 
 }  // namespace
-
-std::string format_bytes(double bytes) { return human_bytes(bytes); }
 
 std::string render_run_text(const RunView& v) {
   const auto& r = v.run;

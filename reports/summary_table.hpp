@@ -12,6 +12,5 @@ std::string render_run_text(const RunView& view);
 // One line per stored run.
 std::string render_runs_text(const std::vector<store::RunRecord>& runs);
 
-std::string format_bytes(double bytes);
 
 }  // namespace roofaudit::reports

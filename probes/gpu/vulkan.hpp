@@ -47,6 +47,7 @@ struct DeviceDescription {
   std::string api_version;
   std::uint32_t api_version_number = 0;  // VK_MAKE_API_VERSION form
   std::uint32_t vendor_id = 0, device_id = 0;
+  std::string device_uuid;                 // the physical device's, 8-4-4-4-12 hex (as nvidia-smi and CUDA print it)
   std::vector<MemoryHeap> heaps;
   std::uint32_t subgroup_size = 0;
   std::uint32_t max_workgroup_size = 0;
@@ -66,6 +67,8 @@ struct DeviceDescription {
   bool cooperative_matrix_khr = false;     // VK_KHR_cooperative_matrix + feature
   std::vector<std::string> cooperative_matrix_khr_shapes;  // subgroup-scope shapes, as above
   bool cooperative_matrix_khr_compute = false;
+  bool shader_bfloat16 = false;            // VK_KHR_shader_bfloat16 present
+  std::vector<std::string> matrix_extensions;  // newer matrix / low-precision extensions present
   bool timestamps = false;                 // compute queue timestampValidBits > 0
   std::uint32_t timestamp_valid_bits = 0;
   double timestamp_period_ns = 0;

@@ -38,17 +38,37 @@ const char* type_name(VkPhysicalDeviceType t) {
   }
 }
 
-const char* component_name(int t) {  // VkComponentTypeNV and VkComponentTypeKHR agree here
-  switch (VkComponentTypeNV(t)) {
-    case VK_COMPONENT_TYPE_FLOAT16_NV: return "f16";
-    case VK_COMPONENT_TYPE_FLOAT32_NV: return "f32";
-    case VK_COMPONENT_TYPE_FLOAT64_NV: return "f64";
-    case VK_COMPONENT_TYPE_SINT8_NV: return "s8";
-    case VK_COMPONENT_TYPE_UINT8_NV: return "u8";
-    case VK_COMPONENT_TYPE_SINT32_NV: return "s32";
-    case VK_COMPONENT_TYPE_UINT32_NV: return "u32";
-    default: return "?";
+// VkComponentTypeNV and VkComponentTypeKHR agree on the first eleven; the later ones are
+// written as numbers because Debian 12's headers predate them.
+std::string component_name(int t) {
+  switch (t) {
+    case 0: return "f16";
+    case 1: return "f32";
+    case 2: return "f64";
+    case 3: return "s8";
+    case 4: return "s16";
+    case 5: return "s32";
+    case 6: return "s64";
+    case 7: return "u8";
+    case 8: return "u16";
+    case 9: return "u32";
+    case 10: return "u64";
+    case 1000141000: return "bf16";      // VK_COMPONENT_TYPE_BFLOAT16_KHR (VK_KHR_shader_bfloat16)
+    case 1000491000: return "s8packed";  // VK_COMPONENT_TYPE_SINT8_PACKED_NV
+    case 1000491001: return "u8packed";  // VK_COMPONENT_TYPE_UINT8_PACKED_NV
+    case 1000491002: return "e4m3";      // VK_COMPONENT_TYPE_FLOAT_E4M3_NV (fp8)
+    case 1000491003: return "e5m2";      // VK_COMPONENT_TYPE_FLOAT_E5M2_NV (fp8)
+    default: return fmt::format("type{}", t);
   }
+}
+
+std::string uuid_text(const std::uint8_t (&u)[VK_UUID_SIZE]) {
+  std::string out;
+  for (int i = 0; i < VK_UUID_SIZE; ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
+    out += fmt::format("{:02x}", u[i]);
+  }
+  return out;
 }
 
 // What the device's API version and extensions allow asking for. The instance asks for
@@ -69,6 +89,7 @@ Qualifiers read_properties(VkPhysicalDevice pd, const VkPhysicalDeviceProperties
   VkPhysicalDeviceSubgroupProperties subgroup{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SUBGROUP_PROPERTIES};
   VkPhysicalDeviceMaintenance3Properties maint3{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_MAINTENANCE_3_PROPERTIES};
   VkPhysicalDeviceDriverProperties driver{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES};
+  VkPhysicalDeviceIDProperties ids{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ID_PROPERTIES};
   VkPhysicalDeviceShaderIntegerDotProductProperties dot_props{
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES};
   VkPhysicalDeviceCooperativeMatrixPropertiesNV coop_props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
@@ -82,11 +103,13 @@ Qualifiers read_properties(VkPhysicalDevice pd, const VkPhysicalDeviceProperties
     tail = &s.pNext;
   };
   if (x.v12) chain(driver);
+  chain(ids);  // core since 1.1: the physical device's UUID, as CUDA reports it too
   if (x.dot) chain(dot_props);
   if (x.coop_nv) chain(coop_props);
   if (x.coop_khr) chain(coop_khr_props);
   vkGetPhysicalDeviceProperties2(pd, &props);
   d.subgroup_size = subgroup.subgroupSize;
+  d.device_uuid = uuid_text(ids.deviceUUID);
   d.max_allocation_bytes = maint3.maxMemoryAllocationSize;
   d.driver = x.v12 ? fmt::format("{} {}", driver.driverName, driver.driverInfo) : version_string(base.driverVersion);
   return {x.dot && dot_props.integerDotProduct4x8BitPackedSignedAccelerated,
@@ -217,6 +240,12 @@ DeviceDescription describe_device(VkInstance instance, VkPhysicalDevice pd, int 
   const Reach x{base.apiVersion >= VK_API_VERSION_1_2, has(extensions, "VK_KHR_shader_integer_dot_product"),
                 has(extensions, "VK_NV_cooperative_matrix"), has(extensions, khr::kCooperativeMatrixExtension)};
   read_features(pd, x, read_properties(pd, base, x, d), d);
+  // bf16 arithmetic (VK_KHR_shader_bfloat16) and the newer matrix paths: named so that a
+  // report can say what the device has beyond what was measured.
+  d.shader_bfloat16 = has(extensions, "VK_KHR_shader_bfloat16");
+  for (const char* e : {"VK_NV_cooperative_matrix2", "VK_NV_cooperative_vector", "VK_KHR_shader_bfloat16",
+                        "VK_EXT_shader_float8"})
+    if (has(extensions, e)) d.matrix_extensions.emplace_back(e);
   if (d.cooperative_matrix_nv) d.cooperative_matrix_shapes = nv_shapes(instance, pd);
   if (d.cooperative_matrix_khr) d.cooperative_matrix_khr_shapes = khr_shapes(instance, pd);
   read_heaps(pd, d);
@@ -241,6 +270,7 @@ nlohmann::json DeviceDescription::to_json() const {
           {"api_version", api_version},
           {"vendor_id", vendor_id},
           {"device_id", device_id},
+          {"device_uuid", device_uuid},
           {"memory_heaps", heaps_json},
           {"subgroup_size", subgroup_size},
           {"max_workgroup_size", max_workgroup_size},
@@ -259,6 +289,8 @@ nlohmann::json DeviceDescription::to_json() const {
           {"cooperative_matrix_khr", cooperative_matrix_khr},
           {"cooperative_matrix_khr_shapes", cooperative_matrix_khr_shapes},
           {"cooperative_matrix_khr_compute", cooperative_matrix_khr_compute},
+          {"shader_bfloat16", shader_bfloat16},
+          {"matrix_extensions", matrix_extensions},
           {"timestamps", timestamps},
           {"timestamp_valid_bits", timestamp_valid_bits},
           {"timestamp_period_ns", timestamp_period_ns}};

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "calibrate/catalog.hpp"
+#include "reports/format.hpp"
 #include "calibrate/serving.hpp"
 #include "reports/audit_report.hpp"
 #include "run_fixture.hpp"
