@@ -5,7 +5,7 @@
 
 #include "cli/command.hpp"
 #include "values/units.hpp"
-#include "probes/gpu/vulkan.hpp"
+#include "probes/vulkan/vulkan.hpp"
 #include "reports/json_text.hpp"
 
 namespace roofaudit::cli {

@@ -46,7 +46,7 @@ extern "C" void on_stop_signal(int) {
 }
 
 nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string>& probes) {
-  return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick}, {"gpu_device", s.gpu_device},
+  return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick}, {"gpu_device", s.vulkan.device},
           {"min_working_set_bytes", s.min_working_set_bytes}, {"max_working_set_bytes", s.max_working_set_bytes},
           {"repetitions", s.repetitions}, {"sample_seconds", s.sample_seconds}, {"seed", s.seed},
           {"model", s.model}};
@@ -69,12 +69,12 @@ RunSettings run_settings(const RunOptions& opt, const Topology& topology) {
   std::error_code ec;
   settings.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   settings.sample_seconds = opt.sample_ms / 1000.0;
-  settings.gpu_device = opt.device;
+  settings.vulkan.device = opt.device;
   settings.model = calibrate::model_to_json(load_model(opt.model));
   // The Khronos validation layer (with synchronization validation): the tests turn it
   // on; any message of error severity fails the measurement it happened in.
   const char* validation = std::getenv("ROOFAUDIT_VK_VALIDATION");
-  settings.vulkan_validation = validation && std::string(validation) != "0";
+  settings.vulkan.validation = validation && std::string(validation) != "0";
   return settings;
 }
 

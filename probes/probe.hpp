@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "probes/vulkan/options.hpp"
 #include "values/measurement.hpp"
 #include "values/roles.hpp"
 
@@ -26,9 +27,7 @@ struct RunSettings {
   std::uint64_t seed = 0x5eed;
   std::string executable;                // roofaudit itself, for probes that need a child
                                          // process (empty: those parts are skipped)
-  std::string gpu_device;                // Vulkan device: index or name substring (empty:
-                                         // discrete, then integrated, ..., CPU last)
-  bool vulkan_validation = false;        // Khronos validation layer; any error fails the figure
+  vk::Options vulkan;                    // the Vulkan backend's device and validation
   nlohmann::json model = nlohmann::json::object();  // model.decode's shape: name, layers, d_model,
                                          // d_ff, q_heads, kv_heads, head_dim, vocab, tied_embeddings
 };

@@ -7,7 +7,7 @@
 
 #include "values/error.hpp"
 #include "test_util.hpp"
-#include "probes/gpu/vulkan.hpp"
+#include "probes/vulkan/vulkan.hpp"
 #include "probes/probe.hpp"
 #include "probes/topology.hpp"
 
@@ -100,12 +100,12 @@ std::string test_device() {
 std::vector<Measurement> run_gpu_probe(const std::string& name, bool validation, bool by_default = false) {
   static Topology topology;
   RunSettings settings;
-  if (!by_default) settings.gpu_device = test_device();
+  if (!by_default) settings.vulkan.device = test_device();
   settings.quick = true;
   settings.max_working_set_bytes = 1 << 20;
   settings.repetitions = 2;
   settings.sample_seconds = 0.002;
-  settings.vulkan_validation = validation;
+  settings.vulkan.validation = validation;
   std::atomic<bool> stop{false};
   std::vector<Measurement> out;
   std::vector<DeviceInfo> devices;
@@ -179,7 +179,7 @@ TEST(GpuBandwidthProbe, AnUnknownDeviceIsRefusedBeforeRunning) {
   if (!instance_or_reason(reason)) GTEST_SKIP() << "no Vulkan driver: " << reason;
   static Topology topology;
   RunSettings settings;
-  settings.gpu_device = "no-such-gpu";
+  settings.vulkan.device = "no-such-gpu";
   auto probe = std::move(ProbeRegistry::instance().select({"gpu.bandwidth"}).front());
   EXPECT_THROW(probe->check(settings, topology), Error);
 }
@@ -290,8 +290,8 @@ TEST(GpuDecodeProbe, SweepsEveryBatchAndValidates) {
 #include <cstddef>
 
 #include "kernels/vulkan/shaders.hpp"
-#include "probes/gpu/khr_cooperative_matrix.hpp"
-#include "probes/gpu/session.hpp"
+#include "probes/vulkan/khr_cooperative_matrix.hpp"
+#include "probes/vulkan/session.hpp"
 
 namespace roofaudit {
 namespace {

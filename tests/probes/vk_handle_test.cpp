@@ -6,7 +6,7 @@
 #include <stdexcept>
 #include <vector>
 
-#include "probes/gpu/vk_handle.hpp"
+#include "probes/vulkan/vk_handle.hpp"
 
 namespace roofaudit::vk {
 namespace {

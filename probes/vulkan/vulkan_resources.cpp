@@ -4,7 +4,7 @@
 
 #include <fmt/format.h>
 
-#include "probes/gpu/vulkan.hpp"
+#include "probes/vulkan/vulkan.hpp"
 
 namespace roofaudit::vk {
 

@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "probes/gpu/vk_handle.hpp"
+#include "probes/vulkan/vk_handle.hpp"
 #include "values/error.hpp"
 
 namespace roofaudit::vk {

@@ -15,7 +15,7 @@
 #include "kernels/cpu/random.hpp"
 #include "probes/cpu/sweep.hpp"
 #include "values/error.hpp"
-#include "probes/gpu/session.hpp"
+#include "probes/vulkan/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/driver.hpp"
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "probes/gpu/vulkan.hpp"
+#include "probes/vulkan/vulkan.hpp"
 #include "values/measurement.hpp"
 #include "probes/driver.hpp"
 #include "probes/probe.hpp"
@@ -25,7 +25,7 @@ struct Session {
   std::string validation_problem() const;
 };
 
-// Opens the device settings.gpu_device selects. Throws Error when a selector was given
+// Opens the device settings.vulkan.device selects. Throws Error when a selector was given
 // and matches no device (bad input); a machine without Vulkan gives `skipped`.
 Session open_session(const RunSettings& settings);
 
@@ -43,7 +43,7 @@ std::vector<Figure> figures_of(const Variant (&variants)[N], ToFigure figure) {
   return figures;
 }
 
-// For Probe::check: throws Error when settings.gpu_device names no device.
+// For Probe::check: throws Error when settings.vulkan.device names no device.
 void check_device_selector(const RunSettings& settings);
 
 // What every Vulkan probe shares before it runs: the --device selector is checked.

@@ -11,7 +11,7 @@
 
 #include "kernels/vulkan/shaders.hpp"
 #include "values/error.hpp"
-#include "probes/gpu/session.hpp"
+#include "probes/vulkan/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/driver.hpp"
 

@@ -11,8 +11,8 @@
 #include "kernels/vulkan/shaders.hpp"
 #include "probes/cpu/sweep.hpp"
 #include "values/error.hpp"
-#include "probes/gpu/host_values.hpp"
-#include "probes/gpu/session.hpp"
+#include "probes/vulkan/host_values.hpp"
+#include "probes/vulkan/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/driver.hpp"
 

@@ -1,4 +1,4 @@
-#include "probes/gpu/session.hpp"
+#include "probes/vulkan/session.hpp"
 
 #include <algorithm>
 
@@ -27,7 +27,7 @@ std::string Session::validation_problem() const {
 Session open_session(const RunSettings& settings) {
   Session s;
   try {
-    s.instance = std::make_unique<vk::Instance>(settings.vulkan_validation);
+    s.instance = std::make_unique<vk::Instance>(settings.vulkan.validation);
   } catch (const vk::VulkanError& e) {
     s.skipped = e.result() == VK_ERROR_INCOMPATIBLE_DRIVER
                     ? "skipped: no Vulkan driver on this machine (vkCreateInstance: VK_ERROR_INCOMPATIBLE_DRIVER)"
@@ -39,10 +39,10 @@ Session open_session(const RunSettings& settings) {
     s.skipped = "skipped: the Vulkan driver reports no device";
     return s;
   }
-  const int index = vk::select_device(devices, settings.gpu_device);
+  const int index = vk::select_device(devices, settings.vulkan.device);
   // Mesa's llvmpipe (lavapipe) runs Vulkan on this CPU: a default run measuring it would
   // audit the CPU a second time, slowly, and price it as a GPU. Only when asked for.
-  if (settings.gpu_device.empty() && devices[std::size_t(index)].type == "cpu") {
+  if (settings.vulkan.device.empty() && devices[std::size_t(index)].type == "cpu") {
     const std::string& name = devices[std::size_t(index)].name;
     s.skipped = fmt::format(
         "skipped: the only Vulkan device is {}, a CPU implementation of Vulkan (it measures this CPU, not a GPU); "
@@ -96,14 +96,14 @@ double sample_target_seconds(const RunSettings& settings, const vk::DeviceDescri
 }
 
 void check_device_selector(const RunSettings& settings) {
-  if (settings.gpu_device.empty()) return;
+  if (settings.vulkan.device.empty()) return;
   std::unique_ptr<vk::Instance> instance;
   try {
     instance = std::make_unique<vk::Instance>(false);
   } catch (const vk::VulkanError& e) {
-    throw Error(fmt::format("--device {}: no Vulkan driver on this machine ({})", settings.gpu_device, e.what()));
+    throw Error(fmt::format("--device {}: no Vulkan driver on this machine ({})", settings.vulkan.device, e.what()));
   }
-  vk::select_device(instance->describe_devices(), settings.gpu_device);
+  vk::select_device(instance->describe_devices(), settings.vulkan.device);
 }
 
 }  // namespace roofaudit::gpu

@@ -4,8 +4,8 @@
 
 #include <fmt/format.h>
 
-#include "probes/gpu/khr_cooperative_matrix.hpp"
-#include "probes/gpu/vulkan.hpp"
+#include "probes/vulkan/khr_cooperative_matrix.hpp"
+#include "probes/vulkan/vulkan.hpp"
 
 namespace roofaudit::vk {
 namespace {

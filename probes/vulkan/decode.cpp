@@ -14,8 +14,8 @@
 #include "kernels/cpu/random.hpp"
 #include "kernels/vulkan/shaders.hpp"
 #include "values/error.hpp"
-#include "probes/gpu/host_values.hpp"
-#include "probes/gpu/session.hpp"
+#include "probes/vulkan/host_values.hpp"
+#include "probes/vulkan/session.hpp"
 #include "probes/probe.hpp"
 #include "probes/driver.hpp"
 

@@ -1,6 +1,6 @@
-#include "probes/gpu/vulkan.hpp"
+#include "probes/vulkan/vulkan.hpp"
 
-#include "probes/gpu/khr_cooperative_matrix.hpp"
+#include "probes/vulkan/khr_cooperative_matrix.hpp"
 
 #include <algorithm>
 #include <cctype>
