@@ -402,7 +402,7 @@ void layer_overhead(const Step& s, ChipSpec& c) {
   // its shortest context, per weight dtype, averaged. The other shapes validate it.
   std::vector<double> overheads;
   std::string fitted_on;
-  for (const auto& p : check_predictions(c, ms)) {
+  for (const auto& p : check_predictions(c, ms, roles)) {
     if (p.batch != 1 || !p.calibration_point) continue;
     const double layers = p.layers > 0 ? p.layers : 1;
     overheads.push_back((1.0 / p.measured_tokens_per_s - 1.0 / p.predicted_tokens_per_s) / layers);
@@ -458,7 +458,7 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
                           const std::vector<store::FitRecord>& fits, const RoleMap& roles, const LocalPrice& price) {
   const Step step{fmt::format("run {}", run_id), d.device.substr(0, d.device.find(':')), d, ms, fits, roles};
   ChipSpec c;
-  c.name = d.device == "cpu" ? "local" : "local:" + d.device;
+  c.name = local_chip_name(d.device);
   c.display_name = d.display_name;
   c.kind = d.id.is_gpu() ? "gpu" : "cpu";
   for (const auto calibrate : {memory_levels, peaks, gemm, decode_efficiencies, decode_curve, attention, capacity,

@@ -106,11 +106,16 @@ void apply_local_price(ChipSpec& c, const LocalDevice& d, const LocalPrice& pric
   }
 }
 
-std::vector<PredictionCheck> check_predictions(const ChipSpec& chip, const std::vector<Measurement>& ms) {
+std::string local_chip_name(const std::string& device_key) {
+  return device_key == "cpu" ? "local" : "local:" + device_key;
+}
+
+std::vector<PredictionCheck> check_predictions(const ChipSpec& chip, const std::vector<Measurement>& ms,
+                                               const RoleMap& roles) {
   std::vector<PredictionCheck> out;
   for (const auto& m : ms) {
-    if (m.probe != "model.decode" || m.metric != "throughput" || !m.valid || !m.summary) continue;
-    if (chip.name != (m.device == "cpu" ? "local" : "local:" + m.device)) continue;
+    if (role_of(roles, m.probe) != Role::forward_pass || m.metric != "throughput" || !m.valid || !m.summary) continue;
+    if (chip.name != local_chip_name(m.device)) continue;
     ModelSpec model;
     try {
       model = model_from_json(m.params.at("model"));

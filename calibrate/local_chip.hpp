@@ -96,7 +96,11 @@ struct PredictionCheck {
   int layers = 0;
   bool calibration_point = false;  // fitted the chip's layer overhead: its error is ~0 by construction
 };
-std::vector<PredictionCheck> check_predictions(const ChipSpec& chip, const std::vector<Measurement>& measurements);
+// The forward-pass role's points (model.decode) of the chip's device.
+std::vector<PredictionCheck> check_predictions(const ChipSpec& chip, const std::vector<Measurement>& measurements,
+                                               const RoleMap& roles);
+// The name a run's device takes as a chip: "local" for the CPU, "local:gpu:0" for the rest.
+std::string local_chip_name(const std::string& device_key);
 // |error| over the checks that did not fit the layer overhead: the median (upper, for an
 // even count), the worst, and how many; shapes == 0 when there are none.
 struct PredictionError {

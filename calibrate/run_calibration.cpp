@@ -101,14 +101,14 @@ std::vector<DeviceCalibration> calibrate_run(const store::RunView& view, const s
     if (!c.chip) {
       try {
         c.chip = calibrate_device(view.run.id, c.device, view.measurements, view.fits, roles);
-        c.checks = check_predictions(*c.chip, view.measurements);
+        c.checks = check_predictions(*c.chip, view.measurements, roles);
       } catch (const Error& e) {
         c.problem = e.what();
       }
     }
     if (c.chip && price) {
       apply_local_price(*c.chip, c.device, *price);
-      c.checks = check_predictions(*c.chip, view.measurements);
+      c.checks = check_predictions(*c.chip, view.measurements, roles);
     }
     c.knees = device_decode_knees(c.chip ? &*c.chip : nullptr, c.device, view.measurements, roles);
     out.push_back(std::move(c));
@@ -133,7 +133,7 @@ std::vector<store::FitRecord> calibration_fits(const store::RunView& view, const
       nlohmann::json j = chip_spec_to_json(*chip);
       j["calibration_version"] = kCalibrationVersion;
       out.push_back({run, d.device, "calibrate", "", "chip_spec", j});
-      const auto checks = check_predictions(*chip, view.measurements);
+      const auto checks = check_predictions(*chip, view.measurements, roles);
       if (!checks.empty())
         out.push_back({run, d.device, "model.decode", "", "model_prediction", prediction_checks_to_json(checks)});
     }

@@ -11,7 +11,9 @@
 #include "calibrate/knee.hpp"
 #include "calibrate/serving.hpp"
 #include "cli/chips.hpp"
+#include "probes/probe.hpp"
 #include "cli/chips.hpp"
+#include "probes/probe.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "cli/objectives.hpp"
@@ -44,19 +46,21 @@ struct ReportOptions {
 std::vector<reports::RooflinePoint> roofline_points(const reports::RunView& v) {
   std::vector<reports::RooflinePoint> out;
   std::map<std::tuple<std::string, std::string, std::string, int>, std::pair<double, double>> decode;  // ops, bytes/s
+  const RoleMap roles = ProbeRegistry::instance().roles();
   for (const auto& m : v.measurements) {
     if (!m.valid || !m.summary) continue;
-    const std::string chip = m.device == "cpu" ? "local" : "local:" + m.device;
-    if (m.probe.ends_with(".decode") && m.probe != "model.decode") {
+    const std::string chip = local_chip_name(m.device);
+    const Role role = role_of(roles, m.probe);
+    if (role == Role::decode_sweep) {
       auto& slot = decode[{chip, m.probe, m.variant, m.params.value("batch", 0)}];
       if (m.metric == "throughput") slot.first = m.summary->best;
       if (m.metric == "weight_bandwidth") slot.second = m.summary->best;
-    } else if (m.probe.ends_with(".gemm") && m.params.contains("n")) {
+    } else if (role == Role::gemm && m.params.contains("n")) {
       const double n = m.params.value("n", 0.0);
       const double bytes = m.variant.starts_with("fp32") ? 4 : m.variant.starts_with("int8") ? 1 : 2;
       // Three n x n operands moved once: the intensity a perfectly blocked product reaches.
       out.push_back({chip, fmt::format("{} {} n={:.0f}", m.probe, m.variant, n), 2.0 * n / (3.0 * bytes), m.summary->best});
-    } else if (m.probe == "model.decode") {
+    } else if (role == Role::forward_pass) {
       // A step does 2 P operations per token and reads the weights and the KV cache once.
       const double bytes = m.params.value("weight_bytes", 0.0) + m.params.value("kv_bytes", 0.0);
       try {

@@ -15,6 +15,7 @@
 #include <fmt/format.h>
 #include <sqlite3.h>
 
+#include "values/device_id.hpp"
 #include "values/error.hpp"
 #include "store/rows.hpp"
 #include "store/schema.hpp"
@@ -40,6 +41,15 @@ void ensure_parent_directory(const std::string& path) {
   if (ec) throw Error(fmt::format("cannot create directory {} for the database: {}", parent.string(), ec.message()));
 }
 
+// The key a device row is named by, as probes name it (DeviceId: "cpu", "gpu:0", ...),
+// from its kind and ordinal at `column` and the next.
+std::string device_key(Statement& s, int column) {
+  DeviceInfo info;
+  info.kind = s.text(column);
+  info.ordinal = int(s.integer(column + 1));
+  return DeviceId::of(info).key();
+}
+
 Measurement read_measurement_row(Statement& s) {
   Measurement m;
   m.probe = s.text(1);
@@ -55,8 +65,8 @@ Measurement read_measurement_row(Statement& s) {
   if (!s.is_null(11)) {
     m.summary = Summary{s.real(11), s.real(12), s.real(13), s.real(14), s.real(15), s.real(16), s.real(17)};
   }
-  m.device = s.text(18);
-  m.supported = s.integer(19) != 0;
+  m.device = device_key(s, 18);
+  m.supported = s.integer(20) != 0;
   return m;
 }
 
@@ -356,8 +366,7 @@ std::vector<Measurement> Store::measurements(std::int64_t run_id) {
   Statement& s = db_->prepare(
       "SELECT m.id, m.probe, m.probe_version, m.variant, m.metric, m.unit, m.higher_is_better, m.convention, "
       "m.params, m.valid, m.validation, m.best, m.median, m.min, m.max, m.mean, m.stddev, m.cv, "
-      // Devices are named as probes name them: "cpu", "gpu:0", ...
-      "CASE WHEN d.kind = 'cpu' THEN d.kind ELSE d.kind || ':' || d.ordinal END, m.supported "
+      "d.kind, d.ordinal, m.supported "
       "FROM measurements m JOIN devices d ON d.id = m.device_id WHERE m.run_id = ?1 ORDER BY m.id");
   s.bind(1, run_id);
   while (s.step()) rows.emplace_back(s.integer(0), read_measurement_row(s));
@@ -375,12 +384,13 @@ std::vector<Measurement> Store::measurements(std::int64_t run_id) {
 std::vector<FitRecord> Store::fits(std::int64_t run_id) {
   std::vector<FitRecord> out;
   Statement& s = db_->prepare(
-      "SELECT f.run_id, CASE WHEN d.kind = 'cpu' THEN d.kind ELSE d.kind || ':' || d.ordinal END, f.probe, f.variant, "
+      "SELECT f.run_id, d.kind, d.ordinal, f.probe, f.variant, "
       "f.kind, f.result FROM fits f JOIN devices d ON d.id = f.device_id "
       "WHERE f.run_id = ?1 ORDER BY f.id");
   s.bind(1, run_id);
   while (s.step())
-    out.push_back({s.integer(0), s.text(1), s.text(2), s.text(3), s.text(4), stored_json(s.text(5), "result", "fit of run", run_id)});
+    out.push_back({s.integer(0), device_key(s, 1), s.text(3), s.text(4), s.text(5),
+                   stored_json(s.text(6), "result", "fit of run", run_id)});
   return out;
 }
 

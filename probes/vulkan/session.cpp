@@ -5,10 +5,11 @@
 #include <fmt/format.h>
 
 #include "kernels/vulkan/shaders.hpp"
+#include "values/device_id.hpp"
 
 namespace roofaudit::gpu {
 
-std::string Session::device_key() const { return fmt::format("gpu:{}", device->description().index); }
+std::string Session::device_key() const { return DeviceId{Backend::vulkan, device->description().index, {}}.key(); }
 
 DeviceInfo Session::device_info() const {
   const auto& d = device->description();

@@ -193,7 +193,7 @@ TEST_F(LocalChip, JsonRoundTripKeepsEveryFigure) {
 }
 
 TEST_F(LocalChip, ForwardPassChecksPredictEveryModelDecodePoint) {
-  const auto checks = check_predictions(chip, view.measurements);
+  const auto checks = check_predictions(chip, view.measurements, probe_roles());
   int model_points = 0;
   for (const auto& m : view.measurements) model_points += m.probe == "model.decode" && m.valid;
   ASSERT_EQ(int(checks.size()), model_points);
