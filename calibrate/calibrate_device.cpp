@@ -449,6 +449,7 @@ std::vector<DecodeKnee> device_decode_knees(const ChipSpec* with, const LocalDev
         "{}), so its knee is the kernel's; the machine's knee is near the roofline's B* = {:.0f}",
         l->second.second, *dt == Dtype::int8 ? "OP/s" : "FLOP/s", l->second.first, share, dtype_name(*dt), ceiling,
         peak_probe(chip, *dt, "peak"), ceiling * k.bytes_per_weight / (2 * chip.memory_bytes_per_s));
+    k.peak_ops = ceiling;
     k.roofline_knee = ceiling * k.bytes_per_weight / (2 * chip.memory_bytes_per_s);
   }
   return knees;

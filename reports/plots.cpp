@@ -139,7 +139,10 @@ class RooflinePlot {
     for (const auto& l : c.memory_levels) {
       const std::string col = kPalette[colour_++ % 12];
       out += roof(l.bytes_per_s, top_peak, "roof", col);
-      legend_entry(col, "roof", fmt::format("{} {} {}", c.name, l.level, format_value(l.bytes_per_s, "B/s")));
+      const auto p = c.provenance.find("bandwidth." + l.level);
+      const bool kernel = p != c.provenance.end() && p->second.kind == "kernel";
+      legend_entry(col, "roof", fmt::format("{} {} {}{}", c.name, l.level, format_value(l.bytes_per_s, "B/s"),
+                                            kernel ? " (the kernel's)" : ""));
     }
     int nth = 0;
     for (const auto& [d, v] : c.peak_ops_per_s) {

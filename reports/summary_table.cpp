@@ -182,6 +182,7 @@ void render_decode(std::string& out, const std::string& probe, const std::vector
                               *k.roofline_knee, *k.peak_ops * 1e-9, k.variant == "int8" ? "GOP/s" : "GFLOP/s",
                               k.bytes_per_weight, *k.memory_bandwidth * 1e-9, k.fit.knee_batch / *k.roofline_knee);
     out += fmt::format("  knee {}: {}; {}\n", k.variant, measured, predicted);
+    if (!k.bound.empty()) out += fmt::format("  knee {}: {}\n", k.variant, k.bound);
     if (k.batch1_fraction)
       out += fmt::format("  B=1 {}: weights stream at {:.3g} GB/s, {:.0f}% of this run's DRAM read bandwidth ({:.3g} GB/s; "
                          "target 90%)\n",
