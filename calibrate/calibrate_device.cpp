@@ -314,13 +314,20 @@ void capacity(const Step& s, ChipSpec& c) {
   c.provenance["memory"] = {"measured", d.memory_source};
 }
 
-// A GPU's link to its host: the host-link role's copies each way, the slower.
+// A GPU's link to its host: the host-link role's copies each way, the slower. A copy
+// faster than the link's signalling rate cannot have happened as counted: it is left out.
 void host_link(const Step& s, ChipSpec& c) {
   const auto& [run, family, d, ms, fits, roles] = s;
   double h2d = 0, d2h = 0;
   std::string probe;
+  const double limit = d.facts ? d.facts->host_link_bytes_per_s : 0;
+  int impossible = 0;
   for (const auto& m : ms) {
     if (!s.takes(m, Role::host_link)) continue;
+    if (limit > 0 && m.summary->best > limit) {
+      ++impossible;
+      continue;
+    }
     if (m.variant == "h2d_copy") h2d = std::max(h2d, m.summary->best);
     if (m.variant == "d2h_copy") d2h = std::max(d2h, m.summary->best);
     probe = m.probe;
@@ -331,6 +338,10 @@ void host_link(const Step& s, ChipSpec& c) {
     c.provenance["link"] = {"measured", fmt::format("{}, {} h2d_copy / d2h_copy, the slower way (host "
                                                     "link; a single-GPU machine reaches other chips through it)",
                                                     run, probe)};
+    if (impossible > 0)
+      c.provenance["link"].source += fmt::format("; {} figure{} above the link's {:.1f} GB/s ({}) left out as impossible",
+                                                 impossible, impossible == 1 ? "" : "s", limit / 1e9,
+                                                 d.facts->host_link_source);
   }
 }
 

@@ -30,10 +30,12 @@ DeviceFacts facts_of(const nlohmann::json& e, std::string matched_by) {
   f.l2_bytes = e.value("l2_bytes", 0.0);
   f.purchase_usd = e.value("purchase_usd", 0.0);
   f.board_watts = e.value("board_watts", 0.0);
+  f.host_link_bytes_per_s = e.value("host_link_bytes_per_s", 0.0);
   const auto& s = e.at("sources");
   f.l2_source = s.value("l2", std::string());
   f.price_source = s.value("price", std::string());
   f.power_source = s.value("power", std::string());
+  f.host_link_source = s.value("host_link", std::string());
   f.matched_by = std::move(matched_by);
   return f;
 }

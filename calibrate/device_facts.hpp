@@ -16,7 +16,8 @@ struct DeviceFacts {
   double l2_bytes = 0;       // 0: not known
   double purchase_usd = 0;   // 0: not known
   double board_watts = 0;    // 0: not known
-  std::string l2_source, price_source, power_source;
+  double host_link_bytes_per_s = 0;  // the host link's signalling limit per direction (0: not known)
+  std::string l2_source, price_source, power_source, host_link_source;
   std::string matched_by;    // "PCI id 10de:2335", "name 'H200'"
 };
 
