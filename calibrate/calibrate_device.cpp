@@ -10,6 +10,7 @@
 
 #include <fmt/format.h>
 
+#include "calibrate/calibration_steps.hpp"
 #include "calibrate/local_chip.hpp"
 #include "calibrate/memory_levels.hpp"
 #include "calibrate/plateaus.hpp"
@@ -25,63 +26,8 @@ bool LocalDevice::measured_by(const std::string& key) const {
 // The steps that turn one device's measurements into a chip, one figure (or family of
 // figures) each, in the order calibrate_device runs them: later steps read what earlier
 // ones set (the decode curve needs the peaks and the bandwidth efficiencies).
+namespace steps {
 namespace {
-
-// A probe variant's dtype on the serving model's scale; nothing for fp64 and the like.
-std::optional<Dtype> variant_dtype(const std::string& variant) {
-  const std::string base = variant.substr(0, variant.find('_'));
-  for (Dtype d : {Dtype::fp32, Dtype::bf16, Dtype::fp16, Dtype::fp8, Dtype::int8})
-    if (dtype_name(d) == base) return d;
-  return std::nullopt;
-}
-
-// The best validated figure of a role for one precision, and what reached it.
-struct Candidate {
-  double value = 0;
-  std::string probe;
-  std::string how;  // "cpu.peak fp32 (instruction)": probe, variant, library or instruction
-};
-
-struct Step {
-  std::string run;     // "run N", as provenance cites it
-  std::string family;  // the device key's prefix ("cpu", "gpu"), for what to run
-  const LocalDevice& device;
-  const std::vector<Measurement>& measurements;
-  const std::vector<store::FitRecord>& fits;
-  const RoleMap& roles;
-
-  bool takes(const Measurement& m, Role role) const {
-    return m.valid && m.summary && device.measured_by(m.device) && role_of(roles, m.probe) == role;
-  }
-};
-
-// The best valid figure per dtype of one role on the device, with the candidate it came from.
-std::map<Dtype, Candidate> best_by_dtype(const Step& s, Role role, const std::string& metric) {
-  std::map<Dtype, Candidate> out;
-  for (const auto& m : s.measurements) {
-    if (!s.takes(m, role) || m.metric != metric) continue;
-    const auto d = variant_dtype(m.variant);
-    if (!d) continue;
-    auto& slot = out[*d];
-    // Named by what reached it: the library or the instruction sequence.
-    std::string how = m.probe + " " + m.variant;
-    for (const char* key : {"library", "instruction"})
-      if (m.params.contains(key) && m.params[key].is_string()) how += " (" + m.params[key].get<std::string>() + ")";
-    if (m.summary->best > slot.value) slot = {m.summary->best, m.probe, how};
-  }
-  return out;
-}
-
-// The probe that gave the chip's peak for a dtype (its provenance names it first).
-std::string peak_probe(const ChipSpec& c, Dtype d, const std::string& fallback) {
-  const auto it = c.provenance.find("flops." + dtype_name(d));
-  if (it == c.provenance.end()) return fallback;
-  const std::string& src = it->second.source;
-  const auto comma = src.find(", ");
-  if (comma == std::string::npos) return fallback;
-  const auto end = src.find(' ', comma + 2);
-  return src.substr(comma + 2, end == std::string::npos ? std::string::npos : end - comma - 2);
-}
 
 // Memory: a CPU's read curve's plateaus per level (the last is what decode streams from);
 // a GPU's levels from its own facts (L2 size) and its sweep's largest working sets.
@@ -132,11 +78,6 @@ void memory_levels(const Step& s, ChipSpec& c) {
                       : fmt::format("{}, {} read, largest working sets measured ({}): the sweep did not "
                                     "reach device memory, so this is an upper bound",
                                     run, probe, memory.level)};
-}
-
-bool reaches_device_memory(const ChipSpec& c) {
-  return !c.memory_levels.empty() &&
-         (c.memory_levels.back().level == "DRAM" || c.memory_levels.back().level == "device memory");
 }
 
 // Peak per dtype from the device's peak probes, the matrix units included.
@@ -206,83 +147,6 @@ void gemm(const Step& s, ChipSpec& c) {
   }
 }
 
-// The largest batch of each decode-sweep variant: (batch, rate).
-std::map<std::string, std::pair<double, double>> largest_batches(const Step& s) {
-  std::map<std::string, std::pair<double, double>> largest;
-  for (const auto& m : s.measurements) {
-    if (!s.takes(m, Role::decode_sweep) || m.metric != "throughput") continue;
-    const double batch = m.params.value("batch", 0.0);
-    if (batch > largest[m.probe + "|" + m.device + "|" + m.variant].first)
-      largest[m.probe + "|" + m.device + "|" + m.variant] = {batch, m.summary->best};
-  }
-  return largest;
-}
-
-// Decode efficiency per weight dtype from the decode sweep's knees: B = 1's weight
-// bandwidth over memory bandwidth, and the largest batch's rate over peak, unless the
-// kernel is the limit there.
-void decode_efficiencies(const Step& s, ChipSpec& c) {
-  const auto& [run, family, d, ms, fits, roles] = s;
-  const auto largest = largest_batches(s);
-  for (const auto& k : device_decode_knees(&c, d, ms, roles)) {
-    const auto dt = variant_dtype(k.variant);
-    const double fraction = k.batch1_fraction.value_or(0.0);
-    if (!dt || !(fraction > 0)) continue;
-    std::vector<Dtype> targets = {*dt};
-    if (*dt == Dtype::fp16 && !c.efficiency.bandwidth_by_dtype.count(Dtype::bf16)) targets.push_back(Dtype::bf16);
-    for (Dtype t : targets) {
-      c.efficiency.bandwidth_by_dtype[t] = std::min(1.0, fraction);
-      c.provenance["efficiency.bandwidth." + dtype_name(t)] = {
-          "measured", fmt::format("{}, {} {} at B = 1 over the memory bandwidth", run, k.probe, k.variant)};
-      if (!k.bound.empty()) {
-        c.provenance["efficiency.matmul." + dtype_name(t)] = {"assumed", "1.0 of the measured peak: " + k.bound};
-        c.provenance["knee." + dtype_name(t)] = {
-            "kernel", fmt::format("{}, {} {}: B* = {:.1f}; {}", run, k.probe, k.variant, k.fit.knee_batch, k.bound)};
-        continue;
-      }
-      if (const auto l = largest.find(k.probe + "|" + k.device + "|" + k.variant);
-          l != largest.end() && c.peak_ops_per_s.count(*dt)) {
-        c.efficiency.matmul_by_dtype[t] = std::min(1.0, l->second.second / c.peak_ops_per_s[*dt]);
-        c.provenance["efficiency.matmul." + dtype_name(t)] = {
-            "measured", fmt::format("{}, {} {} at B = {:.0f} over {}", run, k.probe, k.variant, l->second.first,
-                                    peak_probe(c, *dt, family + ".peak"))};
-      }
-      c.provenance["knee." + dtype_name(t)] = {
-          "measured", fmt::format("{}, {} {}: B* = {:.1f}", run, k.probe, k.variant, k.fit.knee_batch)};
-    }
-  }
-}
-
-// The decode sweep's measured shape between its ends (not where its kernel is the limit).
-void decode_curve(const Step& s, ChipSpec& c) {
-  const auto& [run, family, d, ms, fits, roles] = s;
-  // The sweep's shape between its ends: measured step over the roofline's max(t_flops, t_param)
-  // with the efficiencies just found, per batch.
-  std::string probe = family + ".decode";
-  for (const auto& m : ms) {
-    if (!s.takes(m, Role::decode_sweep) || m.metric != "step_time") continue;
-    const auto dt = variant_dtype(m.variant);
-    if (!dt || !c.efficiency.bandwidth_by_dtype.count(*dt) || !c.peak_ops_per_s.count(*dt)) continue;
-    if (c.provenance.count("knee." + dtype_name(*dt)) && c.provenance["knee." + dtype_name(*dt)].kind == "kernel") continue;
-    const double batch = m.params.value("batch", 0.0), bytes = m.params.value("weight_bytes", 0.0);
-    const double ops = 2.0 * batch * m.params.value("rows", 0.0) * m.params.value("k", 0.0);
-    if (!(batch >= 1) || !(bytes > 0) || !(ops > 0)) continue;
-    probe = m.probe;
-    const double t_param = bytes / (c.memory_bytes_per_s * c.efficiency.bandwidth_by_dtype[*dt]);
-    const double mm = c.efficiency.matmul_by_dtype.count(*dt) ? c.efficiency.matmul_by_dtype[*dt] : 1.0;
-    const double t_flops = ops / (c.peak_ops_per_s[*dt] * mm);
-    std::vector<Dtype> targets = {*dt};
-    if (*dt == Dtype::fp16 && !c.efficiency.decode_curve.count(Dtype::bf16)) targets.push_back(Dtype::bf16);
-    for (Dtype t : targets) c.efficiency.decode_curve[t].push_back({batch, m.summary->best / std::max(t_param, t_flops)});
-  }
-  for (auto& [dt, curve] : c.efficiency.decode_curve) {
-    std::sort(curve.begin(), curve.end());
-    c.provenance["efficiency.decode_curve." + dtype_name(dt)] = {
-        "measured", fmt::format("{}, {} {} step times over the roofline's, B = {:.0f}..{:.0f}", run, probe,
-                                dtype_name(dt), curve.front().first, curve.back().first)};
-  }
-}
-
 // Attention's KV read rate; the efficiencies' fallbacks where a probe did not run.
 void attention(const Step& s, ChipSpec& c) {
   const auto& [run, family, d, ms, fits, roles] = s;
@@ -314,97 +178,6 @@ void capacity(const Step& s, ChipSpec& c) {
   c.provenance["memory"] = {"measured", d.memory_source};
 }
 
-// A GPU's link to its host: the host-link role's copies each way, the slower. A copy
-// faster than the link's signalling rate cannot have happened as counted: it is left out.
-void host_link(const Step& s, ChipSpec& c) {
-  const auto& [run, family, d, ms, fits, roles] = s;
-  double h2d = 0, d2h = 0;
-  std::string probe;
-  const double limit = d.facts ? d.facts->host_link_bytes_per_s : 0;
-  int impossible = 0;
-  for (const auto& m : ms) {
-    if (!s.takes(m, Role::host_link)) continue;
-    if (limit > 0 && m.summary->best > limit) {
-      ++impossible;
-      continue;
-    }
-    if (m.variant == "h2d_copy") h2d = std::max(h2d, m.summary->best);
-    if (m.variant == "d2h_copy") d2h = std::max(d2h, m.summary->best);
-    probe = m.probe;
-  }
-  if (h2d > 0 && d2h > 0) {
-    c.link_bytes_per_s = std::min(h2d, d2h);
-    c.link_topology = "network";  // full duplex: a ring collective uses both ways
-    c.provenance["link"] = {"measured", fmt::format("{}, {} h2d_copy / d2h_copy, the slower way (host "
-                                                    "link; a single-GPU machine reaches other chips through it)",
-                                                    run, probe)};
-    if (impossible > 0)
-      c.provenance["link"].source += fmt::format("; {} figure{} above the link's {:.1f} GB/s ({}) left out as impossible",
-                                                 impossible, impossible == 1 ? "" : "s", limit / 1e9,
-                                                 d.facts->host_link_source);
-  }
-}
-
-// The link between machines: the network-link role's collectives over two hosts or more.
-void network_link(const Step& s, ChipSpec& c) {
-  const auto& [run, family, d, ms, fits, roles] = s;
-  // Per message size the slower of all-gather and reduce-scatter bus bandwidth (the
-  // tensor-parallel term's pattern); the link's rate is the best size's (the beta of
-  // alpha + bytes / beta: at small sizes latency dominates, and the latency is its own
-  // figure). A GPU's chips reach the network through the host link, so the slower of the
-  // two counts (the host link as a collective sees it: both ways). The figure is the
-  // collective's own. A fleet's links belong to every device of the node.
-  std::map<double, std::map<std::string, double>> by_size;  // bytes -> variant -> busbw
-  int nodes = 0;
-  std::string probe;
-  for (const auto& m : ms) {
-    if (role_of(roles, m.probe) != Role::network_link || m.metric != "bus_bandwidth" || !m.valid || !m.summary) continue;
-    if (m.params.value("nodes", 1) < 2 || (m.variant != "allgather" && m.variant != "reduce_scatter")) continue;
-    by_size[m.params.value("bytes", 0.0)][m.variant] = m.summary->median;
-    nodes = std::max(nodes, m.params.value("nodes", 1));
-    probe = m.probe;
-  }
-  double network = 0, at_bytes = 0;
-  for (const auto& [bytes, v] : by_size)
-    if (v.size() == 2 && std::min(v.at("allgather"), v.at("reduce_scatter")) > network) {
-      network = std::min(v.at("allgather"), v.at("reduce_scatter"));
-      at_bytes = bytes;
-    }
-  if (network > 0) {
-    const std::string source = fmt::format(
-        "{}, {} all-gather / reduce-scatter bus bandwidth over {} hosts, the slower of the two at {}, the best size", run,
-        probe, nodes,
-        at_bytes >= 1048576 ? fmt::format("{:.0f} MiB", at_bytes / 1048576) : fmt::format("{:.0f} KiB", at_bytes / 1024));
-    if (c.link_bytes_per_s <= 0 || network < 2 * c.link_bytes_per_s) {
-      c.provenance["link"] = {"measured", c.link_bytes_per_s > 0 ? source + " (slower than the host link)" : source};
-      c.link_bytes_per_s = network;
-      c.link_topology = "collective";
-    }
-  }
-}
-
-// The link's latency (the fleet's ping-pong), and the assumed link where none was measured.
-void link_latency(const Step& s, ChipSpec& c) {
-  const auto& [run, family, d, ms, fits, roles] = s;
-  // The fleet's 8-byte ping-pong between two hosts.
-  for (const auto& m : ms)
-    if (role_of(roles, m.probe) == Role::network_link && m.variant == "p2p_latency" && m.valid && m.summary &&
-        m.params.value("bytes", 0) == 8 && !m.params.value("same_host", true) &&
-        (c.link_latency_s == 0 || m.summary->median > c.link_latency_s)) {
-      c.link_latency_s = m.summary->median;
-      c.provenance["link_latency"] = {"measured", fmt::format("{}, {} 8-byte ping-pong with rank {} on {}, one way "
-                                                              "(the slowest peer)",
-                                                              run, m.probe, m.params.value("peer_rank", 0),
-                                                              m.params.value("peer_host", std::string("?")))};
-    }
-  if (c.link_bytes_per_s <= 0) {
-    c.link_bytes_per_s = kAssumedNetworkBytesPerS;
-    c.link_topology = "network";
-    c.provenance["link"] = {"assumed", "100 Gb/s Ethernet between machines (12.5 GB/s per direction, both ways in a "
-                                       "ring collective; not measured)"};
-  }
-}
-
 // The fixed cost per layer, fitted on the forward pass.
 void layer_overhead(const Step& s, ChipSpec& c) {
   const auto& [run, family, d, ms, fits, roles] = s;
@@ -433,41 +206,11 @@ void layer_overhead(const Step& s, ChipSpec& c) {
 }
 
 }  // namespace
-
-std::vector<DecodeKnee> device_decode_knees(const ChipSpec* with, const LocalDevice& d,
-                                            const std::vector<Measurement>& measurements, const RoleMap& roles) {
-  std::vector<Measurement> mine;
-  std::map<std::string, double> memory;
-  for (const auto& m : measurements)
-    if (d.measured_by(m.device)) {
-      mine.push_back(m);
-      if (with && reaches_device_memory(*with)) memory[m.device] = with->memory_bytes_per_s;
-    }
-  auto knees = fit_decode_knees(mine, memory, roles);
-  if (!with || memory.empty()) return knees;
-  const ChipSpec& chip = *with;
-  const std::vector<store::FitRecord> no_fits;
-  const Step s{"", "", d, mine, no_fits, roles};
-  const auto largest = largest_batches(s);
-  for (auto& k : knees) {
-    const auto dt = variant_dtype(k.variant);
-    const auto l = largest.find(k.probe + "|" + k.device + "|" + k.variant);
-    if (!dt || l == largest.end() || !chip.peak_ops_per_s.count(*dt)) continue;
-    const double ceiling = chip.peak_ops_per_s.at(*dt), share = l->second.second / ceiling;
-    if (share >= kKernelBoundShare) continue;
-    k.bound = fmt::format(
-        "kernel-bound: the decode kernel reaches {:.3g} {} at B = {:.0f}, {:.3f} of the device's measured {} peak ({:.3g}, "
-        "{}), so its knee is the kernel's; the machine's knee is near the roofline's B* = {:.0f}",
-        l->second.second, *dt == Dtype::int8 ? "OP/s" : "FLOP/s", l->second.first, share, dtype_name(*dt), ceiling,
-        peak_probe(chip, *dt, "peak"), ceiling * k.bytes_per_weight / (2 * chip.memory_bytes_per_s));
-    k.peak_ops = ceiling;
-    k.roofline_knee = ceiling * k.bytes_per_weight / (2 * chip.memory_bytes_per_s);
-  }
-  return knees;
-}
+}  // namespace steps
 
 ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::vector<Measurement>& ms,
                           const std::vector<store::FitRecord>& fits, const RoleMap& roles, const LocalPrice& price) {
+  using namespace steps;
   const Step step{fmt::format("run {}", run_id), d.device.substr(0, d.device.find(':')), d, ms, fits, roles};
   ChipSpec c;
   c.name = local_chip_name(d.device);

@@ -1,3 +1,4 @@
+// The device catalogue of GPU boards, matched to a measured device by PCI id, else by name.
 #include "calibrate/device_facts.hpp"
 
 #include <algorithm>

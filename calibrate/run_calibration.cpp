@@ -1,3 +1,4 @@
+// A run's devices as chips (one per physical device, current or fitted again), and the fits a finished run stores.
 #include "calibrate/run_calibration.hpp"
 
 #include <algorithm>

@@ -1,0 +1,64 @@
+// The helpers calibrate_device's steps share.
+#include "calibrate/calibration_steps.hpp"
+
+#include <fmt/format.h>
+
+#include "calibrate/serving.hpp"
+
+namespace roofaudit::calibrate::steps {
+
+// A probe variant's dtype on the serving model's scale; nothing for fp64 and the like.
+std::optional<Dtype> variant_dtype(const std::string& variant) {
+  const std::string base = variant.substr(0, variant.find('_'));
+  for (Dtype d : {Dtype::fp32, Dtype::bf16, Dtype::fp16, Dtype::fp8, Dtype::int8})
+    if (dtype_name(d) == base) return d;
+  return std::nullopt;
+}
+
+// The best valid figure per dtype of one role on the device, with the candidate it came from.
+std::map<Dtype, Candidate> best_by_dtype(const Step& s, Role role, const std::string& metric) {
+  std::map<Dtype, Candidate> out;
+  for (const auto& m : s.measurements) {
+    if (!s.takes(m, role) || m.metric != metric) continue;
+    const auto d = variant_dtype(m.variant);
+    if (!d) continue;
+    auto& slot = out[*d];
+    // Named by what reached it: the library or the instruction sequence.
+    std::string how = m.probe + " " + m.variant;
+    for (const char* key : {"library", "instruction"})
+      if (m.params.contains(key) && m.params[key].is_string()) how += " (" + m.params[key].get<std::string>() + ")";
+    if (m.summary->best > slot.value) slot = {m.summary->best, m.probe, how};
+  }
+  return out;
+}
+
+// The probe that gave the chip's peak for a dtype (its provenance names it first).
+std::string peak_probe(const ChipSpec& c, Dtype d, const std::string& fallback) {
+  const auto it = c.provenance.find("flops." + dtype_name(d));
+  if (it == c.provenance.end()) return fallback;
+  const std::string& src = it->second.source;
+  const auto comma = src.find(", ");
+  if (comma == std::string::npos) return fallback;
+  const auto end = src.find(' ', comma + 2);
+  return src.substr(comma + 2, end == std::string::npos ? std::string::npos : end - comma - 2);
+}
+
+bool reaches_device_memory(const ChipSpec& c) {
+  return !c.memory_levels.empty() &&
+         (c.memory_levels.back().level == "DRAM" || c.memory_levels.back().level == "device memory");
+}
+
+// The largest batch of each decode-sweep variant: (batch, rate).
+std::map<std::string, std::pair<double, double>> largest_batches(const Step& s) {
+  std::map<std::string, std::pair<double, double>> largest;
+  for (const auto& m : s.measurements) {
+    if (!s.takes(m, Role::decode_sweep) || m.metric != "throughput") continue;
+    const double batch = m.params.value("batch", 0.0);
+    if (batch > largest[m.probe + "|" + m.device + "|" + m.variant].first)
+      largest[m.probe + "|" + m.device + "|" + m.variant] = {batch, m.summary->best};
+  }
+  return largest;
+}
+
+
+}  // namespace roofaudit::calibrate::steps
