@@ -1,6 +1,7 @@
 #include "store/owner.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -87,12 +88,18 @@ constexpr off_t kRunLockBase = off_t(0x40100000);
 // One descriptor per (database path, purpose), opened once and never closed (see the
 // header): the holder's and the prober's are apart, because a descriptor does not see
 // its own open-file-description locks as conflicts.
+// A file replaced at the same path (deleted and created again) gets a descriptor of its
+// own; the old one stays open, as above.
 int lock_fd(const std::string& path, bool holder) {
   static std::mutex mutex;
   static std::map<std::pair<std::string, bool>, int> fds;
   const std::lock_guard<std::mutex> guard(mutex);
+  struct stat now {};
+  if (::stat(path.c_str(), &now) != 0) return -1;
   const auto it = fds.find({path, holder});
-  if (it != fds.end()) return it->second;
+  struct stat held {};
+  if (it != fds.end() && ::fstat(it->second, &held) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino)
+    return it->second;
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd >= 0) fds[{path, holder}] = fd;
   return fd;
