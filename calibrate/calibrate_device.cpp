@@ -208,6 +208,22 @@ void layer_overhead(const Step& s, ChipSpec& c) {
 }  // namespace
 }  // namespace steps
 
+std::vector<CompetingCandidates> competing_candidates(const LocalDevice& d, const std::vector<Measurement>& ms,
+                                                      const RoleMap& roles) {
+  const std::vector<store::FitRecord> no_fits;
+  const steps::Step step{"", "", d, ms, no_fits, roles};
+  std::vector<CompetingCandidates> out;
+  for (const auto& [role, metric] : {std::pair{Role::peak, "peak"}, std::pair{Role::gemm, "gemm"}})
+    for (const auto& [dtype, by_probe] : steps::best_by_dtype_and_probe(step, role, metric)) {
+      if (by_probe.size() < 2) continue;
+      CompetingCandidates c{role, dtype, {}};
+      for (const auto& [probe, candidate] : by_probe) c.by_probe.emplace_back(candidate.how, candidate.value);
+      std::sort(c.by_probe.begin(), c.by_probe.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+      out.push_back(std::move(c));
+    }
+  return out;
+}
+
 ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::vector<Measurement>& ms,
                           const std::vector<store::FitRecord>& fits, const RoleMap& roles, const LocalPrice& price) {
   using namespace steps;

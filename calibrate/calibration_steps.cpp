@@ -15,20 +15,28 @@ std::optional<Dtype> variant_dtype(const std::string& variant) {
   return std::nullopt;
 }
 
-// The best valid figure per dtype of one role on the device, with the candidate it came from.
-std::map<Dtype, Candidate> best_by_dtype(const Step& s, Role role, const std::string& metric) {
-  std::map<Dtype, Candidate> out;
+std::map<Dtype, std::map<std::string, Candidate>> best_by_dtype_and_probe(const Step& s, Role role,
+                                                                          const std::string& metric) {
+  std::map<Dtype, std::map<std::string, Candidate>> out;
   for (const auto& m : s.measurements) {
     if (!s.takes(m, role) || m.metric != metric) continue;
     const auto d = variant_dtype(m.variant);
     if (!d) continue;
-    auto& slot = out[*d];
+    auto& slot = out[*d][m.probe];
     // Named by what reached it: the library or the instruction sequence.
     std::string how = m.probe + " " + m.variant;
     for (const char* key : {"library", "instruction"})
       if (m.params.contains(key) && m.params[key].is_string()) how += " (" + m.params[key].get<std::string>() + ")";
     if (m.summary->best > slot.value) slot = {m.summary->best, m.probe, how};
   }
+  return out;
+}
+
+std::map<Dtype, Candidate> best_by_dtype(const Step& s, Role role, const std::string& metric) {
+  std::map<Dtype, Candidate> out;
+  for (const auto& [d, by_probe] : best_by_dtype_and_probe(s, role, metric))
+    for (const auto& [probe, c] : by_probe)
+      if (c.value > out[d].value) out[d] = c;
   return out;
 }
 

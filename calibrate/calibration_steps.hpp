@@ -36,6 +36,9 @@ struct Step {
 std::optional<Dtype> variant_dtype(const std::string& variant);
 // The best valid figure per dtype of one role on the device, with the candidate it came from.
 std::map<Dtype, Candidate> best_by_dtype(const Step& s, Role role, const std::string& metric);
+// The same, per probe: where two probes (two backends' views, say) compete for a figure.
+std::map<Dtype, std::map<std::string, Candidate>> best_by_dtype_and_probe(const Step& s, Role role,
+                                                                          const std::string& metric);
 // The probe that gave the chip's peak for a dtype (its provenance names it first).
 std::string peak_probe(const ChipSpec& c, Dtype d, const std::string& fallback);
 // The chip's last memory level is device memory (DRAM, or a GPU's device memory).

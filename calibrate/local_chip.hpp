@@ -80,6 +80,16 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
 std::vector<DecodeKnee> device_decode_knees(const ChipSpec* chip, const LocalDevice& d,
                                             const std::vector<Measurement>& measurements, const RoleMap& roles);
 
+// Where two probes or more measured one role's figure for one precision on the device
+// (Vulkan's GEMM beside a vendor library's, say): each probe's best, the headline first.
+struct CompetingCandidates {
+  Role role = Role::none;
+  Dtype dtype = Dtype::fp32;
+  std::vector<std::pair<std::string, double>> by_probe;  // how it was reached, its best value
+};
+std::vector<CompetingCandidates> competing_candidates(const LocalDevice& d, const std::vector<Measurement>& measurements,
+                                                      const RoleMap& roles);
+
 // Sets the chip's price per hour from `price`, or from the stated default owned cost.
 void apply_local_price(ChipSpec& c, const LocalDevice& d, const LocalPrice& price);
 

@@ -112,6 +112,7 @@ std::vector<DeviceCalibration> calibrate_run(const store::RunView& view, const s
       c.checks = check_predictions(*c.chip, view.measurements, roles);
     }
     c.knees = device_decode_knees(c.chip ? &*c.chip : nullptr, c.device, view.measurements, roles);
+    c.candidates = competing_candidates(c.device, view.measurements, roles);
     out.push_back(std::move(c));
   }
   return out;

@@ -25,6 +25,7 @@ struct DeviceCalibration {
   std::string problem;
   std::vector<PredictionCheck> checks;  // model.decode against the prediction
   std::vector<DecodeKnee> knees;        // against the chip's device memory, kernel-bound ones flagged
+  std::vector<CompetingCandidates> candidates;  // figures two probes competed for
   bool stored = false;                  // read from the run's fits
 };
 

@@ -115,6 +115,7 @@ std::vector<reports::LocalSection> local_sections(store::Store& db, const report
     s.problem = c.problem;
     s.checks = c.checks;
     for (const auto& k : c.knees) s.knees.push_back({k.variant, k.fit.knee_batch, k.roofline_knee, k.bound});
+    s.candidates = c.candidates;
     out.push_back(std::move(s));
   }
   return out;

@@ -179,6 +179,18 @@ std::string knee_line(const LocalSection::Knee& k) {
                     : fmt::format("decode knee {}: measured B* = {:.1f}", k.variant, k.measured);
 }
 
+// "gemm fp16: cuda.gemm fp16 (cuBLASLt) 752 TFLOP/s, the headline; gpu.gemm fp16 31.5
+// TFLOP/s, 0.042 of it": what a user who deploys the other backend leaves behind.
+std::string candidates_line(const calibrate::CompetingCandidates& c) {
+  const char* unit = ops_unit(c.dtype);
+  std::string out = fmt::format("{} {}: {} {}, the headline", role_name(c.role), calibrate::dtype_name(c.dtype),
+                                c.by_probe.front().first, format_value(c.by_probe.front().second, unit));
+  for (std::size_t i = 1; i < c.by_probe.size(); ++i)
+    out += fmt::format("; {} {}, {:.3f} of it", c.by_probe[i].first, format_value(c.by_probe[i].second, unit),
+                       c.by_probe[i].second / c.by_probe.front().second);
+  return out;
+}
+
 std::vector<std::string> history_lines(const SeriesHistory& h) {
   std::vector<std::string> lines;
   for (const auto& m : h.metrics)
@@ -206,6 +218,7 @@ Document report_document(const AuditReport& r) {
     Section& ceilings = d.section(fmt::format("{}: {} - measured ceilings", s.chip->name, s.chip->display_name));
     ceilings.add(ceilings_table(*s.chip));
     for (const auto& k : s.knees) ceilings.add(Paragraph(knee_line(k)));
+    for (const auto& c : s.candidates) ceilings.add(Paragraph(candidates_line(c)));
     if (!s.checks.empty()) {
       Section& checks = d.section(fmt::format("{}: forward pass (model.decode) against the serving model", s.chip->name));
       checks.add(checks_table(s));
@@ -266,6 +279,7 @@ Document report_page(const AuditReport& r) {
       continue;
     }
     Section& local = d.section(s.chip->name + ": " + s.chip->display_name).add(ceilings_table(*s.chip));
+    for (const auto& c : s.candidates) local.add(Paragraph(candidates_line(c)));
     if (!s.checks.empty())
       local.add(Heading{"Forward pass against the serving model"}).add(checks_table(s)).add(Paragraph(check_summary(s)));
   }
@@ -320,6 +334,15 @@ nlohmann::json report_to_json(const AuditReport& r) {
     for (std::size_t i = 0; i < s.knees.size(); ++i)
       if (!s.knees[i].bound.empty()) knees[i]["kernel_bound"] = s.knees[i].bound;
     j["decode_knees"] = knees;
+    if (!s.candidates.empty()) {
+      nlohmann::json candidates = nlohmann::json::array();
+      for (const auto& c : s.candidates) {
+        nlohmann::json by = nlohmann::json::array();
+        for (const auto& [how, v] : c.by_probe) by.push_back({{"candidate", how}, {"value", v}});
+        candidates.push_back({{"role", role_name(c.role)}, {"dtype", calibrate::dtype_name(c.dtype)}, {"by_probe", by}});
+      }
+      j["competing_candidates"] = candidates;
+    }
     local.push_back(j);
   }
   nlohmann::json serving = nlohmann::json::array(), pareto = nlohmann::json::object(), points = nlohmann::json::array();

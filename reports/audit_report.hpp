@@ -36,6 +36,8 @@ struct LocalSection {
     std::string bound;  // non-empty: the kernel's knee, not the machine's, and why
   };
   std::vector<Knee> knees;
+  // Figures two probes competed for (two backends' views of one GPU): the headline first.
+  std::vector<calibrate::CompetingCandidates> candidates;
 };
 
 struct AuditReport {

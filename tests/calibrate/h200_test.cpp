@@ -58,6 +58,7 @@ TEST(H200, DeviceMemoryIsTheLargestWorkingSetsPlateauNotTheLaunchBoundMiddle) {
   const H200Run run;
   const auto c = run.gpu();
   ASSERT_TRUE(c.chip) << c.problem;
+  EXPECT_TRUE(c.candidates.empty()) << "one backend: nothing competes";
   ASSERT_TRUE(c.device.facts);
   EXPECT_EQ(c.device.facts->chip, "h200");
   const auto& levels = c.chip->memory_levels;
@@ -204,6 +205,13 @@ TEST(H200, TwoBackendsOfOneGpuCalibrateIntoOneChipWithTheBestCandidate) {
     EXPECT_NE(c.chip->provenance.at("matmul.fp16").source.find("cuda.gemm fp16 (cuBLASLt)"), std::string::npos);
     EXPECT_EQ(c.chip->provenance.at("efficiency.prefill_mfu").kind, "measured");
     EXPECT_EQ(c.chip->memory_bytes_per_s, run.gpu().chip->memory_bytes_per_s);
+    // Both backends' GEMMs stand side by side, the library's first.
+    ASSERT_EQ(c.candidates.size(), 1u);
+    EXPECT_EQ(c.candidates[0].role, Role::gemm);
+    EXPECT_EQ(c.candidates[0].dtype, Dtype::fp16);
+    ASSERT_EQ(c.candidates[0].by_probe.size(), 2u);
+    EXPECT_EQ(c.candidates[0].by_probe[0].first, "cuda.gemm fp16 (cuBLASLt)");
+    EXPECT_NEAR(c.candidates[0].by_probe[1].second / c.candidates[0].by_probe[0].second, 31.5 / 752, 0.001);
   }
   EXPECT_EQ(gpus, 1);
 }

@@ -103,6 +103,22 @@ TEST(Report, TextShowsCeilingsKneeChecksAndTheServingTable) {
   EXPECT_NE(text.find("run gpu.bandwidth"), std::string::npos);
 }
 
+// Where two probes competed for a figure (two backends of one GPU), the report shows each
+// beside the headline with its ratio, in text and JSON; a figure one probe measured, no line.
+TEST(Report, CompetingCandidatesStandBesideTheHeadline) {
+  auto r = fixture_report();
+  EXPECT_EQ(render_report_text(r).find("the headline"), std::string::npos);
+  r.local.front().candidates.push_back(
+      {Role::gemm, calibrate::Dtype::fp16, {{"cuda.gemm fp16 (cuBLASLt)", 752e12}, {"gpu.gemm fp16", 31.5e12}}});
+  const std::string text = render_report_text(r);
+  EXPECT_NE(text.find("gemm fp16: cuda.gemm fp16 (cuBLASLt) 752 TFLOP/s, the headline; gpu.gemm fp16 31.5 TFLOP/s, "
+                      "0.042 of it"),
+            std::string::npos)
+      << text;
+  const auto j = report_to_json(r);
+  EXPECT_EQ(j["local"][0]["competing_candidates"][0]["by_probe"][1]["value"].get<double>(), 31.5e12);
+}
+
 // Under objectives the report answers first: this machine's best configuration, beside
 // the cheapest catalogue chip that meets the same objectives.
 TEST(Report, OpensWithTheAnswerUnderTheObjectives) {
