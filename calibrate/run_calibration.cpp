@@ -81,8 +81,9 @@ std::vector<LocalDevice> physical_devices(const store::RunView& view, const std:
 
 std::string local_device_of(const std::string& chip_name) {
   if (chip_name == "local" || chip_name == "local:cpu") return "cpu";
-  if (chip_name.rfind("local:", 0) == 0) return chip_name.substr(6);
-  throw Error(fmt::format("'{}' is not a local chip (local, local:cpu, local:gpu:N)", chip_name));
+  if (chip_name.rfind("local:", 0) == 0)
+    if (const auto id = DeviceId::parse(chip_name.substr(6))) return id->key();
+  throw Error(fmt::format("'{}' is not a local chip (local, local:cpu, local:gpu:N, local:cuda:N)", chip_name));
 }
 
 std::vector<DeviceCalibration> calibrate_run(const store::RunView& view, const std::vector<DeviceInfo>& devices,
