@@ -70,6 +70,10 @@ std::int64_t latest_complete_run(store::Store& db) {
   const auto runs = db.runs();
   for (auto it = runs.rbegin(); it != runs.rend(); ++it)
     if (it->status == "complete") return it->id;
+  // An unfinished run still holds what it measured: say how to read it.
+  if (!runs.empty())
+    throw Error(fmt::format("no complete run in {}: run {} is {} (--run {} reads what it stored)", db.path(),
+                            runs.back().id, runs.back().status, runs.back().id));
   throw Error(fmt::format("no complete run in {}: run 'roofaudit run' first", db.path()));
 }
 

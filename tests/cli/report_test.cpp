@@ -161,6 +161,16 @@ TEST_F(Cli, H200RunReportsTheGpuItIs) {
   EXPECT_NEAR(e.at("step_time_s").get<double>(), 0.030, 0.0045) << p.out.substr(0, 400);
 }
 
+// A database whose only run was interrupted: report says which run holds what was stored,
+// and reads it when named.
+TEST_F(Cli, ReportOfAnInterruptedRunSaysHowToReadIt) {
+  std::filesystem::copy_file(std::string(ROOFAUDIT_TEST_DATA_DIR) + "/data/h200/quick-gpu-interrupted.db", db);
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report"}), "run 1 is interrupted (--run 1 reads what it stored)");
+  const auto r = roofaudit(dir, {"--db", db, "report", "--run", "1"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("interrupted at"), std::string::npos) << r.out.substr(0, 600);
+}
+
 // A CPU's owned price is a stated default: the answer line says the price is assumed.
 TEST_F(Cli, AnAssumedPriceIsSaidInTheAnswer) {
   const auto r = roofaudit(dir, run_args(db, {"--probes", "cpu.bandwidth,cpu.peak", "--quick"}));
