@@ -38,7 +38,7 @@ void decode_efficiencies(const Step& s, ChipSpec& c) {
         c.efficiency.matmul_by_dtype[t] = std::min(1.0, l->second.second / c.peak_ops_per_s[*dt]);
         c.provenance["efficiency.matmul." + dtype_name(t)] = {
             "measured", fmt::format("{}, {} {} at B = {:.0f} over {}", run, k.probe, k.variant, l->second.first,
-                                    peak_probe(c, *dt, family + ".peak"))};
+                                    peak_probe(s, *dt))};
       }
       c.provenance["knee." + dtype_name(t)] = {
           "measured", fmt::format("{}, {} {}: B* = {:.1f}", run, k.probe, k.variant, k.fit.knee_batch)};
@@ -91,7 +91,7 @@ std::vector<DecodeKnee> device_decode_knees(const ChipSpec* with, const LocalDev
   if (!with || memory.empty()) return knees;
   const ChipSpec& chip = *with;
   const std::vector<store::FitRecord> no_fits;
-  const steps::Step s{"", "", d, mine, no_fits, roles};
+  const steps::Step s{"", d.device.substr(0, d.device.find(':')), d, mine, no_fits, roles};
   const auto largest = steps::largest_batches(s);
   for (auto& k : knees) {
     const auto dt = steps::variant_dtype(k.variant);
@@ -103,7 +103,7 @@ std::vector<DecodeKnee> device_decode_knees(const ChipSpec* with, const LocalDev
         "kernel-bound: the decode kernel reaches {:.3g} {} at B = {:.0f}, {:.3f} of the device's measured {} peak ({:.3g}, "
         "{}), so its knee is the kernel's; the machine's knee is near the roofline's B* = {:.0f}",
         l->second.second, *dt == Dtype::int8 ? "OP/s" : "FLOP/s", l->second.first, share, dtype_name(*dt), ceiling,
-        steps::peak_probe(chip, *dt, "peak"), ceiling * k.bytes_per_weight / (2 * chip.memory_bytes_per_s));
+        steps::peak_probe(s, *dt), ceiling * k.bytes_per_weight / (2 * chip.memory_bytes_per_s));
     k.peak_ops = ceiling;
     k.roofline_knee = ceiling * k.bytes_per_weight / (2 * chip.memory_bytes_per_s);
   }

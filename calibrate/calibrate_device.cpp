@@ -135,13 +135,13 @@ void gemm(const Step& s, ChipSpec& c) {
           "assumed", fmt::format("{:.1f}: {}'s {} GEMM reaches {:.3f} of {}'s {} peak, kernel-bound (the kernel's figure, "
                                  "not the machine's)",
                                  c.efficiency.prefill_mfu, gemm_probe, dtype_name(prefill_dtype), share,
-                                 peak_probe(c, prefill_dtype, family + ".peak"), dtype_name(prefill_dtype))};
+                                 peak_probe(s, prefill_dtype), dtype_name(prefill_dtype))};
       return;
     }
     c.efficiency.prefill_mfu = std::min(1.0, share);
     c.provenance["efficiency.prefill_mfu"] = {
         "measured", fmt::format("{}, {} {} over {}", run, gemm_probe, dtype_name(prefill_dtype),
-                                peak_probe(c, prefill_dtype, family + ".peak"))};
+                                peak_probe(s, prefill_dtype))};
   } else {
     c.provenance["efficiency.prefill_mfu"] = {"assumed", "0.4 (no GEMM measured for this device)"};
   }

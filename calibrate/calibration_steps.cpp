@@ -40,15 +40,10 @@ std::map<Dtype, Candidate> best_by_dtype(const Step& s, Role role, const std::st
   return out;
 }
 
-// The probe that gave the chip's peak for a dtype (its provenance names it first).
-std::string peak_probe(const ChipSpec& c, Dtype d, const std::string& fallback) {
-  const auto it = c.provenance.find("flops." + dtype_name(d));
-  if (it == c.provenance.end()) return fallback;
-  const std::string& src = it->second.source;
-  const auto comma = src.find(", ");
-  if (comma == std::string::npos) return fallback;
-  const auto end = src.find(' ', comma + 2);
-  return src.substr(comma + 2, end == std::string::npos ? std::string::npos : end - comma - 2);
+std::string peak_probe(const Step& s, Dtype d) {
+  const auto peaks = best_by_dtype(s, Role::peak, "peak");
+  const auto it = peaks.find(d);
+  return it == peaks.end() ? s.family + ".peak" : it->second.probe;
 }
 
 bool reaches_device_memory(const ChipSpec& c) {

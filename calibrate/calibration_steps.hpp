@@ -39,8 +39,9 @@ std::map<Dtype, Candidate> best_by_dtype(const Step& s, Role role, const std::st
 // The same, per probe: where two probes (two backends' views, say) compete for a figure.
 std::map<Dtype, std::map<std::string, Candidate>> best_by_dtype_and_probe(const Step& s, Role role,
                                                                           const std::string& metric);
-// The probe that gave the chip's peak for a dtype (its provenance names it first).
-std::string peak_probe(const ChipSpec& c, Dtype d, const std::string& fallback);
+// The probe whose figure is the device's peak for a dtype (the family's peak probe where
+// none measured it).
+std::string peak_probe(const Step& s, Dtype d);
 // The chip's last memory level is device memory (DRAM, or a GPU's device memory).
 bool reaches_device_memory(const ChipSpec& c);
 // The largest batch of each decode-sweep variant, by "probe|device|variant": (batch, rate).

@@ -46,7 +46,7 @@ struct ReportOptions {
 std::vector<reports::RooflinePoint> roofline_points(const reports::RunView& v) {
   std::vector<reports::RooflinePoint> out;
   std::map<std::tuple<std::string, std::string, std::string, int>, std::pair<double, double>> decode;  // ops, bytes/s
-  const RoleMap roles = ProbeRegistry::instance().roles();
+  const RoleMap& roles = ProbeRegistry::instance().roles();
   for (const auto& m : v.measurements) {
     if (!m.valid || !m.summary) continue;
     const std::string chip = local_chip_name(m.device);

@@ -13,7 +13,10 @@ ProbeRegistry& ProbeRegistry::instance() {
   return registry;
 }
 
-void ProbeRegistry::add(ProbeFactory factory) { factories_.push_back(std::move(factory)); }
+void ProbeRegistry::add(ProbeFactory factory) {
+  factories_.push_back(std::move(factory));
+  roles_.reset();
+}
 
 std::vector<std::unique_ptr<Probe>> ProbeRegistry::all() const {
   std::vector<std::unique_ptr<Probe>> probes;
@@ -23,13 +26,16 @@ std::vector<std::unique_ptr<Probe>> ProbeRegistry::all() const {
   return probes;
 }
 
-RoleMap ProbeRegistry::roles() const {
-  RoleMap out;
-  for (const auto& factory : factories_) {
-    const auto p = factory();
-    out.emplace(std::string(p->name()), p->role());
+const RoleMap& ProbeRegistry::roles() const {
+  if (!roles_) {
+    RoleMap out;
+    for (const auto& factory : factories_) {
+      const auto p = factory();
+      out.emplace(std::string(p->name()), p->role());
+    }
+    roles_ = std::move(out);
   }
-  return out;
+  return *roles_;
 }
 
 std::vector<std::unique_ptr<Probe>> ProbeRegistry::select(const std::vector<std::string>& names) const {

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -79,11 +80,13 @@ class ProbeRegistry {
   // The named probes, in the order given. A name may be a prefix ending in '.' or '*'
   // ("cpu." or "cpu.*"). Throws Error naming any unknown name.
   std::vector<std::unique_ptr<Probe>> select(const std::vector<std::string>& names) const;
-  // Every registered probe's declared role, by name: what calibration reads figures for.
-  RoleMap roles() const;
+  // Every registered probe's declared role, by name: what calibration reads figures for
+  // (made once: every report and prediction asks).
+  const RoleMap& roles() const;
 
  private:
   std::vector<ProbeFactory> factories_;
+  mutable std::optional<RoleMap> roles_;  // emptied by add()
 };
 
 struct ProbeRegistration {

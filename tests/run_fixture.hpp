@@ -53,10 +53,7 @@ inline reports::RunView load_run_fixture(const std::string& name) {
 }
 
 // The roles the registered probes declare, as calibration reads them.
-inline const RoleMap& probe_roles() {
-  static const RoleMap roles = ProbeRegistry::instance().roles();
-  return roles;
-}
+inline const RoleMap& probe_roles() { return ProbeRegistry::instance().roles(); }
 
 inline calibrate::LocalDevice fixture_cpu(const reports::RunView& v) {
   calibrate::LocalDevice d;

@@ -64,7 +64,7 @@ std::string component_name(int t) {
 
 std::string uuid_text(const std::uint8_t (&u)[VK_UUID_SIZE]) {
   std::string out;
-  for (int i = 0; i < VK_UUID_SIZE; ++i) {
+  for (std::size_t i = 0; i < VK_UUID_SIZE; ++i) {
     if (i == 4 || i == 6 || i == 8 || i == 10) out += '-';
     out += fmt::format("{:02x}", u[i]);
   }

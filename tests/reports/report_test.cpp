@@ -55,7 +55,7 @@ AuditReport fixture_report() {
   s.device.display_name = r.view.machine->cpu_model;
   s.chip = calibrate_device(r.view.run.id, s.device, r.view.measurements, r.view.fits, testing::probe_roles());
   s.checks = check_predictions(*s.chip, r.view.measurements, testing::probe_roles());
-  s.knees.push_back({"int8", 10.3, 9.7});
+  s.knees.push_back({"int8", 10.3, 9.7, ""});
   r.local.push_back(s);
   LocalSection missing;
   missing.device.device = "gpu:0";
