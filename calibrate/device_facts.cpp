@@ -43,8 +43,9 @@ DeviceFacts facts_of(const nlohmann::json& e, std::string matched_by) {
 
 }  // namespace
 
-std::optional<DeviceFacts> facts_for(const DeviceInfo& device) {
-  if (device.kind == "cpu") return std::nullopt;
+namespace {
+
+std::optional<DeviceFacts> catalogue_facts(const DeviceInfo& device) {
   const auto& p = device.properties;
   const int vendor = p.is_object() ? p.value("vendor_id", -1) : -1;
   const int id = p.is_object() ? p.value("device_id", -1) : -1;
@@ -59,6 +60,31 @@ std::optional<DeviceFacts> facts_for(const DeviceInfo& device) {
       if (name.find(lower(part.get<std::string>())) != std::string::npos)
         return facts_of(e, fmt::format("name '{}'", part.get<std::string>()));
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<DeviceFacts> facts_for(const DeviceInfo& device) {
+  if (device.kind == "cpu") return std::nullopt;
+  auto facts = catalogue_facts(device);
+  // CUDA states the L2 size and the PCIe link itself: those win over the catalogue's
+  // (the board in hand, not its datasheet), and serve for boards the catalogue lacks.
+  const auto& p = device.properties;
+  if (device.kind == "cuda" && p.is_object()) {
+    const double l2 = p.value("l2_bytes", 0.0);
+    const double link = p.value("pcie_bytes_per_s", 0.0);
+    if ((l2 > 0 || link > 0) && !facts) facts = DeviceFacts{device.name, "", 0, 0, 0, 0, "", "", "", "", "the CUDA runtime's description"};
+    if (l2 > 0) {
+      facts->l2_bytes = l2;
+      facts->l2_source = "cudaDeviceProp::l2CacheSize";
+    }
+    if (link > 0) {
+      facts->host_link_bytes_per_s = link;
+      facts->host_link_source = fmt::format("PCIe {:g} GT/s x{} as the PCI driver states it (sysfs)",
+                                            p.value("pcie_gigatransfers_per_s", 0.0), p.value("pcie_lanes", 0));
+    }
+  }
+  return facts;
 }
 
 }  // namespace roofaudit::calibrate

@@ -46,6 +46,9 @@ LocalDevice describe(const store::RunView& view, const DeviceInfo& info) {
       d.memory_bytes = double(view.machine->memory_reported_bytes);
       d.memory_source = "memory reported by hwloc (the run predates the cgroup-aware figure)";
     }
+  } else if (d.id.backend == Backend::cuda) {
+    d.memory_bytes = info.properties.value("memory_bytes", 0.0);
+    d.memory_source = "global memory reported by the CUDA runtime";
   } else {
     double local = 0;
     for (const auto& h : info.properties.value("memory_heaps", nlohmann::json::array()))
@@ -68,6 +71,10 @@ std::vector<LocalDevice> physical_devices(const store::RunView& view, const std:
     if (same != out.end()) {
       same->views.push_back(d.device);
       if (!same->facts) same->facts = d.facts;
+      if (same->memory_bytes <= 0) {
+        same->memory_bytes = d.memory_bytes;
+        same->memory_source = d.memory_source;
+      }
       same->reports_bf16 = same->reports_bf16 || d.reports_bf16;
       continue;
     }

@@ -1,10 +1,12 @@
-// roofaudit devices: every Vulkan device with what the GPU probes care about.
+// roofaudit devices: each backend's view of each GPU (Vulkan for the gpu.* probes, CUDA
+// for the cuda.* probes), with what the probes care about, and which views are one GPU.
 #include <iostream>
 
 #include <fmt/format.h>
 
 #include "cli/command.hpp"
 #include "values/units.hpp"
+#include "cli/device_selection.hpp"
 #include "probes/vulkan/vulkan.hpp"
 #include "reports/json_text.hpp"
 
@@ -35,33 +37,50 @@ void print_device(const vk::DeviceDescription& d, bool chosen) {
              d.matrix_extensions.empty() ? std::string("none") : fmt::format("{}", fmt::join(d.matrix_extensions, ", ")));
 }
 
+void print_cuda_device(const cuda::DeviceView& d, const std::vector<vk::DeviceDescription>& vulkan) {
+  std::string same;
+  for (const auto& v : vulkan)
+    if (!v.device_uuid.empty() && v.device_uuid == d.uuid) same = fmt::format("  (Vulkan device {})", v.index);
+  fmt::print("{}: {}, compute capability {}.{}{}{}\n", d.key(), d.name, d.compute_major, d.compute_minor,
+             d.ordinal == 0 ? "  <- chosen by default" : "", same);
+  fmt::print("   driver {}, runtime {}, UUID {}, PCI {}{}\n", d.driver_version, d.runtime_version, d.uuid,
+             d.pci_bus_id.empty() ? "unknown" : d.pci_bus_id,
+             d.pci_device_id >= 0 ? fmt::format(" (device {:#06x})", d.pci_device_id) : "");
+  fmt::print("   {} multiprocessors, memory {} on a {}-bit bus, L2 {}; fp8 matrices {}\n", d.multiprocessors,
+             human_bytes(double(d.memory_bytes)), d.memory_bus_bits, human_bytes(double(d.l2_bytes)), yes_no(d.has_fp8()));
+  fmt::print("   host link: {}\n", d.pcie ? d.pcie->text() : std::string("not stated by the PCI driver (no PCIe limit is checked)"));
+}
+
 }  // namespace
 
 void add_devices_verb(CLI::App& app, const GlobalOptions&, Action& action) {
-  auto* cmd = app.add_subcommand("devices", "list the Vulkan devices the gpu.* probes can use");
+  auto* cmd = app.add_subcommand("devices", "list each backend's view of each GPU: Vulkan (gpu.* probes) and CUDA (cuda.* probes)");
   auto json = std::make_shared<bool>(false);
   cmd->add_flag("--json", *json, "print JSON");
   cmd->callback([&action, json] {
     action = [json] {
-      std::vector<vk::DeviceDescription> devices;
-      try {
-        const vk::Instance instance(false);
-        devices = instance.describe_devices();
-      } catch (const vk::VulkanError& e) {
-        // No driver is a fact about the machine, not an error of the command.
-        if (*json) std::cout << reports::json_text(nlohmann::json{{"devices", nlohmann::json::array()}, {"skipped", e.what()}}) << "\n";
-        else fmt::print("no Vulkan devices: {}\n", e.what());
-        return 0;
-      }
-      const int chosen = devices.empty() ? -1 : vk::select_device(devices, "");
+      const BackendViews views = gather_backend_views();
+      const int chosen = views.vulkan.empty() ? -1 : vk::select_device(views.vulkan, "");
       if (*json) {
-        nlohmann::json arr = nlohmann::json::array();
-        for (const auto& d : devices) arr.push_back(d.to_json());
-        std::cout << reports::json_text(nlohmann::json{{"devices", arr}, {"default", chosen}}) << "\n";
+        // Vulkan's view at the top (as before CUDA had one), CUDA's under "cuda"; a
+        // backend without devices says why under "skipped".
+        nlohmann::json out{{"devices", nlohmann::json::array()}, {"default", chosen}};
+        for (const auto& d : views.vulkan) out["devices"].push_back(d.to_json());
+        if (!views.vulkan_skipped.empty()) out["skipped"] = views.vulkan_skipped;
+        nlohmann::json c{{"devices", nlohmann::json::array()}, {"built", cuda::built()}};
+        for (const auto& d : views.cuda.devices) c["devices"].push_back(d.to_json());
+        if (!views.cuda.skipped.empty()) c["skipped"] = views.cuda.skipped;
+        else c["default"] = views.cuda.devices.front().key();
+        out["cuda"] = c;
+        std::cout << reports::json_text(out) << "\n";
         return 0;
       }
-      if (devices.empty()) fmt::print("no Vulkan devices: the driver reports none\n");
-      for (const auto& d : devices) print_device(d, d.index == chosen);
+      fmt::print("Vulkan (gpu.* probes; --device N):\n");
+      if (views.vulkan.empty()) fmt::print("  no Vulkan devices: {}\n", views.vulkan_skipped);
+      for (const auto& d : views.vulkan) print_device(d, d.index == chosen);
+      fmt::print("CUDA (cuda.* probes; --device cuda:N):\n");
+      if (views.cuda.devices.empty()) fmt::print("  no CUDA devices: {}\n", views.cuda.skipped);
+      for (const auto& d : views.cuda.devices) print_cuda_device(d, views.vulkan);
       return 0;
     };
   });

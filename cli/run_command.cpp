@@ -15,6 +15,7 @@
 #include "calibrate/catalog.hpp"
 #include "calibrate/run_calibration.hpp"
 #include "cli/chips.hpp"
+#include "cli/device_selection.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "cli/machine_info.hpp"
@@ -46,7 +47,7 @@ extern "C" void on_stop_signal(int) {
 }
 
 nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string>& probes) {
-  return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick}, {"gpu_device", s.vulkan.device},
+  return {{"probes", probes}, {"threads", s.threads}, {"quick", s.quick}, {"gpu_device", s.vulkan.device}, {"cuda_device", s.cuda.device},
           {"min_working_set_bytes", s.min_working_set_bytes}, {"max_working_set_bytes", s.max_working_set_bytes},
           {"repetitions", s.repetitions}, {"sample_seconds", s.sample_seconds}, {"seed", s.seed},
           {"model", s.model}};
@@ -54,7 +55,7 @@ nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string
 
 // The run's settings from its options; everything that can be refused is refused here,
 // before the database is touched.
-RunSettings run_settings(const RunOptions& opt, const Topology& topology) {
+RunSettings run_settings(const RunOptions& opt, const Topology& topology, bool gpu_probes) {
   if (opt.threads < 0) throw Error("--threads must be positive");
   RunSettings settings;
   settings.quick = opt.quick;
@@ -69,7 +70,15 @@ RunSettings run_settings(const RunOptions& opt, const Topology& topology) {
   std::error_code ec;
   settings.executable = std::filesystem::read_symlink("/proc/self/exe", ec).string();
   settings.sample_seconds = opt.sample_ms / 1000.0;
-  settings.vulkan.device = opt.device;
+  // --device names one GPU for every backend (a no-op, and no driver touched, when no GPU
+  // probe runs).
+  if (!opt.device.empty() && gpu_probes) {
+    const DeviceChoice choice = resolve_device(opt.device, gather_backend_views());
+    settings.vulkan.device = choice.vulkan_device;
+    settings.vulkan.not_here = choice.vulkan_not_here;
+    settings.cuda.device = choice.cuda_device;
+    settings.cuda.not_here = choice.cuda_not_here;
+  }
   settings.model = calibrate::model_to_json(load_model(opt.model));
   // The Khronos validation layer (with synchronization validation): the tests turn it
   // on; any message of error severity fails the measurement it happened in.
@@ -178,7 +187,11 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
     std::erase_if(selected, [&](const std::string& n) { return n == opt.premeasured.front().probe; });
   const auto probes = ProbeRegistry::instance().select(selected);
   Topology topology;
-  const RunSettings settings = run_settings(opt, topology);
+  const bool gpu_probes = std::any_of(probes.begin(), probes.end(), [](const auto& p) {
+    const std::string_view name = p->name();
+    return name.starts_with("gpu.") || name.starts_with("cuda.");
+  });
+  const RunSettings settings = run_settings(opt, topology, gpu_probes);
   for (const auto& p : probes) p->check(settings, topology);
 
   store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
@@ -227,8 +240,10 @@ void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   cmd->add_option("--sample-ms", opt->sample_ms, "target duration of one repetition in ms")
       ->check(finite_in(0, 60000));
   cmd->add_option("--device", opt->device,
-                  "Vulkan device for gpu.* probes: index or name substring (default: discrete, then integrated; "
-                  "Mesa's CPU implementation only when named, e.g. --device llvmpipe)");
+                  "GPU for the gpu.* (Vulkan) and cuda.* probes: a Vulkan index, cuda:N, a UUID or a name substring "
+                  "(see 'roofaudit devices'); each backend measures that same GPU or says it cannot see it "
+                  "(default: Vulkan's discrete, then integrated, device, Mesa's CPU implementation only when named; "
+                  "CUDA's device 0)");
   cmd->add_option("--model", opt->model,
                   "model.decode's model: catalogue name or a Hugging Face config.json (a dense LLaMA-shaped model)")
       ->capture_default_str();

@@ -1,5 +1,7 @@
 #include "probes/probe.hpp"
 
+#include "probes/cuda/backend.hpp"
+
 #include <algorithm>
 
 #include <fmt/format.h>
@@ -61,8 +63,11 @@ std::vector<std::unique_ptr<Probe>> ProbeRegistry::select(const std::vector<std:
   if (!unknown.empty()) {
     std::vector<std::string> known;
     for (const auto& p : all()) known.emplace_back(p->name());
-    throw Error(fmt::format("unknown probe{} '{}' (known: {})", unknown.size() > 1 ? "s" : "",
-                            fmt::join(unknown, "', '"), fmt::join(known, ", ")));
+    // A cuda.* name in a build without the backend is known, just not here: say why.
+    const bool cuda_asked = std::any_of(unknown.begin(), unknown.end(), [](const std::string& n) { return n.starts_with("cuda."); });
+    const std::string why = cuda_asked && !cuda::built() ? "; " + cuda::list_devices().skipped : "";
+    throw Error(fmt::format("unknown probe{} '{}' (known: {}){}", unknown.size() > 1 ? "s" : "",
+                            fmt::join(unknown, "', '"), fmt::join(known, ", "), why));
   }
   return chosen;
 }

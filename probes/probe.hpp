@@ -10,6 +10,7 @@
 #include <string_view>
 #include <vector>
 
+#include "probes/cuda/options.hpp"
 #include "probes/vulkan/options.hpp"
 #include "values/measurement.hpp"
 #include "values/roles.hpp"
@@ -29,6 +30,7 @@ struct RunSettings {
   std::string executable;                // roofaudit itself, for probes that need a child
                                          // process (empty: those parts are skipped)
   vk::Options vulkan;                    // the Vulkan backend's device and validation
+  cuda::Options cuda;                    // the CUDA backend's device
   nlohmann::json model = nlohmann::json::object();  // model.decode's shape: name, layers, d_model,
                                          // d_ff, q_heads, kv_heads, head_dim, vocab, tied_embeddings
 };

@@ -2,6 +2,10 @@
 
 #include <sqlite3.h>
 
+#include <chrono>
+#include <random>
+#include <thread>
+
 #include <fmt/format.h>
 
 #include "values/error.hpp"
@@ -129,6 +133,23 @@ int Database::user_version() {
   const int v = int(s.integer(0));
   s.reset();
   return v;
+}
+
+void Database::enter_wal_mode() {
+  using Clock = std::chrono::steady_clock;
+  const auto deadline = Clock::now() + std::chrono::milliseconds(busy_timeout_ms_);
+  std::minstd_rand jitter(std::random_device{}());
+  for (;;) {
+    Statement& mode = prepare("PRAGMA journal_mode = WAL");
+    const int rc = sqlite3_step(mode.stmt_);
+    mode.reset();
+    if ((rc & 0xff) != SQLITE_BUSY || Clock::now() >= deadline) {
+      check(rc, "PRAGMA journal_mode");
+      return;
+    }
+    // Unequal pauses, so two processes that collided do not collide again.
+    std::this_thread::sleep_for(std::chrono::milliseconds(2 + jitter() % 20));
+  }
 }
 
 Transaction::Transaction(Database& db) : db_(db) { db_.exec("BEGIN IMMEDIATE"); }

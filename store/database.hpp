@@ -41,6 +41,7 @@ class Statement {
  private:
   Database& db_;
   sqlite3_stmt* stmt_ = nullptr;
+  friend class Database;
 };
 
 class Database {
@@ -59,6 +60,11 @@ class Database {
   Statement& prepare(const std::string& sql);
   std::int64_t last_insert_id() const;
   int user_version();
+  // PRAGMA journal_mode = WAL, waiting up to the busy timeout for other connections.
+  // SQLite switches the mode by promoting a read lock to a write lock, and such a
+  // promotion gets SQLITE_BUSY at once instead of the busy handler (two processes
+  // creating the same database both hold the read lock), so this retries itself.
+  void enter_wal_mode();
   const std::string& path() const { return path_; }
   int busy_timeout_ms() const { return busy_timeout_ms_; }
   sqlite3* handle() const { return db_; }

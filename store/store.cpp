@@ -123,12 +123,31 @@ void check_tables(Database& db) {
                               db.path(), t));
 }
 
-void check_version(Database& db, int version) {
+// The schema version, checked: read with the file's contents in one snapshot, so a
+// writer creating the schema at that moment is seen before or after, never half-way
+// (tables without their version would read as a foreign database).
+int checked_version(Database& db) {
+  int version = 0;
+  std::int64_t objects = 0;
+  db.exec("BEGIN");
+  try {
+    version = db.user_version();
+    objects = count_objects(db);
+    db.exec("COMMIT");
+  } catch (const Error&) {
+    try {
+      db.exec("ROLLBACK");
+    } catch (const Error&) {
+      // The connection is closed with the Store that failed to open.
+    }
+    throw;
+  }
   if (version > latest_schema_version())
     throw Error(fmt::format("database {} has schema version {}, newer than this roofaudit supports ({}); "
                             "use a newer roofaudit", db.path(), version, latest_schema_version()));
-  if (version == 0 && count_objects(db) > 0)
+  if (version == 0 && objects > 0)
     throw Error(fmt::format("{} is an SQLite database but not a roofaudit one (no schema version)", db.path()));
+  return version;
 }
 
 bool writable(const std::string& path) {
@@ -148,15 +167,14 @@ Store::Store(const std::string& path, StoreOptions options) {
     int version = 0;
     try {
       db_ = std::make_unique<Database>(path, options.busy_timeout_ms, file_uri(path, "?mode=ro"));
-      version = db_->user_version();
+      version = checked_version(*db_);
     } catch (const Error&) {
       // A WAL database in a read-only directory without its -shm file: SQLite can read it
       // only as immutable (no writer can be at work where none can create the -shm).
       if (writable(path)) throw;
       db_ = std::make_unique<Database>(path, options.busy_timeout_ms, file_uri(path, "?mode=ro&immutable=1"));
-      version = db_->user_version();
+      version = checked_version(*db_);
     }
-    check_version(*db_, version);
     if (version == 0)
       throw Error(fmt::format("database {} is empty: no run is stored in it yet ('roofaudit run' stores one)", path));
     if (version == latest_schema_version()) {
@@ -173,12 +191,9 @@ Store::Store(const std::string& path, StoreOptions options) {
   db_ = std::make_unique<Database>(path, options.busy_timeout_ms);
   // The version and the tables are read before anything (even the journal mode) is
   // written: a newer, foreign or damaged file is refused as it was found.
-  const int version = db_->user_version();
-  check_version(*db_, version);
+  const int version = checked_version(*db_);
   if (version == latest_schema_version()) check_tables(*db_);
-  Statement& mode = db_->prepare("PRAGMA journal_mode = WAL");
-  mode.step();
-  mode.reset();
+  db_->enter_wal_mode();
   db_->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
   migrate(*db_);
   recover_abandoned_runs();

@@ -9,6 +9,7 @@ namespace roofaudit::vk {
 struct Options {
   std::string device;       // index or name substring (empty: discrete, then integrated, ...,
                             // Mesa's CPU implementation only when named)
+  std::string not_here;     // non-empty: the GPU --device named has no Vulkan view, and why
   bool validation = false;  // the Khronos validation layer; any error fails the figure
 };
 

@@ -27,6 +27,10 @@ std::string Session::validation_problem() const {
 
 Session open_session(const RunSettings& settings) {
   Session s;
+  if (!settings.vulkan.not_here.empty()) {
+    s.skipped = "skipped: " + settings.vulkan.not_here;
+    return s;
+  }
   try {
     s.instance = std::make_unique<vk::Instance>(settings.vulkan.validation);
   } catch (const vk::VulkanError& e) {
@@ -97,7 +101,7 @@ double sample_target_seconds(const RunSettings& settings, const vk::DeviceDescri
 }
 
 void check_device_selector(const RunSettings& settings) {
-  if (settings.vulkan.device.empty()) return;
+  if (settings.vulkan.device.empty() || !settings.vulkan.not_here.empty()) return;
   std::unique_ptr<vk::Instance> instance;
   try {
     instance = std::make_unique<vk::Instance>(false);

@@ -126,12 +126,20 @@ int select_device(const std::vector<DeviceDescription>& devices, const std::stri
   std::vector<std::string> names;
   for (const auto& d : devices) names.push_back(fmt::format("{}: {} ({})", d.index, d.name, d.type));
   if (!selector.empty()) {
-    if (std::all_of(selector.begin(), selector.end(), [](unsigned char c) { return std::isdigit(c); })) {
-      const int index = std::stoi(selector);
+    // "gpu:N" and "vulkan:N" name the index as the store's device keys do; a UUID (with or
+    // without nvidia-smi's "GPU-") names the physical device, as in CUDA.
+    std::string s = lower(selector);
+    for (const char* prefix : {"gpu:", "vulkan:"})
+      if (s.rfind(prefix, 0) == 0 && s.size() > std::string(prefix).size()) s = s.substr(std::string(prefix).size());
+    const std::string uuid = s.rfind("gpu-", 0) == 0 ? s.substr(4) : s;
+    if (s.size() <= 6 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); })) {
+      const int index = std::stoi(s);
       if (index >= 0 && index < int(devices.size())) return index;
     } else {
       for (const auto& d : devices)
-        if (lower(d.name).find(lower(selector)) != std::string::npos) return d.index;
+        if (!d.device_uuid.empty() && lower(d.device_uuid) == uuid) return d.index;
+      for (const auto& d : devices)
+        if (lower(d.name).find(s) != std::string::npos) return d.index;
     }
     throw Error(fmt::format("no Vulkan device matches '{}'; devices: {}", selector, fmt::join(names, "; ")));
   }

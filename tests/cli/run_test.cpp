@@ -1,6 +1,7 @@
 // The roofaudit binary as a user runs it: `run`, `probes`, `devices`, `show`: runs stored, validated and shown; the database
 // refused untouched when it is not roofaudit's; kills, signals and concurrent writers.
 #include "tests/cli/cli_fixture.hpp"
+#include "probes/cuda/backend.hpp"
 
 namespace roofaudit {
 namespace {
@@ -204,9 +205,42 @@ TEST_F(Cli, DevicesListsVulkanDevicesOrSaysWhyNone) {
   const bool listed = r.out.find("timestamps") != std::string::npos;
   const bool none = r.out.find("no Vulkan devices") != std::string::npos;
   EXPECT_TRUE(listed || none) << r.out;
+  // CUDA's view beside it: its devices, or why there are none (no driver, no backend).
+  const bool cuda_listed = r.out.find("compute capability") != std::string::npos;
+  const bool cuda_none = r.out.find("no CUDA devices: ") != std::string::npos;
+  EXPECT_TRUE(cuda_listed != cuda_none) << r.out;
   const auto j = roofaudit(dir, {"devices", "--json"});
   ASSERT_EQ(j.exit_code, 0);
-  EXPECT_TRUE(nlohmann::json::parse(j.out).contains("devices"));
+  const auto parsed = nlohmann::json::parse(j.out);
+  EXPECT_TRUE(parsed.contains("devices"));
+  ASSERT_TRUE(parsed.contains("cuda"));
+  EXPECT_EQ(parsed["cuda"]["built"].get<bool>(), cuda::built());
+  EXPECT_EQ(parsed["cuda"]["devices"].empty(), parsed["cuda"].contains("skipped"));
+}
+
+TEST_F(Cli, OneDeviceSelectorServesBothBackends) {
+  if (!cuda::list_devices().devices.empty()) GTEST_SKIP() << "a CUDA device is present: the selector finds it";
+  // No GPU backend sees 'no-such-gpu': refused before anything is stored, naming both.
+  const auto bad = roofaudit(dir, {"--db", db, "run", "--probes", "cuda.", "--device", "no-such-gpu"});
+  EXPECT_EQ(bad.exit_code, 2);
+  EXPECT_NE(bad.err.find("matches no GPU"), std::string::npos) << bad.err;
+  EXPECT_NE(bad.err.find("CUDA"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(db));
+  if (!cuda::built()) return;
+  // Vulkan's CPU implementation, named: CUDA's figures are stored as skipped, saying why.
+  const auto r = roofaudit(dir, {"--db", db, "run", "--probes", "cuda.gemm", "--device", "llvmpipe"});
+  if (r.exit_code == 2 && r.err.find("no Vulkan device") != std::string::npos)
+    GTEST_SKIP() << "no Vulkan driver here: " << r.err;
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  store::Store s(db);
+  const auto run = s.runs().back();
+  EXPECT_EQ(run.settings.value("gpu_device", ""), "0");
+  const auto ms = s.measurements(run.id);
+  ASSERT_FALSE(ms.empty());
+  for (const auto& m : ms) {
+    EXPECT_FALSE(m.supported);
+    EXPECT_EQ(m.validation.rfind("skipped: ", 0), 0u) << m.validation;
+  }
 }
 
 TEST_F(Cli, GpuRunStoresTheDeviceAndAnUnknownDeviceIsRefused) {
