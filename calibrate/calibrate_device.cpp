@@ -233,7 +233,7 @@ ChipSpec calibrate_device(std::int64_t run_id, const LocalDevice& d, const std::
   c.display_name = d.display_name;
   c.kind = d.id.is_gpu() ? "gpu" : "cpu";
   for (const auto calibrate : {memory_levels, peaks, gemm, decode_efficiencies, decode_curve, attention, capacity,
-                               host_link, network_link, link_latency})
+                               host_link, chip_link, network_link, link_latency})
     calibrate(step, c);
   apply_local_price(c, d, price);
   layer_overhead(step, c);  // on the priced chip: check_predictions runs the serving model

@@ -39,6 +39,38 @@ void host_link(const Step& s, ChipSpec& c) {
   }
 }
 
+// The link between the GPUs of one machine: the chip-link role's all-gather and
+// reduce-scatter bus bandwidth over two GPUs or more (NCCL), the slower of the two at the
+// best size, as the network link below takes it. It replaces the host link: chips of one
+// machine reach each other over it (NVLink, or PCIe peer to peer), not through the host.
+void chip_link(const Step& s, ChipSpec& c) {
+  const auto& [run, family, d, ms, fits, roles] = s;
+  std::map<double, std::map<std::string, double>> by_size;  // bytes -> variant -> busbw
+  int gpus = 0;
+  std::string probe, library;
+  for (const auto& m : ms) {
+    if (!s.takes(m, Role::chip_link) || m.metric != "bus_bandwidth") continue;
+    if (m.params.value("gpus", 1) < 2 || (m.variant != "allgather" && m.variant != "reduce_scatter")) continue;
+    by_size[m.params.value("bytes", 0.0)][m.variant] = m.summary->median;
+    gpus = std::max(gpus, m.params.value("gpus", 1));
+    probe = m.probe;
+    library = m.params.value("library", std::string());
+  }
+  double link = 0, at_bytes = 0;
+  for (const auto& [bytes, v] : by_size)
+    if (v.size() == 2 && std::min(v.at("allgather"), v.at("reduce_scatter")) > link) {
+      link = std::min(v.at("allgather"), v.at("reduce_scatter"));
+      at_bytes = bytes;
+    }
+  if (link <= 0) return;
+  c.link_bytes_per_s = link;
+  c.link_topology = "collective";
+  c.provenance["link"] = {
+      "measured", fmt::format("{}, {} all-gather / reduce-scatter bus bandwidth over {} GPUs of this machine{}, the "
+                              "slower of the two at {:.0f} MiB, the best size",
+                              run, probe, gpus, library.empty() ? "" : " (" + library + ")", at_bytes / 1048576)};
+}
+
 // The link between machines: the network-link role's collectives over two hosts or more.
 void network_link(const Step& s, ChipSpec& c) {
   const auto& [run, family, d, ms, fits, roles] = s;

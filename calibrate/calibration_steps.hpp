@@ -51,6 +51,7 @@ std::map<std::string, std::pair<double, double>> largest_batches(const Step& s);
 void decode_efficiencies(const Step& s, ChipSpec& c);
 void decode_curve(const Step& s, ChipSpec& c);
 void host_link(const Step& s, ChipSpec& c);
+void chip_link(const Step& s, ChipSpec& c);
 void network_link(const Step& s, ChipSpec& c);
 void link_latency(const Step& s, ChipSpec& c);
 

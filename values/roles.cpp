@@ -13,6 +13,7 @@ std::string role_name(Role r) {
     case Role::host_link: return "host link";
     case Role::forward_pass: return "forward pass";
     case Role::network_link: return "network link";
+    case Role::chip_link: return "chip link";
   }
   return "none";
 }

@@ -17,6 +17,7 @@ enum class Role {
   host_link,     // host <-> device copies
   forward_pass,  // a real transformer decode step (model.decode)
   network_link,  // between machines (link.mpi)
+  chip_link,     // between the GPUs of one machine (cuda.links: peer copies, NCCL collectives)
 };
 
 std::string role_name(Role r);

@@ -8,11 +8,18 @@
 
 #include <cuda_runtime_api.h>
 
+// fill_word is computed by the host and by the kernels alike.
+#if defined(__CUDACC__)
+#define ROOFAUDIT_HOST_DEVICE __host__ __device__
+#else
+#define ROOFAUDIT_HOST_DEVICE
+#endif
+
 namespace roofaudit::kernels::cuda {
 
 // The contents every buffer is filled with: a hash of the 32-bit word index and a seed
 // (the Vulkan shaders' fill_word), random words that nothing can compress.
-constexpr std::uint32_t fill_word(std::uint32_t index, std::uint32_t seed) {
+ROOFAUDIT_HOST_DEVICE constexpr std::uint32_t fill_word(std::uint32_t index, std::uint32_t seed) {
   std::uint32_t x = index * 0x9e3779b9u ^ seed;
   x ^= x >> 16;
   x *= 0x7feb352du;
@@ -65,6 +72,18 @@ void count_mismatches(const void* p, std::uint64_t words, std::uint32_t seed, un
 // or `timeout_ns` have passed on the GPU's global timer (then *timed_out = 1): work
 // enqueued behind it starts together once the host has enqueued all of it.
 void spin(const volatile int* flag, std::uint64_t timeout_ns, int* timed_out, cudaStream_t stream);
+
+// ---- Collectives between GPUs, checked on each GPU --------------------------------------
+
+// Rank q's input word i is fill_word(i, seed + q), as fill_words writes it; the sums are
+// of 32-bit words modulo 2^32 (NCCL's uint32 sum), so every result is exact.
+enum class Collective { all_reduce, all_gather, reduce_scatter };
+// Adds to *bad the words of rank `rank`'s output (`words` of them) that differ from what
+// the collective over `ranks` ranks must leave there: all_reduce: sum over q of word i;
+// all_gather: rank (i / (words / ranks))'s word i mod (words / ranks); reduce_scatter:
+// the sum over q of word rank * words + i.
+void check_collective(Collective kind, const void* out, std::uint64_t words, int ranks, int rank, std::uint32_t seed,
+                      unsigned long long* bad, cudaStream_t stream);
 
 // ---- Matrices, checked on the GPU -----------------------------------------------------
 

@@ -15,13 +15,7 @@ constexpr int kSamples = 256;
 constexpr unsigned kThreads = 256;
 
 __device__ __forceinline__ std::uint32_t word(std::uint32_t index, std::uint32_t seed) {
-  std::uint32_t x = index * 0x9e3779b9u ^ seed;
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
+  return fill_word(index, seed);
 }
 __device__ __forceinline__ std::uint32_t word64(std::uint64_t index, std::uint32_t seed) {
   return word(std::uint32_t(index) ^ (std::uint32_t(index >> 32) * 0x85ebca6bu), seed);

@@ -5,13 +5,7 @@ namespace roofaudit::kernels::cuda {
 namespace {
 
 __device__ __forceinline__ std::uint32_t word(std::uint32_t index, std::uint32_t seed) {
-  std::uint32_t x = index * 0x9e3779b9u ^ seed;
-  x ^= x >> 16;
-  x *= 0x7feb352du;
-  x ^= x >> 15;
-  x *= 0x846ca68bu;
-  x ^= x >> 16;
-  return x;
+  return fill_word(index, seed);
 }
 
 __device__ __forceinline__ float small_float(std::uint32_t index, std::uint32_t seed) {

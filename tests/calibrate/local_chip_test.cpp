@@ -98,6 +98,36 @@ TEST_F(LocalChip, CapacityLinkAndPriceSayWhereTheyCameFrom) {
   EXPECT_EQ(chip.kind, "cpu");
 }
 
+TEST_F(LocalChip, TheLinkBetweenGpusOfOneMachineComesFromNcclsCollectives) {
+  // cuda.links as it stores NCCL's collectives over the GPUs of one machine (its role is
+  // given here: a build without CUDA registers no cuda.* probe).
+  RoleMap roles = probe_roles();
+  roles["cuda.links"] = Role::chip_link;
+  auto ms = view.measurements;
+  auto collective = [&](const char* variant, double bytes, double busbw, int gpus) {
+    Measurement m = roofaudit::testing::cpu_figure("cuda.links", variant, "bus_bandwidth", "B/s",
+                                                   {{"bytes", bytes}, {"gpus", gpus}, {"nodes", 1}, {"library", "NCCL 2.28.9"}}, "");
+    m.summary = Summary{busbw, busbw, busbw, busbw, busbw, 0, 0};
+    ms.push_back(m);
+  };
+  collective("allgather", 1 << 30, 400e9, 1);  // one GPU: no link between GPUs
+  collective("reduce_scatter", 1 << 30, 400e9, 1);
+  EXPECT_EQ(calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits, roles).provenance.at("link").kind, "assumed");
+  collective("allgather", 1 << 20, 60e9, 8);
+  collective("reduce_scatter", 1 << 20, 50e9, 8);
+  collective("allgather", 256 << 20, 350e9, 8);
+  collective("reduce_scatter", 256 << 20, 360e9, 8);
+  collective("allreduce", 256 << 20, 480e9, 8);  // all-reduce is two phases: not the link's own figure
+  const ChipSpec c = calibrate_device(view.run.id, fixture_cpu(view), ms, view.fits, roles);
+  EXPECT_DOUBLE_EQ(c.link_bytes_per_s, 350e9);
+  EXPECT_EQ(c.link_topology, "collective");
+  EXPECT_EQ(c.provenance.at("link").kind, "measured");
+  EXPECT_NE(c.provenance.at("link").source.find("cuda.links all-gather / reduce-scatter bus bandwidth over 8 GPUs of this "
+                                                "machine (NCCL 2.28.9), the slower of the two at 256 MiB"),
+            std::string::npos)
+      << c.provenance.at("link").source;
+}
+
 TEST_F(LocalChip, TheLinkBetweenMachinesComesFromAFleetsCollectives) {
   auto ms = view.measurements;
   // A valid link.mpi figure as a fleet's rank 0 stores it.

@@ -187,7 +187,7 @@ TEST(CudaProbes, WithoutAGpuEveryFigureIsStoredAsSkippedWithTheReason) {
     return;
   }
   EXPECT_FALSE(listing.skipped.empty());
-  for (const char* name : {"cuda.bandwidth", "cuda.gemm", "cuda.peak", "cuda.decode", "cuda.transfer"}) {
+  for (const char* name : {"cuda.bandwidth", "cuda.gemm", "cuda.peak", "cuda.decode", "cuda.transfer", "cuda.links"}) {
     const auto ms = run_small(name);
     ASSERT_FALSE(ms.empty()) << name;
     for (const auto& m : ms) {
