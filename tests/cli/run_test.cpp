@@ -221,7 +221,7 @@ TEST_F(Cli, DevicesListsVulkanDevicesOrSaysWhyNone) {
 TEST_F(Cli, OneDeviceSelectorServesBothBackends) {
   if (!cuda::list_devices().devices.empty()) GTEST_SKIP() << "a CUDA device is present: the selector finds it";
   // No GPU backend sees 'no-such-gpu': refused before anything is stored, naming both.
-  const auto bad = roofaudit(dir, {"--db", db, "run", "--probes", "cuda.", "--device", "no-such-gpu"});
+  const auto bad = roofaudit(dir, {"--db", db, "run", "--probes", "gpu.bandwidth", "--device", "no-such-gpu"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("matches no GPU"), std::string::npos) << bad.err;
   EXPECT_NE(bad.err.find("CUDA"), std::string::npos) << bad.err;
