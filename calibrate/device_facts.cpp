@@ -67,13 +67,14 @@ std::optional<DeviceFacts> catalogue_facts(const DeviceInfo& device) {
 std::optional<DeviceFacts> facts_for(const DeviceInfo& device) {
   if (device.kind == "cpu") return std::nullopt;
   auto facts = catalogue_facts(device);
-  // CUDA states the L2 size and the PCIe link itself: those win over the catalogue's
-  // (the board in hand, not its datasheet), and serve for boards the catalogue lacks.
+  // CUDA states the L2 size, and either backend the PCIe link's limit (from the PCI
+  // driver): those win over the catalogue's (the board in hand, not its datasheet), and
+  // serve for boards the catalogue lacks.
   const auto& p = device.properties;
-  if (device.kind == "cuda" && p.is_object()) {
-    const double l2 = p.value("l2_bytes", 0.0);
+  if (p.is_object()) {
+    const double l2 = device.kind == "cuda" ? p.value("l2_bytes", 0.0) : 0.0;
     const double link = p.value("pcie_bytes_per_s", 0.0);
-    if ((l2 > 0 || link > 0) && !facts) facts = DeviceFacts{device.name, "", 0, 0, 0, 0, "", "", "", "", "the CUDA runtime's description"};
+    if ((l2 > 0 || link > 0) && !facts) facts = DeviceFacts{device.name, "", 0, 0, 0, 0, "", "", "", "", "the driver's description"};
     if (l2 > 0) {
       facts->l2_bytes = l2;
       facts->l2_source = "cudaDeviceProp::l2CacheSize";

@@ -35,6 +35,9 @@ void print_device(const vk::DeviceDescription& d, bool chosen) {
                                                      : fmt::format(" [{}]", fmt::join(d.cooperative_matrix_khr_shapes, ", ")));
   fmt::print("   bf16 (VK_KHR_shader_bfloat16) {}; newer matrix extensions: {}\n", yes_no(d.shader_bfloat16),
              d.matrix_extensions.empty() ? std::string("none") : fmt::format("{}", fmt::join(d.matrix_extensions, ", ")));
+  if (!d.pci_bus_id.empty())
+    fmt::print("   PCI {}; host link: {}\n", d.pci_bus_id,
+               d.pcie ? d.pcie->text() : std::string("not stated by the PCI driver (no PCIe limit is checked)"));
 }
 
 void print_cuda_device(const cuda::DeviceView& d, const std::vector<vk::DeviceDescription>& vulkan) {

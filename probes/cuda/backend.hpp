@@ -10,28 +10,10 @@
 #include <nlohmann/json.hpp>
 
 #include "probes/cuda/options.hpp"
+#include "probes/pcie.hpp"
 #include "values/measurement.hpp"
 
 namespace roofaudit::cuda {
-
-// A PCIe link's signalling limit, as the kernel's PCI driver states it (sysfs).
-struct PcieLink {
-  double gigatransfers_per_s = 0;  // per lane
-  int lanes = 0;
-  // Bytes per second one way after line encoding (8b/10b to 5 GT/s, 128b/130b from
-  // 8 GT/s, FLIT 242/256 at 64 GT/s): no copy one way can exceed it.
-  double bytes_per_s() const;
-  std::string text() const;  // "PCIe 32 GT/s x16 (63.0 GB/s)"
-};
-// "32.0 GT/s PCIe" and "16" as sysfs writes max_link_speed and max_link_width; nothing
-// when either is unreadable ("Unknown", empty, garbage).
-std::optional<PcieLink> parse_pcie_link(const std::string& speed, const std::string& width);
-// The link of the PCI device `bus_id` ("0000:1B:00.0", as CUDA prints it) under
-// `sysfs_devices`; nothing where there is none (a GPU on NVLink-C2C, a VM that hides it).
-std::optional<PcieLink> read_pcie_link(const std::string& bus_id,
-                                       const std::string& sysfs_devices = "/sys/bus/pci/devices");
-// The PCI device id (0x2335 for an H200 SXM) from the same place; -1 where unreadable.
-int read_pci_device_id(const std::string& bus_id, const std::string& sysfs_devices = "/sys/bus/pci/devices");
 
 struct DeviceView {
   int ordinal = 0;

@@ -219,18 +219,27 @@ Device::~Device() {
   }
 }
 
-std::uint32_t Device::memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags required,
-                                  VkMemoryPropertyFlags preferred) const {
-  int fallback = -1;
-  for (std::uint32_t i = 0; i < memory_.memoryTypeCount; ++i) {
+std::uint32_t choose_memory_type(const VkPhysicalDeviceMemoryProperties& memory, std::uint32_t type_bits,
+                                 VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred,
+                                 VkMemoryPropertyFlags avoided) {
+  int best = -1, best_rank = 0;
+  for (std::uint32_t i = 0; i < memory.memoryTypeCount && i < 32; ++i) {
     if (!(type_bits & (1u << i))) continue;
-    const auto flags = memory_.memoryTypes[i].propertyFlags;
+    const auto flags = memory.memoryTypes[i].propertyFlags;
     if ((flags & required) != required) continue;
-    if ((flags & preferred) == preferred) return i;
-    if (fallback < 0) fallback = int(i);
+    const int rank = ((flags & avoided) == 0 ? 2 : 0) + ((flags & preferred) == preferred ? 1 : 0);
+    if (best < 0 || rank > best_rank) {
+      best = int(i);
+      best_rank = rank;
+    }
   }
-  if (fallback < 0) throw Error("no Vulkan memory type with the required properties");
-  return std::uint32_t(fallback);
+  if (best < 0) throw Error("no Vulkan memory type with the required properties");
+  return std::uint32_t(best);
+}
+
+std::uint32_t Device::memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags required,
+                                  VkMemoryPropertyFlags preferred, VkMemoryPropertyFlags avoided) const {
+  return choose_memory_type(memory_, type_bits, required, preferred, avoided);
 }
 
 bool Device::has_memory(VkMemoryPropertyFlags flags) const {

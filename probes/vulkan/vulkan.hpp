@@ -9,12 +9,14 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "probes/pcie.hpp"
 #include "probes/vulkan/vk_handle.hpp"
 #include "values/error.hpp"
 
@@ -48,6 +50,8 @@ struct DeviceDescription {
   std::uint32_t api_version_number = 0;  // VK_MAKE_API_VERSION form
   std::uint32_t vendor_id = 0, device_id = 0;
   std::string device_uuid;                 // the physical device's, 8-4-4-4-12 hex (as nvidia-smi and CUDA print it)
+  std::string pci_bus_id;                  // "0000:1b:00.0" where VK_EXT_pci_bus_info says it
+  std::optional<PcieLink> pcie;            // its link's limit, as the PCI driver states it
   std::vector<MemoryHeap> heaps;
   std::uint32_t subgroup_size = 0;
   std::uint32_t max_workgroup_size = 0;
@@ -116,6 +120,14 @@ class Instance {
 // naming the devices when nothing matches.
 int select_device(const std::vector<DeviceDescription>& devices, const std::string& selector);
 
+// The memory type for an allocation: one allowed by `type_bits` with every `required`
+// flag; among those, first one with none of `avoided` (host staging that is not the
+// device-local BAR window, say), then one with every `preferred` flag, then the lowest
+// index. Throws Error when no type has the required flags.
+std::uint32_t choose_memory_type(const VkPhysicalDeviceMemoryProperties& memory, std::uint32_t type_bits,
+                                 VkMemoryPropertyFlags required, VkMemoryPropertyFlags preferred = 0,
+                                 VkMemoryPropertyFlags avoided = 0);
+
 class Device {
  public:
   Device(const Instance& instance, int index);
@@ -126,10 +138,9 @@ class Device {
   VkDevice get() const { return device_; }
   VkQueue queue() const { return queue_; }
   const DeviceDescription& description() const { return description_; }
-  // A memory type index allowed by type_bits with all `required` flags; prefers one with
-  // `preferred` too. Throws Error when none has the required flags.
+  // A memory type index allowed by type_bits (see choose_memory_type).
   std::uint32_t memory_type(std::uint32_t type_bits, VkMemoryPropertyFlags required,
-                            VkMemoryPropertyFlags preferred = 0) const;
+                            VkMemoryPropertyFlags preferred = 0, VkMemoryPropertyFlags avoided = 0) const;
   // Whether any memory type has all of `flags`.
   bool has_memory(VkMemoryPropertyFlags flags) const;
 

@@ -74,7 +74,7 @@ std::string uuid_text(const std::uint8_t (&u)[VK_UUID_SIZE]) {
 // What the device's API version and extensions allow asking for. The instance asks for
 // Vulkan 1.2, so 1.3 core features come through their extensions.
 struct Reach {
-  bool v12 = false, dot = false, coop_nv = false, coop_khr = false;
+  bool v12 = false, dot = false, coop_nv = false, coop_khr = false, pci = false;
 };
 
 // The property bits that qualify a feature: accelerated 4x8 dot products, matrix units in
@@ -94,6 +94,7 @@ Qualifiers read_properties(VkPhysicalDevice pd, const VkPhysicalDeviceProperties
       VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SHADER_INTEGER_DOT_PRODUCT_PROPERTIES};
   VkPhysicalDeviceCooperativeMatrixPropertiesNV coop_props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_COOPERATIVE_MATRIX_PROPERTIES_NV};
   khr::CooperativeMatrixDeviceProperties coop_khr_props;
+  VkPhysicalDevicePCIBusInfoPropertiesEXT pci{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PCI_BUS_INFO_PROPERTIES_EXT};
   VkPhysicalDeviceProperties2 props{VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2};
   props.pNext = &subgroup;
   subgroup.pNext = &maint3;
@@ -107,7 +108,12 @@ Qualifiers read_properties(VkPhysicalDevice pd, const VkPhysicalDeviceProperties
   if (x.dot) chain(dot_props);
   if (x.coop_nv) chain(coop_props);
   if (x.coop_khr) chain(coop_khr_props);
+  if (x.pci) chain(pci);  // where the GPU sits on PCIe: its link's limit is read from sysfs
   vkGetPhysicalDeviceProperties2(pd, &props);
+  if (x.pci) {
+    d.pci_bus_id = fmt::format("{:04x}:{:02x}:{:02x}.{:x}", pci.pciDomain, pci.pciBus, pci.pciDevice, pci.pciFunction);
+    d.pcie = read_pcie_link(d.pci_bus_id);
+  }
   d.subgroup_size = subgroup.subgroupSize;
   d.device_uuid = uuid_text(ids.deviceUUID);
   d.max_allocation_bytes = maint3.maxMemoryAllocationSize;
@@ -238,7 +244,8 @@ DeviceDescription describe_device(VkInstance instance, VkPhysicalDevice pd, int 
   d.timestamp_period_ns = base.limits.timestampPeriod;
   const auto extensions = device_extensions(pd);
   const Reach x{base.apiVersion >= VK_API_VERSION_1_2, has(extensions, "VK_KHR_shader_integer_dot_product"),
-                has(extensions, "VK_NV_cooperative_matrix"), has(extensions, khr::kCooperativeMatrixExtension)};
+                has(extensions, "VK_NV_cooperative_matrix"), has(extensions, khr::kCooperativeMatrixExtension),
+                has(extensions, "VK_EXT_pci_bus_info")};
   read_features(pd, x, read_properties(pd, base, x, d), d);
   // bf16 arithmetic (VK_KHR_shader_bfloat16) and the newer matrix paths: named so that a
   // report can say what the device has beyond what was measured.
@@ -263,7 +270,7 @@ std::uint64_t DeviceDescription::device_local_bytes() const {
 nlohmann::json DeviceDescription::to_json() const {
   nlohmann::json heaps_json = nlohmann::json::array();
   for (const auto& h : heaps) heaps_json.push_back({{"bytes", h.bytes}, {"device_local", h.device_local}});
-  return {{"index", index},
+  nlohmann::json j{{"index", index},
           {"name", name},
           {"type", type},
           {"driver", driver},
@@ -294,6 +301,13 @@ nlohmann::json DeviceDescription::to_json() const {
           {"timestamps", timestamps},
           {"timestamp_valid_bits", timestamp_valid_bits},
           {"timestamp_period_ns", timestamp_period_ns}};
+  if (!pci_bus_id.empty()) j["pci_bus_id"] = pci_bus_id;
+  if (pcie) {  // the same keys as CUDA's view
+    j["pcie_gigatransfers_per_s"] = pcie->gigatransfers_per_s;
+    j["pcie_lanes"] = pcie->lanes;
+    j["pcie_bytes_per_s"] = pcie->bytes_per_s();
+  }
+  return j;
 }
 
 }  // namespace roofaudit::vk

@@ -22,10 +22,14 @@ Buffer::Buffer(const Device& device, std::uint64_t bytes, Memory memory)
   const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
   switch (memory) {
     case Memory::device_local:
-      alloc.memoryTypeIndex = device.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
+      alloc.memoryTypeIndex =
+          device.memory_type(req.memoryTypeBits, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT);
       break;
     case Memory::host_visible:
-      alloc.memoryTypeIndex = device.memory_type(req.memoryTypeBits, coherent, VK_MEMORY_PROPERTY_HOST_CACHED_BIT);
+      // Host memory: never the device-local window a discrete GPU maps (its BAR), where a
+      // staging copy would be device to device and the host's reads run uncached.
+      alloc.memoryTypeIndex = device.memory_type(req.memoryTypeBits, coherent, VK_MEMORY_PROPERTY_HOST_CACHED_BIT,
+                                                 VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);
       break;
     case Memory::device_mapped:
       alloc.memoryTypeIndex = device.memory_type(req.memoryTypeBits, coherent | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT);

@@ -41,21 +41,30 @@ vk::DeviceDescription vulkan_view(int index, const std::string& name, const std:
 }
 
 TEST(PcieLink, LimitFollowsGenerationEncodingAndWidth) {
-  const auto gen5 = cuda::parse_pcie_link("32.0 GT/s PCIe", "16");
+  const auto gen5 = parse_pcie_link("32.0 GT/s PCIe", "16");
   ASSERT_TRUE(gen5);
   EXPECT_NEAR(gen5->bytes_per_s(), 63.02e9, 0.01e9);  // 128b/130b
   EXPECT_EQ(gen5->text(), "PCIe 32 GT/s x16 (63.0 GB/s)");
-  const auto gen1 = cuda::parse_pcie_link("2.5 GT/s PCIe", "1\n");
+  const auto gen1 = parse_pcie_link("2.5 GT/s PCIe", "1\n");
   ASSERT_TRUE(gen1);
   EXPECT_DOUBLE_EQ(gen1->bytes_per_s(), 0.25e9);  // 8b/10b
-  EXPECT_DOUBLE_EQ(cuda::parse_pcie_link("5.0 GT/s PCIe", "16")->bytes_per_s(), 8e9);
+  EXPECT_DOUBLE_EQ(parse_pcie_link("5.0 GT/s PCIe", "16")->bytes_per_s(), 8e9);
   // Generation 3 is twice generation 2's rate per lane in practice, though not twice the GT/s.
-  EXPECT_NEAR(cuda::parse_pcie_link("8.0 GT/s PCIe", "8")->bytes_per_s() / cuda::parse_pcie_link("5.0 GT/s PCIe", "8")->bytes_per_s(),
+  EXPECT_NEAR(parse_pcie_link("8.0 GT/s PCIe", "8")->bytes_per_s() / parse_pcie_link("5.0 GT/s PCIe", "8")->bytes_per_s(),
               1.97, 0.01);
   for (const auto& [speed, width] : std::vector<std::pair<std::string, std::string>>{
            {"Unknown", "16"}, {"", "16"}, {"32.0 GT/s PCIe", "0"}, {"32.0 GT/s PCIe", "x16"},
            {"32.0 GT/s PCIe", "99"}, {"-8 GT/s", "4"}, {"32.0 Gb/s", "16"}, {"32.0 GT/s PCIe", ""}})
-    EXPECT_FALSE(cuda::parse_pcie_link(speed, width)) << speed << " / " << width;
+    EXPECT_FALSE(parse_pcie_link(speed, width)) << speed << " / " << width;
+}
+
+TEST(PcieLink, AFigureAboveTheLinkIsImpossible) {
+  const PcieLink gen5{32, 16};  // 63.0 GB/s each way
+  EXPECT_EQ(exceeds_link(gen5, 1e9, {0.02, 0.017}), "");  // 50 and 59 GB/s
+  const std::string over = exceeds_link(gen5, 1e9, {0.02, 0.0026});  // 384 GB/s: a cache, not the link
+  EXPECT_EQ(over.rfind("impossible: 384.6 GB/s exceeds the PCIe 32 GT/s x16 (63.0 GB/s) signalling limit", 0), 0u) << over;
+  EXPECT_EQ(exceeds_link(gen5, 1e9, {0.01}, 2), "") << "100 GB/s both ways at once fits two directions";
+  EXPECT_NE(exceeds_link(gen5, 1e9, {0.01}, 1), "");
 }
 
 TEST(PcieLink, ReadFromTheDriversSysfsFiles) {
@@ -66,14 +75,14 @@ TEST(PcieLink, ReadFromTheDriversSysfsFiles) {
   testing::write_all(devices + "/0000:1b:00.0/max_link_width", "16\n");
   testing::write_all(devices + "/0000:1b:00.0/device", "0x2335\n");
   // CUDA prints the bus id in upper case; sysfs names it in lower case.
-  const auto link = cuda::read_pcie_link("0000:1B:00.0", devices);
+  const auto link = read_pcie_link("0000:1B:00.0", devices);
   ASSERT_TRUE(link);
   EXPECT_EQ(link->lanes, 16);
-  EXPECT_EQ(cuda::read_pci_device_id("0000:1B:00.0", devices), 0x2335);
-  EXPECT_FALSE(cuda::read_pcie_link("0000:2c:00.0", devices)) << "no such device: no limit, not a zero one";
-  EXPECT_EQ(cuda::read_pci_device_id("0000:2c:00.0", devices), -1);
+  EXPECT_EQ(read_pci_device_id("0000:1B:00.0", devices), 0x2335);
+  EXPECT_FALSE(read_pcie_link("0000:2c:00.0", devices)) << "no such device: no limit, not a zero one";
+  EXPECT_EQ(read_pci_device_id("0000:2c:00.0", devices), -1);
   testing::write_all(devices + "/0000:1b:00.0/device", "garbage");
-  EXPECT_EQ(cuda::read_pci_device_id("0000:1b:00.0", devices), -1);
+  EXPECT_EQ(read_pci_device_id("0000:1b:00.0", devices), -1);
 }
 
 TEST(CudaDevice, UuidIsWrittenAsVulkanWritesIt) {
@@ -103,7 +112,7 @@ TEST(CudaDevice, SelectsByOrdinalUuidOrName) {
 TEST(CudaDevice, StoredViewIsTheSamePhysicalDeviceAsVulkans) {
   cuda::DeviceView d = cuda_view(0, "NVIDIA H200", kH200Uuid);
   d.pci_device_id = 0x2335;
-  d.pcie = cuda::PcieLink{32, 16};
+  d.pcie = PcieLink{32, 16};
   const DeviceInfo info = d.device_info();
   EXPECT_EQ(info.kind, "cuda");
   const DeviceId id = DeviceId::of(info);

@@ -52,6 +52,35 @@ std::unique_ptr<vk::Instance> instance_or_reason(std::string& reason) {
   }
 }
 
+// The H200's memory types as its driver lists them (tests/data/h200/vulkaninfo.txt's
+// source): 0 none, 1 device-local, 2 host coherent, 3 host coherent cached, 4 device-local
+// host-visible (the BAR window).
+VkPhysicalDeviceMemoryProperties h200_memory() {
+  VkPhysicalDeviceMemoryProperties m{};
+  const VkMemoryPropertyFlags local = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, visible = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT,
+                              coherent = VK_MEMORY_PROPERTY_HOST_COHERENT_BIT, cached = VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+  const VkMemoryPropertyFlags types[] = {0, local, visible | coherent, visible | coherent | cached, local | visible | coherent};
+  m.memoryTypeCount = 5;
+  for (std::uint32_t i = 0; i < 5; ++i) m.memoryTypes[i].propertyFlags = types[i];
+  return m;
+}
+
+TEST(VulkanMemory, StagingIsHostMemoryAndDeviceBuffersAreNotTheBarWindow) {
+  const auto m = h200_memory();
+  const VkMemoryPropertyFlags coherent = VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT | VK_MEMORY_PROPERTY_HOST_COHERENT_BIT;
+  EXPECT_EQ(vk::choose_memory_type(m, 0x1f, coherent, VK_MEMORY_PROPERTY_HOST_CACHED_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT), 3u);
+  EXPECT_EQ(vk::choose_memory_type(m, 0x1f, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT, 0, VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT), 1u);
+  EXPECT_EQ(vk::choose_memory_type(m, 0x1f, coherent | VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT), 4u);
+  // A buffer that only the BAR window may hold gets it: avoided is a preference, not a rule.
+  EXPECT_EQ(vk::choose_memory_type(m, 0x10, coherent, VK_MEMORY_PROPERTY_HOST_CACHED_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT), 4u);
+  // An integrated GPU (or Mesa's CPU implementation): every type is device-local.
+  VkPhysicalDeviceMemoryProperties unified{};
+  unified.memoryTypeCount = 1;
+  unified.memoryTypes[0].propertyFlags = VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT | coherent | VK_MEMORY_PROPERTY_HOST_CACHED_BIT;
+  EXPECT_EQ(vk::choose_memory_type(unified, 0x1, coherent, VK_MEMORY_PROPERTY_HOST_CACHED_BIT, VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT), 0u);
+  EXPECT_THROW(vk::choose_memory_type(m, 0x3, coherent), Error);
+}
+
 TEST(Vulkan, DescribesEveryDeviceWithItsLimits) {
   std::string reason;
   auto instance = instance_or_reason(reason);
