@@ -3,6 +3,9 @@
 // swept; small-integer inputs make every product and sum exact, so sampled entries of C
 // must equal the host's integer reference exactly.
 #include <algorithm>
+#include <array>
+#include <memory>
+#include <optional>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -10,6 +13,7 @@
 #include "kernels/cpu/random.hpp"
 #include "kernels/vulkan/shaders.hpp"
 #include "values/error.hpp"
+#include "probes/vulkan/gemm_candidates.hpp"
 #include "probes/vulkan/host_values.hpp"
 #include "probes/vulkan/session.hpp"
 #include "probes/probe.hpp"
@@ -23,6 +27,7 @@ constexpr ProbeIdentity kIdentity{"gpu.gemm", 1,
                                   Role::gemm};
 
 using gpu::to_half;
+using gpu::Candidate;
 using vk::Buffer;
 
 struct Variant {
@@ -35,18 +40,15 @@ const Variant kVariants[] = {{"fp32", "gemm_fp32", 4, false},
                              {"fp16", "gemm_fp16", 2, false},
                              {"fp16_coopmat", "", 2, true}};
 
-// A workgroup of lx x ly invocations, each computing tm x tn outputs over k steps of tk:
-// a bm x bn tile of C.
-struct Tile {
-  std::uint32_t lx, ly, tm, tn, tk, bm, bn;
-};
-
-
 class GpuGemmProbe final : public gpu::GpuProbe {
  public:
   GpuGemmProbe() : GpuProbe(kIdentity) {}
 
   std::vector<Figure> figures() const override { return gpu::figures_of(kVariants, figure); }
+  // Per variant, a race: every candidate measured at the race size (the largest swept size
+  // up to 4096), every result stored; then the fastest valid one sweeps the other sizes.
+  // A candidate the driver refuses or that computes a wrong product is stored as failed,
+  // and the race goes on without it.
   void run_on(ProbeDriver& driver, gpu::Session& session) override {
     const auto& desc = session.device->description();
     const std::vector<std::uint32_t> sizes = matrix_sizes(driver.settings(), desc);
@@ -58,22 +60,47 @@ class GpuGemmProbe final : public gpu::GpuProbe {
         driver.unsupported(figure(v), missing, {{"n", 0}});
         continue;
       }
-      // Tile shapes of the shared-memory shader, as specialization constants; every size is
-      // measured with each and all are stored (the report shows the best). The matrix-unit
-      // shader is one subgroup per workgroup with 2 x 2 tiles of 16 x 16.
-      std::vector<Tile> tiles = v.coopmat ? std::vector<Tile>{{desc.subgroup_size, 1, 2, 2, 16, 32, 32}}
-                                          : std::vector<Tile>{{16, 16, 4, 4, 16, 64, 64}, {16, 16, 8, 8, 16, 128, 128}};
-      for (const Tile& tile : tiles) {
-        const std::vector<std::uint32_t> spec = v.coopmat ? std::vector<std::uint32_t>{tile.lx}
-                                                          : std::vector<std::uint32_t>{tile.lx, tile.ly, tile.tm, tile.tn, tile.tk};
-        vk::ComputePipeline pipeline(*session.device, kernels::vulkan::shader(v.coopmat ? unit.shader : v.shader), 3, 4,
-                                     spec, std::uint32_t(sizes.size()));
-        for (std::uint32_t n : sizes) {
-          if (driver.stopped()) return;
-          if (n % tile.bm || n % tile.bn) continue;
-          driver.progress(fmt::format("{} n={} tile {}x{}", v.name, n, tile.bm, tile.bn));
-          measure(driver, session, pipeline, commands, v, tile, n);
+      std::uint32_t race_n = sizes.front();
+      for (std::uint32_t n : sizes)
+        if (n <= 4096) race_n = n;
+      std::optional<Operands> at_race;
+      std::optional<Candidate> best;
+      double best_rate = 0;
+      std::vector<std::unique_ptr<vk::ComputePipeline>> pipelines;
+      for (const Candidate& c : gpu::gemm_candidates(v.shader, v.coopmat ? unit.shader : "", desc)) {
+        if (driver.stopped()) return;
+        Measurement m = driver.measurement(figure(v), params(desc, c, race_n, 0));
+        if (const std::string unfit = gpu::candidate_unfit(c, desc); !unfit.empty()) {
+          driver.unsupported(figure(v), unfit, m.params);
+          continue;
         }
+        if (race_n % c.bm || race_n % c.bn) continue;
+        std::unique_ptr<vk::ComputePipeline> pipeline;
+        try {
+          pipeline = std::make_unique<vk::ComputePipeline>(*session.device, kernels::vulkan::shader(c.shader), 3, 4,
+                                                           c.spec, std::uint32_t(sizes.size()));
+        } catch (const vk::VulkanError& e) {
+          m.valid = false;
+          m.validation = fmt::format("failed: the driver refused the pipeline: {}", e.what());
+          driver.emit(std::move(m));
+          continue;
+        }
+        driver.progress(fmt::format("{} n={} {}x{} block (race)", v.name, race_n, c.bm, c.bn));
+        const Measurement done = measure(driver, session, *pipeline, commands, v, c, race_n);
+        if (done.valid && done.summary && done.summary->best > best_rate) {
+          best_rate = done.summary->best;
+          best = c;
+          pipelines.clear();
+          pipelines.push_back(std::move(pipeline));
+        }
+        driver.emit(done);
+      }
+      if (!best) continue;
+      for (std::uint32_t n : sizes) {
+        if (driver.stopped()) return;
+        if (n == race_n || n % best->bm || n % best->bn) continue;
+        driver.progress(fmt::format("{} n={} {}x{} block", v.name, n, best->bm, best->bn));
+        driver.emit(measure(driver, session, *pipelines.front(), commands, v, *best, n));
       }
     }
   }
@@ -81,6 +108,13 @@ class GpuGemmProbe final : public gpu::GpuProbe {
  private:
   static Figure figure(const Variant& v) {
     return {v.name, "gemm", "FLOP/s", true, "2 n^3 floating-point operations per n x n x n product"};
+  }
+
+  static nlohmann::json params(const vk::DeviceDescription& d, const Candidate& c, std::uint32_t n,
+                               std::uint32_t dispatches) {
+    nlohmann::json p{{"n", n}, {"device_name", d.name}, {"kernel", c.kernel}, {"tile", fmt::format("{}x{}", c.bm, c.bn)}};
+    if (dispatches) p["dispatches_per_sample"] = dispatches;
+    return p;
   }
 
   static std::string unsupported_reason(const Variant& v, const vk::DeviceDescription& desc, gpu::MatrixUnitPath& unit) {
@@ -94,7 +128,7 @@ class GpuGemmProbe final : public gpu::GpuProbe {
   // Square sizes whose three matrices fit the working-set cap (4 MiB on the CPU
   // implementation, 1 GiB on a GPU, or --max-size) and one storage buffer.
   static std::vector<std::uint32_t> matrix_sizes(const RunSettings& settings, const vk::DeviceDescription& desc) {
-    std::vector<std::uint32_t> sizes = {256, 512, 1024, 2048, 4096};
+    std::vector<std::uint32_t> sizes = {256, 512, 1024, 2048, 4096, 8192};
     const std::uint64_t cap = settings.max_working_set_bytes
                                   ? settings.max_working_set_bytes
                                   : (desc.type == "cpu" ? std::uint64_t(4) << 20 : std::uint64_t(1) << 30);
@@ -108,15 +142,15 @@ class GpuGemmProbe final : public gpu::GpuProbe {
     return sizes;
   }
 
-  // Inputs: integers in [-4, 4]; |C| <= 16 n < 2^24 for n <= 4096, exact in fp32.
+  // Inputs: integers in [-4, 4]; |C| <= 16 n < 2^24 for n <= 8192, exact in fp32.
   struct Operands {
-    std::vector<int> a, b;
+    std::vector<std::int8_t> a, b;
   };
   static Operands random_operands(std::uint64_t seed, std::uint64_t elements) {
     kernels::SplitMix64 rng(seed);
-    Operands o{std::vector<int>(elements), std::vector<int>(elements)};
-    for (auto& x : o.a) x = int(rng.below(9)) - 4;
-    for (auto& x : o.b) x = int(rng.below(9)) - 4;
+    Operands o{std::vector<std::int8_t>(elements), std::vector<std::int8_t>(elements)};
+    for (auto& x : o.a) x = std::int8_t(int(rng.below(9)) - 4);
+    for (auto& x : o.b) x = std::int8_t(int(rng.below(9)) - 4);
     return o;
   }
 
@@ -148,8 +182,9 @@ class GpuGemmProbe final : public gpu::GpuProbe {
     return "";
   }
 
-  void measure(const ProbeDriver& driver, gpu::Session& session, vk::ComputePipeline& pipeline, vk::Commands& commands,
-               const Variant& v, const Tile& tile, std::uint32_t n) const {
+  // One candidate at one size, measured and checked; the outcome, not yet stored.
+  Measurement measure(const ProbeDriver& driver, gpu::Session& session, vk::ComputePipeline& pipeline,
+                      vk::Commands& commands, const Variant& v, const Candidate& cand, std::uint32_t n) const {
     const vk::Device& dev = *session.device;
     const std::uint64_t elements = std::uint64_t(n) * n;
     const std::uint64_t in_bytes = elements * std::uint64_t(v.element_bytes), out_bytes = elements * 4;
@@ -166,7 +201,7 @@ class GpuGemmProbe final : public gpu::GpuProbe {
       commands.submit_and_wait();
     }
     VkDescriptorSet set = pipeline.bind({&a, &b, &c});
-    const std::uint32_t groups_x = n / tile.bn, groups_y = n / tile.bm;  // one output tile per workgroup
+    const std::uint32_t groups_x = n / cand.bn, groups_y = n / cand.bm;  // one output tile per workgroup
     std::uint32_t dispatches = 1;
     auto run_batch = [&](std::string& problem) {
       VkCommandBuffer cmd = commands.begin();
@@ -190,17 +225,11 @@ class GpuGemmProbe final : public gpu::GpuProbe {
     std::string problem;
     const double one = run_batch(problem);
     dispatches = std::uint32_t(std::clamp(gpu::sample_target_seconds(driver.settings(), dev.description()) / std::max(one, 1e-7), 1.0, 64.0));
-    Measurement m = driver.measurement(
-        figure(v),
-        {{"n", n}, {"device_name", dev.description().name},
-         {"kernel", v.coopmat ? "cooperative matrix 16x16x16, 2x2 tiles per subgroup, fp32 accumulate"
-                              : fmt::format("shared-memory tiles {}x{}x{}, {}x{} per invocation, fp32 accumulate",
-                                            tile.bm, tile.bn, tile.tk, tile.tm, tile.tn)},
-         {"tile", fmt::format("{}x{}", tile.bm, tile.bn)}, {"dispatches_per_sample", dispatches}});
+    Measurement m = driver.measurement(figure(v), params(dev.description(), cand, n, dispatches));
     const double flops = 2.0 * double(n) * double(n) * double(n);
-    driver.measure_unless(problem, std::move(m), fmt::format("gpu.gemm/{}/{}", v.name, n), run_batch,
-                          "256 sampled entries of C (one the last) equal the exact integer reference",
-                          [&](double s) { return flops / s; });
+    const std::string checked = "256 sampled entries of C (one the last) equal the exact integer reference";
+    const auto timed = driver.time(problem, fmt::format("gpu.gemm/{}/{}/{}x{}", v.name, n, cand.bm, cand.bn), run_batch);
+    return driver.outcome(std::move(m), timed, checked, [&](double s) { return flops / s; });
   }
 };
 

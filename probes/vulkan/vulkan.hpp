@@ -54,7 +54,9 @@ struct DeviceDescription {
   std::optional<PcieLink> pcie;            // its link's limit, as the PCI driver states it
   std::vector<MemoryHeap> heaps;
   std::uint32_t subgroup_size = 0;
-  std::uint32_t max_workgroup_size = 0;
+  std::uint32_t max_workgroup_size = 0;         // x dimension
+  std::uint32_t max_workgroup_invocations = 0;
+  std::uint32_t max_shared_memory_bytes = 0;     // per workgroup
   std::uint64_t max_storage_buffer_range = 0;
   std::uint64_t max_allocation_bytes = 0;
   bool shader_float16 = false;

@@ -240,6 +240,8 @@ DeviceDescription describe_device(VkInstance instance, VkPhysicalDevice pd, int 
   d.vendor_id = base.vendorID;
   d.device_id = base.deviceID;
   d.max_workgroup_size = base.limits.maxComputeWorkGroupSize[0];
+  d.max_workgroup_invocations = base.limits.maxComputeWorkGroupInvocations;
+  d.max_shared_memory_bytes = base.limits.maxComputeSharedMemorySize;
   d.max_storage_buffer_range = base.limits.maxStorageBufferRange;
   d.timestamp_period_ns = base.limits.timestampPeriod;
   const auto extensions = device_extensions(pd);
@@ -281,6 +283,8 @@ nlohmann::json DeviceDescription::to_json() const {
           {"memory_heaps", heaps_json},
           {"subgroup_size", subgroup_size},
           {"max_workgroup_size", max_workgroup_size},
+          {"max_workgroup_invocations", max_workgroup_invocations},
+          {"max_shared_memory_bytes", max_shared_memory_bytes},
           {"max_storage_buffer_range", max_storage_buffer_range},
           {"max_allocation_bytes", max_allocation_bytes},
           {"shader_float16", shader_float16},

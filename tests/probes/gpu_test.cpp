@@ -5,6 +5,10 @@
 #include <map>
 #include <set>
 
+#include <fmt/format.h>
+
+#include "kernels/vulkan/shaders.hpp"
+#include "probes/vulkan/gemm_candidates.hpp"
 #include "values/error.hpp"
 #include "test_util.hpp"
 #include "probes/vulkan/vulkan.hpp"
@@ -292,6 +296,94 @@ TEST(GpuGemmProbe, Fp32AndFp16ValidateAgainstTheIntegerReference) {
   if (measured) {
     EXPECT_GE(measured, 2);
   }
+  // The race: every candidate at the largest size, then only the fastest at the others.
+  std::map<std::string, int> race_n;
+  for (const auto& m : ms)
+    if (m.valid) race_n[m.variant] = std::max(race_n[m.variant], m.params["n"].get<int>());
+  for (const auto& [variant, n] : race_n) {
+    std::string winner;
+    double best = 0;
+    std::set<std::string> raced, swept;
+    for (const auto& m : ms) {
+      if (m.variant != variant || !m.valid) continue;
+      if (m.params["n"].get<int>() == n) {
+        raced.insert(m.params["tile"].get<std::string>());
+        if (m.summary->best > best) best = m.summary->best, winner = m.params["tile"].get<std::string>();
+      } else {
+        swept.insert(m.params["tile"].get<std::string>());
+      }
+    }
+    EXPECT_EQ(raced.size(), 2u) << variant << ": both candidates race at n=" << n;
+    if (!swept.empty()) {
+      EXPECT_EQ(swept, std::set<std::string>{winner}) << variant << ": only the race's winner sweeps the other sizes";
+    }
+  }
+}
+
+vk::DeviceDescription h200_like() {
+  vk::DeviceDescription d;  // the limits the H200's driver reports (tests/data/h200)
+  d.subgroup_size = 32;
+  d.max_workgroup_invocations = 1024;
+  d.max_shared_memory_bytes = 49152;
+  return d;
+}
+
+TEST(GemmCandidates, SharedMemoryTilesOffTheMatrixUnits) {
+  const auto c = gpu::gemm_candidates("gemm_fp16", "", h200_like());
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[0].shader, "gemm_fp16");
+  EXPECT_EQ(c[0].bm, 64u);
+  EXPECT_EQ(c[1].bm, 128u);
+  for (const auto& x : c) EXPECT_EQ(gpu::candidate_unfit(x, h200_like()), "");
+}
+
+TEST(GemmCandidates, MatrixUnitsRaceTheDirectFormAndEveryBlockTiledShape) {
+  const auto c = gpu::gemm_candidates("", "gemm_coopmat_nv", h200_like());
+  ASSERT_FALSE(c.empty());
+  EXPECT_EQ(c[0].shader, "gemm_coopmat_nv");
+  EXPECT_EQ(c[0].bm, 32u);
+  if (!kernels::vulkan::has_shader("gemm_coopmat_nv_tiled")) GTEST_SKIP() << "this build lacks the block-tiled shader";
+  ASSERT_EQ(c.size(), 6u);
+  std::set<std::string> blocks;
+  for (std::size_t i = 1; i < c.size(); ++i) {
+    const auto& x = c[i];
+    EXPECT_EQ(x.shader, "gemm_coopmat_nv_tiled");
+    ASSERT_EQ(x.spec.size(), 5u);
+    // Workgroup = subgroups x subgroup size; block = subgroups x tiles x 16 on each side.
+    EXPECT_EQ(x.spec[0], x.spec[1] * x.spec[2] * 32);
+    EXPECT_EQ(x.local, x.spec[0]);
+    EXPECT_EQ(x.bm, x.spec[1] * x.spec[3] * 16);
+    EXPECT_EQ(x.bn, x.spec[2] * x.spec[4] * 16);
+    EXPECT_EQ(4096 % x.bm, 0u);
+    EXPECT_EQ(4096 % x.bn, 0u);
+    EXPECT_EQ(x.shared_bytes, (x.bm * 40 + 32 * (x.bn + 8)) * 2);
+    EXPECT_EQ(gpu::candidate_unfit(x, h200_like()), "") << x.kernel;
+    blocks.insert(fmt::format("{}x{} subgroups, {}x{} tiles", x.spec[1], x.spec[2], x.spec[3], x.spec[4]));
+  }
+  EXPECT_EQ(blocks.size(), 5u) << "every shape differs";
+}
+
+TEST(GemmCandidates, ADeviceTooSmallForACandidateSaysWhich) {
+  vk::DeviceDescription small = h200_like();
+  small.subgroup_size = 64;
+  small.max_workgroup_invocations = 256;
+  small.max_shared_memory_bytes = 16384;
+  const auto c = gpu::gemm_candidates("", "gemm_coopmat_nv", small);
+  EXPECT_EQ(gpu::candidate_unfit(c[0], small), "");
+  if (c.size() < 2) GTEST_SKIP() << "this build lacks the block-tiled shader";
+  int workgroup = 0, shared = 0;
+  for (const auto& x : c) {
+    const std::string why = gpu::candidate_unfit(x, small);
+    if (why.find("invocations") != std::string::npos) ++workgroup;
+    if (why.find("shared memory") != std::string::npos) ++shared;
+    if (x.local > 256 || x.shared_bytes > 16384) {
+      EXPECT_EQ(why.rfind("unsupported: ", 0), 0u) << x.kernel;
+    } else {
+      EXPECT_EQ(why, "") << x.kernel;
+    }
+  }
+  EXPECT_GT(workgroup, 0);  // 8 subgroups of 64 = 512 invocations
+  EXPECT_GT(shared, 0);     // 128 x 256 blocks need 27 KiB
 }
 
 }  // namespace

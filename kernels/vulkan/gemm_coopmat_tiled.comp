@@ -1,0 +1,121 @@
+#version 450
+// Matmul on the device's matrix units, block-tiled: VK_NV_cooperative_matrix, or with KHR
+// defined VK_KHR_cooperative_matrix (built only where glslc accepts it). fp16
+// inputs, fp32 accumulate, row-major n x n, n a multiple of the block. A workgroup of
+// WM x WN subgroups computes a BM x BN block of C (BM = WM * TM * 16, BN = WN * TN * 16);
+// each subgroup holds TM x TN accumulators of 16 x 16. Per k-chunk of BK = 32, the
+// workgroup copies the A and B blocks to padded shared memory with 128-bit loads, and the
+// next chunk's loads are issued into registers before the current chunk is multiplied.
+// Specialization constants: 0 the workgroup size (WM * WN * subgroup size), 1 WM, 2 WN,
+// 3 TM, 4 TN. Push constant: n.
+#ifdef KHR
+#extension GL_KHR_cooperative_matrix : require
+#define ACC coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>
+#define TILE_A coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA>
+#define TILE_B coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB>
+#define LOAD(m, from, at, stride) coopMatLoad(m, from, at, stride, gl_CooperativeMatrixLayoutRowMajor)
+#define STORE(m, to, at, stride) coopMatStore(m, to, at, stride, gl_CooperativeMatrixLayoutRowMajor)
+#define MULADD coopMatMulAdd
+#else
+#extension GL_NV_cooperative_matrix : require
+#define ACC fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#define TILE_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define TILE_B fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#define LOAD(m, from, at, stride) coopMatLoadNV(m, from, at, stride, false)
+#define STORE(m, to, at, stride) coopMatStoreNV(m, to, at, stride, false)
+#define MULADD coopMatMulAddNV
+#endif
+#extension GL_KHR_memory_scope_semantics : require
+#extension GL_KHR_shader_subgroup_basic : require
+#extension GL_EXT_shader_explicit_arithmetic_types_float16 : require
+#extension GL_EXT_shader_16bit_storage : require
+#extension GL_EXT_control_flow_attributes : require
+layout(local_size_x_id = 0) in;
+layout(constant_id = 0) const uint LOCAL = 128;
+layout(constant_id = 1) const uint WM = 2;
+layout(constant_id = 2) const uint WN = 2;
+layout(constant_id = 3) const uint TM = 2;
+layout(constant_id = 4) const uint TN = 2;
+const uint BK = 32;
+const uint BM = WM * TM * 16;
+const uint BN = WN * TN * 16;
+const uint PAD = 8;  // halves: 16 bytes, so rows start on distinct banks and stay 16-byte aligned
+const uint SA = BK + PAD;  // shared row strides, in halves
+const uint SB = BN + PAD;
+// 128-bit words (8 halves) per chunk of A and of B, and per invocation.
+const uint A_WORDS = BM * BK / 8;
+const uint B_WORDS = BK * BN / 8;
+const uint A_PER = (A_WORDS + LOCAL - 1) / LOCAL;
+const uint B_PER = (B_WORDS + LOCAL - 1) / LOCAL;
+
+layout(std430, binding = 0) readonly buffer A { uvec4 a[]; };
+layout(std430, binding = 1) readonly buffer B { uvec4 b[]; };
+layout(std430, binding = 2) writeonly buffer C { float c[]; };
+layout(push_constant) uniform Params { uint n; } p;
+
+shared float16_t sa[BM * SA];
+shared float16_t sb[BK * SB];
+
+void store_a(uint at, uvec4 v) {
+  [[unroll]] for (uint i = 0; i < 4; ++i) {
+    const f16vec2 h = unpackFloat2x16(v[i]);
+    sa[at + 2 * i] = h.x;
+    sa[at + 2 * i + 1] = h.y;
+  }
+}
+void store_b(uint at, uvec4 v) {
+  [[unroll]] for (uint i = 0; i < 4; ++i) {
+    const f16vec2 h = unpackFloat2x16(v[i]);
+    sb[at + 2 * i] = h.x;
+    sb[at + 2 * i + 1] = h.y;
+  }
+}
+
+void main() {
+  const uint n = p.n, words = n / 8, t = gl_LocalInvocationID.x;
+  const uint row0 = gl_WorkGroupID.y * BM, col0 = gl_WorkGroupID.x * BN;
+  const uint sg = gl_SubgroupID, wm = sg / WN, wn = sg % WN;
+
+  ACC acc[TM * TN];
+  [[unroll]] for (uint i = 0; i < TM * TN; ++i) acc[i] = ACC(0.0);
+
+  uvec4 ra[A_PER], rb[B_PER];
+  // Chunk k0's words into registers.
+#define FETCH(k0)                                                                       \
+  [[unroll]] for (uint i = 0; i < A_PER; ++i) {                                         \
+    const uint w = t + i * LOCAL;                                                       \
+    if (w < A_WORDS) ra[i] = a[(row0 + w / (BK / 8)) * words + (k0) / 8 + w % (BK / 8)]; \
+  }                                                                                     \
+  [[unroll]] for (uint i = 0; i < B_PER; ++i) {                                         \
+    const uint w = t + i * LOCAL;                                                       \
+    if (w < B_WORDS) rb[i] = b[((k0) + w / (BN / 8)) * words + col0 / 8 + w % (BN / 8)]; \
+  }
+  FETCH(0)
+  for (uint k0 = 0; k0 < n; k0 += BK) {
+    [[unroll]] for (uint i = 0; i < A_PER; ++i) {
+      const uint w = t + i * LOCAL;
+      if (w < A_WORDS) store_a((w / (BK / 8)) * SA + (w % (BK / 8)) * 8, ra[i]);
+    }
+    [[unroll]] for (uint i = 0; i < B_PER; ++i) {
+      const uint w = t + i * LOCAL;
+      if (w < B_WORDS) store_b((w / (BN / 8)) * SB + (w % (BN / 8)) * 8, rb[i]);
+    }
+    barrier();
+    if (k0 + BK < n) {
+      FETCH(k0 + BK)
+    }
+    [[unroll]] for (uint kk = 0; kk < BK; kk += 16) {
+      TILE_A at[TM];
+      [[unroll]] for (uint i = 0; i < TM; ++i) LOAD(at[i], sa, (wm * TM * 16 + i * 16) * SA + kk, SA);
+      [[unroll]] for (uint j = 0; j < TN; ++j) {
+        TILE_B bt;
+        LOAD(bt, sb, kk * SB + wn * TN * 16 + j * 16, SB);
+        [[unroll]] for (uint i = 0; i < TM; ++i) acc[i * TN + j] = MULADD(at[i], bt, acc[i * TN + j]);
+      }
+    }
+    barrier();
+  }
+  [[unroll]] for (uint i = 0; i < TM; ++i)
+    [[unroll]] for (uint j = 0; j < TN; ++j)
+      STORE(acc[i * TN + j], c, (row0 + (wm * TM + i) * 16) * n + col0 + (wn * TN + j) * 16, n);
+}
