@@ -8,12 +8,17 @@
 // next chunk's loads are issued into registers before the current chunk is multiplied.
 // Specialization constants: 0 the workgroup size (WM * WN * subgroup size), 1 WM, 2 WN,
 // 3 TM, 4 TN. Push constant: n.
+// With DECODE, one decode step instead, in decode.comp's bindings and push constants:
+// y (batch x rows) = x (batch x k) . W^T, W row-major rows x k, batch a multiple of 16 and
+// rows of BN. A is x (rows past the batch read as zero); B is W^T, whose columns (W's rows)
+// are staged like A's rows and read as column-major tiles.
 #ifdef KHR
 #extension GL_KHR_cooperative_matrix : require
 #define ACC coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>
 #define TILE_A coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseA>
 #define TILE_B coopmat<float16_t, gl_ScopeSubgroup, 16, 16, gl_MatrixUseB>
 #define LOAD(m, from, at, stride) coopMatLoad(m, from, at, stride, gl_CooperativeMatrixLayoutRowMajor)
+#define LOAD_COLUMNS(m, from, at, stride) coopMatLoad(m, from, at, stride, gl_CooperativeMatrixLayoutColumnMajor)
 #define STORE(m, to, at, stride) coopMatStore(m, to, at, stride, gl_CooperativeMatrixLayoutRowMajor)
 #define MULADD coopMatMulAdd
 #else
@@ -22,6 +27,7 @@
 #define TILE_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define TILE_B fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define LOAD(m, from, at, stride) coopMatLoadNV(m, from, at, stride, false)
+#define LOAD_COLUMNS(m, from, at, stride) coopMatLoadNV(m, from, at, stride, true)
 #define STORE(m, to, at, stride) coopMatStoreNV(m, to, at, stride, false)
 #define MULADD coopMatMulAddNV
 #endif
@@ -41,20 +47,31 @@ const uint BM = WM * TM * 16;
 const uint BN = WN * TN * 16;
 const uint PAD = 8;  // halves: 16 bytes, so rows start on distinct banks and stay 16-byte aligned
 const uint SA = BK + PAD;  // shared row strides, in halves
+#ifdef DECODE
+const uint SB = SA;  // B's block is stored as BN rows of BK
+#else
 const uint SB = BN + PAD;
+#endif
 // 128-bit words (8 halves) per chunk of A and of B, and per invocation.
 const uint A_WORDS = BM * BK / 8;
 const uint B_WORDS = BK * BN / 8;
 const uint A_PER = (A_WORDS + LOCAL - 1) / LOCAL;
 const uint B_PER = (B_WORDS + LOCAL - 1) / LOCAL;
 
+#ifdef DECODE
+layout(std430, binding = 0) readonly buffer W { uvec4 b[]; };
+layout(std430, binding = 1) readonly buffer X { uvec4 a[]; };
+layout(std430, binding = 4) writeonly buffer Y { float c[]; };
+layout(push_constant) uniform Params { uint rows; uint chunks; uint batch; } p;
+shared float16_t sb[BN * SB];
+#else
 layout(std430, binding = 0) readonly buffer A { uvec4 a[]; };
 layout(std430, binding = 1) readonly buffer B { uvec4 b[]; };
 layout(std430, binding = 2) writeonly buffer C { float c[]; };
 layout(push_constant) uniform Params { uint n; } p;
-
-shared float16_t sa[BM * SA];
 shared float16_t sb[BK * SB];
+#endif
+shared float16_t sa[BM * SA];
 
 void store_a(uint at, uvec4 v) {
   [[unroll]] for (uint i = 0; i < 4; ++i) {
@@ -72,7 +89,12 @@ void store_b(uint at, uvec4 v) {
 }
 
 void main() {
-  const uint n = p.n, words = n / 8, t = gl_LocalInvocationID.x;
+#ifdef DECODE
+  const uint words = p.chunks, K = words * 8, M = p.batch, N = p.rows;
+#else
+  const uint words = p.n / 8, K = p.n, M = p.n, N = p.n;
+#endif
+  const uint t = gl_LocalInvocationID.x;
   const uint row0 = gl_WorkGroupID.y * BM, col0 = gl_WorkGroupID.x * BN;
   const uint sg = gl_SubgroupID, wm = sg / WN, wn = sg % WN;
 
@@ -80,28 +102,37 @@ void main() {
   [[unroll]] for (uint i = 0; i < TM * TN; ++i) acc[i] = ACC(0.0);
 
   uvec4 ra[A_PER], rb[B_PER];
+  // Where B's word w of the chunk at k0 lies in its buffer, and in shared memory.
+#ifdef DECODE
+#define B_WORD(k0, w) (col0 + (w) / (BK / 8)) * words + (k0) / 8 + (w) % (BK / 8)
+#define B_SHARED(w) ((w) / (BK / 8)) * SB + ((w) % (BK / 8)) * 8
+#else
+#define B_WORD(k0, w) ((k0) + (w) / (BN / 8)) * words + col0 / 8 + (w) % (BN / 8)
+#define B_SHARED(w) ((w) / (BN / 8)) * SB + ((w) % (BN / 8)) * 8
+#endif
   // Chunk k0's words into registers.
 #define FETCH(k0)                                                                       \
   [[unroll]] for (uint i = 0; i < A_PER; ++i) {                                         \
     const uint w = t + i * LOCAL;                                                       \
-    if (w < A_WORDS) ra[i] = a[(row0 + w / (BK / 8)) * words + (k0) / 8 + w % (BK / 8)]; \
+    const uint r = row0 + w / (BK / 8);                                                 \
+    if (w < A_WORDS) ra[i] = r < M ? a[r * words + (k0) / 8 + w % (BK / 8)] : uvec4(0);  \
   }                                                                                     \
   [[unroll]] for (uint i = 0; i < B_PER; ++i) {                                         \
     const uint w = t + i * LOCAL;                                                       \
-    if (w < B_WORDS) rb[i] = b[((k0) + w / (BN / 8)) * words + col0 / 8 + w % (BN / 8)]; \
+    if (w < B_WORDS) rb[i] = b[B_WORD(k0, w)];                                          \
   }
   FETCH(0)
-  for (uint k0 = 0; k0 < n; k0 += BK) {
+  for (uint k0 = 0; k0 < K; k0 += BK) {
     [[unroll]] for (uint i = 0; i < A_PER; ++i) {
       const uint w = t + i * LOCAL;
       if (w < A_WORDS) store_a((w / (BK / 8)) * SA + (w % (BK / 8)) * 8, ra[i]);
     }
     [[unroll]] for (uint i = 0; i < B_PER; ++i) {
       const uint w = t + i * LOCAL;
-      if (w < B_WORDS) store_b((w / (BN / 8)) * SB + (w % (BN / 8)) * 8, rb[i]);
+      if (w < B_WORDS) store_b(B_SHARED(w), rb[i]);
     }
     barrier();
-    if (k0 + BK < n) {
+    if (k0 + BK < K) {
       FETCH(k0 + BK)
     }
     [[unroll]] for (uint kk = 0; kk < BK; kk += 16) {
@@ -109,13 +140,19 @@ void main() {
       [[unroll]] for (uint i = 0; i < TM; ++i) LOAD(at[i], sa, (wm * TM * 16 + i * 16) * SA + kk, SA);
       [[unroll]] for (uint j = 0; j < TN; ++j) {
         TILE_B bt;
+#ifdef DECODE
+        LOAD_COLUMNS(bt, sb, (wn * TN * 16 + j * 16) * SB + kk, SB);
+#else
         LOAD(bt, sb, kk * SB + wn * TN * 16 + j * 16, SB);
+#endif
         [[unroll]] for (uint i = 0; i < TM; ++i) acc[i * TN + j] = MULADD(at[i], bt, acc[i * TN + j]);
       }
     }
     barrier();
   }
-  [[unroll]] for (uint i = 0; i < TM; ++i)
-    [[unroll]] for (uint j = 0; j < TN; ++j)
-      STORE(acc[i * TN + j], c, (row0 + (wm * TM + i) * 16) * n + col0 + (wn * TN + j) * 16, n);
+  [[unroll]] for (uint i = 0; i < TM; ++i) {
+    const uint r = row0 + (wm * TM + i) * 16;
+    if (r < M)
+      [[unroll]] for (uint j = 0; j < TN; ++j) STORE(acc[i * TN + j], c, r * N + col0 + (wn * TN + j) * 16, N);
+  }
 }

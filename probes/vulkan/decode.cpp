@@ -1,15 +1,24 @@
 // gpu.decode: the decode-shaped sweep of cpu.decode on a Vulkan device. A weight matrix
 // past the GPU's caches (int8 with per-row scales, and fp16) times B = 1, 2, 4, ... 512
 // activation vectors: step time, effective weight bandwidth and arithmetic rate per B;
-// the knee is fitted after the run like the CPU's. Weights are generated on the device;
-// sampled outputs are checked against a host reference computed from the same formula.
+// the knee is fitted after the run like the CPU's. Each batch is a race: the FMA shader
+// in three workgroup shapes and, for fp16 from B = 16 where the device has cooperative
+// matrices, the block-tiled matrix-unit shader in two; the fastest valid one is timed,
+// stored and named, and a candidate that fails is stored as failed. Weights are generated
+// on the device; sampled outputs are checked against a host reference computed from the
+// same formula.
 #include <algorithm>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
 #include <cmath>
 #include <cstring>
 #include <utility>
 #include <vector>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "kernels/cpu/random.hpp"
 #include "kernels/vulkan/shaders.hpp"
@@ -33,9 +42,14 @@ using vk::Buffer;
 constexpr std::uint32_t kK = 8192;
 constexpr std::uint32_t kMaxBatch = 512;
 constexpr std::uint32_t kSeed = 0x0dec0de;
-// The decode shader's specialization: invocations per workgroup, weight rows and
-// activation vectors per workgroup.
-constexpr std::uint32_t kLocal = 64, kRowsPerGroup = 4, kVectorsPerGroup = 8;
+// The FMA decode shader's shapes raced at every batch: invocations per workgroup, weight
+// rows and activation vectors per workgroup.
+struct FmaShape {
+  std::uint32_t local, rows, vectors;
+};
+constexpr FmaShape kFmaShapes[] = {{64, 4, 8}, {128, 8, 4}, {256, 4, 2}};
+// On the matrix units (fp16, from B = 16): the block-tiled shader's decode form.
+constexpr std::uint32_t kMatrixUnitBatch = 16;
 
 // Element j of weight row r, as bw_fill writes it (mode 0 bytes, mode 2 fp16 pairs).
 int weight(bool int8, std::uint32_t r, std::uint32_t j) {
@@ -151,6 +165,76 @@ class GpuDecodeProbe final : public gpu::GpuProbe {
     return "";
   }
 
+  // One way to run a step at one batch: a pipeline and its grid.
+  struct Kernel {
+    vk::ComputePipeline* pipeline = nullptr;
+    VkDescriptorSet set = VK_NULL_HANDLE;
+    std::uint32_t groups_x = 0, groups_y = 0;
+    std::string name;          // what the record names
+    std::string peak_variant;  // the gpu.peak variant whose rate bounds it
+  };
+
+  // The pipelines of a sweep, made once per shape.
+  class Pipelines {
+   public:
+    Pipelines(const vk::Device& dev, Operands& o) : dev_(dev), o_(o) {}
+    Kernel get(const std::string& shader, const std::vector<std::uint32_t>& spec) {
+      auto& slot = made_[shader + fmt::format("{}", fmt::join(spec, ","))];
+      if (!slot) {
+        slot = std::make_unique<vk::ComputePipeline>(dev_, kernels::vulkan::shader(shader), 5, 12, spec, 1);
+        sets_[slot.get()] = slot->bind({&o_.w, &o_.x, &o_.scales, &o_.x_scales, &o_.y});
+      }
+      return {slot.get(), sets_[slot.get()]};
+    }
+
+   private:
+    const vk::Device& dev_;
+    Operands& o_;
+    std::map<std::string, std::unique_ptr<vk::ComputePipeline>> made_;
+    std::map<vk::ComputePipeline*, VkDescriptorSet> sets_;
+  };
+
+  // The candidates at one batch: the FMA shader's shapes, and from B = 16 for fp16 the
+  // matrix units (when the device has them, this build has the shader, the rows divide
+  // into its blocks and its workgroup fits). Each is made only when raced.
+  static std::vector<std::function<Kernel()>> candidates(const vk::DeviceDescription& d, Pipelines& pipelines,
+                                                         const Operands& o, std::uint32_t batch) {
+    std::vector<std::function<Kernel()>> out;
+    const std::string shader = o.int8 ? "decode_int8" : "decode_fp16";
+    for (const FmaShape& f : kFmaShapes) {
+      out.push_back([&pipelines, shader, f, batch, rows = o.rows] {
+        Kernel k = pipelines.get(shader, {f.local, f.rows, f.vectors});
+        k.groups_x = (rows + f.rows - 1) / f.rows;
+        k.groups_y = (batch + f.vectors - 1) / f.vectors;
+        k.name = fmt::format("unpacked to fp32 FMA, {} rows x {} vectors per workgroup of {}", f.rows, f.vectors, f.local);
+        k.peak_variant = "fp32";
+        return k;
+      });
+    }
+    if (o.int8 || batch < kMatrixUnitBatch || batch % 16) return out;
+    const gpu::MatrixUnitPath unit = gpu::matrix_unit_path(d, "decode_coopmat_nv", "");
+    if (unit.shader.empty() || !kernels::vulkan::has_shader(unit.shader)) return out;
+    const std::uint32_t tm = std::min<std::uint32_t>(batch / 16, 4), wm = batch >= 128 ? 2 : 1;
+    for (const std::uint32_t wn : {4u, 8u}) {
+      const std::uint32_t tn = 2, bm = wm * tm * 16, bn = wn * tn * 16, local = wm * wn * d.subgroup_size;
+      const std::uint32_t shared = (bm + bn) * (32 + 8) * 2;
+      if (o.rows % bn || (d.max_workgroup_invocations && local > d.max_workgroup_invocations) ||
+          (d.max_shared_memory_bytes && shared > d.max_shared_memory_bytes))
+        continue;
+      out.push_back([&pipelines, unit, wm, wn, tm, tn, bm, bn, local, batch, rows = o.rows] {
+        Kernel k = pipelines.get(unit.shader, {local, wm, wn, tm, tn});
+        k.groups_x = rows / bn;
+        k.groups_y = (batch + bm - 1) / bm;
+        k.name = fmt::format("cooperative matrix 16x16x16 ({}), {} rows x {} vectors per workgroup of {} subgroups, "
+                             "operands staged in shared memory",
+                             unit.extension, bn, bm, wm * wn);
+        k.peak_variant = "fp16_coopmat";
+        return k;
+      });
+    }
+    return out;
+  }
+
   void sweep(const ProbeDriver& driver, gpu::Session& session, bool int8) const {
     const vk::Device& dev = *session.device;
     const std::uint32_t rows = std::uint32_t(weight_bytes(driver.settings(), dev.description()) / (std::uint64_t(kK) * (int8 ? 1 : 2)));
@@ -158,20 +242,23 @@ class GpuDecodeProbe final : public gpu::GpuProbe {
     Operands o(dev, int8, rows);
     vk::Commands commands(dev, 2);
     upload(dev, commands, o, driver.settings().seed);
-    vk::ComputePipeline pipeline(dev, kernels::vulkan::shader(int8 ? "decode_int8" : "decode_fp16"), 5, 12,
-                                 {kLocal, kRowsPerGroup, kVectorsPerGroup}, 1);
-    VkDescriptorSet set = pipeline.bind({&o.w, &o.x, &o.scales, &o.x_scales, &o.y});
+    Pipelines pipelines(dev, o);
     for (std::uint32_t batch = 1; batch <= kMaxBatch; batch *= 2) {
       if (driver.stopped()) return;
       driver.progress(fmt::format("{} B={}", int8 ? "int8" : "fp16", batch));
-      measure(driver, session, commands, pipeline, set, o, batch);
+      measure(driver, session, commands, pipelines, o, batch);
     }
   }
 
-  void measure(const ProbeDriver& driver, const gpu::Session& session, vk::Commands& commands,
-               vk::ComputePipeline& pipeline, VkDescriptorSet set, Operands& o, std::uint32_t batch) const {
+  // A race at one batch: each candidate runs one checked sample of a short target; one
+  // that fails is stored as failed, with its name; the fastest valid one is then timed and
+  // stored. Every candidate failing stores the first failure.
+  void measure(const ProbeDriver& driver, const gpu::Session& session, vk::Commands& commands, Pipelines& pipelines,
+               Operands& o, std::uint32_t batch) const {
     const std::uint32_t rows = o.rows, chunks = kK * (o.int8 ? 1 : 2) / 16;
-    const std::uint32_t row_groups = (rows + kRowsPerGroup - 1) / kRowsPerGroup;
+    const auto& desc = session.device->description();
+    const std::string variant = o.int8 ? "int8" : "fp16";
+    Kernel kernel;
     std::uint32_t dispatches = 1;
     auto run_batch = [&](std::string& problem) {
       VkCommandBuffer cmd = commands.begin();
@@ -181,7 +268,7 @@ class GpuDecodeProbe final : public gpu::GpuProbe {
       const std::uint32_t push[3] = {rows, chunks, batch};
       for (std::uint32_t d = 0; d < dispatches; ++d) {
         if (d) vk::compute_barrier(cmd);
-        pipeline.dispatch2d(cmd, set, push, row_groups, (batch + kVectorsPerGroup - 1) / kVectorsPerGroup);
+        kernel.pipeline->dispatch2d(cmd, kernel.set, push, kernel.groups_x, kernel.groups_y);
       }
       commands.timestamp(1);
       vk::transfer_barrier(cmd);
@@ -199,11 +286,48 @@ class GpuDecodeProbe final : public gpu::GpuProbe {
       if (problem.empty()) problem = session.validation_problem();
       return seconds;
     };
-    std::string problem;
-    const double one = run_batch(problem);
-    const auto& desc = session.device->description();
-    dispatches = std::uint32_t(std::clamp(gpu::sample_target_seconds(driver.settings(), desc) / std::max(one, 1e-7), 1.0, 64.0));
-    const auto timed = driver.time(problem, fmt::format("gpu.decode/{}/{}", o.int8 ? "int8" : "fp16", batch), run_batch);
+    const double target = gpu::sample_target_seconds(driver.settings(), desc);
+    auto dispatches_for = [&](double seconds, double of) {
+      return std::uint32_t(std::clamp(of / std::max(seconds, 1e-7), 1.0, 64.0));
+    };
+    const std::string checked =
+        "at least 64 sampled outputs (every vector of the batch) against a host reference from the same generator, "
+        "exact before scaling";
+    std::optional<Kernel> best;
+    double best_seconds = 0, best_one = 0;
+    std::string first_problem;
+    for (const auto& make : candidates(desc, pipelines, o, batch)) {
+      if (driver.stopped()) return;
+      std::string problem;
+      kernel = Kernel{};
+      try {
+        kernel = make();
+      } catch (const vk::VulkanError& e) {
+        problem = fmt::format("the driver refused the pipeline: {}", e.what());
+      }
+      double one = 0, seconds = 0;
+      if (problem.empty()) {
+        dispatches = 1;
+        one = run_batch(problem);
+      }
+      if (problem.empty()) {
+        dispatches = dispatches_for(one, target / 4);
+        seconds = run_batch(problem);
+      }
+      if (!problem.empty()) {
+        if (first_problem.empty()) first_problem = problem;
+        Measurement m = driver.measurement(figure(variant, "step_time", "s", false),
+                                           {{"batch", batch}, {"rows", rows}, {"k", kK}, {"device_name", desc.name},
+                                            {"kernel", kernel.pipeline ? kernel.name : "(not built)"}});
+        driver.store(std::move(m), ProbeDriver::Timed{{}, problem}, checked, [](double s) { return s; });
+        continue;
+      }
+      if (!best || seconds < best_seconds) best = kernel, best_seconds = seconds, best_one = one;
+    }
+    if (best) kernel = *best;
+    dispatches = dispatches_for(best_one, target);
+    const auto timed = best ? driver.time("", fmt::format("gpu.decode/{}/{}", variant, batch), run_batch)
+                            : ProbeDriver::Timed{{}, first_problem};
     const double streamed = double(o.w_bytes) + (o.int8 ? double(rows) * 4 : 0);
     const double ops = 2.0 * batch * double(rows) * kK;
     struct Metric {
@@ -215,16 +339,11 @@ class GpuDecodeProbe final : public gpu::GpuProbe {
     for (const Metric& mt : {Metric{"step_time", "s", false, 0}, Metric{"weight_bandwidth", "B/s", true, streamed},
                              Metric{"throughput", o.int8 ? "OP/s" : "FLOP/s", true, ops}}) {
       Measurement m = driver.measurement(
-          figure(o.int8 ? "int8" : "fp16", mt.metric, mt.unit, mt.higher),
+          figure(variant, mt.metric, mt.unit, mt.higher),
           {{"batch", batch}, {"rows", rows}, {"k", kK}, {"weight_bytes", std::uint64_t(streamed)},
-           {"device_name", desc.name},
-           {"kernel", fmt::format("unpacked to fp32 FMA, {} rows x {} vectors per workgroup of {}", kRowsPerGroup,
-                                  kVectorsPerGroup, kLocal)},
-           {"peak_variant", "fp32"}, {"dispatches_per_sample", dispatches}});
-      driver.store(std::move(m), timed,
-                   "at least 64 sampled outputs (every vector of the batch) against a host reference from the same "
-                   "generator, exact before scaling",
-                   [&](double s) { return mt.numerator > 0 ? mt.numerator / s : s; });
+           {"device_name", desc.name}, {"kernel", best ? kernel.name : "every candidate failed"},
+           {"peak_variant", best ? kernel.peak_variant : "fp32"}, {"dispatches_per_sample", dispatches}});
+      driver.store(std::move(m), timed, checked, [&](double s) { return mt.numerator > 0 ? mt.numerator / s : s; });
     }
   }
 };
