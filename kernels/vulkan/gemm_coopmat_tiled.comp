@@ -12,6 +12,8 @@
 // y (batch x rows) = x (batch x k) . W^T, W row-major rows x k, batch a multiple of 16 and
 // rows of BN. A is x (rows past the batch read as zero); B is W^T, whose columns (W's rows)
 // are staged like A's rows and read as column-major tiles.
+// With INT8 (NV form, GEMM only): int8 inputs (16 x 32 by 32 x 16 tiles), int32 accumulate
+// and int32 C, k-chunks of 64.
 #ifdef KHR
 #extension GL_KHR_cooperative_matrix : require
 #define ACC coopmat<float, gl_ScopeSubgroup, 16, 16, gl_MatrixUseAccumulator>
@@ -23,9 +25,17 @@
 #define MULADD coopMatMulAdd
 #else
 #extension GL_NV_cooperative_matrix : require
+#ifdef INT8
+#extension GL_NV_integer_cooperative_matrix : require
+#extension GL_EXT_shader_explicit_arithmetic_types_int8 : require
+#define ACC icoopmatNV<32, gl_ScopeSubgroup, 16, 16>
+#define TILE_A icoopmatNV<8, gl_ScopeSubgroup, 16, 32>
+#define TILE_B icoopmatNV<8, gl_ScopeSubgroup, 32, 16>
+#else
 #define ACC fcoopmatNV<32, gl_ScopeSubgroup, 16, 16>
 #define TILE_A fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
 #define TILE_B fcoopmatNV<16, gl_ScopeSubgroup, 16, 16>
+#endif
 #define LOAD(m, from, at, stride) coopMatLoadNV(m, from, at, stride, false)
 #define LOAD_COLUMNS(m, from, at, stride) coopMatLoadNV(m, from, at, stride, true)
 #define STORE(m, to, at, stride) coopMatStoreNV(m, to, at, stride, false)
@@ -42,19 +52,27 @@ layout(constant_id = 1) const uint WM = 2;
 layout(constant_id = 2) const uint WN = 2;
 layout(constant_id = 3) const uint TM = 2;
 layout(constant_id = 4) const uint TN = 2;
-const uint BK = 32;
+#ifdef INT8
+#define ELEMENT int8_t
+#define RESULT int
+const uint BK = 64, KT = 32, PER_WORD = 16;  // k per chunk and per tile; elements per 128-bit word
+#else
+#define ELEMENT float16_t
+#define RESULT float
+const uint BK = 32, KT = 16, PER_WORD = 8;
+#endif
 const uint BM = WM * TM * 16;
 const uint BN = WN * TN * 16;
-const uint PAD = 8;  // halves: 16 bytes, so rows start on distinct banks and stay 16-byte aligned
-const uint SA = BK + PAD;  // shared row strides, in halves
+const uint PAD = PER_WORD;  // 16 bytes, so rows start on distinct banks and stay 16-byte aligned
+const uint SA = BK + PAD;  // shared row strides, in elements
 #ifdef DECODE
 const uint SB = SA;  // B's block is stored as BN rows of BK
 #else
 const uint SB = BN + PAD;
 #endif
-// 128-bit words (8 halves) per chunk of A and of B, and per invocation.
-const uint A_WORDS = BM * BK / 8;
-const uint B_WORDS = BK * BN / 8;
+// 128-bit words per chunk of A and of B, and per invocation.
+const uint A_WORDS = BM * BK / PER_WORD;
+const uint B_WORDS = BK * BN / PER_WORD;
 const uint A_PER = (A_WORDS + LOCAL - 1) / LOCAL;
 const uint B_PER = (B_WORDS + LOCAL - 1) / LOCAL;
 
@@ -63,16 +81,30 @@ layout(std430, binding = 0) readonly buffer W { uvec4 b[]; };
 layout(std430, binding = 1) readonly buffer X { uvec4 a[]; };
 layout(std430, binding = 4) writeonly buffer Y { float c[]; };
 layout(push_constant) uniform Params { uint rows; uint chunks; uint batch; } p;
-shared float16_t sb[BN * SB];
+shared ELEMENT sb[BN * SB];
 #else
 layout(std430, binding = 0) readonly buffer A { uvec4 a[]; };
 layout(std430, binding = 1) readonly buffer B { uvec4 b[]; };
-layout(std430, binding = 2) writeonly buffer C { float c[]; };
+layout(std430, binding = 2) writeonly buffer C { RESULT c[]; };
 layout(push_constant) uniform Params { uint n; } p;
-shared float16_t sb[BK * SB];
+shared ELEMENT sb[BK * SB];
 #endif
-shared float16_t sa[BM * SA];
+shared ELEMENT sa[BM * SA];
 
+#ifdef INT8
+void store_a(uint at, uvec4 v) {
+  [[unroll]] for (uint i = 0; i < 4; ++i) {
+    const i8vec4 q = unpack8(int(v[i]));
+    [[unroll]] for (uint j = 0; j < 4; ++j) sa[at + 4 * i + j] = q[j];
+  }
+}
+void store_b(uint at, uvec4 v) {
+  [[unroll]] for (uint i = 0; i < 4; ++i) {
+    const i8vec4 q = unpack8(int(v[i]));
+    [[unroll]] for (uint j = 0; j < 4; ++j) sb[at + 4 * i + j] = q[j];
+  }
+}
+#else
 void store_a(uint at, uvec4 v) {
   [[unroll]] for (uint i = 0; i < 4; ++i) {
     const f16vec2 h = unpackFloat2x16(v[i]);
@@ -87,35 +119,36 @@ void store_b(uint at, uvec4 v) {
     sb[at + 2 * i + 1] = h.y;
   }
 }
+#endif
 
 void main() {
 #ifdef DECODE
-  const uint words = p.chunks, K = words * 8, M = p.batch, N = p.rows;
+  const uint words = p.chunks, K = words * PER_WORD, M = p.batch, N = p.rows;
 #else
-  const uint words = p.n / 8, K = p.n, M = p.n, N = p.n;
+  const uint words = p.n / PER_WORD, K = p.n, M = p.n, N = p.n;
 #endif
   const uint t = gl_LocalInvocationID.x;
   const uint row0 = gl_WorkGroupID.y * BM, col0 = gl_WorkGroupID.x * BN;
   const uint sg = gl_SubgroupID, wm = sg / WN, wn = sg % WN;
 
   ACC acc[TM * TN];
-  [[unroll]] for (uint i = 0; i < TM * TN; ++i) acc[i] = ACC(0.0);
+  [[unroll]] for (uint i = 0; i < TM * TN; ++i) acc[i] = ACC(0);
 
   uvec4 ra[A_PER], rb[B_PER];
   // Where B's word w of the chunk at k0 lies in its buffer, and in shared memory.
 #ifdef DECODE
-#define B_WORD(k0, w) (col0 + (w) / (BK / 8)) * words + (k0) / 8 + (w) % (BK / 8)
-#define B_SHARED(w) ((w) / (BK / 8)) * SB + ((w) % (BK / 8)) * 8
+#define B_WORD(k0, w) (col0 + (w) / (BK / PER_WORD)) * words + (k0) / PER_WORD + (w) % (BK / PER_WORD)
+#define B_SHARED(w) ((w) / (BK / PER_WORD)) * SB + ((w) % (BK / PER_WORD)) * PER_WORD
 #else
-#define B_WORD(k0, w) ((k0) + (w) / (BN / 8)) * words + col0 / 8 + (w) % (BN / 8)
-#define B_SHARED(w) ((w) / (BN / 8)) * SB + ((w) % (BN / 8)) * 8
+#define B_WORD(k0, w) ((k0) + (w) / (BN / PER_WORD)) * words + col0 / PER_WORD + (w) % (BN / PER_WORD)
+#define B_SHARED(w) ((w) / (BN / PER_WORD)) * SB + ((w) % (BN / PER_WORD)) * PER_WORD
 #endif
   // Chunk k0's words into registers.
 #define FETCH(k0)                                                                       \
   [[unroll]] for (uint i = 0; i < A_PER; ++i) {                                         \
     const uint w = t + i * LOCAL;                                                       \
-    const uint r = row0 + w / (BK / 8);                                                 \
-    if (w < A_WORDS) ra[i] = r < M ? a[r * words + (k0) / 8 + w % (BK / 8)] : uvec4(0);  \
+    const uint r = row0 + w / (BK / PER_WORD);                                                 \
+    if (w < A_WORDS) ra[i] = r < M ? a[r * words + (k0) / PER_WORD + w % (BK / PER_WORD)] : uvec4(0);  \
   }                                                                                     \
   [[unroll]] for (uint i = 0; i < B_PER; ++i) {                                         \
     const uint w = t + i * LOCAL;                                                       \
@@ -125,7 +158,7 @@ void main() {
   for (uint k0 = 0; k0 < K; k0 += BK) {
     [[unroll]] for (uint i = 0; i < A_PER; ++i) {
       const uint w = t + i * LOCAL;
-      if (w < A_WORDS) store_a((w / (BK / 8)) * SA + (w % (BK / 8)) * 8, ra[i]);
+      if (w < A_WORDS) store_a((w / (BK / PER_WORD)) * SA + (w % (BK / PER_WORD)) * PER_WORD, ra[i]);
     }
     [[unroll]] for (uint i = 0; i < B_PER; ++i) {
       const uint w = t + i * LOCAL;
@@ -135,7 +168,7 @@ void main() {
     if (k0 + BK < K) {
       FETCH(k0 + BK)
     }
-    [[unroll]] for (uint kk = 0; kk < BK; kk += 16) {
+    [[unroll]] for (uint kk = 0; kk < BK; kk += KT) {
       TILE_A at[TM];
       [[unroll]] for (uint i = 0; i < TM; ++i) LOAD(at[i], sa, (wm * TM * 16 + i * 16) * SA + kk, SA);
       [[unroll]] for (uint j = 0; j < TN; ++j) {

@@ -1,5 +1,7 @@
 // gpu.gemm: matmul throughput of a Vulkan device, tiled through shared memory, with fp32
-// inputs and with fp16 inputs (16-bit storage), both accumulating in fp32. Square sizes
+// inputs and with fp16 inputs (16-bit storage), both accumulating in fp32; and on the
+// matrix units (cooperative matrices) with fp16 inputs and with int8 (int32 accumulate).
+// Each variant races its candidates (tile shapes) and names the winner. Square sizes
 // swept; small-integer inputs make every product and sum exact, so sampled entries of C
 // must equal the host's integer reference exactly.
 #include <algorithm>
@@ -38,7 +40,8 @@ struct Variant {
 };
 const Variant kVariants[] = {{"fp32", "gemm_fp32", 4, false},
                              {"fp16", "gemm_fp16", 2, false},
-                             {"fp16_coopmat", "", 2, true}};
+                             {"fp16_coopmat", "", 2, true},
+                             {"int8_coopmat", "", 1, true}};
 
 class GpuGemmProbe final : public gpu::GpuProbe {
  public:
@@ -67,7 +70,7 @@ class GpuGemmProbe final : public gpu::GpuProbe {
       std::optional<Candidate> best;
       double best_rate = 0;
       std::vector<std::unique_ptr<vk::ComputePipeline>> pipelines;
-      for (const Candidate& c : gpu::gemm_candidates(v.shader, v.coopmat ? unit.shader : "", desc)) {
+      for (const Candidate& c : gpu::gemm_candidates(v.shader, v.coopmat ? unit.shader : "", desc, v.element_bytes)) {
         if (driver.stopped()) return;
         Measurement m = driver.measurement(figure(v), params(desc, c, race_n, 0));
         if (const std::string unfit = gpu::candidate_unfit(c, desc); !unfit.empty()) {
@@ -107,6 +110,7 @@ class GpuGemmProbe final : public gpu::GpuProbe {
 
  private:
   static Figure figure(const Variant& v) {
+    if (v.element_bytes == 1) return {v.name, "gemm", "OP/s", true, "2 n^3 integer operations per n x n x n product"};
     return {v.name, "gemm", "FLOP/s", true, "2 n^3 floating-point operations per n x n x n product"};
   }
 
@@ -121,7 +125,9 @@ class GpuGemmProbe final : public gpu::GpuProbe {
     if (!desc.timestamps) return "unsupported: the compute queue has no timestamps";
     if (v.element_bytes == 2 && !desc.storage_16bit) return "unsupported: the device lacks storageBuffer16BitAccess";
     if (!v.coopmat) return "";
-    unit = gpu::matrix_unit_path(desc, "gemm_coopmat_nv", "gemm_coopmat_khr");
+    unit = v.element_bytes == 1
+               ? gpu::matrix_unit_path(desc, "gemm_coopmat_int8_nv", "", gpu::kMatrixUnitShapeInt8)
+               : gpu::matrix_unit_path(desc, "gemm_coopmat_nv", "gemm_coopmat_khr");
     return unit.unsupported;
   }
 
@@ -157,7 +163,10 @@ class GpuGemmProbe final : public gpu::GpuProbe {
   // A and B in the variant's element type, side by side in `staging`.
   static void write_inputs(const Operands& o, int element_bytes, std::uint8_t* bytes, std::uint64_t in_bytes) {
     for (std::size_t i = 0; i < o.a.size(); ++i) {
-      if (element_bytes == 4) {
+      if (element_bytes == 1) {
+        bytes[i] = std::uint8_t(o.a[i]);
+        bytes[in_bytes + i] = std::uint8_t(o.b[i]);
+      } else if (element_bytes == 4) {
         const float a = float(o.a[i]), b = float(o.b[i]);
         std::memcpy(bytes + i * 4, &a, 4);
         std::memcpy(bytes + in_bytes + i * 4, &b, 4);
@@ -170,14 +179,16 @@ class GpuGemmProbe final : public gpu::GpuProbe {
   }
 
   // 256 sampled entries of C (the first the last entry) against the integer reference.
-  static std::string check_product(const float* got, const Operands& o, std::uint32_t n, std::uint64_t seed) {
+  // C is fp32, or int32 for int8 inputs.
+  static std::string check_product(const void* c, bool int_c, const Operands& o, std::uint32_t n, std::uint64_t seed) {
     kernels::SplitMix64 pick(seed);
     for (int s = 0; s < 256; ++s) {
       const std::uint64_t i = s == 0 ? n - 1 : pick.below(n), j = s == 0 ? n - 1 : pick.below(n);
       long ref = 0;
       for (std::uint64_t k = 0; k < n; ++k) ref += long(o.a[i * n + k]) * o.b[k * n + j];
-      if (got[i * n + j] != float(ref))
-        return fmt::format("C[{},{}] = {} but the integer reference is {}", i, j, got[i * n + j], ref);
+      const double got = int_c ? double(static_cast<const std::int32_t*>(c)[i * n + j])
+                               : double(static_cast<const float*>(c)[i * n + j]);
+      if (got != double(ref)) return fmt::format("C[{},{}] = {} but the integer reference is {}", i, j, got, ref);
     }
     return "";
   }
@@ -218,7 +229,7 @@ class GpuGemmProbe final : public gpu::GpuProbe {
       vk::transfer_barrier(cmd);
       commands.submit_and_wait();
       const double seconds = commands.seconds_between(0, 1) / dispatches;
-      problem = check_product(static_cast<const float*>(staging.mapped()), operands, n, n * 31 + dispatches);
+      problem = check_product(staging.mapped(), v.element_bytes == 1, operands, n, n * 31 + dispatches);
       if (problem.empty()) problem = session.validation_problem();
       return seconds;
     };

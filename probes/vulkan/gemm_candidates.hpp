@@ -22,10 +22,10 @@ struct Candidate {
 
 // The candidates of one variant. Shared-memory tiles when `matrix_unit_shader` is empty
 // (`shader` names the compiled tile shader); else the matrix-unit shader that reads its
-// operands from device memory, then the block-tiled forms where this build has them
-// (`matrix_unit_shader` + "_tiled").
+// operands from device memory where this build has it, then the block-tiled forms where
+// it has them (`matrix_unit_shader` + "_tiled"). `element_bytes`: 2 (fp16) or 1 (int8).
 std::vector<Candidate> gemm_candidates(const std::string& shader, const std::string& matrix_unit_shader,
-                                       const vk::DeviceDescription& d);
+                                       const vk::DeviceDescription& d, int element_bytes = 2);
 // Why the device cannot run `c` (its workgroup or shared memory is too large), or "".
 std::string candidate_unfit(const Candidate& c, const vk::DeviceDescription& d);
 

@@ -369,6 +369,19 @@ TEST(GemmCandidates, MatrixUnitsRaceTheDirectFormAndEveryBlockTiledShape) {
   EXPECT_EQ(blocks.size(), 5u) << "every shape differs";
 }
 
+TEST(GemmCandidates, Int8OnTheMatrixUnitsIsBlockTiledOnly) {
+  const auto c = gpu::gemm_candidates("", "gemm_coopmat_int8_nv", h200_like(), 1);
+  if (!kernels::vulkan::has_shader("gemm_coopmat_int8_nv_tiled")) GTEST_SKIP() << "this build lacks the int8 shader";
+  ASSERT_EQ(c.size(), 5u) << "no direct int8 shader: the block-tiled shapes only";
+  for (const auto& x : c) {
+    EXPECT_EQ(x.shader, "gemm_coopmat_int8_nv_tiled");
+    // k chunks of 64 int8 elements, rows padded by 16 bytes.
+    EXPECT_EQ(x.shared_bytes, x.bm * 80 + 64 * (x.bn + 16));
+    EXPECT_NE(x.kernel.find("int8"), std::string::npos) << x.kernel;
+    EXPECT_EQ(gpu::candidate_unfit(x, h200_like()), "") << x.kernel;
+  }
+}
+
 TEST(GemmCandidates, ADeviceTooSmallForACandidateSaysWhich) {
   vk::DeviceDescription small = h200_like();
   small.subgroup_size = 64;
