@@ -1,4 +1,5 @@
 #include <cctype>
+#include <csignal>
 #include <cmath>
 #include <iostream>
 #include <string>
@@ -14,6 +15,9 @@
 namespace roofaudit::cli {
 
 int run_cli(int argc, char** argv) {
+  // A reader that goes away (`roofaudit report | head`) makes writes fail with EPIPE, which
+  // check_stdout reports as an error (exit 2), instead of killing the process silently.
+  std::signal(SIGPIPE, SIG_IGN);
   CLI::App app{"roofaudit: measures what a machine really delivers and what serving an LLM on it costs"};
   app.set_version_flag("--version", fmt::format("roofaudit {} ({})", build_info::version, build_info::commit));
   app.require_subcommand(1);
@@ -45,7 +49,8 @@ int run_cli(int argc, char** argv) {
       if (!sub->get_group().empty()) verbs.push_back(sub->get_name());
     }
     if (!known) {
-      std::cerr << fmt::format("roofaudit: error: unknown verb '{}' (verbs: {})\n", argv[first], fmt::join(verbs, ", "));
+      std::cerr << fmt::format("roofaudit: error: unknown verb '{}' (verbs: {})\n", printable(argv[first]),
+                               fmt::join(verbs, ", "));
       return 2;
     }
   }
@@ -56,7 +61,7 @@ int run_cli(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string what = e.what();
     if (what.empty()) what = e.get_name();
-    std::cerr << "roofaudit: error: " << what << " (see 'roofaudit --help')\n";
+    std::cerr << "roofaudit: error: " << printable(what) << " (see 'roofaudit --help')\n";
     return 2;
   }
   try {
@@ -69,10 +74,10 @@ int run_cli(int argc, char** argv) {
     check_stdout();  // output that was lost is a failure, whatever the verb did
     return code;
   } catch (const Error& e) {
-    std::cerr << "roofaudit: error: " << e.what() << "\n";
+    std::cerr << "roofaudit: error: " << printable(e.what()) << "\n";
     return 2;
   } catch (const std::exception& e) {  // a fault of roofaudit's, not of the input: its own code
-    std::cerr << "roofaudit: internal error: " << e.what() << "\n";
+    std::cerr << "roofaudit: internal error: " << printable(e.what()) << "\n";
     return 3;
   }
 }

@@ -43,33 +43,76 @@ struct TempFile {
 
 }  // namespace
 
+namespace {
+
+// Follows `path`'s symbolic links (at most 40, as the kernel does) to the file they name,
+// existing or not: a dangling link names the file it would create.
+std::filesystem::path follow_links(const std::string& path) {
+  namespace fs = std::filesystem;
+  fs::path at = fs::absolute(path);
+  for (int hops = 0;; ++hops) {
+    std::error_code ec;
+    if (!fs::is_symlink(fs::symlink_status(at, ec))) break;
+    if (hops == 40) throw Error(fmt::format("cannot write {}: too many levels of symbolic links", path));
+    const fs::path next = fs::read_symlink(at, ec);
+    if (ec) throw Error(fmt::format("cannot write {}: the link cannot be followed ({})", path, ec.message()));
+    at = next.is_absolute() ? next : at.parent_path() / next;
+  }
+  // The folder it is in, canonical; the name as it is.
+  std::error_code ec;
+  const fs::path folder = fs::weakly_canonical(at.parent_path(), ec);
+  return ec ? at.lexically_normal() : folder / at.filename();
+}
+
+// The files SQLite keeps beside a database: writing any of them loses what is stored (a
+// stray -journal is even taken for a hot journal and rolled back into the database).
+constexpr const char* kDatabaseFiles[] = {"", "-wal", "-shm", "-journal"};
+
+// Throws when `target` (links followed) is the database in use or one of its files, by
+// name or by being the same file.
+void refuse_database_files(const std::string& path, const std::filesystem::path& target, const struct stat* existing,
+                           const std::string& database_path) {
+  if (database_path.empty()) return;
+  const std::filesystem::path db = follow_links(database_path);
+  for (const char* suffix : kDatabaseFiles) {
+    const std::string file = db.string() + suffix;
+    struct stat st {};
+    const bool same_file = existing && ::stat(file.c_str(), &st) == 0 && st.st_dev == existing->st_dev &&
+                           st.st_ino == existing->st_ino;
+    if (same_file || target == std::filesystem::path(file))
+      throw Error(*suffix ? fmt::format("--output {} is the database's {} file: refusing to write over it", path, suffix + 1)
+                          : fmt::format("--output {} is the database in use: refusing to write over it", path));
+  }
+}
+
+}  // namespace
+
 void write_output_file(const std::string& path, const std::string& text, const std::string& database_path) {
   if (path.empty()) throw Error("--output is empty: give a file name");
-  // A link is followed: what it names is what gets written.
-  std::error_code ec;
-  std::filesystem::path target = path;
-  if (std::filesystem::is_symlink(std::filesystem::symlink_status(target, ec))) {
-    const auto resolved = std::filesystem::weakly_canonical(target, ec);
-    if (ec) throw Error(fmt::format("cannot write {}: the link cannot be followed ({})", path, ec.message()));
-    target = resolved;
+  // What the path reaches, links followed by the kernel: a descriptor's file under /proc
+  // or /dev/fd (a pipe, a terminal) is reached only this way.
+  struct stat reached {};
+  const bool reachable = ::stat(path.c_str(), &reached) == 0;
+  const bool names_descriptor =
+      path.rfind("/dev/std", 0) == 0 || path.rfind("/dev/fd/", 0) == 0 || path.rfind("/proc/", 0) == 0;
+  if (reachable && (names_descriptor || !(S_ISREG(reached.st_mode) || S_ISDIR(reached.st_mode)))) {
+    refuse_database_files(path, {}, &reached, database_path);
+    if (S_ISDIR(reached.st_mode)) throw Error(fmt::format("cannot write {}: it is a directory", path));
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (S_ISREG(reached.st_mode) ? O_TRUNC : 0));
+    if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path, reason(errno)));
+    const bool ok = write_all(fd, text);
+    const int err = errno;
+    ::close(fd);
+    if (!ok) throw Error(fmt::format("cannot write {}: {}", path, reason(err)));
+    return;
   }
+  // A link is followed, dangling or not: what it names is what gets written.
+  const std::filesystem::path target = follow_links(path);
   struct stat existing {};
   const bool exists = ::stat(target.c_str(), &existing) == 0;
+  refuse_database_files(path, target, exists ? &existing : nullptr, database_path);
   if (exists) {
-    struct stat db {};
-    if (!database_path.empty() && ::stat(database_path.c_str(), &db) == 0 && db.st_dev == existing.st_dev &&
-        db.st_ino == existing.st_ino)
-      throw Error(fmt::format("--output {} is the database in use: refusing to write over it", path));
     if (S_ISDIR(existing.st_mode)) throw Error(fmt::format("cannot write {}: it is a directory", path));
-    if (!S_ISREG(existing.st_mode)) {  // a device, FIFO or socket: written through, as '>' would
-      const int fd = ::open(target.c_str(), O_WRONLY | O_CLOEXEC);
-      if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path, reason(errno)));
-      const bool ok = write_all(fd, text);
-      const int err = errno;
-      ::close(fd);
-      if (!ok) throw Error(fmt::format("cannot write {}: {}", path, reason(err)));
-      return;
-    }
     if ((existing.st_mode & 0222) == 0)
       throw Error(fmt::format("cannot write {}: it is read-only (mode {:o})", path, existing.st_mode & 07777));
   }
@@ -96,6 +139,20 @@ void write_output_file(const std::string& path, const std::string& text, const s
   if (::rename(tmp.path.c_str(), target.c_str()) != 0)
     throw Error(fmt::format("cannot write {}: {}", path, reason(errno)));
   tmp.keep = true;
+}
+
+std::string printable(const std::string& text) {
+  std::string out;
+  for (const char c : text) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      out += '^';
+      out += char(u == 0x7f ? '?' : u + 64);
+    } else {
+      out += c;
+    }
+  }
+  return out;
 }
 
 struct NeutralisedStdout::Filter : std::streambuf {

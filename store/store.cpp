@@ -166,7 +166,16 @@ Store::Store(const std::string& path, StoreOptions options) {
       throw Error(fmt::format("database {} is empty: no run is stored in it yet ('roofaudit run' stores one)", path));
     int version = 0;
     try {
-      db_ = std::make_unique<Database>(path, options.busy_timeout_ms, file_uri(path, "?mode=ro"));
+      if (writable(path)) {
+        // Where the file could be written, a reader opens it as a writer would but may not
+        // write (query_only): as the last connection to close it, SQLite then folds the
+        // -wal file back and removes it and the -shm, which a read-only connection cannot,
+        // so reading leaves nothing beside the database.
+        db_ = std::make_unique<Database>(path, options.busy_timeout_ms);
+        db_->exec("PRAGMA query_only = ON");
+      } else {
+        db_ = std::make_unique<Database>(path, options.busy_timeout_ms, file_uri(path, "?mode=ro"));
+      }
       version = checked_version(*db_);
     } catch (const Error&) {
       // A WAL database in a read-only directory without its -shm file: SQLite can read it

@@ -58,6 +58,127 @@ TEST_F(Cli, OutputThroughALinkReplacesWhatItNamesAndKeepsItsMode) {
     EXPECT_EQ(e.path().filename().string().rfind(".roofaudit-", 0), std::string::npos) << "no temporary left: " << e.path();
 }
 
+// The files SQLite keeps beside the database are as protected as the database: writing
+// one (even one that does not exist yet, like a -journal SQLite would take for a hot one)
+// could lose what is stored. By name, through a link, and while they exist.
+TEST_F(Cli, OutputOntoTheDatabasesOwnFilesIsRefused) {
+  const std::string before = seeded();
+  for (const char* suffix : {"-wal", "-shm", "-journal"}) {
+    const std::string file = db + suffix;
+    expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--output", file}), "refusing to write over it");
+    EXPECT_FALSE(std::filesystem::exists(file)) << file;
+    const std::string link = dir.file(std::string("link") + suffix + ".md");
+    ASSERT_EQ(symlink(file.c_str(), link.c_str()), 0);
+    expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--output", link}), "refusing to write over it");
+    EXPECT_FALSE(std::filesystem::exists(file)) << file;
+  }
+  EXPECT_EQ(read_all(db), before);
+  // While a connection holds the database in WAL mode, its -wal and -shm files exist.
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h, "PRAGMA journal_mode = WAL; BEGIN; INSERT INTO tags(name, run_id, created_at) VALUES ('held', 1, '2026-01-01T00:00:00Z');",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(h);
+  ASSERT_TRUE(std::filesystem::exists(db + "-wal"));
+  const std::string wal = read_all(db + "-wal");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--output", db + "-wal"}), "wal file");
+  EXPECT_EQ(read_all(db + "-wal"), wal);
+  ASSERT_EQ(sqlite3_exec(h, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(h);
+  store::Store after(db);
+  EXPECT_EQ(after.runs().size(), 1u);
+}
+
+// A verb that only reads leaves nothing beside the database, whether it reads it or
+// refuses it.
+TEST_F(Cli, ReadingLeavesNoFilesBesideTheDatabase) {
+  const std::string before = seeded();
+  auto beside = [&](const std::string& file) {
+    return std::filesystem::exists(file + "-wal") || std::filesystem::exists(file + "-shm") ||
+           std::filesystem::exists(file + "-journal");
+  };
+  ASSERT_FALSE(beside(db));
+  for (const std::vector<std::string>& verb :
+       {std::vector<std::string>{"runs"}, {"show", "1"}, {"report"}, {"export", "1", "--format", "gbench-json"},
+        {"history", "--figure", "cpu.latency"}, {"predict", "--chip", "tpu-v5e", "--model", "llama3-8b"}}) {
+    std::vector<std::string> args = {"--db", db};
+    args.insert(args.end(), verb.begin(), verb.end());
+    roofaudit(dir, args);
+    EXPECT_FALSE(beside(db)) << verb.front();
+  }
+  EXPECT_EQ(read_all(db), before);
+  // A foreign database in WAL mode, refused.
+  const std::string foreign = dir.file("foreign.db");
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(foreign.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h, "PRAGMA journal_mode = WAL; CREATE TABLE t(x);", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(h);
+  ASSERT_FALSE(beside(foreign));
+  const std::string foreign_bytes = read_all(foreign);
+  expect_one_line_error(roofaudit(dir, {"--db", foreign, "runs"}), "not a roofaudit one");
+  EXPECT_FALSE(beside(foreign));
+  EXPECT_EQ(read_all(foreign), foreign_bytes);
+}
+
+TEST_F(Cli, OutputThroughADanglingLinkCreatesWhatItNames) {
+  seeded();
+  const std::string link = dir.file("dangling.md"), target = dir.file("made.md");
+  ASSERT_EQ(symlink("made.md", link.c_str()), 0);  // relative: to the link's folder
+  const auto r = roofaudit(dir, {"--db", db, "report", "--output", link});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  struct stat st {};
+  ASSERT_EQ(lstat(link.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISLNK(st.st_mode)) << "the link is still a link";
+  EXPECT_EQ(read_all(target).rfind("roofaudit report: run 1", 0), 0u);
+}
+
+// The README's examples: standard output named as a file.
+TEST_F(Cli, OutputToStandardOutputByNameWritesThrough) {
+  seeded();
+  for (const char* name : {"/dev/stdout", "/proc/self/fd/1", "/dev/fd/1"}) {
+    const auto r = roofaudit(dir, {"--db", db, "report", "--output", name});
+    EXPECT_EQ(r.exit_code, 0) << name << ": " << r.err;
+    EXPECT_EQ(r.out.rfind("roofaudit report: run 1", 0), 0u) << name << ": " << r.out;
+  }
+}
+
+// A reader that has gone (`report | head -c 10`): exit 2 with one line, not SIGPIPE's 141.
+TEST_F(Cli, AClosedPipeIsAnErrorNotASignal) {
+  seeded();
+  int fds[2];
+  ASSERT_EQ(pipe(fds), 0);
+  const std::string err = dir.file("stderr-pipe");
+  const pid_t pid = fork();
+  if (pid == 0) {
+    close(fds[0]);
+    dup2(fds[1], 1);
+    freopen(err.c_str(), "w", stderr);
+    std::string bin = ROOFAUDIT_BINARY, a1 = "--db", a2 = db, a3 = "report", a4 = "--format", a5 = "html";
+    char* argv[] = {bin.data(), a1.data(), a2.data(), a3.data(), a4.data(), a5.data(), nullptr};
+    execv(bin.c_str(), argv);
+    _exit(127);
+  }
+  close(fds[0]);  // nobody reads
+  close(fds[1]);
+  EXPECT_EQ(wait_exit(pid), 2) << read_all(err);
+  EXPECT_NE(read_all(err).find("cannot write standard output"), std::string::npos) << read_all(err);
+}
+
+// What a user typed is echoed on one line, with nothing a terminal acts on.
+TEST_F(Cli, ErrorLinesShowControlCharactersInCaretNotation) {
+  seeded();
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--db", db, "show", "1\n\x1b[31mred"}, {"--db", db, "\x1b]0;title\x07"},
+        {"--db", db, "report", "--run", "9\nX"}, {"--db", db + "\n", "runs"}}) {
+    const auto r = roofaudit(dir, args);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+    EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+    EXPECT_EQ(r.err.find('\x07'), std::string::npos) << r.err;
+  }
+}
+
 TEST_F(Cli, ReadOnlyOutputIsRefusedAndKept) {
   seeded();
   const std::string target = dir.file("kept.txt");
