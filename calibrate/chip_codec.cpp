@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "values/error.hpp"
+#include "values/stored.hpp"
 
 namespace roofaudit::calibrate {
 
@@ -198,53 +199,55 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
 }
 
 ChipSpec chip_spec_from_json(const nlohmann::json& j) {
-  ChipSpec c;
-  c.name = j.at("name").get<std::string>();
-  c.display_name = j.value("display_name", c.name);
-  c.kind = j.value("kind", "");
-  for (const auto& [k, v] : j.at("flops_per_s").items()) c.peak_ops_per_s[parse_dtype(k)] = v.get<double>();
-  const auto empty = nlohmann::json::object();
-  for (const auto& [k, v] : j.contains("matmul_flops_per_s") ? j["matmul_flops_per_s"].items() : empty.items())
-    c.matmul_ops_per_s[parse_dtype(k)] = v.get<double>();
-  c.memory_bytes = j.at("hbm_bytes").get<double>();
-  c.memory_bytes_per_s = j.at("hbm_bytes_per_s").get<double>();
-  const auto none = nlohmann::json::array();
-  for (const auto& l : j.contains("memory_levels") ? j["memory_levels"] : none)
-    c.memory_levels.push_back({l.at("level").get<std::string>(), l.at("bytes_per_s").get<double>(),
-                               l.value("from_bytes", 0.0), l.value("to_bytes", 0.0)});
-  c.link_bytes_per_s = j.value("link_bytes_per_s", 0.0);
-  c.link_latency_s = j.value("link_latency_s", 0.0);
-  c.link_topology = j.value("link_topology", "");
-  c.link_axes = j.value("link_axes", 1);
-  c.link_domain = j.value("link_domain", 0);
-  c.network_bytes_per_s = j.value("network_bytes_per_s", 0.0);
-  c.purchase_usd = j.value("purchase_usd", 0.0);
-  c.capital_usd_per_hour = j.value("capital_usd_per_hour", 0.0);
-  c.power_usd_per_hour = j.value("power_usd_per_hour", 0.0);
-  if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null()) c.usd_per_hour = j["usd_per_hour"].get<double>();
-  const auto& e = j.at("efficiency");
-  c.efficiency.bandwidth = e.value("bandwidth", 1.0);
-  c.efficiency.decode_matmul = e.value("decode_matmul", 1.0);
-  c.efficiency.prefill_mfu = e.value("prefill_mfu", 0.4);
-  c.efficiency.layer_overhead_s = e.value("layer_overhead_s", 0.0);
-  c.efficiency.kv_bandwidth = e.value("kv_bandwidth", 0.0);
-  for (const auto& [k, v] : e.contains("bandwidth_by_dtype") ? e["bandwidth_by_dtype"].items() : empty.items())
-    c.efficiency.bandwidth_by_dtype[parse_dtype(k)] = v.get<double>();
-  for (const auto& [k, v] : e.contains("matmul_by_dtype") ? e["matmul_by_dtype"].items() : empty.items())
-    c.efficiency.matmul_by_dtype[parse_dtype(k)] = v.get<double>();
-  for (const auto& [k, v] : e.contains("decode_curve") ? e["decode_curve"].items() : empty.items())
-    for (const auto& point : v) c.efficiency.decode_curve[parse_dtype(k)].push_back({point.at(0).get<double>(), point.at(1).get<double>()});
-  for (const auto& [k, v] : j.contains("provenance") ? j["provenance"].items() : empty.items())
-    c.provenance[k] = {v.value("kind", ""), v.value("source", "")};
-  // Stored before the link had a topology: link.mpi's figure is a collective's own, every
-  // other a link's per direction.
-  if (c.link_topology.empty()) {
-    const auto link = c.provenance.find("link");
-    c.link_topology = link != c.provenance.end() && link->second.source.find("link.mpi") != std::string::npos
-                          ? "collective"
-                          : "network";
-  }
-  return c;
+  return read_stored("calibrated chip (chip_spec fit)", [&] {
+    ChipSpec c;
+    c.name = j.at("name").get<std::string>();
+    c.display_name = j.value("display_name", c.name);
+    c.kind = j.value("kind", "");
+    for (const auto& [k, v] : j.at("flops_per_s").items()) c.peak_ops_per_s[parse_dtype(k)] = v.get<double>();
+    const auto empty = nlohmann::json::object();
+    for (const auto& [k, v] : j.contains("matmul_flops_per_s") ? j["matmul_flops_per_s"].items() : empty.items())
+      c.matmul_ops_per_s[parse_dtype(k)] = v.get<double>();
+    c.memory_bytes = j.at("hbm_bytes").get<double>();
+    c.memory_bytes_per_s = j.at("hbm_bytes_per_s").get<double>();
+    const auto none = nlohmann::json::array();
+    for (const auto& l : j.contains("memory_levels") ? j["memory_levels"] : none)
+      c.memory_levels.push_back({l.at("level").get<std::string>(), l.at("bytes_per_s").get<double>(),
+                                 l.value("from_bytes", 0.0), l.value("to_bytes", 0.0)});
+    c.link_bytes_per_s = j.value("link_bytes_per_s", 0.0);
+    c.link_latency_s = j.value("link_latency_s", 0.0);
+    c.link_topology = j.value("link_topology", "");
+    c.link_axes = j.value("link_axes", 1);
+    c.link_domain = j.value("link_domain", 0);
+    c.network_bytes_per_s = j.value("network_bytes_per_s", 0.0);
+    c.purchase_usd = j.value("purchase_usd", 0.0);
+    c.capital_usd_per_hour = j.value("capital_usd_per_hour", 0.0);
+    c.power_usd_per_hour = j.value("power_usd_per_hour", 0.0);
+    if (j.contains("usd_per_hour") && !j["usd_per_hour"].is_null()) c.usd_per_hour = j["usd_per_hour"].get<double>();
+    const auto& e = j.at("efficiency");
+    c.efficiency.bandwidth = e.value("bandwidth", 1.0);
+    c.efficiency.decode_matmul = e.value("decode_matmul", 1.0);
+    c.efficiency.prefill_mfu = e.value("prefill_mfu", 0.4);
+    c.efficiency.layer_overhead_s = e.value("layer_overhead_s", 0.0);
+    c.efficiency.kv_bandwidth = e.value("kv_bandwidth", 0.0);
+    for (const auto& [k, v] : e.contains("bandwidth_by_dtype") ? e["bandwidth_by_dtype"].items() : empty.items())
+      c.efficiency.bandwidth_by_dtype[parse_dtype(k)] = v.get<double>();
+    for (const auto& [k, v] : e.contains("matmul_by_dtype") ? e["matmul_by_dtype"].items() : empty.items())
+      c.efficiency.matmul_by_dtype[parse_dtype(k)] = v.get<double>();
+    for (const auto& [k, v] : e.contains("decode_curve") ? e["decode_curve"].items() : empty.items())
+      for (const auto& point : v) c.efficiency.decode_curve[parse_dtype(k)].push_back({point.at(0).get<double>(), point.at(1).get<double>()});
+    for (const auto& [k, v] : j.contains("provenance") ? j["provenance"].items() : empty.items())
+      c.provenance[k] = {v.value("kind", ""), v.value("source", "")};
+    // Stored before the link had a topology: link.mpi's figure is a collective's own, every
+    // other a link's per direction.
+    if (c.link_topology.empty()) {
+      const auto link = c.provenance.find("link");
+      c.link_topology = link != c.provenance.end() && link->second.source.find("link.mpi") != std::string::npos
+                            ? "collective"
+                            : "network";
+    }
+    return c;
+  });
 }
 
 }  // namespace roofaudit::calibrate

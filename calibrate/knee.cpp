@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "values/error.hpp"
+#include "values/stored.hpp"
 
 namespace roofaudit::calibrate {
 
@@ -126,23 +127,25 @@ nlohmann::json decode_knee_to_json(const DecodeKnee& k) {
 }
 
 DecodeKnee decode_knee_from_json(const std::string& probe, const std::string& variant, const nlohmann::json& j) {
-  DecodeKnee k;
-  k.probe = probe;
-  k.device = j.value("device", "cpu");
-  k.variant = variant;
-  k.fit.knee_batch = j.value("knee_batch", 0.0);
-  k.fit.memory_step_time_s = j.value("memory_step_time_s", 0.0);
-  k.fit.per_sequence_time_s = j.value("per_sequence_time_s", 0.0);
-  k.fit.within_sweep = j.value("within_sweep", false);
-  k.fit.rms_log_error = j.value("rms_log_error", 0.0);
-  k.bytes_per_weight = j.value("bytes_per_weight", 0.0);
-  k.batch1_bandwidth = j.value("batch1_bandwidth", 0.0);
-  k.memory_bandwidth = get_optional<double>(j, "memory_bandwidth");
-  k.peak_ops = get_optional<double>(j, "peak_ops");
-  k.roofline_knee = get_optional<double>(j, "roofline_knee");
-  k.batch1_fraction = get_optional<double>(j, "batch1_fraction");
-  k.bound = j.value("bound", std::string());
-  return k;
+  return read_stored("decode knee fit", [&] {
+    DecodeKnee k;
+    k.probe = probe;
+    k.device = j.value("device", "cpu");
+    k.variant = variant;
+    k.fit.knee_batch = j.value("knee_batch", 0.0);
+    k.fit.memory_step_time_s = j.value("memory_step_time_s", 0.0);
+    k.fit.per_sequence_time_s = j.value("per_sequence_time_s", 0.0);
+    k.fit.within_sweep = j.value("within_sweep", false);
+    k.fit.rms_log_error = j.value("rms_log_error", 0.0);
+    k.bytes_per_weight = j.value("bytes_per_weight", 0.0);
+    k.batch1_bandwidth = j.value("batch1_bandwidth", 0.0);
+    k.memory_bandwidth = get_optional<double>(j, "memory_bandwidth");
+    k.peak_ops = get_optional<double>(j, "peak_ops");
+    k.roofline_knee = get_optional<double>(j, "roofline_knee");
+    k.batch1_fraction = get_optional<double>(j, "batch1_fraction");
+    k.bound = j.value("bound", std::string());
+    return k;
+  });
 }
 
 }  // namespace roofaudit::calibrate

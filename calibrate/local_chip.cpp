@@ -9,6 +9,7 @@
 #include "calibrate/plateaus.hpp"
 #include "calibrate/serving.hpp"
 #include "values/error.hpp"
+#include "values/stored.hpp"
 
 namespace roofaudit::calibrate {
 namespace {
@@ -176,24 +177,26 @@ nlohmann::json prediction_checks_to_json(const std::vector<PredictionCheck>& che
 }
 
 std::vector<PredictionCheck> prediction_checks_from_json(const nlohmann::json& j) {
-  std::vector<PredictionCheck> out;
-  for (const auto& e : j) {
-    PredictionCheck p;
-    p.variant = e.at("variant").get<std::string>();
-    p.batch = e.at("batch").get<std::int64_t>();
-    p.context = e.at("context").get<std::int64_t>();
-    p.measured_tokens_per_s = e.at("measured_tokens_per_s").get<double>();
-    p.predicted_tokens_per_s = e.at("predicted_tokens_per_s").get<double>();
-    p.error = e.at("error").get<double>();
-    p.t_param_s = e.value("t_param_s", 0.0);
-    p.t_kv_s = e.value("t_kv_s", 0.0);
-    p.t_flops_s = e.value("t_flops_s", 0.0);
-    p.t_overhead_s = e.value("t_overhead_s", 0.0);
-    p.layers = e.value("layers", 0);
-    p.calibration_point = e.value("calibration_point", false);
-    out.push_back(p);
-  }
-  return out;
+  return read_stored("model predictions fit", [&] {
+    std::vector<PredictionCheck> out;
+    for (const auto& e : j) {
+      PredictionCheck p;
+      p.variant = e.at("variant").get<std::string>();
+      p.batch = e.at("batch").get<std::int64_t>();
+      p.context = e.at("context").get<std::int64_t>();
+      p.measured_tokens_per_s = e.at("measured_tokens_per_s").get<double>();
+      p.predicted_tokens_per_s = e.at("predicted_tokens_per_s").get<double>();
+      p.error = e.at("error").get<double>();
+      p.t_param_s = e.value("t_param_s", 0.0);
+      p.t_kv_s = e.value("t_kv_s", 0.0);
+      p.t_flops_s = e.value("t_flops_s", 0.0);
+      p.t_overhead_s = e.value("t_overhead_s", 0.0);
+      p.layers = e.value("layers", 0);
+      p.calibration_point = e.value("calibration_point", false);
+      out.push_back(p);
+    }
+    return out;
+  });
 }
 
 }  // namespace roofaudit::calibrate

@@ -1,4 +1,5 @@
 #include "calibrate/plateaus.hpp"
+#include "values/stored.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -201,19 +202,21 @@ nlohmann::json plateaus_to_json(const std::vector<Plateau>& plateaus) {
 }
 
 std::vector<Plateau> plateaus_from_json(const nlohmann::json& j) {
-  std::vector<Plateau> out;
-  for (const auto& e : j) {
-    Plateau p;
-    p.level = e.at("level").get<std::string>();
-    p.value = e.at("value").get<double>();
-    p.from_bytes = e.at("from_bytes").get<double>();
-    p.to_bytes = e.at("to_bytes").get<double>();
-    p.points = e.at("points").get<int>();
-    p.spread = e.value("spread", 0.0);
-    p.boundary_bytes = e.value("boundary_bytes", 0.0);
-    out.push_back(p);
-  }
-  return out;
+  return read_stored("memory levels (plateaus fit)", [&] {
+    std::vector<Plateau> out;
+    for (const auto& e : j) {
+      Plateau p;
+      p.level = e.at("level").get<std::string>();
+      p.value = e.at("value").get<double>();
+      p.from_bytes = e.at("from_bytes").get<double>();
+      p.to_bytes = e.at("to_bytes").get<double>();
+      p.points = e.at("points").get<int>();
+      p.spread = e.value("spread", 0.0);
+      p.boundary_bytes = e.value("boundary_bytes", 0.0);
+      out.push_back(p);
+    }
+    return out;
+  });
 }
 
 }  // namespace roofaudit::calibrate

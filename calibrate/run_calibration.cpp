@@ -10,6 +10,7 @@
 #include "calibrate/chip_codec.hpp"
 #include "calibrate/memory_levels.hpp"
 #include "values/error.hpp"
+#include "values/stored.hpp"
 
 namespace roofaudit::calibrate {
 namespace {
@@ -101,7 +102,8 @@ std::vector<DeviceCalibration> calibrate_run(const store::RunView& view, const s
     c.device = std::move(device);
     for (const auto& f : view.fits) {
       if (f.device != c.device.device) continue;
-      if (f.kind == "chip_spec" && f.result.value("calibration_version", 1) >= kCalibrationVersion) {
+      if (f.kind == "chip_spec" &&
+          read_stored("chip_spec fit", [&] { return f.result.value("calibration_version", 1); }) >= kCalibrationVersion) {
         c.chip = chip_spec_from_json(f.result);
         c.stored = true;
       }

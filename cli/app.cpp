@@ -6,6 +6,7 @@
 #include <vector>
 
 #include <fmt/format.h>
+#include <nlohmann/json.hpp>
 
 #include "build_info.hpp"
 #include "cli/command.hpp"
@@ -75,6 +76,13 @@ int run_cli(int argc, char** argv) {
     return code;
   } catch (const Error& e) {
     std::cerr << "roofaudit: error: " << printable(e.what()) << "\n";
+    return 2;
+  } catch (const nlohmann::json::exception& e) {
+    // Every file a user hands roofaudit is read by a parser that refuses a wrong shape
+    // with its own message (each is fuzzed); JSON that reaches a reader with a wrong type
+    // is what a database holds, damaged by hand or by another tool.
+    std::cerr << "roofaudit: error: the database is damaged: a stored value has the wrong type or shape ("
+              << printable(e.what()) << ")\n";
     return 2;
   } catch (const std::exception& e) {  // a fault of roofaudit's, not of the input: its own code
     std::cerr << "roofaudit: internal error: " << printable(e.what()) << "\n";

@@ -12,6 +12,7 @@
 #include "probes/probe.hpp"
 #include "reports/gbench_json.hpp"
 #include "store/store.hpp"
+#include "values/stored.hpp"
 
 namespace roofaudit::cli {
 
@@ -51,9 +52,11 @@ std::vector<LevelRange> level_ranges(store::Store& db, std::int64_t run_id) {
   std::vector<LevelRange> out;
   for (const auto& f : db.fits(run_id)) {
     if (f.kind != "plateaus") continue;
-    for (const auto& level : f.result)
-      out.push_back({f.device, f.probe, f.variant, level.value("level", "?"), level.value("from_bytes", 0.0),
-                     level.value("to_bytes", 0.0)});
+    read_stored("plateaus fit", [&] {
+      for (const auto& level : f.result)
+        out.push_back({f.device, f.probe, f.variant, level.value("level", "?"), level.value("from_bytes", 0.0),
+                       level.value("to_bytes", 0.0)});
+    });
   }
   return out;
 }

@@ -34,6 +34,7 @@ void price_config(const std::uint8_t* data, std::size_t size);   // an owned-cos
 void size_string(const std::uint8_t* data, std::size_t size);    // --min-size / --max-size
 void run_reference(const std::uint8_t* data, std::size_t size);  // --run, show, compare, tag ...
 void merge_database(const std::uint8_t* data, std::size_t size); // merge's reading of a foreign file
+void open_database(const std::uint8_t* data, std::size_t size);  // a file handed as --db, read
 
 struct NamedTarget {
   std::string_view name;
@@ -42,6 +43,7 @@ struct NamedTarget {
 inline constexpr NamedTarget kTargets[] = {
     {"hf_config", hf_config},         {"chip_json", chip_json},         {"price_config", price_config},
     {"size_string", size_string},     {"run_reference", run_reference}, {"merge_database", merge_database},
+    {"open_database", open_database},
 };
 
 }  // namespace roofaudit::fuzz

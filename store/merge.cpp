@@ -75,6 +75,11 @@ int roofaudit_version_of(Database& db, const std::string& path) {
   if (version > latest_schema_version())
     throw Error(fmt::format("cannot merge {}: its schema version {} is newer than this roofaudit supports ({}); use a "
                             "newer roofaudit", path, version, latest_schema_version()));
+  try {
+    check_schema(db, version, "other", path);
+  } catch (const Error& e) {
+    throw Error(fmt::format("cannot merge: {}", e.what()));
+  }
   return version;
 }
 

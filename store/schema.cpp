@@ -1,5 +1,7 @@
 #include "store/schema.hpp"
 
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -122,6 +124,76 @@ CREATE TABLE tags (
 
 int latest_schema_version() { return int(migrations().size()); }
 
+namespace {
+
+using Layout = std::map<std::string, std::set<std::string>>;  // table -> columns
+
+Layout layout_of(Database& db, const std::string& schema) {
+  Layout out;
+  std::vector<std::string> tables;
+  {
+    Statement s(db, fmt::format("SELECT name FROM \"{}\".sqlite_master WHERE type = 'table'", schema));
+    while (s.step()) tables.push_back(s.text(0));
+  }
+  for (const auto& t : tables) {
+    auto& columns = out[t];
+    Statement c(db, fmt::format("SELECT name FROM pragma_table_info(?1, ?2)"));
+    c.bind(1, t).bind(2, schema);
+    while (c.step()) columns.insert(c.text(0));
+  }
+  return out;
+}
+
+// What each version's schema is: a fresh in-memory database migrated to it.
+const std::vector<Layout>& layouts() {
+  static const std::vector<Layout> all = [] {
+    std::vector<Layout> out(std::size_t(latest_schema_version()) + 1);
+    for (int v = 1; v <= latest_schema_version(); ++v) {
+      Database fresh(":memory:", 0);
+      migrate(fresh, v);
+      out[std::size_t(v)] = layout_of(fresh, "main");
+    }
+    return out;
+  }();
+  return all;
+}
+
+}  // namespace
+
+void check_schema(Database& db, int version, const std::string& schema, const std::string& file) {
+  if (version < 0)
+    throw Error(fmt::format("database {} is damaged: its schema version is {} (roofaudit's are 1 to {})", file, version,
+                            latest_schema_version()));
+  if (version == 0 || version > latest_schema_version()) return;
+  const Layout& expected = layouts()[std::size_t(version)];
+  const Layout& latest = layouts().back();
+  const Layout found = layout_of(db, schema);
+  for (const auto& [table, columns] : expected) {
+    const auto it = found.find(table);
+    if (it == found.end())
+      throw Error(fmt::format("database {} lacks its '{}' table (schema version {}): it is damaged", file, table,
+                              version));
+    for (const auto& column : columns)
+      if (!it->second.count(column))
+        throw Error(fmt::format("database {} lacks its column {}.{} (schema version {}): it is damaged", file, table,
+                                column, version));
+  }
+  // What only later versions add says the stored version was set by hand.
+  for (const auto& [table, columns] : latest) {
+    const auto here = found.find(table);
+    if (here == found.end()) continue;
+    const auto then = expected.find(table);
+    if (then == expected.end())
+      throw Error(fmt::format("database {} is damaged: it says schema version {} but holds the '{}' table of a later "
+                              "version",
+                              file, version, table));
+    for (const auto& column : columns)
+      if (here->second.count(column) && !then->second.count(column))
+        throw Error(fmt::format("database {} is damaged: it says schema version {} but holds {}.{} of a later version",
+                                file, version, table, column));
+  }
+}
+
 void migrate(Database& db, int target) {
   if (target < 0) target = latest_schema_version();
   const int found = db.user_version();
@@ -141,6 +213,8 @@ void migrate(Database& db, int target) {
     if (objects > 0)
       throw Error(fmt::format("{} is an SQLite database but not a roofaudit one (no schema version)", db.path()));
   }
+  if (current < 0 || current > latest_schema_version())
+    throw Error(fmt::format("database {} is damaged: its schema version is {}", db.path(), current));
   for (int v = current; v < target; ++v) db.exec(migrations()[std::size_t(v)]);
   db.exec(fmt::format("PRAGMA user_version = {}", target));
   tx.commit();

@@ -99,30 +99,6 @@ std::int64_t count_objects(Database& db) {
   return s.step() ? s.integer(0) : 0;
 }
 
-// The tables the current schema has, from a fresh in-memory database migrated to it.
-std::vector<std::string> tables_of(Database& db) {
-  std::vector<std::string> out;
-  Statement s(db, "SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name");
-  while (s.step()) out.push_back(s.text(0));
-  return out;
-}
-
-// A file at the current version must hold every table of that version (a damaged or
-// hand-edited one fails here, before a run is begun in it).
-void check_tables(Database& db) {
-  static const std::vector<std::string> expected = [] {
-    Database fresh(":memory:", 0);
-    migrate(fresh);
-    return tables_of(fresh);
-  }();
-  const auto found = tables_of(db);
-  for (const auto& t : expected)
-    if (std::find(found.begin(), found.end(), t) == found.end())
-      throw Error(fmt::format("database {} lacks its '{}' table: it is damaged, not a roofaudit database this "
-                              "version can use",
-                              db.path(), t));
-}
-
 // The schema version, checked: read with the file's contents in one snapshot, so a
 // writer creating the schema at that moment is seen before or after, never half-way
 // (tables without their version would read as a foreign database).
@@ -133,6 +109,7 @@ int checked_version(Database& db) {
   try {
     version = db.user_version();
     objects = count_objects(db);
+    check_schema(db, version, "main", db.path());
     db.exec("COMMIT");
   } catch (const Error&) {
     try {
@@ -186,10 +163,7 @@ Store::Store(const std::string& path, StoreOptions options) {
     }
     if (version == 0)
       throw Error(fmt::format("database {} is empty: no run is stored in it yet ('roofaudit run' stores one)", path));
-    if (version == latest_schema_version()) {
-      check_tables(*db_);
-      return;
-    }
+    if (version == latest_schema_version()) return;
     if (!writable(path))
       throw Error(fmt::format("database {} has schema version {} and is read-only: a roofaudit with write access "
                               "migrates it to {} once",
@@ -200,8 +174,7 @@ Store::Store(const std::string& path, StoreOptions options) {
   db_ = std::make_unique<Database>(path, options.busy_timeout_ms);
   // The version and the tables are read before anything (even the journal mode) is
   // written: a newer, foreign or damaged file is refused as it was found.
-  const int version = checked_version(*db_);
-  if (version == latest_schema_version()) check_tables(*db_);
+  checked_version(*db_);
   db_->enter_wal_mode();
   db_->exec("PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL");
   migrate(*db_);
@@ -412,9 +385,20 @@ std::vector<FitRecord> Store::fits(std::int64_t run_id) {
       "f.kind, f.result FROM fits f JOIN devices d ON d.id = f.device_id "
       "WHERE f.run_id = ?1 ORDER BY f.id");
   s.bind(1, run_id);
-  while (s.step())
+  while (s.step()) {
     out.push_back({s.integer(0), device_key(s, 1), s.text(3), s.text(4), s.text(5),
                    stored_json(s.text(6), "result", "fit of run", run_id)});
+    // The shape each kind's readers take for granted: a list of objects (plateaus, model
+    // predictions) or an object (the rest).
+    const auto& f = out.back();
+    const bool list = f.kind == "plateaus" || f.kind == "model_prediction";
+    bool fits = list ? f.result.is_array() : f.result.is_object();
+    if (list)
+      for (const auto& e : f.result) fits = fits && e.is_object();
+    if (!fits)
+      throw Error(fmt::format("the database is damaged: run {}'s {} fit of {} is not a JSON {}", run_id, f.kind,
+                              f.probe, list ? "list of objects" : "object"));
+  }
   return out;
 }
 

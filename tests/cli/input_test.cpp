@@ -253,3 +253,56 @@ TEST_F(Cli, WhatTheFuzzersFoundIsRefusedOrShown) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// A damaged database (a user_version set by hand, below 0 or contradicted by its tables;
+// a fit or parameters of the wrong JSON shape) is refused by every verb in one line, exit
+// 2, its bytes untouched and nothing left beside it; merge refuses it too. Each was once a
+// bus error, a segfault, a migration failing half-way, or an internal error (exit 3).
+TEST_F(Cli, EveryVerbRefusesADamagedDatabaseUntouched) {
+  seeded();
+  const std::string dir_of = std::string(ROOFAUDIT_FUZZ_DIR) + "/regressions/open_database/";
+  const std::vector<std::vector<std::string>> verbs = {
+      {"runs"}, {"show", "1"}, {"report"}, {"history"}, {"predict", "--chip", "local:cpu", "--model", "llama3-8b"},
+      {"check", "--baseline", "1", "--candidate", "1"}, {"export", "1", "--format", "gbench-json"},
+      {"tag", "1", "t"}};
+  for (const char* name :
+       {"user-version-minus-1.db", "user-version-min-int.db", "user-version-1-with-later-tables.db",
+        "user-version-2-with-later-column.db", "fit-not-a-list.db", "fit-level-a-number.db", "fit-not-json.db",
+        "params-wrong-types.db"}) {
+    const std::string bytes = read_all(dir_of + name);
+    ASSERT_GT(bytes.size(), 1000u) << name << " is missing from fuzz/regressions/open_database";
+    const std::string copy = dir.file(name);
+    write_all(copy, bytes);
+    const bool whole_file = std::string(name).rfind("user-version", 0) == 0;  // refused at open, by every verb
+    for (const auto& verb : verbs) {
+      std::vector<std::string> args = {"--db", copy};
+      args.insert(args.end(), verb.begin(), verb.end());
+      const auto r = roofaudit(dir, args);
+      const std::string what = std::string(name) + " " + verb.front() + ": " + r.err;
+      // Every verb ends cleanly: done (a verb that never reads the damaged part, such as
+      // `runs`), or refused in one line; never a crash or an internal error.
+      EXPECT_TRUE(r.exit_code == 0 || r.exit_code == 2) << what;
+      if (r.exit_code == 2) expect_one_line_error(r, "");
+      // Those that read what is damaged say so.
+      if (whole_file || verb.front() == "show" || verb.front() == "report") {
+        expect_one_line_error(r, "damaged");
+      }
+      if (!(verb.front() == "tag" && r.exit_code == 0)) {
+        EXPECT_EQ(read_all(copy), bytes) << what;
+      }
+      EXPECT_FALSE(std::filesystem::exists(copy + "-wal") || std::filesystem::exists(copy + "-shm")) << what;
+      write_all(copy, bytes);
+    }
+    const std::string target = read_all(db);
+    if (whole_file) {
+      expect_one_line_error(roofaudit(dir, {"--db", db, "merge", copy}), "damaged");
+      EXPECT_EQ(read_all(db), target) << name;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace roofaudit

@@ -50,7 +50,7 @@ class FuzzReplay : public ::testing::TestWithParam<NamedTarget> {};
 
 TEST_P(FuzzReplay, EverySeedAndRegressionHolds) {
   std::vector<fs::path> inputs = inputs_of(GetParam().name);
-  if (GetParam().name == "merge_database") {
+  if (GetParam().name == "merge_database" || GetParam().name == "open_database") {
     // The merge seeds are databases of the current schema, written as the fuzz build's
     // roofaudit_fuzz_seeds writes them.
     const fs::path dir = scratch_directory() / "replay-seeds";
