@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "values/error.hpp"
+#include "values/user_file.hpp"
 
 namespace roofaudit::calibrate {
 
@@ -53,26 +54,26 @@ std::vector<std::string> close_names(const std::string& wanted, const std::vecto
   return out;
 }
 
-nlohmann::json read_json_file(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("cannot read {}", path));
+nlohmann::json read_json_file(const std::string& path, const std::string& what) {
+  const std::string text = read_user_file(path, what);
   try {
-    return nlohmann::json::parse(in);
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    throw Error(fmt::format("{} is not valid JSON: {}", path, e.what()));
+    throw Error(fmt::format("the {} {} is not valid JSON: {}", what, path, e.what()));
   }
 }
 
-ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name) {
+ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name, const std::string& origin) {
+  const std::string where = origin.empty() ? name + ": config.json" : origin;
   // Every field bounded by what a real model could have (the largest published ones are
   // well inside), so the sizes computed from them cannot overflow or go negative.
   auto field = [&](const char* key, long long most) -> int {
-    if (!j.contains(key) || j[key].is_null()) throw Error(fmt::format("{}: config.json lacks '{}'", name, key));
+    if (!j.contains(key) || j[key].is_null()) throw Error(fmt::format("{} lacks '{}'", where, key));
     if (!j[key].is_number_integer() || j[key].get<long long>() <= 0)
-      throw Error(fmt::format("{}: config.json field '{}' must be a positive integer", name, key));
+      throw Error(fmt::format("{} field '{}' must be a positive integer", where, key));
     if (j[key].is_number_unsigned() ? j[key].get<unsigned long long>() > (unsigned long long)(most)
                                     : j[key].get<long long>() > most)
-      throw Error(fmt::format("{}: config.json field '{}' is {}, beyond any real model (at most {})", name, key,
+      throw Error(fmt::format("{} field '{}' is {}, beyond any real model (at most {})", where, key,
                               j[key].dump(), most));
     return int(j[key].get<long long>());
   };
@@ -83,24 +84,29 @@ ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name)
   m.d_ff = field("intermediate_size", 1 << 20);
   m.q_heads = field("num_attention_heads", 1024);
   m.kv_heads = j.contains("num_key_value_heads") ? field("num_key_value_heads", 1024) : m.q_heads;
-  m.head_dim = j.contains("head_dim") && !j["head_dim"].is_null() ? field("head_dim", 4096) : m.d_model / m.q_heads;
+  const bool given_head_dim = j.contains("head_dim") && !j["head_dim"].is_null();
+  if (!given_head_dim && m.d_model % m.q_heads != 0)
+    throw Error(fmt::format("{}: hidden_size {} is not a multiple of num_attention_heads {} (and no head_dim is "
+                            "given)",
+                            where, m.d_model, m.q_heads));
+  m.head_dim = given_head_dim ? field("head_dim", 4096) : m.d_model / m.q_heads;
   m.vocab = field("vocab_size", 1 << 24);
   if (j.contains("tie_word_embeddings") && !j["tie_word_embeddings"].is_null()) {
     if (!j["tie_word_embeddings"].is_boolean())
-      throw Error(fmt::format("{}: config.json field 'tie_word_embeddings' must be true or false, not {}", name,
+      throw Error(fmt::format("{} field 'tie_word_embeddings' must be true or false, not {}", where,
                               j["tie_word_embeddings"].dump()));
     m.tied_embeddings = j["tie_word_embeddings"].get<bool>();
   }
   if (m.kv_heads > m.q_heads || m.q_heads % m.kv_heads != 0)
-    throw Error(fmt::format("{}: config.json has {} query heads over {} KV heads: each KV head must serve a whole "
+    throw Error(fmt::format("{} has {} query heads over {} KV heads: each KV head must serve a whole "
                             "group of query heads",
-                            name, m.q_heads, m.kv_heads));
-  if (m.head_dim < 1) throw Error(fmt::format("{}: config.json gives a head dimension below 1", name));
+                            where, m.q_heads, m.kv_heads));
+  if (m.head_dim < 1) throw Error(fmt::format("{} gives a head dimension below 1", where));
   if (j.contains("num_local_experts") && !j["num_local_experts"].is_null()) {
     m.experts = field("num_local_experts", 4096);
     m.active_experts = field("num_experts_per_tok", 4096);
     if (m.active_experts > m.experts)
-      throw Error(fmt::format("{}: config.json routes {} experts per token out of {}", name, m.active_experts,
+      throw Error(fmt::format("{} routes {} experts per token out of {}", where, m.active_experts,
                               m.experts));
   }
   return m;

@@ -21,13 +21,15 @@ const ModelSpec& find_model(const std::string& name);
 // A Hugging Face config.json: num_hidden_layers, hidden_size, intermediate_size,
 // num_attention_heads, num_key_value_heads, head_dim, vocab_size, tie_word_embeddings,
 // num_local_experts, num_experts_per_tok. Throws Error naming a missing field.
-ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name);
+// `origin` names the file in messages (default: NAME's config.json).
+ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name, const std::string& origin = "");
 // A model in the catalogue's format (also how runs record a model's shape), and back.
 // model_from_json throws nlohmann::json::exception on a missing field.
 ModelSpec model_from_json(const nlohmann::json& j);
 nlohmann::json model_to_json(const ModelSpec& m);
 // Reads and parses a JSON file; throws Error with the path on failure.
-nlohmann::json read_json_file(const std::string& path);
+// A user's JSON file (`what` it is, for messages): a regular file, bounded, parsed.
+nlohmann::json read_json_file(const std::string& path, const std::string& what);
 
 // "did you mean" list: names within a small edit distance or sharing a substring.
 std::vector<std::string> close_names(const std::string& wanted, const std::vector<std::string>& names);

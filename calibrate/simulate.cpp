@@ -14,6 +14,7 @@
 
 #include "calibrate/serving.hpp"
 #include "values/error.hpp"
+#include "values/user_file.hpp"
 
 namespace roofaudit::calibrate {
 namespace {
@@ -257,8 +258,7 @@ LengthDistribution parse_length_distribution(const std::string& text, const char
 }
 
 std::vector<std::pair<std::int64_t, std::int64_t>> read_length_trace(const std::string& path) {
-  std::ifstream in(path);
-  if (!in) throw Error(fmt::format("cannot read the length trace {}", path));
+  std::istringstream in(read_user_file(path, "length trace"));
   std::vector<std::pair<std::int64_t, std::int64_t>> out;
   std::string line;
   for (int n = 1; std::getline(in, line); ++n) {

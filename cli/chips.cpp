@@ -24,13 +24,13 @@ bool looks_like_file(const std::string& s) {
 
 ChipSpec load_chip(const std::string& name) {
   if (!looks_like_file(name)) return find_chip(name);
-  return chip_from_file_json(read_json_file(name), name);
+  return chip_from_file_json(read_json_file(name, "chip file"), name);
 }
 
 ModelSpec load_model(const std::string& name) {
   if (!looks_like_file(name)) return find_model(name);
   const auto dir = std::filesystem::path(name).parent_path().filename().string();
-  return model_from_hf_config(read_json_file(name), dir.empty() ? name : dir);
+  return model_from_hf_config(read_json_file(name, "model config"), dir.empty() ? name : dir, name);
 }
 
 ChipSpec load_local_chip(const GlobalOptions& global, const std::string& name, std::int64_t run) {

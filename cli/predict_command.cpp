@@ -64,7 +64,7 @@ void check_fraction(double v, const char* what, bool allow_above_one = false) {
 // Applies price and efficiency overrides to a chip.
 ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
   if (!o.price_config.empty() && !o.price_per_hour) {
-    const LocalPrice p = price_from_json(read_json_file(o.price_config), o.price_config);
+    const LocalPrice p = price_from_json(read_json_file(o.price_config, "price file"), o.price_config);
     if (p.usd_per_hour) c.usd_per_hour = *p.usd_per_hour;
     else set_owned_price(c, *p.owned);
     c.provenance["price"] = {"given", o.price_config};

@@ -100,7 +100,7 @@ std::optional<LocalPrice> report_price(const ReportOptions& o) {
       throw Error("--price-per-hour must be a non-negative number");
     return LocalPrice{*o.price_per_hour, std::nullopt};
   }
-  if (!o.price_config.empty()) return price_from_json(read_json_file(o.price_config), o.price_config);
+  if (!o.price_config.empty()) return price_from_json(read_json_file(o.price_config, "price file"), o.price_config);
   return std::nullopt;
 }
 

@@ -21,6 +21,7 @@
 #include "cli/machine_info.hpp"
 #include "cli/progress.hpp"
 #include "cli/run.hpp"
+#include "kernels/cpu/isa.hpp"
 #include "probes/cpu/sweep.hpp"
 #include "values/device_id.hpp"
 #include "values/error.hpp"
@@ -57,6 +58,13 @@ nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string
 // before the database is touched.
 RunSettings run_settings(const RunOptions& opt, const Topology& topology, bool gpu_probes) {
   if (opt.threads < 0) throw Error("--threads must be positive");
+  // The ISA cap every CPU probe reads: a value that is not a class is refused here, once,
+  // rather than failing some probes and being ignored by others.
+  try {
+    kernels::cpu_features();
+  } catch (const std::invalid_argument& e) {
+    throw Error(e.what());
+  }
   RunSettings settings;
   settings.quick = opt.quick;
   settings.threads = opt.threads;

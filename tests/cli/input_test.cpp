@@ -306,3 +306,60 @@ TEST_F(Cli, EveryVerbRefusesADamagedDatabaseUntouched) {
 
 }  // namespace
 }  // namespace roofaudit
+
+namespace roofaudit {
+namespace {
+
+// Files a user names are read only when they are regular files: a directory was an
+// internal error (exit 3), a FIFO with no writer blocked forever.
+TEST_F(Cli, NamedFilesThatAreNotRegularFilesAreRefused) {
+  const std::string folder = dir.file("folder"), fifo = dir.file("fifo");
+  std::filesystem::create_directory(folder);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  for (const std::string& path : {folder, fifo, std::string("/dev/zero")}) {
+    const auto start = std::chrono::steady_clock::now();
+    for (const std::vector<std::string>& args :
+         {std::vector<std::string>{"predict", "--chip", "tpu-v5e", "--model", path},
+          {"predict", "--chip", path, "--model", "llama3-8b"},
+          {"predict", "--chip", "tpu-v5e", "--model", "llama3-8b", "--price-config", path},
+          {"predict", "--chip", "tpu-v5e", "--model", "llama3-8b", "--simulate", "--qps", "1", "--requests", "100",
+           "--prompt-len-dist", path},
+          {"--db", db, "run", "--probes", "model.decode", "--model", path}}) {
+      const auto r = roofaudit(dir, args);
+      expect_one_line_error(r, path);
+      EXPECT_TRUE(r.err.find("directory") != std::string::npos || r.err.find("not a regular file") != std::string::npos)
+          << r.err;
+    }
+    EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(60)) << "nothing waits on " << path;
+  }
+  EXPECT_FALSE(std::filesystem::exists(db)) << "a refused run stores nothing";
+}
+
+// A config.json's error names the file given, not its folder plus "config.json".
+TEST_F(Cli, AModelConfigErrorNamesTheFileGiven) {
+  const std::string config = dir.file("my-model.json");
+  write_all(config, R"({"num_hidden_layers": 2, "hidden_size": 1000, "num_attention_heads": 3,
+                        "intermediate_size": 4000, "vocab_size": 1000})");
+  auto r = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--model", config});
+  expect_one_line_error(r, config);
+  EXPECT_NE(r.err.find("not a multiple of num_attention_heads"), std::string::npos) << r.err;
+  write_all(config, R"({"num_hidden_layers": 2, "hidden_size": 1024})");
+  r = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--model", config});
+  expect_one_line_error(r, config + " lacks 'intermediate_size'");
+}
+
+// ROOFAUDIT_MAX_ISA is one of its classes, as written, or the run is refused before the
+// database is touched (it failed cpu.peak's figures and was ignored by others).
+TEST_F(Cli, AnIsaCapThatIsNoClassIsRefusedBeforeTheRun) {
+  for (const char* cap : {"garbage", "AVX2", "avx2 "}) {
+    const ScopedEnv env("ROOFAUDIT_MAX_ISA", cap);
+    const auto r = roofaudit(dir, run_args(db, {"--probes", "cpu.latency"}));
+    expect_one_line_error(r, "ROOFAUDIT_MAX_ISA");
+  }
+  EXPECT_FALSE(std::filesystem::exists(db));
+  const ScopedEnv env("ROOFAUDIT_MAX_ISA", "generic");
+  EXPECT_EQ(roofaudit(dir, run_args(db, {"--probes", "cpu.latency"})).exit_code, 0);
+}
+
+}  // namespace
+}  // namespace roofaudit
