@@ -1,6 +1,7 @@
 #include "calibrate/catalog.hpp"
 
 #include <algorithm>
+#include <stdexcept>
 #include <cmath>
 #include <fstream>
 
@@ -157,19 +158,25 @@ const std::vector<ModelSpec>& catalog_models() {
 const ChipSpec& find_chip(const std::string& name) { return find_named(catalog_chips(), name, "chip"); }
 const ModelSpec& find_model(const std::string& name) { return find_named(catalog_models(), name, "model"); }
 
+const PriceBound& price_bound(const std::string& field) {
+  for (const auto& b : kPriceBounds)
+    if (field == b.field) return b;
+  throw std::invalid_argument("no price field " + field);
+}
+
+void check_price_field(const std::string& field, double v, const std::string& where) {
+  const PriceBound& b = price_bound(field);
+  if (!std::isfinite(v) || (b.low_open ? v <= b.low : v < b.low) || v > b.high)
+    throw Error(fmt::format("{}: '{}' is {:g}, outside {}{:g}, {:g}]", where, field, v, b.low_open ? "(" : "[", b.low, b.high));
+}
+
 double owned_usd_per_hour(const OwnedCost& c) {
-  auto check = [](double v, const char* what, bool allow_zero) {
-    if (!std::isfinite(v) || v < 0 || (!allow_zero && v == 0))
-      throw Error(fmt::format("{} must be a {} number, not {}", what, allow_zero ? "non-negative" : "positive", v));
-  };
-  check(c.purchase_usd, "purchase price", true);
-  if (!std::isfinite(c.lifetime_h) || c.lifetime_h <= 0)  // stored in hours, given in years
-    throw Error(fmt::format("lifetime must be a positive number of years, not {:g}", c.lifetime_h / 8766.0));
-  check(c.utilisation, "utilisation", false);
-  if (c.utilisation > 1) throw Error(fmt::format("utilisation is a fraction of hours (0..1], not {}", c.utilisation));
-  check(c.watts, "power draw", true);
-  check(c.pue, "PUE", false);
-  check(c.usd_per_kwh, "electricity price", true);
+  check_price_field("purchase_usd", c.purchase_usd, "owned cost");
+  check_price_field("lifetime_years", c.lifetime_h / 8766.0, "owned cost");  // stored in hours, given in years
+  check_price_field("utilisation", c.utilisation, "owned cost");
+  check_price_field("watts", c.watts, "owned cost");
+  check_price_field("pue", c.pue, "owned cost");
+  check_price_field("usd_per_kwh", c.usd_per_kwh, "owned cost");
   return c.capital_usd_per_hour() + c.power_usd_per_hour();
 }
 

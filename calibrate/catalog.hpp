@@ -35,6 +35,25 @@ nlohmann::json read_json_file(const std::string& path, const std::string& what);
 std::vector<std::string> close_names(const std::string& wanted, const std::vector<std::string>& names);
 
 // Owned hardware: capital spread over the used hours, plus power at the wall.
+// The physical bounds of every price input, from --price-per-hour and the owned-cost
+// options to a price file's fields: beyond them a figure is a typo, not a machine.
+struct PriceBound {
+  const char* field;  // in a price file
+  const char* flag;   // on the command line
+  double low;
+  bool low_open;      // (low, high] rather than [low, high]
+  double high;
+};
+inline constexpr PriceBound kPriceBounds[] = {
+    {"usd_per_hour", "--price-per-hour", 0, false, 1e6}, {"purchase_usd", "--purchase-usd", 0, false, 1e9},
+    {"lifetime_years", "--lifetime-years", 0, true, 100}, {"utilisation", "--utilisation", 0, true, 1},
+    {"watts", "--watts", 0, false, 1e6},                  {"pue", "--pue", 1, false, 5},
+    {"usd_per_kwh", "--usd-per-kwh", 0, false, 100},
+};
+const PriceBound& price_bound(const std::string& field);
+// Throws Error naming `where` and the field unless `v` is finite and within its bound.
+void check_price_field(const std::string& field, double v, const std::string& where);
+
 struct OwnedCost {
   double purchase_usd = 0;
   double lifetime_h = 5 * 8766.0;  // five years

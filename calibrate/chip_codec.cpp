@@ -77,6 +77,8 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
   const std::string where = fmt::format("{} ({})", origin, c.name);
   c.display_name = text_in(j, "display_name", c.name, where);
   c.kind = text_in(j, "kind", "gpu", where);
+  if (c.kind != "gpu" && c.kind != "tpu" && c.kind != "cpu" && c.kind != "accelerator")
+    throw Error(fmt::format("{}: kind takes gpu, tpu, cpu or accelerator, not '{}'", where, c.kind));
   if (!j.contains("flops_per_s") || !j["flops_per_s"].is_object() || j["flops_per_s"].empty())
     throw Error(fmt::format("{}: missing field 'flops_per_s'", where));
   for (const auto& item : j["flops_per_s"].items()) {

@@ -54,8 +54,8 @@ LocalPrice price_from_json(const nlohmann::json& j, const std::string& origin) {
       throw Error(fmt::format("{}: unknown field '{}' (known: usd_per_hour, purchase_usd, lifetime_years, utilisation, "
                               "watts, pue, usd_per_kwh)",
                               origin, key));
-    if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() < 0)
-      throw Error(fmt::format("{}: '{}' must be a non-negative number", origin, key));
+    if (!value.is_number()) throw Error(fmt::format("{}: '{}' must be a number", origin, key));
+    check_price_field(key, value.get<double>(), origin);
   }
   LocalPrice p;
   if (j.contains("usd_per_hour")) {

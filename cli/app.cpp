@@ -11,9 +11,26 @@
 #include "build_info.hpp"
 #include "cli/command.hpp"
 #include "cli/output.hpp"
+#include "cli/validators.hpp"
 #include "values/error.hpp"
 
 namespace roofaudit::cli {
+namespace {
+
+// One rule for every option and argument: an empty value is refused, never read as "the
+// default" (an option left out has its default; one given empty is a mistake).
+void refuse_empty_values(const CLI::App& app) {
+  for (const CLI::Option* opt : app.get_options()) {
+    if (opt->count() == 0) continue;
+    for (const std::string& value : opt->results())
+      if (value.empty())
+        throw Error(fmt::format("{} is empty: give a value, or leave the option out for its default",
+                                opt->get_name().empty() ? "an argument" : opt->get_name()));
+  }
+  for (const CLI::App* sub : app.get_subcommands()) refuse_empty_values(*sub);
+}
+
+}  // namespace
 
 int run_cli(int argc, char** argv) {
   // A reader that goes away (`roofaudit report | head`) makes writes fail with EPIPE, which
@@ -27,7 +44,8 @@ int run_cli(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) global.command_line += (i ? " " : "") + std::string(argv[i]);
   auto* db_flag = app.add_option("--db", global.db, "SQLite database (default: $ROOFAUDIT_DB, else $XDG_DATA_HOME/roofaudit/roofaudit.db)");
   app.add_option("--busy-timeout-ms", global.busy_timeout_ms, "how long to wait for another writer's lock")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
+      ->capture_default_str()
+      ->check(whole_in(0, 3'600'000));  // an hour at most: every wait is bounded
 
   Action action;
   static constexpr VerbRegistrar kVerbs[] = {add_run_verb,     add_probes_verb,  add_devices_verb,
@@ -67,6 +85,7 @@ int run_cli(int argc, char** argv) {
   }
   try {
     if (db_flag->count() > 0 && global.db.empty()) throw Error("--db is empty: give a database path");
+    refuse_empty_values(app);
     int code = 2;
     {
       const NeutralisedStdout neutral;

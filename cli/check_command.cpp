@@ -43,18 +43,20 @@ struct CheckOptions {
   bool allow_different_machines = false;
 };
 
+// The threshold's one form: a percentage, "3%" or "2.5%", in [0%, 1000%]. (A bare number
+// was also read as a fraction, so "3" meant 300%.)
 double parse_fraction(const std::string& text) {
-  std::size_t pos = 0;
-  double v = 0;
-  try {
-    v = std::stod(text, &pos);
-  } catch (...) {
-    pos = 0;
-  }
-  const bool percent = pos + 1 == text.size() && text.back() == '%';
-  if (pos == 0 || (pos != text.size() && !percent) || !std::isfinite(v) || v < 0)
-    throw Error(fmt::format("--threshold takes a percentage like 3% or a fraction like 0.03, not '{}'", text));
-  return percent ? v / 100 : v;
+  const auto refuse = [&] {
+    return Error(fmt::format("--threshold takes a percentage from 0% to 1000% like 3% or 2.5%, not '{}'", text));
+  };
+  if (text.size() < 2 || text.back() != '%') throw refuse();
+  const std::string number = text.substr(0, text.size() - 1);
+  if (!std::all_of(number.begin(), number.end(), [](unsigned char c) { return std::isdigit(c) || c == '.'; }) ||
+      std::count(number.begin(), number.end(), '.') > 1 || number == ".")
+    throw refuse();
+  const double v = std::stod(number);
+  if (!(v >= 0 && v <= 1000)) throw refuse();
+  return v / 100;
 }
 
 struct Finding {
@@ -350,7 +352,13 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
   const store::RunRecord candidate = resolve_run(db, o.candidate);
   const std::vector<store::RunRecord> baseline = choose_baseline(db, candidate, o);
   std::vector<std::int64_t> baseline_ids;
-  for (const auto& r : baseline) baseline_ids.push_back(r.id);
+  for (const auto& r : baseline) {
+    if (r.id == candidate.id)
+      throw Error(fmt::format("--baseline '{}' and --candidate '{}' are both run {}: a run checked against itself finds "
+                              "nothing",
+                              o.baseline, o.candidate, r.id));
+    baseline_ids.push_back(r.id);
+  }
   std::vector<std::string> notes = baseline_warnings(baseline, candidate, o);
   const CheckResult result = judge_metrics(db, candidate, baseline, baseline_ids, o, threshold, notes);
   print_check(result, candidate, baseline_ids, notes, o, threshold, format);
@@ -359,19 +367,26 @@ int run_check(const GlobalOptions& global, const CheckOptions& o) {
 
 }  // namespace
 
-// A tag must be usable as a run reference and printable as it is: a letter (a number would
-// read as a run id), not 'latest' (it names the newest run), no control characters, no
-// space at either end.
+// A tag must be usable as a run reference and printable as it is, in one form: 1 to 64
+// of the characters A-Z a-z 0-9 . _ - with a letter among them (a number would read as a
+// run id), none of the words check reads as keywords (latest, previous, rolling...), and
+// no machine's hostname in the database (compare and history take hostnames too).
+constexpr std::size_t kLongestTag = 64;
+
 static void check_tag_name(const std::string& name) {
-  const bool letter = std::any_of(name.begin(), name.end(), [](unsigned char c) { return std::isalpha(c); });
-  if (!letter || is_run_id(name))
-    throw Error(fmt::format("a tag name needs a letter (a number would read as a run id): '{}'", name));
-  if (name == "latest") throw Error("'latest' names the newest run and cannot be a tag");
   if (std::any_of(name.begin(), name.end(), [](unsigned char c) { return c < 0x20 || c == 0x7f; }))
     throw Error("a tag name cannot hold control characters");
   if (!is_utf8(name)) throw Error("a tag name must be UTF-8 text");
-  if (std::isspace(static_cast<unsigned char>(name.front())) || std::isspace(static_cast<unsigned char>(name.back())))
-    throw Error(fmt::format("a tag name cannot start or end with a space: '{}'", name));
+  if (name.size() > kLongestTag)
+    throw Error(fmt::format("a tag name is at most {} characters, not {}", kLongestTag, name.size()));
+  if (!std::all_of(name.begin(), name.end(),
+                   [](unsigned char c) { return std::isalnum(c) || c == '.' || c == '_' || c == '-'; }))
+    throw Error(fmt::format("a tag name takes only the letters A-Z and a-z, digits, '.', '_' and '-': '{}'", name));
+  const bool letter = std::any_of(name.begin(), name.end(), [](unsigned char c) { return std::isalpha(c); });
+  if (!letter) throw Error(fmt::format("a tag name needs a letter (a number would read as a run id): '{}'", name));
+  if (name == "latest") throw Error("'latest' names the newest run and cannot be a tag");
+  if (name == "previous" || name.rfind("rolling", 0) == 0)
+    throw Error(fmt::format("'{}' reads as check's --baseline keyword (previous, rolling:N) and cannot be a tag", name));
 }
 
 void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
@@ -405,6 +420,10 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) 
       if (!open_existing_store(global)->run(*run_id))
         throw Error(fmt::format("no run {} in {}", *run_id, store::resolve_database_path(global.db)));
       store::Store db(store::resolve_database_path(global.db), {global.busy_timeout_ms});
+      for (const auto& r : db.runs())
+        if (const auto m = db.machine(r.machine_id); m && m->hostname == *name)
+          throw Error(fmt::format("'{}' is a machine's hostname in {}: a tag of that name would hide the machine", *name,
+                                  db.path()));
       db.tag_run(*run_id, *name);
       std::cout << fmt::format("run {} is '{}'\n", *run_id, *name);
       return 0;

@@ -45,7 +45,10 @@ ChipSpec load_local_chip(const GlobalOptions& global, const std::string& name, s
     for (auto it = runs.rbegin(); it != runs.rend(); ++it)
       if (it->status == "complete") candidates.push_back(it->id);
   }
-  std::string last_problem = fmt::format("no complete run in {}", db.path());
+  std::string last_problem = candidates.empty() ? fmt::format("no complete run in {}", db.path())
+                                                : fmt::format("none of the {} complete run{} in {} measured {}",
+                                                              candidates.size(), candidates.size() == 1 ? "" : "s",
+                                                              db.path(), device);
   for (std::int64_t id : candidates) {
     const auto view = load_run_view(db, id);
     for (const auto& c : calibrate_stored_run(db, view)) {

@@ -1,4 +1,5 @@
 #include "cli/objectives.hpp"
+#include "cli/validators.hpp"
 
 #include <cmath>
 #include <vector>
@@ -10,8 +11,11 @@
 namespace roofaudit::cli {
 
 void add_objective_options(CLI::App& cmd, std::optional<double>& tpot_ms, std::optional<double>& ttft_ms) {
-  cmd.add_option("--tpot-ms", tpot_ms, "objective: time per output token (the decode step) at most this, in ms");
-  cmd.add_option("--ttft-ms", ttft_ms, "objective: time to first token (the prefill, chunked by --chunk) at most this, in ms");
+  // From a microsecond to about three hours: beyond either a figure is a typo.
+  cmd.add_option("--tpot-ms", tpot_ms, "objective: time per output token (the decode step) at most this, in ms")
+      ->check(finite_within(1e-3, 1e7));
+  cmd.add_option("--ttft-ms", ttft_ms, "objective: time to first token (the prefill, chunked by --chunk) at most this, in ms")
+      ->check(finite_within(1e-3, 1e7));
 }
 
 calibrate::LatencyObjectives latency_objectives(const std::optional<double>& tpot_ms, const std::optional<double>& ttft_ms) {

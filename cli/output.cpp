@@ -141,11 +141,27 @@ void write_output_file(const std::string& path, const std::string& text, const s
   tmp.keep = true;
 }
 
+// The directional formatting characters (U+200E/F, U+202A-U+202E, U+2066-U+2069): they
+// reorder what a terminal shows after them, so an error line could read other than it is.
+static std::size_t bidi_control_at(const std::string& text, std::size_t i) {
+  if (i + 2 >= text.size() || static_cast<unsigned char>(text[i]) != 0xe2) return 0;
+  const auto b1 = static_cast<unsigned char>(text[i + 1]), b2 = static_cast<unsigned char>(text[i + 2]);
+  const bool bidi = (b1 == 0x80 && (b2 == 0x8e || b2 == 0x8f || (b2 >= 0xaa && b2 <= 0xae))) ||
+                    (b1 == 0x81 && b2 >= 0xa6 && b2 <= 0xa9);
+  return bidi ? 3 : 0;
+}
+
 std::string printable(const std::string& text) {
   std::string out;
-  for (const char c : text) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
     const auto u = static_cast<unsigned char>(c);
-    if (u < 0x20 || u == 0x7f) {
+    if (bidi_control_at(text, i)) {
+      const unsigned code = ((u & 0x0f) << 12) | ((static_cast<unsigned char>(text[i + 1]) & 0x3f) << 6) |
+                            (static_cast<unsigned char>(text[i + 2]) & 0x3f);
+      out += fmt::format("<U+{:04X}>", code);
+      i += 2;
+    } else if (u < 0x20 || u == 0x7f) {
       out += '^';
       out += char(u == 0x7f ? '?' : u + 64);
     } else {

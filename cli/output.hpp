@@ -37,7 +37,8 @@ class NeutralisedStdout {
 };
 
 // `text` on one line with nothing a terminal acts on: control characters (newline and
-// escape included) in caret notation, as NeutralisedStdout shows them.
+// escape included) in caret notation, as NeutralisedStdout shows them; directional
+// formatting characters (U+202E...) as <U+202E>.
 std::string printable(const std::string& text);
 
 // Flushes standard output and throws Error when anything written to it was lost (a full

@@ -101,6 +101,9 @@ Deployment base_deployment(const PredictOptions& o, Dtype weights) {
   if (o.decode_len <= 0) throw Error("--decode-len must be at least 1");
   if (o.prompt_len < 0) throw Error("--prompt-len must be positive");
   if (o.chunk < 0) throw Error("--chunk must be 0 (the prompt at once) or more tokens");
+  if (o.prompt_len > o.context)
+    throw Error(fmt::format("--prompt-len {} is longer than the context ({}): a prompt is part of its context", o.prompt_len,
+                            o.context));
   if (!std::isfinite(o.usable) || o.usable <= 0 || o.usable > 1)
     throw Error(fmt::format("--usable must be in (0, 1], not {}", o.usable));
   Deployment d;
@@ -147,6 +150,10 @@ ServingEstimate plan(const ModelSpec& m, const ChipSpec& c, Deployment d, const 
     if (!is_legal_topology(c, d.chips))
       throw Error(fmt::format("{} chips is not a legal {} topology ({})", d.chips, c.name, fmt::join(c.topologies, ", ")));
   }
+  if (d.tp_degree > 0 && (d.tp_degree > d.chips || d.chips % d.tp_degree != 0))
+    throw Error(fmt::format("--tp {} {} the {} chips{}", d.tp_degree,
+                            d.tp_degree > d.chips ? "is more than" : "does not divide", d.chips,
+                            chips_text == "min" ? " that fit (give --chips)" : ""));
   const std::int64_t fit = max_batch(m, c, d);
   d.batch = batch < 0 ? fit : batch;
   if (fit < 1 || d.batch > fit) {
@@ -267,6 +274,8 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   const std::int64_t batch = parse_batch(o.batch.empty() ? (o.compare ? "max" : "1") : o.batch);
   if (o.compare) return run_compare(global, o, m, batch);
   if (o.chip.empty()) throw Error("--chip is required (or use --compare); see 'roofaudit catalog chips'");
+  if (o.run != 0 && !is_local(o.chip))
+    throw Error(fmt::format("--run names the run a local chip is calibrated from; {} is no local chip", o.chip));
   const ChipSpec c = adjust_chip(is_local(o.chip) ? load_local_chip(global, o.chip, o.run) : load_chip(o.chip), o);
   const LatencyObjectives objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
   if (o.weights.find(',') != std::string::npos) {  // options on one chip, side by side
@@ -322,13 +331,23 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   return 0;
 }
 
+// A price option's check: its field's physical bound (the same a price file has).
+CLI::Validator price_check(const char* field) {
+  const PriceBound& b = price_bound(field);
+  return b.low_open ? finite_in(b.low, b.high) : finite_within(b.low, b.high);
+}
+
+// A simulation's requests: ten million take about 20 s and 1.2 GB (2-core EPYC VM); more would take
+// minutes and memory.
+constexpr long long kMostRequests = 10'000'000;
+
 }  // namespace
 
 void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* cmd = app.add_subcommand("predict", "predict serving latency, throughput and cost of an LLM on a chip");
   auto o = std::make_shared<PredictOptions>();
   cmd->add_option("--model", o->model, "catalogue model or path to a Hugging Face config.json")->capture_default_str();
-  cmd->add_option("--chip", o->chip,
+  auto* chip = cmd->add_option("--chip", o->chip,
                   "catalogue chip, path to a chip JSON file, or 'local[:DEVICE]' for this machine as a stored run "
                   "measured it (local: the CPU; local:gpu:0: a GPU)");
   cmd->add_option("--run", o->run, "local chips: the run to calibrate from (default: the latest that can)")
@@ -339,56 +358,92 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
       ->capture_default_str();
   cmd->add_option("--weights", o->weights, "weight dtype: bf16, fp8, int8, int4 (default bf16; --compare tries each)");
   cmd->add_option("--kv", o->kv, "KV-cache dtype (default: as the weights, int8 for int4 weights)");
-  cmd->add_option("--context", o->context, "context length S in tokens")->capture_default_str();
+  constexpr long long kMostTokens = 1LL << 27;  // 134M: past any model's context
+  cmd->add_option("--context", o->context, "context length S in tokens")->capture_default_str()->check(
+      whole_in(1, kMostTokens));
   cmd->add_option("--batch", o->batch,
                   "sequences decoded together, or 'max' for the largest that fits (default 1; max with --compare)");
-  cmd->add_option("--decode-len", o->decode_len, "median decoded tokens per request")->capture_default_str();
-  cmd->add_option("--prompt-len", o->prompt_len, "median prompt tokens (default: the context)")
-      ->check(whole_at_least(1));
+  cmd->add_option("--decode-len", o->decode_len, "median decoded tokens per request")->capture_default_str()->check(
+      whole_in(1, kMostTokens));
+  cmd->add_option("--prompt-len", o->prompt_len, "median prompt tokens, at most the context (default: the context)")
+      ->check(whole_in(1, kMostTokens));
   cmd->add_option("--usable", o->usable, "usable fraction of device memory (1.0: the book's idealised tables)")
-      ->capture_default_str();
-  cmd->add_option("--chunk", o->chunk, "chunked-prefill chunk in tokens (0: the prompt at once)")->capture_default_str();
+      ->capture_default_str()
+      ->check(finite_in(0, 1));
+  cmd->add_option("--chunk", o->chunk, "chunked-prefill chunk in tokens (0: the prompt at once)")
+      ->capture_default_str()
+      ->check(whole_in(0, kMostTokens));
   add_objective_options(*cmd, o->tpot_ms, o->ttft_ms);
-  cmd->add_option("--qps", o->qps, "load: requests per second; the replicas it needs (with --simulate: the rate at one replica)");
-  cmd->add_flag("--simulate", o->simulate, "simulate one replica under Poisson arrivals at --qps, batching continuously");
-  cmd->add_flag("--disaggregated", o->disaggregated, "--simulate: prefill on its own pool, not chunked into the steps");
+  auto* qps = cmd->add_option("--qps", o->qps, "load: requests per second; the replicas it needs (with --simulate: the rate at one replica)")
+      ->check(finite_in(0, 1e9));
+  auto* simulate = cmd->add_flag("--simulate", o->simulate, "simulate one replica under Poisson arrivals at --qps, batching continuously");
+  cmd->add_flag("--disaggregated", o->disaggregated, "--simulate: prefill on its own pool, not chunked into the steps")
+      ->needs(simulate);
   cmd->add_option("--prompt-len-dist", o->prompt_len_dist,
                   "--simulate: fixed, exponential or lognormal:SIGMA around --prompt-len, or a CSV trace of prompt,decode")
-      ->capture_default_str();
-  cmd->add_option("--decode-len-dist", o->decode_len_dist, "--simulate: the same around --decode-len")->capture_default_str();
-  cmd->add_option("--requests", o->requests, "--simulate: requests to simulate")->capture_default_str()->check(whole_at_least(1));
-  cmd->add_option("--seed", o->seed, "--simulate: random seed (the same seed, the same output)")->capture_default_str();
-  cmd->add_option("--tp", o->tp, "tensor-parallel degree for the communication check (default: all chips)")
-      ->check(whole_at_least(1));
+      ->capture_default_str()
+      ->needs(simulate);
+  cmd->add_option("--decode-len-dist", o->decode_len_dist, "--simulate: the same around --decode-len")
+      ->capture_default_str()
+      ->needs(simulate);
+  cmd->add_option("--requests", o->requests, "--simulate: requests to simulate")
+      ->capture_default_str()
+      ->check(whole_in(1, kMostRequests))
+      ->needs(simulate);
+  cmd->add_option("--seed", o->seed, "--simulate: random seed (the same seed, the same output)")
+      ->capture_default_str()
+      ->check(unsigned_whole())
+      ->needs(simulate);
+  cmd->add_option("--tp", o->tp, "tensor-parallel degree for the communication check, dividing the chips (default: all chips)")
+      ->check(whole_in(1, 1 << 20));
   cmd->add_flag("--overlap-kv", o->overlap_kv,
                 "the KV read overlaps the matmuls: step max(compute, weights + KV), as the book's cost tables take "
                 "it (default: max(compute, weights) + KV, the specification's)");
-  cmd->add_option("--sweep", o->sweep, "'batch': the Pareto frontier from batch 1 to the largest that fits");
-  cmd->add_flag("--compare", o->compare, "every catalogue chip at its cheapest fitting configuration");
+  auto* sweep = cmd->add_option("--sweep", o->sweep, "'batch': the Pareto frontier from batch 1 to the largest that fits");
+  auto* compare = cmd->add_flag("--compare", o->compare, "every catalogue chip at its cheapest fitting configuration");
   cmd->add_flag("--json", o->json, "print JSON");
-  cmd->add_option("--price-per-hour", o->price_per_hour, "USD per chip-hour, overriding the catalogue");
+  cmd->add_option("--price-per-hour", o->price_per_hour, "USD per chip-hour, overriding the catalogue")
+      ->check(price_check("usd_per_hour"));
   // The owned-cost details only mean something beside a purchase price, and the drafting
   // details beside a drafter: given alone they would be silently ignored.
-  auto* purchase = cmd->add_option("--purchase-usd", o->purchase_usd, "owned hardware: purchase price per chip");
+  auto* purchase = cmd->add_option("--purchase-usd", o->purchase_usd, "owned hardware: purchase price per chip")
+                       ->check(price_check("purchase_usd"));
   cmd->add_option("--lifetime-years", o->lifetime_years, "owned hardware: depreciation period (default 5)")
+      ->check(price_check("lifetime_years"))
       ->needs(purchase);
   cmd->add_option("--utilisation", o->utilisation, "owned hardware: fraction of hours in use (default 0.7)")
+      ->check(price_check("utilisation"))
       ->needs(purchase);
-  cmd->add_option("--watts", o->watts, "owned hardware: power per chip at load")->needs(purchase);
-  cmd->add_option("--pue", o->pue, "owned hardware: power usage effectiveness (default 1.3)")->needs(purchase);
+  cmd->add_option("--watts", o->watts, "owned hardware: power per chip at load")
+      ->check(price_check("watts"))
+      ->needs(purchase);
+  cmd->add_option("--pue", o->pue, "owned hardware: power usage effectiveness (default 1.3)")
+      ->check(price_check("pue"))
+      ->needs(purchase);
   cmd->add_option("--usd-per-kwh", o->usd_per_kwh, "owned hardware: electricity price (default 0.15)")
+      ->check(price_check("usd_per_kwh"))
       ->needs(purchase);
-  cmd->add_option("--bw-efficiency", o->bw_efficiency, "achieved fraction of memory bandwidth (default 1.0)");
-  cmd->add_option("--matmul-efficiency", o->matmul_efficiency, "achieved fraction of matmul peak at decode (default 1.0)");
-  cmd->add_option("--mfu", o->mfu, "prefill model FLOP utilisation (default 0.4)");
-  cmd->add_option("--layer-overhead-us", o->layer_overhead_us, "fixed time per layer per step (default 0)");
+  cmd->add_option("--bw-efficiency", o->bw_efficiency, "achieved fraction of memory bandwidth (default 1.0)")
+      ->check(finite_in(0, 1));
+  cmd->add_option("--matmul-efficiency", o->matmul_efficiency, "achieved fraction of matmul peak at decode (default 1.0)")
+      ->check(finite_in(0, 1));
+  cmd->add_option("--mfu", o->mfu, "prefill model FLOP utilisation (default 0.4)")->check(finite_in(0, 1));
+  cmd->add_option("--layer-overhead-us", o->layer_overhead_us, "fixed time per layer per step (default 0)")
+      ->check(finite_within(0, 1e6));
   auto* draft = cmd->add_option("--draft", o->draft, "speculative decoding: the drafter model");
   cmd->add_option("--draft-len", o->draft_len, "speculative decoding: tokens drafted per step")
       ->capture_default_str()
+      ->check(whole_in(1, 64))
       ->needs(draft);
   cmd->add_option("--accept", o->accept, "speculative decoding: acceptance probability per token")
       ->capture_default_str()
+      ->check(finite_in(0, 1))
       ->needs(draft);
+  // What one mode does not read is refused beside it, never silently ignored: --compare
+  // ranks every chip at its own cheapest setup (no chip, no load, no sweep, no drafter);
+  // --sweep prints the batch frontier alone.
+  compare->excludes(chip)->excludes(sweep)->excludes(qps)->excludes(simulate)->excludes(draft);
+  sweep->excludes(qps)->excludes(simulate)->excludes(draft);
   cmd->callback([&action, &global, o] { action = [&global, o] { return run_predict(global, *o); }; });
 }
 

@@ -231,6 +231,26 @@ int execute_run(const GlobalOptions& global, const RunOptions& opt) {
   return finish_run(db, run_id, opt);
 }
 
+namespace {
+
+// Whether the --probes selectors (none: every probe) can select a probe named by one of
+// `names` (a name, or a family prefix such as "gpu.").
+bool selects_any(const std::vector<std::string>& selectors, const std::vector<std::string>& names) {
+  if (selectors.empty()) return true;
+  for (std::string sel : selectors) {
+    if (sel.ends_with(".*")) sel.pop_back();
+    for (const std::string& name : names) {
+      const bool family = sel.ends_with('.');
+      if (sel == name || (family && (name.rfind(sel, 0) == 0 || sel.rfind(name, 0) == 0)) ||
+          (!family && name.ends_with('.') && sel.rfind(name, 0) == 0))
+        return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
 void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
   auto* cmd = app.add_subcommand("run", "run probes and store one run");
   auto opt = std::make_shared<RunOptions>();
@@ -242,23 +262,28 @@ void add_run_verb(CLI::App& app, const GlobalOptions& global, Action& action) {
       ->check(whole_at_least(1));
   cmd->add_option("--min-size", opt->min_size, "smallest working set of the memory sweeps (default 4KiB)");
   cmd->add_option("--max-size", opt->max_size, "largest working set (default: 4x the last-level cache, at least 1GiB)");
-  cmd->add_option("--repetitions", opt->repetitions, "timed repetitions per point (default 5, quick 3)")
-      ->check(whole_at_least(1));
+  cmd->add_option("--repetitions", opt->repetitions, "timed repetitions per point (default 5, quick 3; at most 1000)")
+      ->check(whole_in(1, 1000));
   // Up to a minute: a sample far longer is a typo that would run until killed.
   cmd->add_option("--sample-ms", opt->sample_ms, "target duration of one repetition in ms")
       ->check(finite_in(0, 60000));
-  cmd->add_option("--device", opt->device,
+  auto* device = cmd->add_option("--device", opt->device,
                   "GPU for the gpu.* (Vulkan) and cuda.* probes: a Vulkan index, cuda:N, a UUID or a name substring "
                   "(see 'roofaudit devices'); each backend measures that same GPU or says it cannot see it "
                   "(default: Vulkan's discrete, then integrated, device, Mesa's CPU implementation only when named; "
                   "CUDA's device 0)");
-  cmd->add_option("--model", opt->model,
+  auto* model = cmd->add_option("--model", opt->model,
                   "model.decode's model: catalogue name or a Hugging Face config.json (a dense LLaMA-shaped model)")
       ->capture_default_str();
   cmd->add_flag("--fleet", opt->fleet,
                 "under mpirun: every node runs the probes, rank 0 measures the MPI links and stores one run per node "
                 "(start with mpirun --bind-to none)");
-  cmd->callback([&action, &global, opt] {
+  cmd->callback([&action, &global, opt, device, model] {
+    // An option read only by probes the run does not select is refused, never ignored.
+    if (model->count() > 0 && !selects_any(opt->probes, {"model.decode"}))
+      throw CLI::ValidationError("--model", "model.decode reads it, and --probes does not select model.decode");
+    if (device->count() > 0 && !selects_any(opt->probes, {"gpu.", "cuda."}))
+      throw CLI::ValidationError("--device", "the gpu.* and cuda.* probes read it, and --probes selects none of them");
     action = [&global, opt] {
       RunOptions o = *opt;
       if (o.probes.empty())

@@ -30,6 +30,36 @@ bool is_run_id(const std::string& text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)); });
 }
 
+namespace {
+
+// The machines a name matches (hostname, or a prefix of the fingerprint) and the newest
+// complete run among them; more than one machine is ambiguous.
+struct MachineMatch {
+  std::optional<store::RunRecord> newest;
+  bool by_hostname = false;
+};
+
+MachineMatch match_machine(store::Store& db, const std::string& ref) {
+  MachineMatch out;
+  std::set<std::string> matched;
+  std::map<std::int64_t, std::optional<store::MachineRecord>> machines;
+  for (auto& r : db.runs()) {
+    if (r.status != "complete") continue;
+    auto [slot, fresh] = machines.try_emplace(r.machine_id);
+    if (fresh) slot->second = db.machine(r.machine_id);
+    const auto& m = slot->second;
+    if (!m || (m->hostname != ref && m->fingerprint.rfind(ref, 0) != 0)) continue;
+    matched.insert(m->fingerprint);
+    out.by_hostname = out.by_hostname || m->hostname == ref;
+    if (!out.newest || r.id > out.newest->id) out.newest = std::move(r);
+  }
+  if (matched.size() > 1)
+    throw Error(fmt::format("'{}' names {} machines in {}; give more of a fingerprint", ref, matched.size(), db.path()));
+  return out;
+}
+
+}  // namespace
+
 store::RunRecord resolve_run(store::Store& db, const std::string& ref) {
   if (ref.empty()) throw Error("a run reference is empty: give a run id, a tag, 'latest' or a machine");
   if (ref == "latest") return *db.run(latest_complete_run(db));
@@ -44,26 +74,27 @@ store::RunRecord resolve_run(store::Store& db, const std::string& ref) {
     if (!r) throw Error(fmt::format("no run {} in {}", id, db.path()));
     return *r;
   }
-  if (const auto tagged = db.tagged_run(ref)) return *db.run(*tagged);
-  // A machine: its newest complete run.
-  std::optional<store::RunRecord> newest;
-  std::set<std::string> matched;
-  std::map<std::int64_t, std::optional<store::MachineRecord>> machines;
-  for (auto& r : db.runs()) {
-    if (r.status != "complete") continue;
-    auto [slot, fresh] = machines.try_emplace(r.machine_id);
-    if (fresh) slot->second = db.machine(r.machine_id);
-    const auto& m = slot->second;
-    if (!m || (m->hostname != ref && m->fingerprint.rfind(ref, 0) != 0)) continue;
-    matched.insert(m->fingerprint);
-    if (!newest || r.id > newest->id) newest = std::move(r);
-  }
-  if (matched.size() > 1)
-    throw Error(fmt::format("'{}' names {} machines in {}; give more of a fingerprint", ref, matched.size(), db.path()));
-  if (!newest)
+  const auto tagged = db.tagged_run(ref);
+  const MachineMatch machine = match_machine(db, ref);
+  // A tag and a hostname of the same name (a tag older than the rule against it, or a
+  // machine merged in later) would each hide the other: neither is chosen.
+  if (tagged && machine.by_hostname)
+    throw Error(fmt::format("'{}' names both a tag (run {}) and a machine in {}; give the run id or the fingerprint", ref,
+                            *tagged, db.path()));
+  if (tagged) return *db.run(*tagged);
+  if (!machine.newest)
     throw Error(fmt::format("'{}' is no run id, tag or machine (hostname or fingerprint) with a complete run in {}", ref,
                             db.path()));
-  return *newest;
+  return *machine.newest;
+}
+
+store::RunRecord resolve_machine(store::Store& db, const std::string& ref) {
+  if (ref.empty()) throw Error("a machine is empty: give a hostname or a fingerprint prefix");
+  const MachineMatch machine = match_machine(db, ref);
+  if (!machine.newest)
+    throw Error(fmt::format("'{}' is no machine (hostname or fingerprint prefix) with a complete run in {}", ref,
+                            db.path()));
+  return *machine.newest;
 }
 
 std::int64_t latest_complete_run(store::Store& db) {

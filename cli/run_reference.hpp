@@ -22,6 +22,9 @@ std::int64_t latest_complete_run(store::Store& db);
 // prefix or hostname) standing for its newest complete run. Throws Error naming what
 // was tried.
 store::RunRecord resolve_run(store::Store& db, const std::string& ref);
+// A machine (hostname or fingerprint prefix) alone: its newest complete run. A number is
+// no run id here.
+store::RunRecord resolve_machine(store::Store& db, const std::string& ref);
 
 // Whether `text` is well-formed UTF-8 (as the JSON writer checks it: no overlong forms,
 // surrogates or code points past U+10FFFF): what a name the user chose must be to print

@@ -47,7 +47,7 @@ int run_history(const GlobalOptions& global, const HistoryOptions& o) {
   if (!o.machine.empty() && !o.run.empty()) throw Error("history takes --machine or --run, not both");
   const auto probes = selected_probes(o.probes);
   const auto store = open_existing_store(global);
-  const auto newest = resolve_run(*store, !o.run.empty() ? o.run : !o.machine.empty() ? o.machine : "latest");
+  const auto newest = !o.machine.empty() ? resolve_machine(*store, o.machine) : resolve_run(*store, o.run.empty() ? "latest" : o.run);
   const std::string needle = lower(o.metric);
   auto h = build_history(*store, newest, probes,
                          [&](const std::string& name) { return needle.empty() || lower(name).find(needle) != std::string::npos; });

@@ -1,6 +1,8 @@
 #include "store/store.hpp"
 
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -135,6 +137,19 @@ bool writable(const std::string& path) {
 }  // namespace
 
 Store::Store(const std::string& path, StoreOptions options) {
+  {
+    // A database is a regular file (through links): a directory, a device, a FIFO or a
+    // /proc file (whose size reads 0) is none, whatever else it holds.
+    std::error_code ec;
+    const auto st = std::filesystem::status(path, ec);
+    if (std::filesystem::is_directory(st)) throw Error(fmt::format("database {} is a directory", path));
+    if (std::filesystem::exists(st) && !std::filesystem::is_regular_file(st))
+      throw Error(fmt::format("database {} is not a regular file", path));
+    struct statfs fs {};
+    if (std::filesystem::is_regular_file(st) && ::statfs(path.c_str(), &fs) == 0 &&
+        (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC))
+      throw Error(fmt::format("database {} is a file the kernel makes up (/proc, /sys), not a database", path));
+  }
   if (options.read_only) {
     std::error_code ec;
     if (!std::filesystem::exists(path, ec)) throw Error(fmt::format("no database at {}: run 'roofaudit run' first", path));

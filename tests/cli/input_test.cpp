@@ -22,10 +22,11 @@ TEST_F(Cli, NonsenseValuesAreRefusedNamingTheValue) {
       {{"predict", "--tp", "-1"}, "--tp: -1 is less than 1"},
       {{"predict", "--chip", "tpu-v5e", "--chips", "16", "--tp", "1000000"}, "more than the 16 chips"},
       {{"predict", "--prompt-len", "0"}, "--prompt-len: 0 is less than 1"},
-      {{"tag", "1", " "}, "needs a letter"},
+      {{"tag", "1", " "}, "takes only the letters A-Z and a-z, digits"},
+      {{"tag", "1", "2024"}, "needs a letter"},
       {{"tag", "1", "latest"}, "'latest' names the newest run"},
       {{"tag", "1", "a\x1b[31m"}, "control characters"},
-      {{"tag", "1", "nightly "}, "start or end with a space"},
+      {{"tag", "1", "nightly "}, "takes only the letters A-Z and a-z, digits"},
   };
   for (const auto& [args, fragment] : cases) {
     std::vector<std::string> full = {"--db", db};
@@ -43,7 +44,7 @@ TEST_F(Cli, MessagesNameTheRealProblem) {
   expect_one_line_error(roofaudit(dir, {"--db", db, "merge", dir.file("")}), "it is a directory");
   expect_one_line_error(
       roofaudit(dir, {"predict", "--chip", "h100", "--purchase-usd", "30000", "--lifetime-years", "-5"}),
-      "positive number of years, not -5");
+      "--lifetime-years: -5 is outside (0, 100]");
   expect_one_line_error(roofaudit(dir, {"--db", db, "frob"}), "unknown verb 'frob'");
 }
 

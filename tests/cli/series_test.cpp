@@ -181,7 +181,7 @@ TEST_F(Cli, HistoryFindsTheBreakAndMarksTheKernelChange) {
   EXPECT_NE(md.out.find("| `cpu.peak/fp32/peak/threads:2` | 12 |"), std::string::npos) << md.out;
 
   expect_one_line_error(roofaudit(dir, {"--db", db, "history", "--metric", "nothing-like-this"}), "no metric");
-  expect_one_line_error(roofaudit(dir, {"--db", db, "history", "--machine", "box-z"}), "'box-z' is no run id, tag or machine");
+  expect_one_line_error(roofaudit(dir, {"--db", db, "history", "--machine", "box-z"}), "'box-z' is no machine (hostname or fingerprint prefix)");
   expect_one_line_error(roofaudit(dir, {"--db", db, "history", "--format", "yaml"}), "--format takes");
 }
 
