@@ -2,6 +2,7 @@
 #include <csignal>
 #include <cmath>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -19,15 +20,30 @@ namespace {
 
 // One rule for every option and argument: an empty value is refused, never read as "the
 // default" (an option left out has its default; one given empty is a mistake).
-void refuse_empty_values(const CLI::App& app) {
+void refuse_empty_values(const CLI::App& app, const std::vector<std::string>& args) {
   for (const CLI::Option* opt : app.get_options()) {
     if (opt->count() == 0) continue;
+    const std::string name = opt->get_name().empty() ? "an argument" : opt->get_name();
     for (const std::string& value : opt->results())
       if (value.empty())
-        throw Error(fmt::format("{} is empty: give a value, or leave the option out for its default",
-                                opt->get_name().empty() ? "an argument" : opt->get_name()));
+        throw Error(fmt::format("{} is empty: give a value, or leave the option out for its default", name));
+    // A list's items too ("cpu.latency,,cpu.peak" has an empty one), read from the words
+    // given, since the parser drops empty items when it splits a list.
+    const char delimiter = opt->get_delimiter();
+    if (delimiter == '\0') continue;
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      for (const std::string& lname : opt->get_lnames()) {
+        const std::string flag = "--" + lname;
+        std::optional<std::string> value;
+        if (args[i] == flag && i + 1 < args.size()) value = args[i + 1];
+        else if (args[i].rfind(flag + "=", 0) == 0) value = args[i].substr(flag.size() + 1);
+        if (value && (value->empty() || value->front() == delimiter || value->back() == delimiter ||
+                      value->find(std::string(2, delimiter)) != std::string::npos))
+          throw Error(fmt::format("{} has an empty item in '{}'", name, *value));
+      }
+    }
   }
-  for (const CLI::App* sub : app.get_subcommands()) refuse_empty_values(*sub);
+  for (const CLI::App* sub : app.get_subcommands()) refuse_empty_values(*sub, args);
 }
 
 }  // namespace
@@ -85,7 +101,7 @@ int run_cli(int argc, char** argv) {
   }
   try {
     if (db_flag->count() > 0 && global.db.empty()) throw Error("--db is empty: give a database path");
-    refuse_empty_values(app);
+    refuse_empty_values(app, std::vector<std::string>(argv + 1, argv + argc));
     int code = 2;
     {
       const NeutralisedStdout neutral;

@@ -398,7 +398,9 @@ void add_check_verb(CLI::App& app, const GlobalOptions& global, Action& action) 
       ->capture_default_str();
   cmd->add_option("--threshold", o->threshold, "smallest move that counts, before 3x the baseline's robust CV")
       ->capture_default_str();
-  cmd->add_option("--alpha", o->alpha, "significance of the one-sided Mann-Whitney U test")->capture_default_str();
+  cmd->add_option("--alpha", o->alpha, "significance of the one-sided Mann-Whitney U test, in (0, 0.5]")
+      ->capture_default_str()
+      ->check(finite_in(0, 0.5));
   cmd->add_option("--probes", o->probes, "probes to check, comma-separated; 'cpu.' selects a family")->delimiter(',');
   cmd->add_option("--format", o->format, reports::format_list(kCheckFormats))->capture_default_str();
   cmd->add_flag("--informational", o->informational, "report, but always exit 0");

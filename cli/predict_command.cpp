@@ -1,5 +1,7 @@
 // roofaudit predict: the serving model on a catalogue chip or the user's own, for a
 // catalogue model or a Hugging Face config.json.
+#include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <filesystem>
 #include <iostream>
@@ -119,8 +121,14 @@ Deployment base_deployment(const PredictOptions& o, Dtype weights) {
   return d;
 }
 
+// Digits only: std::stoll would also take a sign and leading spaces.
+bool all_digits(const std::string& text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
 std::int64_t parse_batch(const std::string& text) {
   if (text == "max") return -1;
+  if (!all_digits(text)) throw Error(fmt::format("--batch takes a positive integer or 'max', not '{}'", text));
   std::size_t pos = 0;
   long long b = 0;
   try {
@@ -141,6 +149,7 @@ ServingEstimate plan(const ModelSpec& m, const ChipSpec& c, Deployment d, const 
   } else {
     try {
       std::size_t pos = 0;
+      if (!all_digits(chips_text)) throw std::invalid_argument(chips_text);
       d.chips = std::stoi(chips_text, &pos);
       if (pos != chips_text.size()) throw std::invalid_argument(chips_text);
     } catch (const std::exception&) {
@@ -181,7 +190,10 @@ std::vector<Dtype> weight_options(const std::string& text) {
   std::size_t start = 0;
   while (start <= text.size()) {
     const std::size_t comma = text.find(',', start);
-    out.push_back(parse_dtype(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start)));
+    const Dtype w = parse_dtype(text.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (std::find(out.begin(), out.end(), w) != out.end())
+      throw Error(fmt::format("--weights names {} twice: '{}'", dtype_name(w), text));
+    out.push_back(w);
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -437,7 +449,7 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
       ->needs(draft);
   cmd->add_option("--accept", o->accept, "speculative decoding: acceptance probability per token")
       ->capture_default_str()
-      ->check(finite_in(0, 1))
+      ->check(finite_within(0, 0.99))
       ->needs(draft);
   // What one mode does not read is refused beside it, never silently ignored: --compare
   // ranks every chip at its own cheapest setup (no chip, no load, no sweep, no drafter);

@@ -51,6 +51,13 @@ TEST_F(Cli, ValuesPastTheirBoundOrInAnotherFormAreRefused) {
       {{"predict", "--chip", "h100", "--weights", ""}, "--weights is empty"},
       {{"report", "--output", ""}, "--output is empty"},
       {{"history", "--run", ""}, "--run is empty"},
+      {{"run", "--probes", "cpu.latency,,cpu.peak"}, "--probes has an empty item in 'cpu.latency,,cpu.peak'"},
+      {{"run", "--probes=cpu.latency,"}, "--probes has an empty item"},
+      {{"predict", "--chip", "h100", "--chips", "+8"}, "--chips takes a positive integer or 'min', not '+8'"},
+      {{"predict", "--chip", "h100", "--batch", " 4"}, "--batch takes a positive integer or 'max', not ' 4'"},
+      {{"predict", "--chip", "h100", "--weights", "int8,int8"}, "--weights names int8 twice"},
+      {{"predict", "--chip", "h100", "--draft", "llama3-8b", "--accept", "1"}, "--accept: 1 is outside [0, 0.99]"},
+      {{"check", "--alpha", "0x1"}, "--alpha: '0x1' is not a finite number"},
   };
   for (const auto& [args, fragment] : cases) {
     std::vector<std::string> full = args.front().rfind("--busy", 0) == 0 ? std::vector<std::string>{} : std::vector<std::string>{"--db", db};
