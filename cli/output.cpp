@@ -5,9 +5,11 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -87,6 +89,26 @@ void refuse_database_files(const std::string& path, const std::filesystem::path&
 
 }  // namespace
 
+// A FIFO opened for writing blocks until a reader opens it, possibly forever: the open is
+// tried without blocking for up to kFifoReaderWait, then refused; once open, writes block
+// as a shell redirection's would (a reader that leaves is EPIPE, exit 2).
+static constexpr auto kFifoReaderWait = std::chrono::seconds(10);
+
+static int open_fifo_writer(const std::string& path) {
+  const auto give_up = std::chrono::steady_clock::now() + kFifoReaderWait;
+  for (;;) {
+    const int fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd >= 0) {
+      ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      return fd;
+    }
+    if (errno != ENXIO) return -1;
+    if (std::chrono::steady_clock::now() >= give_up)
+      throw Error(fmt::format("cannot write {}: a FIFO with no reader after {} s", path, kFifoReaderWait.count()));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
 void write_output_file(const std::string& path, const std::string& text, const std::string& database_path) {
   if (path.empty()) throw Error("--output is empty: give a file name");
   // What the path reaches, links followed by the kernel: a descriptor's file under /proc
@@ -98,7 +120,8 @@ void write_output_file(const std::string& path, const std::string& text, const s
   if (reachable && (names_descriptor || !(S_ISREG(reached.st_mode) || S_ISDIR(reached.st_mode)))) {
     refuse_database_files(path, {}, &reached, database_path);
     if (S_ISDIR(reached.st_mode)) throw Error(fmt::format("cannot write {}: it is a directory", path));
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (S_ISREG(reached.st_mode) ? O_TRUNC : 0));
+    const int fd = S_ISFIFO(reached.st_mode) ? open_fifo_writer(path)
+                                             : ::open(path.c_str(), O_WRONLY | O_CLOEXEC | (S_ISREG(reached.st_mode) ? O_TRUNC : 0));
     if (fd < 0) throw Error(fmt::format("cannot write {}: {}", path, reason(errno)));
     const bool ok = write_all(fd, text);
     const int err = errno;

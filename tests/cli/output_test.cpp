@@ -40,6 +40,17 @@ TEST_F(Cli, OutputOntoADeviceOrFifoIsWrittenThroughNotReplaced) {
   EXPECT_EQ(read_all(received).rfind("roofaudit report: run 1", 0), 0u) << read_all(received);
 }
 
+// A FIFO nobody reads once blocked the writer forever: the open is bounded.
+TEST_F(Cli, OutputOntoAFifoNobodyReadsGivesUp) {
+  seeded();
+  const std::string fifo = dir.file("pipe");
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  expect_one_line_error(roofaudit(dir, {"--db", db, "report", "--output", fifo}), "a FIFO with no reader after 10 s");
+  struct stat st {};
+  ASSERT_EQ(stat(fifo.c_str(), &st), 0);
+  EXPECT_TRUE(S_ISFIFO(st.st_mode)) << "the FIFO is still a FIFO";
+}
+
 TEST_F(Cli, OutputThroughALinkReplacesWhatItNamesAndKeepsItsMode) {
   seeded();
   const std::string real = dir.file("real.md"), link = dir.file("link.md");
