@@ -54,6 +54,7 @@ double parse_fraction(const std::string& text) {
   if (!std::all_of(number.begin(), number.end(), [](unsigned char c) { return std::isdigit(c) || c == '.'; }) ||
       std::count(number.begin(), number.end(), '.') > 1 || number == ".")
     throw refuse();
+  if (number.size() > 16) throw refuse();  // past 1000% however it is written
   const double v = std::stod(number);
   if (!(v >= 0 && v <= 1000)) throw refuse();
   return v / 100;
@@ -108,6 +109,7 @@ std::vector<store::RunRecord> choose_baseline(store::Store& db, const store::Run
       throw Error(fmt::format("no earlier complete run of the same series as run {} (machine, build and settings)",
                               candidate.id));
   } else if (is_run_id(b)) {
+    if (b.size() > 18) throw Error(fmt::format("no run {} in {}", b, path));  // past any run id (and int64)
     baseline.push_back(by_id(std::stoll(b)));
   } else if (const auto tagged = db.tagged_run(b)) {
     baseline.push_back(by_id(*tagged));

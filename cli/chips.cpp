@@ -19,7 +19,8 @@ namespace roofaudit::cli {
 using namespace roofaudit::calibrate;
 
 bool looks_like_file(const std::string& s) {
-  return s.find('/') != std::string::npos || s.ends_with(".json") || std::filesystem::exists(s);
+  std::error_code ec;  // a name too long for a path is no file, not an internal error
+  return s.find('/') != std::string::npos || s.ends_with(".json") || std::filesystem::exists(s, ec);
 }
 
 ChipSpec load_chip(const std::string& name) {

@@ -343,12 +343,6 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   return 0;
 }
 
-// A price option's check: its field's physical bound (the same a price file has).
-CLI::Validator price_check(const char* field) {
-  const PriceBound& b = price_bound(field);
-  return b.low_open ? finite_in(b.low, b.high) : finite_within(b.low, b.high);
-}
-
 // A simulation's requests: ten million take about 20 s and 1.2 GB (2-core EPYC VM); more would take
 // minutes and memory.
 constexpr long long kMostRequests = 10'000'000;
@@ -370,7 +364,6 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
       ->capture_default_str();
   cmd->add_option("--weights", o->weights, "weight dtype: bf16, fp8, int8, int4 (default bf16; --compare tries each)");
   cmd->add_option("--kv", o->kv, "KV-cache dtype (default: as the weights, int8 for int4 weights)");
-  constexpr long long kMostTokens = 1LL << 27;  // 134M: past any model's context
   cmd->add_option("--context", o->context, "context length S in tokens")->capture_default_str()->check(
       whole_in(1, kMostTokens));
   cmd->add_option("--batch", o->batch,
@@ -415,25 +408,25 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   auto* compare = cmd->add_flag("--compare", o->compare, "every catalogue chip at its cheapest fitting configuration");
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->add_option("--price-per-hour", o->price_per_hour, "USD per chip-hour, overriding the catalogue")
-      ->check(price_check("usd_per_hour"));
+      ->check(price_field_check("usd_per_hour"));
   // The owned-cost details only mean something beside a purchase price, and the drafting
   // details beside a drafter: given alone they would be silently ignored.
   auto* purchase = cmd->add_option("--purchase-usd", o->purchase_usd, "owned hardware: purchase price per chip")
-                       ->check(price_check("purchase_usd"));
+                       ->check(price_field_check("purchase_usd"));
   cmd->add_option("--lifetime-years", o->lifetime_years, "owned hardware: depreciation period (default 5)")
-      ->check(price_check("lifetime_years"))
+      ->check(price_field_check("lifetime_years"))
       ->needs(purchase);
   cmd->add_option("--utilisation", o->utilisation, "owned hardware: fraction of hours in use (default 0.7)")
-      ->check(price_check("utilisation"))
+      ->check(price_field_check("utilisation"))
       ->needs(purchase);
   cmd->add_option("--watts", o->watts, "owned hardware: power per chip at load")
-      ->check(price_check("watts"))
+      ->check(price_field_check("watts"))
       ->needs(purchase);
   cmd->add_option("--pue", o->pue, "owned hardware: power usage effectiveness (default 1.3)")
-      ->check(price_check("pue"))
+      ->check(price_field_check("pue"))
       ->needs(purchase);
   cmd->add_option("--usd-per-kwh", o->usd_per_kwh, "owned hardware: electricity price (default 0.15)")
-      ->check(price_check("usd_per_kwh"))
+      ->check(price_field_check("usd_per_kwh"))
       ->needs(purchase);
   cmd->add_option("--bw-efficiency", o->bw_efficiency, "achieved fraction of memory bandwidth (default 1.0)")
       ->check(finite_in(0, 1));

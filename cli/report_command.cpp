@@ -12,8 +12,6 @@
 #include "calibrate/serving.hpp"
 #include "cli/chips.hpp"
 #include "probes/probe.hpp"
-#include "cli/chips.hpp"
-#include "probes/probe.hpp"
 #include "cli/command.hpp"
 #include "cli/validators.hpp"
 #include "cli/objectives.hpp"
@@ -89,7 +87,8 @@ void check_report_options(const ReportOptions& o) {
     throw Error(fmt::format("--usable must be in (0, 1], not {}", o.usable));
   if (!o.output.empty()) {
     const auto dir = std::filesystem::path(o.output).parent_path();
-    if (!dir.empty() && !std::filesystem::is_directory(dir))
+    std::error_code ec;
+    if (!dir.empty() && !std::filesystem::is_directory(dir, ec))
       throw Error(fmt::format("cannot write {}: no directory {}", o.output, dir.string()));
   }
 }
@@ -211,9 +210,14 @@ void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action)
   cmd->add_option("--model", o->model, "catalogue model or path to a Hugging Face config.json")->capture_default_str();
   cmd->add_option("--format", o->format, reports::format_list(kReportFormats))->capture_default_str();
   cmd->add_option("--output", o->output, "write to this file instead of standard output");
-  cmd->add_option("--context", o->context, "context length of the serving table")->capture_default_str();
-  cmd->add_option("--usable", o->usable, "usable fraction of each chip's memory")->capture_default_str();
-  cmd->add_option("--price-per-hour", o->price_per_hour, "this machine's USD per hour (default: the stated owned cost)");
+  cmd->add_option("--context", o->context, "context length of the serving table")
+      ->capture_default_str()
+      ->check(whole_in(1, kMostTokens));
+  cmd->add_option("--usable", o->usable, "usable fraction of each chip's memory")
+      ->capture_default_str()
+      ->check(finite_in(0, 1));
+  cmd->add_option("--price-per-hour", o->price_per_hour, "this machine's USD per hour (default: the stated owned cost)")
+      ->check(price_field_check("usd_per_hour"));
   add_objective_options(*cmd, o->tpot_ms, o->ttft_ms);
   cmd->add_option("--price-config", o->price_config,
                   "owned-cost JSON: usd_per_hour, or purchase_usd, lifetime_years, utilisation, watts, pue, usd_per_kwh");

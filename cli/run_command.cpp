@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdlib>
+#include <ctime>
 #include <filesystem>
 #include <iostream>
 #include <iterator>
@@ -41,10 +42,26 @@ std::atomic<bool> g_stop{false};
 // Ctrl-C, kill, and a closed terminal (SIGHUP) all stop the run the same way.
 constexpr int kStopSignals[] = {SIGINT, SIGTERM, SIGHUP};
 
-extern "C" void on_stop_signal(int) {
-  g_stop = true;
-  // A second signal ends the process at once; the next open finds the run interrupted.
-  for (int s : kStopSignals) std::signal(s, SIG_DFL);
+std::atomic<std::int64_t> g_first_stop_ns{0};
+
+std::int64_t monotonic_ns() {  // clock_gettime is async-signal-safe
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return std::int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+extern "C" void on_stop_signal(int sig) {
+  // A second signal ends the process at once (the next open finds the run interrupted),
+  // but not one that is the same stop twice: `timeout` and a terminal closing signal the
+  // process and then its group, so a repeat within a second stops the run gently still.
+  const std::int64_t now = monotonic_ns();
+  if (!g_stop.exchange(true)) {
+    g_first_stop_ns = now;
+    return;
+  }
+  if (now - g_first_stop_ns < 1'000'000'000) return;
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
 }
 
 nlohmann::json settings_json(const RunSettings& s, const std::vector<std::string>& probes) {

@@ -8,6 +8,8 @@
 
 #include <fmt/format.h>
 
+#include "calibrate/catalog.hpp"
+
 namespace roofaudit::cli {
 namespace {
 
@@ -80,6 +82,11 @@ CLI::Validator finite_in(double low, double high) {
 CLI::Validator finite_within(double low, double high) {
   return CLI::Validator([low, high](std::string& text) { return check_number(text, low, high, false); },
                         fmt::format("NUMBER in [{:g}, {:g}]", low, high));
+}
+
+CLI::Validator price_field_check(const char* field) {
+  const calibrate::PriceBound& b = calibrate::price_bound(field);
+  return b.low_open ? finite_in(b.low, b.high) : finite_within(b.low, b.high);
 }
 
 }  // namespace roofaudit::cli

@@ -20,4 +20,11 @@ CLI::Validator finite_in(double low_exclusive, double high_inclusive);
 // A finite number in [low, high].
 CLI::Validator finite_within(double low_inclusive, double high_inclusive);
 
+// A price option's check: its field's physical bound, the same a price file has
+// (calibrate/catalog.hpp: usd_per_hour, purchase_usd, watts, pue...).
+CLI::Validator price_field_check(const char* field);
+
+// Tokens of a context, prompt or decode: 2^27 (134M), past any model's context.
+inline constexpr long long kMostTokens = 1LL << 27;
+
 }  // namespace roofaudit::cli

@@ -58,6 +58,13 @@ TEST_F(Cli, ValuesPastTheirBoundOrInAnotherFormAreRefused) {
       {{"predict", "--chip", "h100", "--weights", "int8,int8"}, "--weights names int8 twice"},
       {{"predict", "--chip", "h100", "--draft", "llama3-8b", "--accept", "1"}, "--accept: 1 is outside [0, 0.99]"},
       {{"check", "--alpha", "0x1"}, "--alpha: '0x1' is not a finite number"},
+      {{"check", "--baseline", "99999999999999999999"}, "no run 99999999999999999999"},
+      {{"check", "--threshold", std::string(400, '9') + "%"}, "--threshold takes a percentage"},
+      {{"predict", "--chip", std::string(5000, 'a')}, "unknown chip"},
+      {{"report", "--price-per-hour", "1e300"}, "--price-per-hour: 1e300 is outside"},
+      {{"report", "--context", "0x10"}, "--context: '0x10' is not a whole number"},
+      {{"report", "--usable", "2"}, "--usable: 2 is outside (0, 1]"},
+      {{"report", "--output", std::string(5000, 'a') + "/r.txt"}, "cannot write"},
   };
   for (const auto& [args, fragment] : cases) {
     std::vector<std::string> full = args.front().rfind("--busy", 0) == 0 ? std::vector<std::string>{} : std::vector<std::string>{"--db", db};

@@ -170,6 +170,21 @@ TEST_F(Cli, CtrlCMarksTheRunInterruptedAndExits130) {
   EXPECT_NE(read_all(dir.file("i.err")).find("interrupted"), std::string::npos);
 }
 
+// `timeout` signals the process and then its whole group, so the run gets SIGTERM twice at
+// once: that once ended it silently. A repeat within a second is the same stop.
+TEST_F(Cli, ASignalRepeatedAtOnceStillStopsTheRunGently) {
+  const pid_t child = spawn(long_run(db), dir.file("t.out"), dir.file("t.err"));
+  wait_for_first_measurement(db);
+  kill(child, SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the first handled, as timeout's two are
+  kill(child, SIGTERM);
+  EXPECT_EQ(wait_exit(child), 130) << read_all(dir.file("t.err"));
+  EXPECT_NE(read_all(dir.file("t.err")).find("interrupted; run 1 keeps"), std::string::npos) << read_all(dir.file("t.err"));
+  store::Store s(db);
+  ASSERT_EQ(s.runs().size(), 1u);
+  EXPECT_EQ(s.runs()[0].status, "interrupted");
+}
+
 TEST_F(Cli, UnknownVerbNamesTheVerbs) {
   const auto r = roofaudit(dir, {"rnu"});
   expect_one_line_error(r, "unknown verb 'rnu'");
