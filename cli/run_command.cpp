@@ -108,7 +108,9 @@ RunSettings run_settings(const RunOptions& opt, const Topology& topology, bool g
   // The Khronos validation layer (with synchronization validation): the tests turn it
   // on; any message of error severity fails the measurement it happened in.
   const char* validation = std::getenv("ROOFAUDIT_VK_VALIDATION");
-  settings.vulkan.validation = validation && std::string(validation) != "0";
+  if (validation && std::string(validation) != "0" && std::string(validation) != "1")
+    throw Error(fmt::format("ROOFAUDIT_VK_VALIDATION takes 1 (on) or 0 (off), not '{}'", validation));
+  settings.vulkan.validation = validation && std::string(validation) == "1";
   return settings;
 }
 

@@ -156,6 +156,15 @@ TEST_F(Cli, TagsTakeOneFormAndHideNothing) {
   expect_one_line_error(roofaudit(dir, {"--db", db, "history", "--run", host}), "names both a tag (run 1) and a machine");
 }
 
+// Environment variables follow the options' rule: one form, else refused before a run.
+TEST_F(Cli, AnEnvironmentSwitchInAnotherFormIsRefused) {
+  for (const char* value : {"yes", "true", "2", ""}) {
+    const ScopedEnv env("ROOFAUDIT_VK_VALIDATION", value);
+    expect_one_line_error(roofaudit(dir, run_args(db, {"--probes", "cpu.latency"})), "ROOFAUDIT_VK_VALIDATION takes 1");
+  }
+  EXPECT_FALSE(std::filesystem::exists(db));
+}
+
 // Messages that once misled.
 TEST_F(Cli, MessagesSayWhatIsWrongNotSomethingNearIt) {
   seeded();
