@@ -122,6 +122,13 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
     c.efficiency.prefill_mfu = number_in(e, "prefill_mfu", c.efficiency.prefill_mfu, 0, 1, true, where);
     c.efficiency.layer_overhead_s = number_in(e, "layer_overhead_s", c.efficiency.layer_overhead_s, 0, 1, false, where);
   }
+  if (j.contains("collectives_overlap")) {
+    if (!j["collectives_overlap"].is_boolean())
+      throw Error(fmt::format("{}: collectives_overlap takes true or false", where));
+    c.collectives_overlap = j["collectives_overlap"].get<bool>();
+  }
+  // A collective slower than 10 ms is a unit slip (microseconds given as seconds).
+  c.link_latency_s = number_in(j, "collective_latency_s", 0, 0, 1e-2, false, where);
   const std::string provenance = text_in(j, "provenance", "spec", where);
   nlohmann::json sources = nlohmann::json::object();
   if (j.contains("sources") && !j["sources"].is_null()) {
@@ -130,6 +137,10 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
   }
   for (const char* figure : {"flops", "memory", "link", "price"})
     c.provenance[figure] = {provenance, text_in(sources, figure, origin, where)};
+  // Efficiencies and a collective's latency are solved from published engine measurements
+  // (or a user's), not read off a spec sheet.
+  if (j.contains("efficiency") || c.link_latency_s > 0)
+    c.provenance["efficiency"] = {"fitted", text_in(sources, "efficiency", origin, where)};
   return c;
 }
 
@@ -153,9 +164,12 @@ nlohmann::json chip_to_catalogue_json(const ChipSpec& c) {
           {"link_bytes_per_s", c.link_bytes_per_s}, {"link_topology", c.link_topology}, {"link_axes", c.link_axes},
           {"link_domain", c.link_domain}, {"network_bytes_per_s", c.network_bytes_per_s},
           {"usd_per_hour", c.usd_per_hour ? nlohmann::json(*c.usd_per_hour) : nlohmann::json(nullptr)},
-          {"topologies", c.topologies},
+          {"topologies", c.topologies}, {"collectives_overlap", c.collectives_overlap},
+          {"collective_latency_s", c.link_latency_s},
+          {"efficiency", {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
+                          {"prefill_mfu", c.efficiency.prefill_mfu}, {"layer_overhead_s", c.efficiency.layer_overhead_s}}},
           {"sources", {{"flops", source("flops")}, {"memory", source("memory")}, {"link", source("link")},
-                       {"price", source("price")}}}};
+                       {"price", source("price")}, {"efficiency", source("efficiency")}}}};
 }
 
 nlohmann::json chip_spec_to_json(const ChipSpec& c) {
@@ -183,7 +197,7 @@ nlohmann::json chip_spec_to_json(const ChipSpec& c) {
           {"hbm_bytes_per_s", c.memory_bytes_per_s},
           {"memory_levels", levels},
           {"link_bytes_per_s", c.link_bytes_per_s},
-          {"link_latency_s", c.link_latency_s},
+          {"link_latency_s", c.link_latency_s}, {"collectives_overlap", c.collectives_overlap},
           {"link_topology", c.link_topology},
           {"link_axes", c.link_axes},
           {"link_domain", c.link_domain},
@@ -218,6 +232,7 @@ ChipSpec chip_spec_from_json(const nlohmann::json& j) {
                                  l.value("from_bytes", 0.0), l.value("to_bytes", 0.0)});
     c.link_bytes_per_s = j.value("link_bytes_per_s", 0.0);
     c.link_latency_s = j.value("link_latency_s", 0.0);
+    c.collectives_overlap = j.value("collectives_overlap", true);
     c.link_topology = j.value("link_topology", "");
     c.link_axes = j.value("link_axes", 1);
     c.link_domain = j.value("link_domain", 0);

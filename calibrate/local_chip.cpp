@@ -138,7 +138,7 @@ std::vector<PredictionCheck> check_predictions(const ChipSpec& chip, const std::
     p.batch = d.batch;
     p.context = d.context;
     p.measured_tokens_per_s = m.summary->median;
-    p.predicted_tokens_per_s = e.tokens_per_s;
+    p.predicted_tokens_per_s = e.decode_tokens_per_s;  // the forward pass decodes; no prefill
     p.error = (p.predicted_tokens_per_s - p.measured_tokens_per_s) / p.measured_tokens_per_s;
     p.t_param_s = e.t_param_s;
     p.t_kv_s = e.t_kv_s;

@@ -181,6 +181,14 @@ TpTimes tp_times(const ModelSpec& m, const ChipSpec& c, double batch, int Y) {
 
 }  // namespace
 
+double ring_all_reduce_s(const ChipSpec& c, int Y, double bytes) {
+  const double W_ici = ici_bytes_per_s(c, Y);
+  if (Y <= 1 || W_ici <= 0) return 0;
+  // A ring all-reduce sends 2 (Y - 1) / Y of the buffer each way; a chip's links carry
+  // W_ici / 2 in each direction (nccl-tests' bus bandwidth convention).
+  return 2.0 * (Y - 1) / Y * bytes / (W_ici / 2.0);
+}
+
 StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq) {
   const double N = d.chips;
   const double W = c.memory_bytes_per_s * bandwidth_efficiency(c, d.weights);
@@ -195,7 +203,9 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
   if (d.chips > 1) {
     const int Y = d.tp_degree > 0 ? d.tp_degree : d.chips;
     const auto t = tp_times(m, c, double(d.batch) * tokens_per_seq, Y);
-    s.t_comm_s = m.layers * 2.0 * std::max(0.0, t.t_ici - std::max(t.t_hbm, t.t_math));
+    s.t_comm_s = m.layers * 2.0 *
+                 (c.collectives_overlap ? std::max(0.0, t.t_ici - std::max(t.t_hbm, t.t_math))
+                                        : c.link_latency_s + ring_all_reduce_s(c, Y, double(d.batch) * tokens_per_seq * 2.0 * m.d_model));
   }
   s.t_overhead_s = m.layers * c.efficiency.layer_overhead_s;
   const double curve = decode_curve_ratio(c, d.weights, double(d.batch) * tokens_per_seq);
@@ -231,7 +241,11 @@ int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d)
 }
 
 double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
-  return 2.0 * m.active_params() / (d.chips * compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu);
+  const double math = 2.0 * m.active_params() / (d.chips * compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu);
+  if (c.collectives_overlap || d.chips <= 1) return math;
+  // Collectives between the matmuls: each token's activations (bf16) all-reduced twice a layer.
+  const int Y = d.tp_degree > 0 ? d.tp_degree : d.chips;
+  return math + m.layers * 2.0 * ring_all_reduce_s(c, Y, 2.0 * m.d_model);
 }
 
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
@@ -255,14 +269,31 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.t_comm_s = s.t_comm_s;
   e.t_overhead_s = s.t_overhead_s;
   e.step_time_s = s.total_s;
-  e.tokens_per_s = double(d.batch) / e.step_time_s;
+  e.decode_tokens_per_s = double(d.batch) / e.step_time_s;
+  e.decode_tokens_per_s_per_chip = e.decode_tokens_per_s / d.chips;
+  e.decode_qps = double(d.batch) / (e.step_time_s * double(d.decode_len));
+
+  const double s_per_token = prefill_s_per_token(m, c, d);
+  e.t_prefill_s = s_per_token * double(d.prompt_len);
+  // Served at full load: each request holds the chips for its prefill and its share of the
+  // decode steps.
+  // Over a request's decode its KV grows from the prompt to prompt + T_dec: the served steps
+  // read the mean, prompt + T_dec / 2 (the specification's step reads the whole context,
+  // the longest step).
+  Deployment mean_kv = d;
+  mean_kv.context = std::min<std::int64_t>(d.context, d.prompt_len + (d.decode_len + 1) / 2);
+  e.served_step_s = decode_step(m, c, mean_kv).total_s;
+  const double decode_share_s = double(d.decode_len) * e.served_step_s / double(d.batch);
+  e.qps = 1.0 / (e.t_prefill_s + decode_share_s);
+  e.tokens_per_s = e.qps * double(d.decode_len);
   e.tokens_per_s_per_chip = e.tokens_per_s / d.chips;
-  e.qps = double(d.batch) / (e.step_time_s * double(d.decode_len));
+  e.prefill_share = e.t_prefill_s * e.qps;
   // usd_per_mtok = usd_per_s / tokens_per_s * 1e6, for the price and each of its parts.
   const auto per_mtok = [&](double usd_per_hour) { return usd_per_hour / 3600.0 / e.tokens_per_s * 1e6; };
   if (c.usd_per_hour) {
     e.usd_per_hour = d.chips * *c.usd_per_hour;
     e.usd_per_mtok = per_mtok(*e.usd_per_hour);
+    e.decode_usd_per_mtok = *e.usd_per_hour / 3600.0 / e.decode_tokens_per_s * 1e6;
   }
   if (c.capital_usd_per_hour > 0 || c.power_usd_per_hour > 0) {
     e.capex_usd_per_hour = d.chips * c.capital_usd_per_hour;
@@ -272,15 +303,20 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
     e.capital_usd = d.chips * c.purchase_usd;
   }
 
-  const double s_per_token = prefill_s_per_token(m, c, d);
-  e.t_prefill_s = s_per_token * double(d.prompt_len);
   e.prefill_decode_ratio = (double(d.batch) / (e.step_time_s * double(d.decode_len))) / (1.0 / e.t_prefill_s);
-  e.t_chunk_s = d.prefill_chunk > 0 ? s_per_token * double(d.prefill_chunk) : 0.0;
+  // A chunk carries at most the prompt: a 256-token prompt under an 8192-token budget is one
+  // 256-token chunk.
+  e.t_chunk_s = d.prefill_chunk > 0 ? s_per_token * double(std::min(d.prefill_chunk, d.prompt_len)) : 0.0;
   e.prefill_wall_s = d.prefill_chunk > 0
                          ? std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) * (e.step_time_s + e.t_chunk_s)
                          : e.t_prefill_s;
-  e.tpot_s = e.step_time_s;
-  e.ttft_s = e.prefill_wall_s;
+  e.tpot_aggregated_s = e.served_step_s + double(d.batch) * e.t_prefill_s / double(d.decode_len);
+  e.ttft_aggregated_s = e.prefill_wall_s;
+  const double kv_link = c.network_bytes_per_s > 0 ? c.network_bytes_per_s : c.link_bytes_per_s;
+  e.t_kv_transfer_s = kv_link > 0 ? double(d.prompt_len) * e.kv_bytes_per_token / kv_link : 0.0;
+  e.tpot_disaggregated_s = e.served_step_s;
+  e.ttft_disaggregated_s = e.t_prefill_s + e.t_kv_transfer_s;
+  choose_serving_mode(e, {});
 
   if (d.tp_degree > d.chips)
     throw Error(fmt::format("--tp {} is more than the {} chips of the deployment", d.tp_degree, d.chips));
@@ -290,7 +326,7 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.t_hbm_s = tp.t_hbm;
   e.t_math_s = tp.t_math;
   e.ici_bytes_per_s = tp.W_ici;
-  e.comm_hidden = tp.t_ici <= std::max(tp.t_hbm, tp.t_math);
+  e.comm_hidden = c.collectives_overlap && tp.t_ici <= std::max(tp.t_hbm, tp.t_math);
   e.useful_tp_degree = useful_tp_degree(m, c, d);
   e.splits_kv_heads = Y > m.kv_heads;
   return e;
@@ -324,7 +360,30 @@ int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64
                           c.name, candidates.back()));
 }
 
+void choose_serving_mode(ServingEstimate& e, const LatencyObjectives& o) {
+  const auto misses = [&](double tpot, double ttft) {
+    double r = 0;
+    if (o.tpot_s) r = std::max(r, tpot / *o.tpot_s);
+    if (o.ttft_s) r = std::max(r, ttft / *o.ttft_s);
+    return r;
+  };
+  const double aggregated = misses(e.tpot_aggregated_s, e.ttft_aggregated_s);
+  const double disaggregated = misses(e.tpot_disaggregated_s, e.ttft_disaggregated_s);
+  // Equal in cost: one pool and no KV to send unless only a prefill pool meets the
+  // objectives (or, none meeting them, comes nearer).
+  // Chunked into the steps, each step must also carry B S_p / T_dec prompt tokens; a chunk
+  // smaller than that cannot keep the batch full, and only a prefill pool serves the load.
+  const auto& d = e.deployment;
+  const bool chunk_too_small =
+      d.prefill_chunk > 0 && double(d.batch) * double(d.prompt_len) / double(d.decode_len) > double(d.prefill_chunk);
+  const bool pool = chunk_too_small || (aggregated > 1 && disaggregated < aggregated);
+  e.serving_mode = pool ? "disaggregated" : "aggregated";
+  e.tpot_s = pool ? e.tpot_disaggregated_s : e.tpot_aggregated_s;
+  e.ttft_s = pool ? e.ttft_disaggregated_s : e.ttft_aggregated_s;
+}
+
 void check_objectives(ServingEstimate& e, const LatencyObjectives& o) {
+  choose_serving_mode(e, o);
   e.misses.clear();
   e.slo_met.reset();
   if (!o.any()) return;

@@ -61,6 +61,9 @@ int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d)
 // (both directions of each link, times the torus axes the group spans; see
 // ChipSpec::link_topology). 0 where the chip has no link.
 double ici_bytes_per_s(const ChipSpec& c, int Y);
+// A ring all-reduce of `bytes` over Y chips by bandwidth alone (no latency term): each chip
+// sends and receives 2 (Y - 1) / Y of them at W_ici / 2 a direction. 0 for one chip.
+double ring_all_reduce_s(const ChipSpec& c, int Y, double bytes);
 // The torus axes a group of Y chips spans on a torus of `axes` dimensions: a 2x2 or 4x4
 // slice two, a 2x2x2 three, a pair one.
 int torus_axes_spanned(int Y, int axes);
@@ -79,7 +82,10 @@ SpeculativeEstimate speculative(const ModelSpec& verifier, const ModelSpec& draf
 // memory holds the weights and `batch` sequences of KV; throws Error "does not fit".
 int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64_t batch);
 
-// Sets e.slo_met and e.misses against the objectives (nothing when there are none).
+// Chooses how prefill is served (ServingEstimate::serving_mode) against the objectives and
+// sets tpot_s and ttft_s from it.
+void choose_serving_mode(ServingEstimate& e, const LatencyObjectives& o);
+// Chooses the serving mode, then sets e.slo_met and e.misses against the objectives (nothing when there are none).
 void check_objectives(ServingEstimate& e, const LatencyObjectives& o);
 // How far the configuration is from its objectives: the largest value / limit (<= 1: met).
 double objective_ratio(const ServingEstimate& e, const LatencyObjectives& o);

@@ -81,6 +81,10 @@ struct ChipSpec {
   //   "network"    one full-duplex link per chip (PCIe, Ethernet), both ways;
   //   "collective" link_bytes_per_s is a collective's own measured bus bandwidth (link.mpi).
   std::string link_topology = "network";
+  // Whether a tensor-parallel collective hides under the matmuls beside it (the book's TPU
+  // model: only what exceeds them is exposed), or runs between them, as NCCL's all-reduces
+  // do in GPU engines: then each is exposed whole, link_latency_s + bytes / W_ici.
+  bool collectives_overlap = true;
   int link_axes = 1;
   int link_domain = 0;              // "switch": chips on one switch (0: every chip)
   double network_bytes_per_s = 0;   // "switch": per chip and direction past the domain
@@ -159,8 +163,20 @@ struct ServingEstimate {
   bool fits = false;
   double t_param_s = 0, t_kv_s = 0, t_flops_s = 0, t_comm_s = 0, t_overhead_s = 0;
   double step_time_s = 0;
+  // The headline: served at full load, prefill included. Per request the deployment's chips
+  // spend its prefill, S_p x 2 P_active / (N C mfu), and its share of the decode steps,
+  // T_dec x t_step / B (the step at the mean KV length, served_step_s); so
+  // qps = 1 / (t_prefill + T_dec t_step / B) per N chips, and
+  // tokens_per_s = qps x T_dec output tokens. Prefill on the same chips (chunked into the
+  // steps) and on a pool of its own cost the same chip-seconds; the modes differ in what a
+  // user waits (serving_mode, tpot_s, ttft_s below).
   double tokens_per_s = 0, tokens_per_s_per_chip = 0, qps = 0;
   std::optional<double> usd_per_hour, usd_per_mtok;
+  // Decode alone, the specification's figures (the book's tables): B / t_step.
+  double decode_tokens_per_s = 0, decode_tokens_per_s_per_chip = 0, decode_qps = 0;
+  std::optional<double> decode_usd_per_mtok;
+  double prefill_share = 0;  // of the chips' time, spent on prefill at full load
+  double served_step_s = 0;  // the decode step at the mean KV length, prompt + T_dec / 2
   // Owned chips: usd_per_hour as capital and power, per hour and per 1M tokens, and the
   // hardware's purchase price (empty for rented chips).
   std::optional<double> capex_usd_per_hour, opex_usd_per_hour, capex_usd_per_mtok, opex_usd_per_mtok, capital_usd;
@@ -176,6 +192,15 @@ struct ServingEstimate {
   // The latencies a user waits: per output token (the step) and to the first token (the
   // prefill, chunked when prefill_chunk > 0); against objectives, when there are any.
   double tpot_s = 0, ttft_s = 0;
+  // "aggregated": prefill chunked into the decode steps of the same chips; each step at full
+  // load also carries its share of prompts, so TPOT = t_step + B S_p t_prefill_token / T_dec
+  // and TTFT the chunked prefill. "disaggregated": a prefill pool beside the decode chips;
+  // TPOT = t_step, TTFT = t_prefill + the prompt's KV sent over the link. Equal in cost, so
+  // the aggregated one unless only the disaggregated one meets the objectives, or the chunk
+  // cannot carry the B S_p / T_dec prompt tokens a full batch needs each step.
+  std::string serving_mode = "aggregated";
+  double tpot_aggregated_s = 0, ttft_aggregated_s = 0, tpot_disaggregated_s = 0, ttft_disaggregated_s = 0;
+  double t_kv_transfer_s = 0;  // disaggregated: the prompt's KV to the decode chips (0: no link known)
   std::optional<bool> slo_met;        // empty: no objectives
   std::vector<ObjectiveMiss> misses;  // the bounds it fails
 };

@@ -282,15 +282,18 @@ LoadPlan plan_load(const ServingEstimate& e, double qps) {
   p.qps = qps;
   const auto& d = e.deployment;
   const auto whole = [](double x) { return std::int64_t(std::ceil(x * (1 - 1e-12))); };
-  p.replicas = whole(qps / e.qps);
+  p.replicas_with_prefill = whole(qps / e.qps);
+  p.decode_replicas = whole(qps / e.decode_qps);
+  p.prefill_replicas = whole(qps * e.t_prefill_s);
+  const bool pool = e.slo_met ? e.serving_mode == "disaggregated"
+                              : p.decode_replicas + p.prefill_replicas < p.replicas_with_prefill;
+  p.mode = pool ? "disaggregated" : "aggregated";
+  p.replicas = pool ? p.decode_replicas + p.prefill_replicas : p.replicas_with_prefill;
   p.chips_total = p.replicas * d.chips;
   if (e.usd_per_hour) {
     p.usd_per_hour_total = double(p.replicas) * *e.usd_per_hour;
     p.usd_per_day = *p.usd_per_hour_total * 24;
   }
-  // Per request, a replica spends its prefill plus its share of the decode steps.
-  p.replicas_with_prefill = whole(qps * (e.t_prefill_s + double(d.decode_len) * e.step_time_s / double(d.batch)));
-  p.prefill_replicas = whole(qps * e.t_prefill_s);
   if (e.capital_usd) p.capital_usd_total = double(p.replicas) * *e.capital_usd;
   return p;
 }

@@ -26,17 +26,20 @@ LengthDistribution parse_length_distribution(const std::string& text, const char
 // the line that is not two positive whole numbers, or when none is.
 std::vector<std::pair<std::int64_t, std::int64_t>> read_length_trace(const std::string& path);
 
-// What N requests per second need, as the book computes it: decode replicas from each
-// replica's decode capacity (B / (t_step x T_dec)); with prefill on the same chips (each
-// request also holds the replica for its prefill); and a disaggregated prefill pool
-// (qps x t_prefill replicas of the same size) beside the decode replicas.
+// What N requests per second need, prefill included: with prefill on the same chips,
+// replicas of qps / (requests a replica serves, ServingEstimate::qps); with a prefill pool,
+// decode replicas from each one's decode capacity (B / (t_step x T_dec), the book's count)
+// beside qps x t_prefill prefill replicas of the same size. Whole replicas make the two
+// differ; the plan takes the estimate's serving mode where it was chosen for objectives,
+// else the one with fewer chips.
 struct LoadPlan {
   double qps = 0;
-  std::int64_t replicas = 0, chips_total = 0;
+  std::string mode;                          // "aggregated" or "disaggregated"
+  std::int64_t replicas = 0, chips_total = 0;  // the mode's, prefill included
   std::optional<double> usd_per_hour_total, usd_per_day;
-  std::int64_t replicas_with_prefill = 0;
-  std::int64_t prefill_replicas = 0;
-  std::optional<double> capital_usd_total;  // owned chips: the decode replicas' purchase
+  std::int64_t replicas_with_prefill = 0;      // aggregated
+  std::int64_t decode_replicas = 0, prefill_replicas = 0;  // disaggregated
+  std::optional<double> capital_usd_total;     // owned chips: the replicas' purchase
 };
 LoadPlan plan_load(const ServingEstimate& e, double qps);
 

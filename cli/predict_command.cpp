@@ -35,7 +35,7 @@ struct PredictOptions {
   std::int64_t context = 8192;
   std::string batch;  // empty: 1, or the largest that fits with --compare
   std::int64_t decode_len = 512;
-  std::int64_t prompt_len = 0;  // 0: the context length
+  std::int64_t prompt_len = 0;  // 0: what the decoded tokens leave of the context
   double usable = 0.9;
   std::int64_t chunk = 512;
   int tp = 0;
@@ -113,7 +113,7 @@ Deployment base_deployment(const PredictOptions& o, Dtype weights) {
   d.kv = o.kv.empty() ? default_kv(weights) : parse_dtype(o.kv);
   d.context = o.context;
   d.decode_len = o.decode_len;
-  d.prompt_len = o.prompt_len > 0 ? o.prompt_len : o.context;
+  d.prompt_len = o.prompt_len > 0 ? o.prompt_len : std::max<std::int64_t>(1, o.context - o.decode_len);
   d.usable = o.usable;
   d.prefill_chunk = o.chunk;
   d.tp_degree = o.tp;
@@ -370,7 +370,7 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
                   "sequences decoded together, or 'max' for the largest that fits (default 1; max with --compare)");
   cmd->add_option("--decode-len", o->decode_len, "median decoded tokens per request")->capture_default_str()->check(
       whole_in(1, kMostTokens));
-  cmd->add_option("--prompt-len", o->prompt_len, "median prompt tokens, at most the context (default: the context)")
+  cmd->add_option("--prompt-len", o->prompt_len, "median prompt tokens, at most the context (default: the context less --decode-len)")
       ->check(whole_in(1, kMostTokens));
   cmd->add_option("--usable", o->usable, "usable fraction of device memory (1.0: the book's idealised tables)")
       ->capture_default_str()

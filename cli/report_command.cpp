@@ -130,7 +130,7 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
     d.weights = w;
     d.kv = w == Dtype::int4 ? Dtype::int8 : w;
     d.context = o.context;
-    d.prompt_len = o.context;
+    d.prompt_len = std::max<std::int64_t>(1, o.context - d.decode_len);  // a request fills its context
     d.usable = o.usable;
     bases.push_back(d);
   }

@@ -127,7 +127,7 @@ Table serving_table(const AuditReport& r) {
 std::string configuration_line(const ServingEstimate& e) {
   return fmt::format("{} x{}, {} weights, batch {}: {} ms per output token, first token in {:.2f} s, {:.0f} tokens/s, {}{}{}",
                      e.chip, e.deployment.chips, calibrate::dtype_name(e.deployment.weights), e.deployment.batch,
-                     step_ms(e.step_time_s), e.ttft_s, e.tokens_per_s,
+                     step_ms(e.tpot_s), e.ttft_s, e.tokens_per_s,
                      e.usd_per_mtok ? fmt::format("USD {:.3f} per 1M tokens", *e.usd_per_mtok) : "unpriced",
                      e.capital_usd ? fmt::format(" (owned: capital {:.3f} + power {:.3f}; USD {:.0f} of hardware)",
                                                  *e.capex_usd_per_mtok, *e.opex_usd_per_mtok, *e.capital_usd)

@@ -46,7 +46,12 @@ nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
           {"kv_bytes_per_seq", e.kv_bytes_per_seq}, {"max_batch", e.max_batch}, {"min_chips", e.min_chips},
           {"critical_batch", e.critical_batch}, {"t_param_s", e.t_param_s}, {"t_kv_s", e.t_kv_s},
           {"t_flops_s", e.t_flops_s}, {"t_comm_s", e.t_comm_s}, {"t_overhead_s", e.t_overhead_s},
-          {"step_time_s", e.step_time_s}, {"tokens_per_s", e.tokens_per_s},
+          {"step_time_s", e.step_time_s}, {"serving_mode", e.serving_mode}, {"prefill_share", e.prefill_share},
+          {"decode_tokens_per_s", e.decode_tokens_per_s}, {"decode_tokens_per_s_per_chip", e.decode_tokens_per_s_per_chip},
+          {"decode_qps", e.decode_qps}, {"decode_usd_per_mtok", opt(e.decode_usd_per_mtok)},
+          {"tpot_aggregated_s", e.tpot_aggregated_s}, {"ttft_aggregated_s", e.ttft_aggregated_s},
+          {"tpot_disaggregated_s", e.tpot_disaggregated_s}, {"ttft_disaggregated_s", e.ttft_disaggregated_s},
+          {"t_kv_transfer_s", e.t_kv_transfer_s}, {"tokens_per_s", e.tokens_per_s},
           {"tokens_per_s_per_chip", e.tokens_per_s_per_chip}, {"qps", e.qps}, {"usd_per_hour", opt(e.usd_per_hour)},
           {"usd_per_mtok", opt(e.usd_per_mtok)}, {"fits", e.fits}, {"t_prefill_s", e.t_prefill_s},
           {"prefill_decode_ratio", e.prefill_decode_ratio}, {"t_chunk_s", e.t_chunk_s},
@@ -77,12 +82,25 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                      e.t_overhead_s > 0 ? " + layer overhead " + ms(e.t_overhead_s) : "");
   out += fmt::format("              critical batch {:.0f}: batch {} is {}\n", e.critical_batch, d.batch,
                      double(d.batch) < e.critical_batch ? "bandwidth-bound" : "compute-bound");
-  out += fmt::format("  throughput  {:.0f} tokens/s, {:.1f} tokens/s per chip, {:.2f} QPS at {} decoded tokens\n",
-                     e.tokens_per_s, e.tokens_per_s_per_chip, e.qps, d.decode_len);
+  out += fmt::format("  served      {:.0f} output tokens/s, {:.1f} per chip, {:.2f} QPS ({}-token prompts, {} decoded "
+                     "tokens; prefill {:.0f}% of the chips' time), {}\n",
+                     e.tokens_per_s, e.tokens_per_s_per_chip, e.qps, d.prompt_len, d.decode_len, 100 * e.prefill_share,
+                     e.serving_mode == "aggregated" ? "prefill chunked into the decode steps"
+                                                    : "prefill on a pool of its own (only it meets the objectives)");
+  out += fmt::format("  latency     TPOT {}, TTFT {} at full load{}\n", ms(e.tpot_s), ms(e.ttft_s),
+                     e.serving_mode == "aggregated"
+                         ? fmt::format("; a prefill pool instead: TPOT {}, TTFT {}", ms(e.tpot_disaggregated_s),
+                                       ms(e.ttft_disaggregated_s))
+                         : fmt::format("; chunked into the steps instead: TPOT {}, TTFT {}", ms(e.tpot_aggregated_s),
+                                       ms(e.ttft_aggregated_s)));
+  out += fmt::format("  decode only {:.0f} tokens/s, {:.1f} per chip, {:.2f} QPS (the specification's figures: every step at the full context, no prefill){}\n",
+                     e.decode_tokens_per_s, e.decode_tokens_per_s_per_chip, e.decode_qps,
+                     e.decode_usd_per_mtok ? fmt::format(", USD {:.3f} per 1M tokens", *e.decode_usd_per_mtok) : "");
   if (e.slo_met)
     out += fmt::format("  objectives  TPOT {}, TTFT {}: {}\n", ms(e.tpot_s), ms(e.ttft_s), objectives_text(e));
   if (e.usd_per_mtok)
-    out += fmt::format("  cost        {} USD/h, {} USD per 1M output tokens\n", usd(e.usd_per_hour), usd(e.usd_per_mtok, 3));
+    out += fmt::format("  cost        {} USD/h, {} USD per 1M output tokens, prefill included\n", usd(e.usd_per_hour),
+                       usd(e.usd_per_mtok, 3));
   else
     out += "  cost        no price for this chip (give --price-per-hour or the owned-hardware flags)\n";
   if (e.capital_usd)
@@ -160,21 +178,28 @@ void add_load_json(nlohmann::json& j, const calibrate::LoadPlan& p) {
   j["chips_total"] = p.chips_total;
   j["usd_per_hour_total"] = opt(p.usd_per_hour_total);
   j["usd_per_day"] = opt(p.usd_per_day);
+  j["load_mode"] = p.mode;
   j["replicas_with_prefill"] = p.replicas_with_prefill;
+  j["decode_replicas"] = p.decode_replicas;
   j["prefill_replicas"] = p.prefill_replicas;
   j["capital_usd_total"] = opt(p.capital_usd_total);
 }
 
 std::string render_load_text(const calibrate::LoadPlan& p, const calibrate::ServingEstimate& e) {
-  std::string out = fmt::format("  load        {:g} QPS: {} replicas of {} chips for the decode ({} chips{}); with prefill "
-                                "on the same chips {}; disaggregated: {} decode + {} prefill replicas\n",
-                                p.qps, p.replicas, e.deployment.chips, p.chips_total,
-                                p.usd_per_hour_total ? fmt::format(", USD {:.2f}/h, USD {:.0f} a day", *p.usd_per_hour_total,
-                                                                   *p.usd_per_day)
-                                                     : "",
-                                p.replicas_with_prefill, p.replicas, p.prefill_replicas);
+  const std::string cost = p.usd_per_hour_total
+                               ? fmt::format(", USD {:.2f}/h, USD {:.0f} a day", *p.usd_per_hour_total, *p.usd_per_day)
+                               : "";
+  std::string out =
+      p.mode == "disaggregated"
+          ? fmt::format("  load        {:g} QPS, prefill included: {} decode + {} prefill replicas of {} chips ({} chips{}); "
+                        "prefill on the same chips: {} replicas\n",
+                        p.qps, p.decode_replicas, p.prefill_replicas, e.deployment.chips, p.chips_total, cost,
+                        p.replicas_with_prefill)
+          : fmt::format("  load        {:g} QPS, prefill included: {} replicas of {} chips ({} chips{}); a prefill pool "
+                        "instead: {} decode + {} prefill replicas\n",
+                        p.qps, p.replicas, e.deployment.chips, p.chips_total, cost, p.decode_replicas, p.prefill_replicas);
   if (p.capital_usd_total)
-    out += fmt::format("              owned: USD {:.0f} of hardware for the decode replicas\n", *p.capital_usd_total);
+    out += fmt::format("              owned: USD {:.0f} of hardware for these replicas\n", *p.capital_usd_total);
   return out;
 }
 

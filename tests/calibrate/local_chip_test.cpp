@@ -240,7 +240,7 @@ TEST_F(LocalChip, ForwardPassChecksPredictEveryModelDecodePoint) {
     d.batch = p.batch;
     d.context = p.context;
     d.usable = 1.0;
-    EXPECT_NEAR(estimate(find_model("llama3.2-1b"), chip, d).tokens_per_s, p.predicted_tokens_per_s, 1e-9);
+    EXPECT_NEAR(estimate(find_model("llama3.2-1b"), chip, d).decode_tokens_per_s, p.predicted_tokens_per_s, 1e-9);
   }
   EXPECT_EQ(fitted, 2) << "one B = 1 point per weight dtype fits the layer overhead";
   // The fitted overhead makes the fitting points' mean step time agree.

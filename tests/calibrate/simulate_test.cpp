@@ -25,20 +25,24 @@ TEST(Load, TheBooksTenThousandQpsProblem) {
   d.usable = 1.0;
   ServingEstimate e = estimate(m, find_chip("tpu-v5e"), d);
   const LoadPlan p = plan_load(e, 10000);
-  EXPECT_EQ(p.replicas, std::int64_t(std::ceil(10000 * 512 * e.step_time_s / 64)));
+  // The book's count is the decode replicas alone.
+  EXPECT_EQ(p.decode_replicas, std::int64_t(std::ceil(10000 * 512 * e.step_time_s / 64)));
+  // Prefill included: on the same chips, qps / (requests a replica serves with its prompts);
+  // on a pool of its own, qps x t_prefill replicas beside. The plan takes the fewer chips.
+  EXPECT_EQ(p.replicas_with_prefill, std::int64_t(std::ceil(10000 / e.qps)));
+  EXPECT_EQ(p.prefill_replicas, std::int64_t(std::ceil(10000 * e.t_prefill_s)));
+  EXPECT_EQ(p.replicas, std::min(p.replicas_with_prefill, p.decode_replicas + p.prefill_replicas));
+  EXPECT_GT(p.replicas, p.decode_replicas) << "the prompts take chips too";
   EXPECT_EQ(p.chips_total, 16 * p.replicas);
   ASSERT_TRUE(p.usd_per_day);
   EXPECT_NEAR(*p.usd_per_day, double(p.replicas) * 16 * 1.2 * 24, 1e-6);
   EXPECT_NEAR(e.step_time_s, 11.2e-3, 0.07 * 11.2e-3);  // the book's step, within its rounding
   // At the book's step time the arithmetic gives the book's answer exactly.
   e.step_time_s = 11.16e-3;
-  e.qps = 64 / (e.step_time_s * 512);
+  e.decode_qps = 64 / (e.step_time_s * 512);
   const LoadPlan book = plan_load(e, 10000);
-  EXPECT_EQ(book.replicas, 893);
-  EXPECT_NEAR(*book.usd_per_day, 411e3, 1e3);
-  // Prefill on the same chips needs more replicas; a disaggregated pool runs qps x t_prefill.
-  EXPECT_GT(book.replicas_with_prefill, book.replicas);
-  EXPECT_EQ(book.prefill_replicas, std::int64_t(std::ceil(10000 * e.t_prefill_s)));
+  EXPECT_EQ(book.decode_replicas, 893);
+  EXPECT_NEAR(893 * 16 * 1.2 * 24, 411e3, 1e3);
   EXPECT_THROW(plan_load(e, 0), Error);
 }
 
@@ -151,6 +155,44 @@ TEST(OwnedCost, PredictionsSplitCapitalFromPower) {
   EXPECT_DOUBLE_EQ(*p.capital_usd_total, double(p.replicas) * 2 * 1599);
   // A rented chip has no split.
   EXPECT_FALSE(estimate(find_model("llama3-70b"), find_chip("h100"), Deployment{}).capital_usd);
+}
+
+}  // namespace
+}  // namespace roofaudit::calibrate
+
+namespace roofaudit::calibrate {
+namespace {
+
+// Saturated, the simulated replica serves what the closed form's headline says it serves,
+// prefill included: chunked prefill riding the steps, fixed lengths, arrivals past its capacity.
+TEST(Load, TheSimulatorAndTheClosedFormAgreeUnderLoad) {
+  const auto& m = find_model("llama3-70b");
+  const auto& c = find_chip("h100");
+  for (const auto& [prompt, decode] : {std::pair<std::int64_t, std::int64_t>{2048, 128}, {1000, 1000}, {128, 2048}}) {
+    Deployment d;
+    d.chips = 2;
+    d.weights = d.kv = Dtype::fp8;
+    d.context = prompt + decode;
+    d.prompt_len = prompt;
+    d.decode_len = decode;
+    d.batch = max_batch(m, c, d);
+    // A chunk that carries the prompts a full batch needs each step (an engine's token
+    // budget: TensorRT-LLM's default is 8192); the closed form says a smaller one needs a pool.
+    d.prefill_chunk = 8192;
+    const ServingEstimate e = estimate(m, c, d);
+    EXPECT_EQ(e.serving_mode, "aggregated");
+    d.prefill_chunk = 512;
+    EXPECT_EQ(estimate(m, c, d).serving_mode, prompt > decode ? "disaggregated" : "aggregated") << prompt << "/" << decode;
+    d.prefill_chunk = 8192;
+    SimulationSpec s;
+    s.qps = 3 * e.qps;  // past what the replica serves: it runs full
+    s.requests = 4000;
+    const SimulationResult r = simulate(m, c, d, s);
+    EXPECT_TRUE(r.saturated) << prompt << "/" << decode;
+    EXPECT_NEAR(r.throughput_tokens_per_s / e.tokens_per_s, 1.0, 0.15) << prompt << "/" << decode;
+    // Decode alone would claim far more where the prompts dominate.
+    if (prompt > decode) EXPECT_GT(e.decode_tokens_per_s, 3 * r.throughput_tokens_per_s);
+  }
 }
 
 }  // namespace

@@ -12,9 +12,12 @@ TEST_F(Cli, PredictPrintsTheDocumentedJsonFields) {
   for (const char* field : {"model", "chip", "chips", "weights", "kv", "context", "batch", "param_bytes",
                             "kv_bytes_per_token", "max_batch", "min_chips", "critical_batch", "t_param_s", "t_kv_s",
                             "t_flops_s", "step_time_s", "tokens_per_s", "tokens_per_s_per_chip", "qps", "usd_per_hour",
-                            "usd_per_mtok", "fits"})
+                            "usd_per_mtok", "fits", "decode_tokens_per_s", "decode_usd_per_mtok", "serving_mode",
+                            "prefill_share", "tpot_disaggregated_s", "ttft_disaggregated_s"})
     EXPECT_TRUE(j.contains(field)) << field;
-  EXPECT_NEAR(j["tokens_per_s"].get<double>() / 1882, 1.0, 0.02);
+  EXPECT_NEAR(j["decode_tokens_per_s"].get<double>() / 1882, 1.0, 0.02);
+  // The headline serves the 7680-token prompts (the context less 512 decoded) as well.
+  EXPECT_LT(j["tokens_per_s"].get<double>(), 0.5 * j["decode_tokens_per_s"].get<double>());
   EXPECT_TRUE(j["fits"].get<bool>());
 }
 
@@ -109,9 +112,10 @@ TEST_F(Cli, PredictGivesTheLoadAndTheCapitalEachOptionNeeds) {
   ASSERT_EQ(one.exit_code, 0) << one.err;
   const auto j = nlohmann::json::parse(one.out);
   for (const char* f : {"replicas", "chips_total", "usd_per_hour_total", "usd_per_day", "replicas_with_prefill",
-                        "prefill_replicas"})
+                        "decode_replicas", "prefill_replicas", "load_mode"})
     EXPECT_TRUE(j.contains(f)) << f;
-  EXPECT_NEAR(j["replicas"].get<double>(), 954, 1);  // the book's 893 at its rounder step time
+  EXPECT_NEAR(j["decode_replicas"].get<double>(), 954, 1);  // the book's 893 at its rounder step time
+  EXPECT_GT(j["replicas"].get<double>(), j["decode_replicas"].get<double>()) << "prefill included";
   const auto options = roofaudit(dir, {"predict", "--chip", "rtx-4090", "--weights", "bf16,int4", "--chips", "min",
                                        "--context", "4096", "--batch", "max", "--purchase-usd", "1599", "--watts", "450",
                                        "--qps", "10", "--json"});
