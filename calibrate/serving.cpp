@@ -68,7 +68,9 @@ double kv_bytes_token(const ModelSpec& m, Dtype kv) {
 }
 
 double compute_ops_per_s(const ChipSpec& c, Dtype weights) {
-  if (weights == Dtype::int4 && !c.peak_ops_per_s.count(Dtype::int4)) return c.peak_ops(Dtype::int8);
+  // Matrix units with no int4 path dequantize 4-bit weights and multiply in bf16 (as the
+  // W4A16 kernels of serving engines do): the bf16 rate, not int8's.
+  if (weights == Dtype::int4 && !c.peak_ops_per_s.count(Dtype::int4)) return c.peak_ops(Dtype::bf16);
   return c.peak_ops(weights);
 }
 

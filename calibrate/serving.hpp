@@ -15,7 +15,7 @@ double param_bytes(const ModelSpec& m, Dtype weights);
 double kv_bytes_token(const ModelSpec& m, Dtype kv);
 
 // The matmul rate decode uses for these weights: the weights' own dtype where the chip
-// has a path for it (int4 falls back to int8), else bf16.
+// has a path for it, else bf16 (int4 without an int4 path is dequantized to bf16).
 double compute_ops_per_s(const ChipSpec& c, Dtype weights);
 
 // The achieved fractions of memory bandwidth and matmul peak for these weights: the

@@ -46,7 +46,7 @@ nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
           {"kv_bytes_per_seq", e.kv_bytes_per_seq}, {"max_batch", e.max_batch}, {"min_chips", e.min_chips},
           {"critical_batch", e.critical_batch}, {"t_param_s", e.t_param_s}, {"t_kv_s", e.t_kv_s},
           {"t_flops_s", e.t_flops_s}, {"t_comm_s", e.t_comm_s}, {"t_overhead_s", e.t_overhead_s},
-          {"step_time_s", e.step_time_s}, {"serving_mode", e.serving_mode}, {"prefill_share", e.prefill_share},
+          {"step_time_s", e.step_time_s}, {"served_step_s", e.served_step_s}, {"serving_mode", e.serving_mode}, {"prefill_share", e.prefill_share},
           {"decode_tokens_per_s", e.decode_tokens_per_s}, {"decode_tokens_per_s_per_chip", e.decode_tokens_per_s_per_chip},
           {"decode_qps", e.decode_qps}, {"decode_usd_per_mtok", opt(e.decode_usd_per_mtok)},
           {"tpot_aggregated_s", e.tpot_aggregated_s}, {"ttft_aggregated_s", e.ttft_aggregated_s},
