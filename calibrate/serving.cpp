@@ -63,6 +63,21 @@ double ModelSpec::active_params() const {
 
 double param_bytes(const ModelSpec& m, Dtype weights) { return m.total_params() * bytes_per_element(weights); }
 
+double expected_experts_touched(const ModelSpec& m, double tokens) {
+  if (m.experts == 0) return 0;
+  // Each token routes to k of E experts; under uniform routing an expert escapes one token
+  // with probability 1 - k/E, and all of them with (1 - k/E)^tokens.
+  const double E = m.experts, k = m.active_experts;
+  return E * (1.0 - std::pow(1.0 - k / E, std::max(tokens, 0.0)));
+}
+
+double step_weight_bytes(const ModelSpec& m, Dtype weights, double tokens) {
+  if (m.experts == 0) return param_bytes(m, weights);
+  const double expert = 3.0 * double(m.d_model) * double(m.d_ff);
+  const double untouched = (m.experts - expected_experts_touched(m, tokens)) * expert * m.layers;
+  return (m.total_params() - untouched) * bytes_per_element(weights);
+}
+
 double kv_bytes_token(const ModelSpec& m, Dtype kv) {
   return 2.0 * m.kv_heads * m.head_dim * m.layers * bytes_per_element(kv);
 }
@@ -196,7 +211,8 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
   const double W = c.memory_bytes_per_s * bandwidth_efficiency(c, d.weights);
   const double C = compute_ops_per_s(c, d.weights) * matmul_efficiency(c, d.weights);
   StepTime s;
-  s.t_param_s = param_bytes(m, d.weights) / (N * W);
+  // MoE: only the experts this step's tokens reach are read.
+  s.t_param_s = step_weight_bytes(m, d.weights, double(d.batch) * tokens_per_seq) / (N * W);
   s.t_flops_s = 2.0 * m.active_params() * double(d.batch) * tokens_per_seq / (N * C);
   const double W_kv = c.efficiency.kv_bandwidth > 0 ? c.memory_bytes_per_s * c.efficiency.kv_bandwidth : W;
   s.t_kv_s = double(d.batch) * double(d.context) * kv_bytes_token(m, d.kv) / (N * W_kv);

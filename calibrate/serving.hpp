@@ -13,6 +13,12 @@ namespace roofaudit::calibrate {
 // Bytes of the weights and of one token's KV cache.
 double param_bytes(const ModelSpec& m, Dtype weights);
 double kv_bytes_token(const ModelSpec& m, Dtype kv);
+// MoE: the experts per layer that `tokens` tokens reach, E (1 - (1 - k/E)^tokens) under
+// uniform routing (k at one token, towards E as the batch grows); 0 for a dense model.
+double expected_experts_touched(const ModelSpec& m, double tokens);
+// The weight bytes one decode step reads: every weight of a dense model; of an MoE, all but
+// the experts the step's tokens leave untouched.
+double step_weight_bytes(const ModelSpec& m, Dtype weights, double tokens);
 
 // The matmul rate decode uses for these weights: the weights' own dtype where the chip
 // has a path for it, else bf16 (int4 without an int4 path is dequantized to bf16).

@@ -35,6 +35,14 @@ void add_catalog_verb(CLI::App& app, const GlobalOptions&, Action& action) {
                        c.usd_per_hour ? fmt::format("{:.2f}", *c.usd_per_hour) : "-", c.display_name);
           }
         }
+        // Factors fitted to an engine's published figures are no spec-sheet facts: each with
+        // its source (the rest take the idealised roofline).
+        if (!*json)
+          for (const auto& c : catalog_chips())
+            if (const auto p = c.provenance.find("efficiency"); p != c.provenance.end())
+              fmt::print("{}: bandwidth {:.2f}, decode matmul {:.2f}, prefill MFU {:.2f}, {:.0f} us per collective ({}: {})\n",
+                         c.name, c.efficiency.bandwidth, c.efficiency.decode_matmul, c.efficiency.prefill_mfu,
+                         c.link_latency_s * 1e6, p->second.kind, p->second.source);
       } else {
         if (!*json)
           fmt::print("{:<13} {:>6} {:>6} {:>6} {:>5} {:>4} {:>5} {:>7} {:>8} {:>9} {:>9}\n", "model", "L", "D", "F", "N_q", "K",

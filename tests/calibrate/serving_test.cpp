@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <array>
+#include <random>
+
 #include "calibrate/catalog.hpp"
 #include "calibrate/chip_codec.hpp"
 #include "values/error.hpp"
@@ -502,6 +506,46 @@ TEST(Objectives, TheCheapestConfigurationIsTheCheapestThatMeetsThem) {
   std::vector<ServingEstimate> rows = {*nearest, *held};
   rank_estimates(rows, impossible);
   EXPECT_EQ(rows.front().step_time_s, held->step_time_s);  // nearer to the objective first
+}
+
+}  // namespace
+}  // namespace roofaudit::calibrate
+
+namespace roofaudit::calibrate {
+namespace {
+
+// MoE decode reads only the experts a step's tokens reach: E (1 - (1 - k/E)^T) of them per
+// layer under uniform routing. Mixtral 8x7B (2 of 8) at B = 1 once read all eight.
+TEST(Moe, AStepReadsTheExpertsItsTokensReach) {
+  const auto& mixtral = find_model("mixtral-8x7b");
+  EXPECT_DOUBLE_EQ(expected_experts_touched(mixtral, 1), 2.0);
+  EXPECT_DOUBLE_EQ(expected_experts_touched(mixtral, 2), 8 * (1 - 0.75 * 0.75));
+  EXPECT_NEAR(expected_experts_touched(mixtral, 64), 8.0, 1e-6);
+  EXPECT_EQ(expected_experts_touched(find_model("llama3-70b"), 64), 0.0);
+  // At one token the step reads the active parameters; with many, every parameter.
+  EXPECT_NEAR(step_weight_bytes(mixtral, Dtype::bf16, 1), mixtral.active_params() * 2, 1);
+  EXPECT_NEAR(step_weight_bytes(mixtral, Dtype::bf16, 1024), mixtral.total_params() * 2, 1e3);
+  // Against a simulation of the routing: the mean distinct experts over many draws.
+  std::mt19937_64 rng(3);
+  for (int tokens : {1, 3, 8}) {
+    double sum = 0;
+    const int trials = 20000;
+    for (int t = 0; t < trials; ++t) {
+      std::array<bool, 8> hit{};
+      for (int i = 0; i < tokens; ++i) {
+        std::array<int, 8> order{0, 1, 2, 3, 4, 5, 6, 7};
+        std::shuffle(order.begin(), order.end(), rng);
+        hit[std::size_t(order[0])] = hit[std::size_t(order[1])] = true;
+      }
+      sum += double(std::count(hit.begin(), hit.end(), true));
+    }
+    EXPECT_NEAR(sum / trials, expected_experts_touched(mixtral, tokens), 0.03) << tokens;
+  }
+  Deployment d;
+  d.chips = 1;
+  d.batch = 1;
+  const auto e = estimate(mixtral, find_chip("h100"), d);
+  EXPECT_NEAR(e.t_param_s, mixtral.active_params() * 2 / (3.35e12 * 0.8), 1e-9);
 }
 
 }  // namespace

@@ -15,7 +15,10 @@ std::string tiny_model(const ScratchDir& dir) {
 TEST_F(Cli, ModelDecodeRunIsCalibratedPredictedAndReported) {
   const std::string model = tiny_model(dir);
   const auto r = roofaudit(
-      dir, run_args(db, {"--probes", "cpu.bandwidth,cpu.peak,cpu.attention,model.decode", "--quick", "--model", model}));
+      dir, {"--db", db, "run", "--min-size", "4KiB", "--max-size", "128KiB", "--repetitions", "5", "--sample-ms", "2",
+            "--probes", "cpu.bandwidth,cpu.peak,cpu.attention,model.decode", "--quick", "--model", model});
+  // (the tiny sweep with five 2 ms repetitions, best of them: two 0.5 ms ones left a loaded
+  // host's read sweep too noisy for any level fit)
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(", 2 layers, d_model 64; KV cache bf16"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(fit)"), std::string::npos) << r.out;
