@@ -178,8 +178,9 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   r.view = view;
   r.model = model.name;
   r.deployment = fmt::format("context {}, usable memory fraction {:.2f}, the largest batch that fits, weights bf16, int8 "
-                             "or int4 (KV int8 for int4), prompt = context",
-                             o.context, o.usable);
+                             "or int4 (KV int8 for int4), prompts of {} tokens and {} decoded (tokens/s and prices include the prefill)",
+                             o.context, o.usable, std::max<std::int64_t>(1, o.context - Deployment{}.decode_len),
+                             Deployment{}.decode_len);
   r.objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
   if (r.objectives.any()) r.objectives_text = objectives_phrase(r.objectives);
   r.local = local_sections(db, view, price);
