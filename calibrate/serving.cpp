@@ -45,10 +45,12 @@ double ChipSpec::peak_ops(Dtype d) const {
   return peak_ops_per_s.at(Dtype::bf16);
 }
 
+double ModelSpec::expert_params() const { return 3.0 * double(d_model) * double(d_ff); }
+
 double ModelSpec::total_params() const {
-  const double D = d_model, F = d_ff, H = head_dim;
+  const double D = d_model, H = head_dim;
   const double attention = D * (q_heads * H) + 2.0 * D * (kv_heads * H) + (q_heads * H) * D;
-  const double expert_mlp = 3.0 * D * F;  // SwiGLU: gate, up, down
+  const double expert_mlp = expert_params();
   const double mlp = experts > 0 ? experts * expert_mlp + D * experts /* router */ : expert_mlp;
   const double per_layer = attention + mlp + 2.0 * D;  // two RMSNorm weights
   const double embeddings = double(vocab) * D * (tied_embeddings ? 1 : 2);
@@ -57,7 +59,7 @@ double ModelSpec::total_params() const {
 
 double ModelSpec::active_params() const {
   if (experts == 0) return total_params();
-  const double inactive = double(experts - active_experts) * 3.0 * d_model * d_ff;
+  const double inactive = double(experts - active_experts) * expert_params();
   return total_params() - layers * inactive;
 }
 
@@ -73,8 +75,7 @@ double expected_experts_touched(const ModelSpec& m, double tokens) {
 
 double step_weight_bytes(const ModelSpec& m, Dtype weights, double tokens) {
   if (m.experts == 0) return param_bytes(m, weights);
-  const double expert = 3.0 * double(m.d_model) * double(m.d_ff);
-  const double untouched = (m.experts - expected_experts_touched(m, tokens)) * expert * m.layers;
+  const double untouched = (m.experts - expected_experts_touched(m, tokens)) * m.expert_params() * m.layers;
   return (m.total_params() - untouched) * bytes_per_element(weights);
 }
 
@@ -219,7 +220,7 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
   // Communication that does not hide under the matmuls it feeds: two collectives per
   // layer (after attention and after the MLP), each exposed by t_ici - max(t_hbm, t_math).
   if (d.chips > 1) {
-    const int Y = d.tp_degree > 0 ? d.tp_degree : d.chips;
+    const int Y = d.tp_group();
     const auto t = tp_times(m, c, double(d.batch) * tokens_per_seq, Y);
     s.t_comm_s = m.layers * 2.0 *
                  (c.collectives_overlap ? std::max(0.0, t.t_ici - std::max(t.t_hbm, t.t_math))
@@ -262,7 +263,7 @@ double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployme
   const double math = 2.0 * m.active_params() / (d.chips * compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu);
   if (c.collectives_overlap || d.chips <= 1) return math;
   // Collectives between the matmuls: each token's activations (bf16) all-reduced twice a layer.
-  const int Y = d.tp_degree > 0 ? d.tp_degree : d.chips;
+  const int Y = d.tp_group();
   return math + m.layers * 2.0 * ring_all_reduce_s(c, Y, 2.0 * m.d_model);
 }
 
@@ -338,7 +339,7 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
 
   if (d.tp_degree > d.chips)
     throw Error(fmt::format("--tp {} is more than the {} chips of the deployment", d.tp_degree, d.chips));
-  const int Y = d.tp_degree > 0 ? d.tp_degree : d.chips;
+  const int Y = d.tp_group();
   const auto tp = tp_times(m, c, double(d.batch), Y);
   e.t_ici_s = tp.t_ici;
   e.t_hbm_s = tp.t_hbm;
@@ -378,15 +379,21 @@ int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64
                           c.name, candidates.back()));
 }
 
+namespace {
+
+// The largest latency / its limit (<= 1: every objective met; 0 without objectives).
+double latency_ratio(double tpot_s, double ttft_s, const LatencyObjectives& o) {
+  double r = 0;
+  if (o.tpot_s) r = std::max(r, tpot_s / *o.tpot_s);
+  if (o.ttft_s) r = std::max(r, ttft_s / *o.ttft_s);
+  return r;
+}
+
+}  // namespace
+
 void choose_serving_mode(ServingEstimate& e, const LatencyObjectives& o) {
-  const auto misses = [&](double tpot, double ttft) {
-    double r = 0;
-    if (o.tpot_s) r = std::max(r, tpot / *o.tpot_s);
-    if (o.ttft_s) r = std::max(r, ttft / *o.ttft_s);
-    return r;
-  };
-  const double aggregated = misses(e.tpot_aggregated_s, e.ttft_aggregated_s);
-  const double disaggregated = misses(e.tpot_disaggregated_s, e.ttft_disaggregated_s);
+  const double aggregated = latency_ratio(e.tpot_aggregated_s, e.ttft_aggregated_s, o);
+  const double disaggregated = latency_ratio(e.tpot_disaggregated_s, e.ttft_disaggregated_s, o);
   // Equal in cost: one pool and no KV to send unless only a prefill pool meets the
   // objectives (or, none meeting them, comes nearer).
   // Chunked into the steps, each step must also carry B S_p / T_dec prompt tokens; a chunk
@@ -411,10 +418,7 @@ void check_objectives(ServingEstimate& e, const LatencyObjectives& o) {
 }
 
 double objective_ratio(const ServingEstimate& e, const LatencyObjectives& o) {
-  double r = 0;
-  if (o.tpot_s) r = std::max(r, e.tpot_s / *o.tpot_s);
-  if (o.ttft_s) r = std::max(r, e.ttft_s / *o.ttft_s);
-  return r;
+  return latency_ratio(e.tpot_s, e.ttft_s, o);
 }
 
 namespace {

@@ -117,6 +117,7 @@ struct ModelSpec {
   int experts = 0;         // 0: dense
   int active_experts = 0;
 
+  double expert_params() const;  // one expert's MLP (SwiGLU: gate, up, down): 3 D F
   double total_params() const;   // P, derived
   double active_params() const;  // P_active: the experts a token uses
 };
@@ -149,7 +150,16 @@ struct Deployment {
   // cost tables take it (attention of one micro-batch beside the matmuls of another);
   // false: the specification's max(t_flops, t_param) + t_kv, attention after the matmuls.
   bool overlap_kv = false;
+
+  // Y: the tensor-parallel group (tp_degree, else every chip).
+  int tp_group() const { return tp_degree > 0 ? tp_degree : chips; }
 };
+
+// The prompt a request brings when none is given: what its decoded tokens leave of the
+// context (at least one token).
+inline std::int64_t default_prompt_len(std::int64_t context, std::int64_t decode_len) {
+  return context - decode_len > 1 ? context - decode_len : 1;
+}
 
 struct ServingEstimate {
   std::string model, chip;

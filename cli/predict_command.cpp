@@ -113,7 +113,7 @@ Deployment base_deployment(const PredictOptions& o, Dtype weights) {
   d.kv = o.kv.empty() ? default_kv(weights) : parse_dtype(o.kv);
   d.context = o.context;
   d.decode_len = o.decode_len;
-  d.prompt_len = o.prompt_len > 0 ? o.prompt_len : std::max<std::int64_t>(1, o.context - o.decode_len);
+  d.prompt_len = o.prompt_len > 0 ? o.prompt_len : default_prompt_len(o.context, o.decode_len);
   d.usable = o.usable;
   d.prefill_chunk = o.chunk;
   d.tp_degree = o.tp;

@@ -130,7 +130,7 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
     d.weights = w;
     d.kv = w == Dtype::int4 ? Dtype::int8 : w;
     d.context = o.context;
-    d.prompt_len = std::max<std::int64_t>(1, o.context - d.decode_len);  // a request fills its context
+    d.prompt_len = default_prompt_len(o.context, d.decode_len);
     d.usable = o.usable;
     bases.push_back(d);
   }
@@ -179,8 +179,7 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   r.model = model.name;
   r.deployment = fmt::format("context {}, usable memory fraction {:.2f}, the largest batch that fits, weights bf16, int8 "
                              "or int4 (KV int8 for int4), prompts of {} tokens and {} decoded (tokens/s and prices include the prefill)",
-                             o.context, o.usable, std::max<std::int64_t>(1, o.context - Deployment{}.decode_len),
-                             Deployment{}.decode_len);
+                             o.context, o.usable, default_prompt_len(o.context, Deployment{}.decode_len), Deployment{}.decode_len);
   r.objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
   if (r.objectives.any()) r.objectives_text = objectives_phrase(r.objectives);
   r.local = local_sections(db, view, price);

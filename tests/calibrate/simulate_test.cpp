@@ -191,7 +191,9 @@ TEST(Load, TheSimulatorAndTheClosedFormAgreeUnderLoad) {
     EXPECT_TRUE(r.saturated) << prompt << "/" << decode;
     EXPECT_NEAR(r.throughput_tokens_per_s / e.tokens_per_s, 1.0, 0.15) << prompt << "/" << decode;
     // Decode alone would claim far more where the prompts dominate.
-    if (prompt > decode) EXPECT_GT(e.decode_tokens_per_s, 3 * r.throughput_tokens_per_s);
+    if (prompt > decode) {
+      EXPECT_GT(e.decode_tokens_per_s, 3 * r.throughput_tokens_per_s);
+    }
   }
 }
 
