@@ -65,6 +65,26 @@ double ModelSpec::active_params() const {
 
 double param_bytes(const ModelSpec& m, Dtype weights) { return m.total_params() * bytes_per_element(weights); }
 
+double Speculation::expected_tokens() const {
+  // Drafted token i is kept when it and every one before it are accepted (a^i); the
+  // verifier's own token follows: 1 + a + ... + a^g.
+  return (1.0 - std::pow(acceptance, draft_len + 1)) / (1.0 - acceptance);
+}
+
+Speculation make_speculation(const ModelSpec& verifier, const ModelSpec& drafter, int g, double a) {
+  if (g < 1) throw Error(fmt::format("draft length must be at least 1, not {}", g));
+  if (!(a >= 0) || !(a < 1)) throw Error(fmt::format("acceptance rate must be in [0, 1), not {}", a));
+  if (drafter.vocab != verifier.vocab)
+    throw Error(fmt::format("drafter {} has a vocabulary of {} tokens, verifier {} one of {}: speculative decoding needs "
+                            "the verifier's tokenizer",
+                            drafter.name, drafter.vocab, verifier.name, verifier.vocab));
+  return Speculation{drafter, g, a};
+}
+
+double held_weight_bytes(const ModelSpec& m, const Deployment& d) {
+  return param_bytes(m, d.weights) + (d.speculation ? param_bytes(d.speculation->drafter, d.weights) : 0.0);
+}
+
 double expected_experts_touched(const ModelSpec& m, double tokens) {
   if (m.experts == 0) return 0;
   // Each token routes to k of E experts; under uniform routing an expert escapes one token
@@ -81,6 +101,10 @@ double step_weight_bytes(const ModelSpec& m, Dtype weights, double tokens) {
 
 double kv_bytes_token(const ModelSpec& m, Dtype kv) {
   return 2.0 * m.kv_heads * m.head_dim * m.layers * bytes_per_element(kv);
+}
+
+double held_kv_bytes_token(const ModelSpec& m, const Deployment& d) {
+  return kv_bytes_token(m, d.kv) + (d.speculation ? kv_bytes_token(d.speculation->drafter, d.kv) : 0.0);
 }
 
 double compute_ops_per_s(const ChipSpec& c, Dtype weights) {
@@ -148,9 +172,9 @@ int min_chips(const ModelSpec& m, const ChipSpec& c, Dtype weights) {
 }
 
 std::int64_t max_batch(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
-  const double kv_bytes_seq = kv_bytes_token(m, d.kv) * double(d.context);
+  const double kv_bytes_seq = held_kv_bytes_token(m, d) * double(d.context);
   // Negative where the weights alone do not fit.
-  return count_of(std::floor((d.usable * d.chips * c.memory_bytes - param_bytes(m, d.weights)) / kv_bytes_seq),
+  return count_of(std::floor((d.usable * d.chips * c.memory_bytes - held_weight_bytes(m, d)) / kv_bytes_seq),
                   -(std::int64_t{1} << 62), std::int64_t{1} << 62);
 }
 
@@ -234,6 +258,22 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
   return s;
 }
 
+StepTime decode_iteration(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
+  if (!d.speculation) return decode_step(m, c, d);
+  const Speculation& sp = *d.speculation;
+  const double g = sp.draft_len;
+  const StepTime draft = decode_step(sp.drafter, c, d);
+  StepTime s = decode_step(m, c, d, sp.draft_len + 1);
+  s.t_param_s += g * draft.t_param_s;
+  s.t_kv_s += g * draft.t_kv_s;
+  s.t_flops_s += g * draft.t_flops_s;
+  s.t_comm_s += g * draft.t_comm_s;
+  s.t_overhead_s += g * draft.t_overhead_s;
+  s.total_s += g * draft.total_s;
+  s.tokens_per_seq = sp.expected_tokens();
+  return s;
+}
+
 int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   if (c.link_bytes_per_s <= 0) return 1;
   // t_ici <= max(t_hbm, t_math)  <=>  Y <= max(F W_ici / (B W), F W_ici / C), where W_ici
@@ -259,7 +299,9 @@ int useful_tp_degree(const ModelSpec& m, const ChipSpec& c, const Deployment& d)
   return int(best);
 }
 
-double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
+namespace {
+
+double model_prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   const double math = 2.0 * m.active_params() / (d.chips * compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu);
   if (c.collectives_overlap || d.chips <= 1) return math;
   // Collectives between the matmuls: each token's activations (bf16) all-reduced twice a layer.
@@ -267,13 +309,25 @@ double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployme
   return math + m.layers * 2.0 * ring_all_reduce_s(c, Y, 2.0 * m.d_model);
 }
 
+}  // namespace
+
+double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
+  // A drafter prefills the prompt too: its KV cache is built from it.
+  return model_prefill_s_per_token(m, c, d) +
+         (d.speculation ? model_prefill_s_per_token(d.speculation->drafter, c, d) : 0.0);
+}
+
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   ServingEstimate e;
   e.model = m.name;
   e.chip = c.name;
   e.deployment = d;
-  e.param_bytes = param_bytes(m, d.weights);
-  e.kv_bytes_per_token = kv_bytes_token(m, d.kv);
+  e.param_bytes = held_weight_bytes(m, d);
+  e.kv_bytes_per_token = held_kv_bytes_token(m, d);
+  if (d.speculation) {
+    e.drafter_param_bytes = param_bytes(d.speculation->drafter, d.weights);
+    e.drafter_kv_bytes_per_token = kv_bytes_token(d.speculation->drafter, d.kv);
+  }
   e.kv_bytes_per_seq = e.kv_bytes_per_token * double(d.context);
   e.min_chips = count_of(std::ceil(e.param_bytes / c.memory_bytes), 1, kMostChips + 1);
   if (!c.topologies.empty() && e.min_chips <= c.topologies.back()) e.min_chips = round_up_topology(c, e.min_chips);
@@ -281,16 +335,18 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.critical_batch = critical_batch(c, d.weights);
   e.fits = e.max_batch >= d.batch && d.batch >= 1;
 
-  const StepTime s = decode_step(m, c, d);
+  const StepTime s = decode_iteration(m, c, d);
+  const double E = s.tokens_per_seq;
+  e.tokens_per_step = E;
   e.t_param_s = s.t_param_s;
   e.t_kv_s = s.t_kv_s;
   e.t_flops_s = s.t_flops_s;
   e.t_comm_s = s.t_comm_s;
   e.t_overhead_s = s.t_overhead_s;
   e.step_time_s = s.total_s;
-  e.decode_tokens_per_s = double(d.batch) / e.step_time_s;
+  e.decode_tokens_per_s = double(d.batch) * E / e.step_time_s;
   e.decode_tokens_per_s_per_chip = e.decode_tokens_per_s / d.chips;
-  e.decode_qps = double(d.batch) / (e.step_time_s * double(d.decode_len));
+  e.decode_qps = e.decode_tokens_per_s / double(d.decode_len);
 
   const double s_per_token = prefill_s_per_token(m, c, d);
   e.t_prefill_s = s_per_token * double(d.prompt_len);
@@ -301,8 +357,8 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   // the longest step).
   Deployment mean_kv = d;
   mean_kv.context = std::min<std::int64_t>(d.context, d.prompt_len + (d.decode_len + 1) / 2);
-  e.served_step_s = decode_step(m, c, mean_kv).total_s;
-  const double decode_share_s = double(d.decode_len) * e.served_step_s / double(d.batch);
+  e.served_step_s = decode_iteration(m, c, mean_kv).total_s;
+  const double decode_share_s = double(d.decode_len) * e.served_step_s / (double(d.batch) * E);
   e.qps = 1.0 / (e.t_prefill_s + decode_share_s);
   e.tokens_per_s = e.qps * double(d.decode_len);
   e.tokens_per_s_per_chip = e.tokens_per_s / d.chips;
@@ -322,18 +378,20 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
     e.capital_usd = d.chips * c.purchase_usd;
   }
 
-  e.prefill_decode_ratio = (double(d.batch) / (e.step_time_s * double(d.decode_len))) / (1.0 / e.t_prefill_s);
+  e.prefill_decode_ratio = e.decode_qps * e.t_prefill_s;
   // A chunk carries at most the prompt: a 256-token prompt under an 8192-token budget is one
   // 256-token chunk.
   e.t_chunk_s = d.prefill_chunk > 0 ? s_per_token * double(std::min(d.prefill_chunk, d.prompt_len)) : 0.0;
   e.prefill_wall_s = d.prefill_chunk > 0
                          ? std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) * (e.step_time_s + e.t_chunk_s)
                          : e.t_prefill_s;
-  e.tpot_aggregated_s = e.served_step_s + double(d.batch) * e.t_prefill_s / double(d.decode_len);
+  // Per output token: the step's share (E tokens a step) and the prompts a full batch
+  // brings in over a request's T_dec tokens.
+  e.tpot_aggregated_s = e.served_step_s / E + double(d.batch) * e.t_prefill_s / double(d.decode_len);
   e.ttft_aggregated_s = e.prefill_wall_s;
   const double kv_link = c.network_bytes_per_s > 0 ? c.network_bytes_per_s : c.link_bytes_per_s;
   e.t_kv_transfer_s = kv_link > 0 ? double(d.prompt_len) * e.kv_bytes_per_token / kv_link : 0.0;
-  e.tpot_disaggregated_s = e.served_step_s;
+  e.tpot_disaggregated_s = e.served_step_s / E;
   e.ttft_disaggregated_s = e.t_prefill_s + e.t_kv_transfer_s;
   choose_serving_mode(e, {});
 
@@ -351,15 +409,18 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   return e;
 }
 
-SpeculativeEstimate speculative(const ModelSpec& verifier, const ModelSpec& drafter, const ChipSpec& c,
-                                const Deployment& d, int g, double a) {
-  if (g < 1) throw Error("draft length must be at least 1");
-  if (!(a >= 0) || !(a < 1)) throw Error(fmt::format("acceptance rate must be in [0, 1), not {}", a));
+SpeculativeEstimate speculative(const ModelSpec& verifier, const ChipSpec& c, const Deployment& d) {
+  if (!d.speculation) throw Error("speculative: the deployment has no drafter");
+  Deployment plain = d;
+  plain.speculation.reset();
   SpeculativeEstimate s;
-  s.expected_tokens = (1.0 - std::pow(a, g + 1)) / (1.0 - a);
-  s.t_plain_step_s = decode_step(verifier, c, d).total_s;
-  s.t_iteration_s = g * decode_step(drafter, c, d).total_s + decode_step(verifier, c, d, g + 1).total_s;
+  const StepTime it = decode_iteration(verifier, c, d);
+  s.expected_tokens = it.tokens_per_seq;
+  s.t_iteration_s = it.total_s;
+  s.t_plain_step_s = decode_step(verifier, c, plain).total_s;
   s.speedup = s.expected_tokens * s.t_plain_step_s / s.t_iteration_s;
+  s.max_batch = max_batch(verifier, c, d);
+  s.plain_max_batch = max_batch(verifier, c, plain);
   return s;
 }
 
@@ -373,7 +434,7 @@ int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64
   }
   const double per_chip = d.usable * c.memory_bytes;
   const auto needed = count_of(
-      std::ceil((param_bytes(m, d.weights) + double(batch) * kv_bytes_token(m, d.kv) * double(d.context)) / per_chip), 1,
+      std::ceil((held_weight_bytes(m, d) + double(batch) * held_kv_bytes_token(m, d) * double(d.context)) / per_chip), 1,
       kMostChips + 1);
   throw Error(fmt::format("does not fit: {} needs {} chips of {}, more than its largest topology ({})", m.name, needed,
                           c.name, candidates.back()));
@@ -396,11 +457,12 @@ void choose_serving_mode(ServingEstimate& e, const LatencyObjectives& o) {
   const double disaggregated = latency_ratio(e.tpot_disaggregated_s, e.ttft_disaggregated_s, o);
   // Equal in cost: one pool and no KV to send unless only a prefill pool meets the
   // objectives (or, none meeting them, comes nearer).
-  // Chunked into the steps, each step must also carry B S_p / T_dec prompt tokens; a chunk
+  // Chunked into the steps, each step must also carry B S_p E / T_dec prompt tokens (E tokens a step); a chunk
   // smaller than that cannot keep the batch full, and only a prefill pool serves the load.
   const auto& d = e.deployment;
-  const bool chunk_too_small =
-      d.prefill_chunk > 0 && double(d.batch) * double(d.prompt_len) / double(d.decode_len) > double(d.prefill_chunk);
+  const bool chunk_too_small = d.prefill_chunk > 0 && double(d.batch) * double(d.prompt_len) * e.tokens_per_step /
+                                                         double(d.decode_len) >
+                                                     double(d.prefill_chunk);
   const bool pool = chunk_too_small || (aggregated > 1 && disaggregated < aggregated);
   e.serving_mode = pool ? "disaggregated" : "aggregated";
   e.tpot_s = pool ? e.tpot_disaggregated_s : e.tpot_aggregated_s;

@@ -45,13 +45,27 @@ double critical_batch(const ChipSpec& c, Dtype weights);
 // Shortest possible decode step on a full chip: HBM / W.
 double min_step_time_s(const ChipSpec& c);
 
+// A drafter for the verifier: g tokens drafted a step, each accepted with probability a.
+// Throws Error when g < 1, a is outside [0, 1), or the two models' vocabularies differ (the
+// verifier scores the drafter's token ids: another tokenizer's ids mean other tokens).
+Speculation make_speculation(const ModelSpec& verifier, const ModelSpec& drafter, int g, double a);
+
+// What the deployment's chips hold: the model's weights (and a drafter's), and the KV bytes
+// a token takes in the model's cache (and in the drafter's).
+double held_weight_bytes(const ModelSpec& m, const Deployment& d);
+double held_kv_bytes_token(const ModelSpec& m, const Deployment& d);
+
 struct StepTime {
   double t_param_s = 0, t_kv_s = 0, t_flops_s = 0, t_comm_s = 0, t_overhead_s = 0;
   double total_s = 0;
+  double tokens_per_seq = 1;  // output tokens the step yields per sequence (expected)
 };
 // One decode step: `tokens_per_seq` tokens for each of B sequences (1 for plain decode,
 // g + 1 when verifying a draft). Parameter and KV bytes are read once per step.
 StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq = 1);
+// One step of the deployment: decode_step, or with speculation the drafter's g steps and
+// the verifier's pass over g + 1 tokens (each part summed), yielding expected_tokens.
+StepTime decode_iteration(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
 
 // Everything for one deployment. Does not throw for a deployment that does not fit:
 // `fits` says so and max_batch tells by how much.
@@ -79,10 +93,11 @@ struct SpeculativeEstimate {
   double t_iteration_s = 0;
   double t_plain_step_s = 0;    // the verifier alone
   double speedup = 0;
+  std::int64_t max_batch = 0, plain_max_batch = 0;  // with the drafter's weights and KV, and without
 };
-// Drafter d proposes g tokens, the verifier checks them; each accepted with probability a.
-SpeculativeEstimate speculative(const ModelSpec& verifier, const ModelSpec& drafter, const ChipSpec& c,
-                                const Deployment& d, int g, double a);
+// The deployment's speculation (d.speculation must be set) against the verifier alone at the
+// same batch and chips.
+SpeculativeEstimate speculative(const ModelSpec& verifier, const ChipSpec& c, const Deployment& d);
 
 // Smallest legal chip count (powers of two where the chip lists no topologies) whose
 // memory holds the weights and `batch` sequences of KV; throws Error "does not fit".

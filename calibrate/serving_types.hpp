@@ -135,6 +135,17 @@ struct ObjectiveMiss {
   double limit_s = 0, value_s = 0;
 };
 
+// Speculative decoding: a drafter proposes g tokens a step, the verifier checks all g + 1
+// positions in one pass, and each drafted token is accepted with probability a (until the
+// first rejection). Both models live on the deployment's chips, with their weights and
+// their KV caches; a step then yields (1 - a^(g+1)) / (1 - a) tokens per sequence.
+struct Speculation {
+  ModelSpec drafter;
+  int draft_len = 4;        // g
+  double acceptance = 0.8;  // a
+  double expected_tokens() const;
+};
+
 struct Deployment {
   int chips = 1;                 // N
   Dtype weights = Dtype::bf16;
@@ -150,6 +161,7 @@ struct Deployment {
   // cost tables take it (attention of one micro-batch beside the matmuls of another);
   // false: the specification's max(t_flops, t_param) + t_kv, attention after the matmuls.
   bool overlap_kv = false;
+  std::optional<Speculation> speculation;  // empty: one token per sequence a step
 
   // Y: the tensor-parallel group (tp_degree, else every chip).
   int tp_group() const { return tp_degree > 0 ? tp_degree : chips; }
@@ -164,8 +176,10 @@ inline std::int64_t default_prompt_len(std::int64_t context, std::int64_t decode
 struct ServingEstimate {
   std::string model, chip;
   Deployment deployment;
+  // What the chips hold: the verifier's weights and KV, and a drafter's beside them.
   double param_bytes = 0;
   double kv_bytes_per_token = 0;
+  double drafter_param_bytes = 0, drafter_kv_bytes_per_token = 0;
   double kv_bytes_per_seq = 0;
   std::int64_t min_chips = 0;
   std::int64_t max_batch = 0;
@@ -173,16 +187,19 @@ struct ServingEstimate {
   bool fits = false;
   double t_param_s = 0, t_kv_s = 0, t_flops_s = 0, t_comm_s = 0, t_overhead_s = 0;
   double step_time_s = 0;
+  // Output tokens a step yields per sequence: 1, or a speculative step's expected tokens
+  // (its step_time_s then the drafter's g steps and the verifier's pass over g + 1).
+  double tokens_per_step = 1;
   // The headline: served at full load, prefill included. Per request the deployment's chips
   // spend its prefill, S_p x 2 P_active / (N C mfu), and its share of the decode steps,
-  // T_dec x t_step / B (the step at the mean KV length, served_step_s); so
-  // qps = 1 / (t_prefill + T_dec t_step / B) per N chips, and
+  // T_dec x t_step / (B E) (the step at the mean KV length, served_step_s; E tokens a step,
+  // tokens_per_step); so qps = 1 / (t_prefill + T_dec t_step / (B E)) per N chips, and
   // tokens_per_s = qps x T_dec output tokens. Prefill on the same chips (chunked into the
   // steps) and on a pool of its own cost the same chip-seconds; the modes differ in what a
   // user waits (serving_mode, tpot_s, ttft_s below).
   double tokens_per_s = 0, tokens_per_s_per_chip = 0, qps = 0;
   std::optional<double> usd_per_hour, usd_per_mtok;
-  // Decode alone, the specification's figures (the book's tables): B / t_step.
+  // Decode alone, the specification's figures (the book's tables): B E / t_step.
   double decode_tokens_per_s = 0, decode_tokens_per_s_per_chip = 0, decode_qps = 0;
   std::optional<double> decode_usd_per_mtok;
   double prefill_share = 0;  // of the chips' time, spent on prefill at full load
@@ -203,11 +220,11 @@ struct ServingEstimate {
   // prefill, chunked when prefill_chunk > 0); against objectives, when there are any.
   double tpot_s = 0, ttft_s = 0;
   // "aggregated": prefill chunked into the decode steps of the same chips; each step at full
-  // load also carries its share of prompts, so TPOT = t_step + B S_p t_prefill_token / T_dec
+  // load also carries its share of prompts, so TPOT = t_step / E + B S_p t_prefill_token / T_dec
   // and TTFT the chunked prefill. "disaggregated": a prefill pool beside the decode chips;
-  // TPOT = t_step, TTFT = t_prefill + the prompt's KV sent over the link. Equal in cost, so
+  // TPOT = t_step / E, TTFT = t_prefill + the prompt's KV sent over the link. Equal in cost, so
   // the aggregated one unless only the disaggregated one meets the objectives, or the chunk
-  // cannot carry the B S_p / T_dec prompt tokens a full batch needs each step.
+  // cannot carry the B S_p E / T_dec prompt tokens a full batch needs each step.
   std::string serving_mode = "aggregated";
   double tpot_aggregated_s = 0, ttft_aggregated_s = 0, tpot_disaggregated_s = 0, ttft_disaggregated_s = 0;
   double t_kv_transfer_s = 0;  // disaggregated: the prompt's KV to the decode chips (0: no link known)

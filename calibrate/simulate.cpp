@@ -84,10 +84,12 @@ Percentiles percentiles(std::vector<double> v) {
 class Replica {
  public:
   Replica(const ModelSpec& m, const ChipSpec& c, const Deployment& d, std::vector<Request>& requests, bool disaggregated,
-          double prefill_s_per_token)
-      : m_(m), c_(c), d_(d), requests_(requests), disaggregated_(disaggregated), chunk_s_per_token_(prefill_s_per_token) {
-    const double kv_token = kv_bytes_token(m, d.kv);
-    capacity_ = std::int64_t(std::floor((d.usable * d.chips * c.memory_bytes - param_bytes(m, d.weights)) / kv_token));
+          double prefill_s_per_token, std::uint64_t seed)
+      : m_(m), c_(c), d_(d), requests_(requests), disaggregated_(disaggregated), chunk_s_per_token_(prefill_s_per_token),
+        rng_(seed) {
+    // The drafter's weights and cache, where there is one, share the chips.
+    const double kv_token = held_kv_bytes_token(m, d);
+    capacity_ = std::int64_t(std::floor((d.usable * d.chips * c.memory_bytes - held_weight_bytes(m, d)) / kv_token));
     if (capacity_ < d.context)
       throw Error(fmt::format("does not fit: {} on {} x {} leaves KV room for {} tokens, less than one {}-token request",
                               m.name, d.chips, c.name, std::max<std::int64_t>(capacity_, 0), d.context));
@@ -141,8 +143,9 @@ class Replica {
     }
   }
 
-  // One step: every sequence past its prefill decodes a token; chunked, up to --chunk
-  // prompt tokens of those still prefilling ride along.
+  // One step: every sequence past its prefill decodes a token (speculating, the verifier's
+  // token and the drafted ones it accepts); chunked, up to --chunk prompt tokens of those
+  // still prefilling ride along.
   void step() {
     // Each running request either decodes (its prefill done) or prefills a chunk of its prompt.
     decoding_.clear();
@@ -166,11 +169,15 @@ class Replica {
       Deployment at = d_;
       at.batch = batch;
       at.context = (context + batch - 1) / batch;
-      dt += decode_step(m_, c_, at).total_s;
+      dt += decode_iteration(m_, c_, at).total_s;
     }
     advance(dt, batch);
-    decoded_ += batch;
-    for (Request* r : decoding_) ++r->generated;
+    for (Request* r : decoding_) {
+      // Past its last token a sequence's accepted drafts are dropped.
+      const std::int64_t got = std::min(tokens_this_step(), r->decode - r->generated);
+      r->generated += got;
+      decoded_ += got;
+    }
     for (auto& [r, take] : prefills_)
       if ((r->prefilled += take) == r->prompt) {  // the prefill's last chunk gives the first token
         r->first_token = now_;
@@ -178,6 +185,15 @@ class Replica {
         ++decoded_;
       }
     std::erase_if(running_, [&](Request* r) { return finish_if_done(*r, now_); });
+  }
+
+  // 1 without a drafter; with one, the verifier's token after the drafted ones accepted
+  // before the first rejection (each with probability a, at most g).
+  std::int64_t tokens_this_step() {
+    if (!d_.speculation) return 1;
+    std::int64_t n = 1;
+    while (n <= d_.speculation->draft_len && accept_(rng_) < d_.speculation->acceptance) ++n;
+    return n;
   }
 
   bool finish_if_done(Request& r, double t) {
@@ -213,6 +229,8 @@ class Replica {
   std::vector<Request>& requests_;
   bool disaggregated_;
   double chunk_s_per_token_;
+  std::mt19937_64 rng_;
+  std::uniform_real_distribution<double> accept_{0.0, 1.0};
   std::int64_t capacity_ = 0, reserved_ = 0, decoded_ = 0;
   double now_ = 0, batch_area_ = 0, system_area_ = 0;
   std::deque<Request*> waiting_;
@@ -314,7 +332,9 @@ SimulationResult simulate(const ModelSpec& m, const ChipSpec& c, const Deploymen
                               : int(std::ceil(spec.qps * mean_prompt * s_per_token)) + 1;
     prefill_pool(requests, out.prefill_servers, s_per_token);
   }
-  Replica replica(m, c, d, requests, spec.disaggregated, s_per_token);
+  // The acceptances draw from their own stream: the same seed gives the same arrivals with
+  // and without a drafter.
+  Replica replica(m, c, d, requests, spec.disaggregated, s_per_token, spec.seed ^ 0x9e3779b97f4a7c15ULL);
   replica.run();
   out.kv_capacity_tokens = replica.capacity();
   std::vector<double> ttft, tpot, e2e;

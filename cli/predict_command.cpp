@@ -98,7 +98,7 @@ ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
 
 Dtype default_kv(Dtype weights) { return weights == Dtype::int4 ? Dtype::int8 : weights; }
 
-Deployment base_deployment(const PredictOptions& o, Dtype weights) {
+Deployment base_deployment(const PredictOptions& o, const ModelSpec& m, Dtype weights) {
   if (o.context <= 0) throw Error(fmt::format("--context must be at least 1, not {}", o.context));
   if (o.decode_len <= 0) throw Error("--decode-len must be at least 1");
   if (o.prompt_len < 0) throw Error("--prompt-len must be positive");
@@ -118,6 +118,7 @@ Deployment base_deployment(const PredictOptions& o, Dtype weights) {
   d.prefill_chunk = o.chunk;
   d.tp_degree = o.tp;
   d.overlap_kv = o.overlap_kv;
+  if (!o.draft.empty()) d.speculation = make_speculation(m, load_model(o.draft), o.draft_len, o.accept);
   return d;
 }
 
@@ -243,7 +244,7 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
   for (const ChipSpec& listed : chips) {
     const ChipSpec c = is_local(listed.name) ? listed : adjust_chip(listed, o);
     std::vector<Deployment> bases;
-    for (Dtype w : dtypes) bases.push_back(base_deployment(o, w));
+    for (Dtype w : dtypes) bases.push_back(base_deployment(o, m, w));
     if (per_option) {
       for (const auto& base : bases)
         if (auto best = cheapest_configuration(m, c, {base}, batch, objectives)) rows.push_back(*best);
@@ -284,6 +285,7 @@ SimulationSpec simulation_spec(const PredictOptions& o) {
 int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   const ModelSpec m = load_model(o.model);
   const std::int64_t batch = parse_batch(o.batch.empty() ? (o.compare ? "max" : "1") : o.batch);
+  base_deployment(o, m, Dtype::bf16);  // the lengths and the drafter refused before any chip is read
   if (o.compare) return run_compare(global, o, m, batch);
   if (o.chip.empty()) throw Error("--chip is required (or use --compare); see 'roofaudit catalog chips'");
   if (o.run != 0 && !is_local(o.chip))
@@ -292,11 +294,11 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   const LatencyObjectives objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
   if (o.weights.find(',') != std::string::npos) {  // options on one chip, side by side
     std::vector<ServingEstimate> rows;
-    for (Dtype w : weight_options(o.weights)) rows.push_back(plan_meeting(m, c, base_deployment(o, w), o.chips, batch, objectives));
+    for (Dtype w : weight_options(o.weights)) rows.push_back(plan_meeting(m, c, base_deployment(o, m, w), o.chips, batch, objectives));
     print_rows(rows, o, fmt::format("{} on {}: each weight option at its own chips and batch\n", m.name, c.name));
     return 0;
   }
-  const Deployment d = base_deployment(o, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
+  const Deployment d = base_deployment(o, m, o.weights.empty() ? Dtype::bf16 : parse_dtype(o.weights));
   const ServingEstimate e = plan_meeting(m, c, d, o.chips, batch, objectives);
 
   if (o.sweep == "batch") {
@@ -315,7 +317,7 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
   if (!o.sweep.empty()) throw Error(fmt::format("--sweep takes 'batch', not '{}'", o.sweep));
 
   std::optional<SpeculativeEstimate> spec;
-  if (!o.draft.empty()) spec = speculative(m, load_model(o.draft), c, e.deployment, o.draft_len, o.accept);
+  if (e.deployment.speculation) spec = speculative(m, c, e.deployment);
   std::optional<LoadPlan> load;
   if (o.qps) load = plan_load(e, *o.qps);
   std::optional<SimulationSpec> sim_spec;
@@ -330,13 +332,13 @@ int run_predict(const GlobalOptions& global, const PredictOptions& o) {
     if (load) reports::add_load_json(j, *load);
     if (sim) j["simulation"] = reports::simulation_to_json(*sim, *sim_spec);
     if (spec)
-      j["speculative"] = {{"drafter", o.draft}, {"draft_len", o.draft_len}, {"acceptance", o.accept},
-                          {"expected_tokens", spec->expected_tokens}, {"t_iteration_s", spec->t_iteration_s},
-                          {"speedup", spec->speedup}};
+      j["speculative"] = {{"expected_tokens", spec->expected_tokens}, {"t_iteration_s", spec->t_iteration_s},
+                          {"t_plain_step_s", spec->t_plain_step_s}, {"speedup", spec->speedup},
+                          {"max_batch", spec->max_batch}, {"plain_max_batch", spec->plain_max_batch}};
     std::cout << reports::json_text(j) << "\n";
   } else {
     std::cout << reports::render_estimate_text(e, c);
-    if (spec) std::cout << reports::render_speculative_text(*spec, o.draft, o.draft_len, o.accept);
+    if (spec) std::cout << reports::render_speculative_text(*spec);
     if (load) std::cout << reports::render_load_text(*load, e);
     if (sim) std::cout << reports::render_simulation_text(*sim, *sim_spec);
   }
@@ -435,7 +437,7 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_option("--mfu", o->mfu, "prefill model FLOP utilisation (default 0.4)")->check(finite_in(0, 1));
   cmd->add_option("--layer-overhead-us", o->layer_overhead_us, "fixed time per layer per step (default 0)")
       ->check(finite_within(0, 1e6));
-  auto* draft = cmd->add_option("--draft", o->draft, "speculative decoding: the drafter model");
+  auto* draft = cmd->add_option("--draft", o->draft, "speculative decoding: the drafter model (catalogue name or config.json), on the same chips; its weights, KV, steps and prefill count in every figure");
   cmd->add_option("--draft-len", o->draft_len, "speculative decoding: tokens drafted per step")
       ->capture_default_str()
       ->check(whole_in(1, 64))
@@ -445,10 +447,10 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
       ->check(finite_within(0, 0.99))
       ->needs(draft);
   // What one mode does not read is refused beside it, never silently ignored: --compare
-  // ranks every chip at its own cheapest setup (no chip, no load, no sweep, no drafter);
-  // --sweep prints the batch frontier alone.
-  compare->excludes(chip)->excludes(sweep)->excludes(qps)->excludes(simulate)->excludes(draft);
-  sweep->excludes(qps)->excludes(simulate)->excludes(draft);
+  // ranks every chip at its own cheapest setup (no chip, no load, no sweep); --sweep prints
+  // the batch frontier alone. A drafter is part of the deployment: every mode carries it.
+  compare->excludes(chip)->excludes(sweep)->excludes(qps)->excludes(simulate);
+  sweep->excludes(qps)->excludes(simulate);
   cmd->callback([&action, &global, o] { action = [&global, o] { return run_predict(global, *o); }; });
 }
 

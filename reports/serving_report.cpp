@@ -39,7 +39,12 @@ nlohmann::json misses_json(const calibrate::ServingEstimate& e) {
 nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
   const auto& d = e.deployment;
   auto opt = [](const std::optional<double>& v) { return v ? nlohmann::json(*v) : nlohmann::json(nullptr); };
-  return {{"model", e.model}, {"chip", e.chip}, {"chips", d.chips},
+  nlohmann::json speculation = nullptr;
+  if (d.speculation)
+    speculation = {{"drafter", d.speculation->drafter.name}, {"draft_len", d.speculation->draft_len},
+                   {"acceptance", d.speculation->acceptance}, {"drafter_param_bytes", e.drafter_param_bytes},
+                   {"drafter_kv_bytes_per_token", e.drafter_kv_bytes_per_token}};
+  return {{"model", e.model}, {"speculation", speculation}, {"tokens_per_step", e.tokens_per_step}, {"chip", e.chip}, {"chips", d.chips},
           {"weights", calibrate::dtype_name(d.weights)}, {"kv", calibrate::dtype_name(d.kv)},
           {"context", d.context}, {"batch", d.batch}, {"decode_len", d.decode_len}, {"prompt_len", d.prompt_len},
           {"usable", d.usable}, {"overlap_kv", d.overlap_kv}, {"param_bytes", e.param_bytes}, {"kv_bytes_per_token", e.kv_bytes_per_token},
@@ -72,6 +77,9 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                      "fraction {:.2f}{}\n",
                      gb(e.param_bytes), e.kv_bytes_per_token / 1e3, gb(e.kv_bytes_per_seq), e.min_chips, e.max_batch, d.usable,
                      d.usable == 1.0 ? " (the book's idealised tables)" : "");
+  if (d.speculation)
+    out += fmt::format("              of which drafter {}: weights {}, KV {:.1f} kB/token\n", d.speculation->drafter.name,
+                       gb(e.drafter_param_bytes), e.drafter_kv_bytes_per_token / 1e3);
   const double curve = calibrate::decode_curve_ratio(chip, d.weights, double(d.batch));
   const std::string curve_text = curve != 1.0 ? fmt::format(" x {:.2f} (measured decode curve)", curve) : "";
   const std::string memory_and_math =
@@ -80,6 +88,11 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
   out += fmt::format("  decode      step {} = {}{}{}\n", ms(e.step_time_s), memory_and_math,
                      e.t_comm_s > 0 ? " + exposed comm " + ms(e.t_comm_s) : "",
                      e.t_overhead_s > 0 ? " + layer overhead " + ms(e.t_overhead_s) : "");
+  if (d.speculation)
+    out += fmt::format("              speculative: {} drafts {} tokens, then the verifier checks {}; {:.2f} tokens a step "
+                       "at acceptance {:.2f} (each part above sums both models)\n",
+                       d.speculation->drafter.name, d.speculation->draft_len, d.speculation->draft_len + 1, e.tokens_per_step,
+                       d.speculation->acceptance);
   out += fmt::format("              critical batch {:.0f}: batch {} is {}\n", e.critical_batch, d.batch,
                      double(d.batch) < e.critical_batch ? "bandwidth-bound" : "compute-bound");
   out += fmt::format("  served      {:.0f} output tokens/s, {:.1f} per chip, {:.2f} QPS ({}-token prompts, {} decoded "
@@ -240,10 +253,12 @@ std::string render_simulation_text(const calibrate::SimulationResult& s, const c
   return out + row("TTFT", s.ttft_s) + row("TPOT", s.tpot_s) + row("E2E", s.e2e_s);
 }
 
-std::string render_speculative_text(const calibrate::SpeculativeEstimate& s, const std::string& drafter, int g, double a) {
-  return fmt::format("  speculative drafter {} proposes {} tokens, acceptance {:.2f}: {:.2f} tokens per verifier step, "
-                     "iteration {} vs plain step {}: speedup {:.2f}x\n",
-                     drafter, g, a, s.expected_tokens, ms(s.t_iteration_s), ms(s.t_plain_step_s), s.speedup);
+std::string render_speculative_text(const calibrate::SpeculativeEstimate& s) {
+  return fmt::format("  speculative {:.2f} tokens a step in {} against the verifier alone, one in {}: decode {:.2f}x "
+                     "{}; max batch {} with the drafter, {} without\n",
+                     s.expected_tokens, ms(s.t_iteration_s), ms(s.t_plain_step_s), s.speedup,
+                     s.speedup >= 1 ? "faster" : "slower (past the critical batch verifying costs its math)", s.max_batch,
+                     s.plain_max_batch);
 }
 
 }  // namespace roofaudit::reports

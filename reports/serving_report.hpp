@@ -25,6 +25,6 @@ void add_load_json(nlohmann::json& j, const calibrate::LoadPlan& p);
 std::string render_load_text(const calibrate::LoadPlan& p, const calibrate::ServingEstimate& e);
 nlohmann::json simulation_to_json(const calibrate::SimulationResult& s, const calibrate::SimulationSpec& spec);
 std::string render_simulation_text(const calibrate::SimulationResult& s, const calibrate::SimulationSpec& spec);
-std::string render_speculative_text(const calibrate::SpeculativeEstimate& s, const std::string& drafter, int g, double a);
+std::string render_speculative_text(const calibrate::SpeculativeEstimate& s);
 
 }  // namespace roofaudit::reports

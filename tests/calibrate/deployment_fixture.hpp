@@ -12,7 +12,14 @@ using calibrate::Dtype;
 
 // `chips` chips, these dtypes, context (and prompt) and batch; every other field its default.
 inline Deployment deployment_of(int chips, Dtype weights, Dtype kv, std::int64_t context, std::int64_t batch) {
-  return {.chips = chips, .weights = weights, .kv = kv, .context = context, .batch = batch, .prompt_len = context};
+  Deployment d;
+  d.chips = chips;
+  d.weights = weights;
+  d.kv = kv;
+  d.context = context;
+  d.batch = batch;
+  d.prompt_len = context;
+  return d;
 }
 
 // TPU v5e as "How to Scale Your Model" computes with it: int8 at the bf16 rate (the

@@ -310,26 +310,87 @@ TEST(Serving, BookCostTableRowsWithTheKvReadOverlapped) {
   }
 }
 
+Deployment speculating(Deployment d, const ModelSpec& verifier, const ModelSpec& drafter, int g, double a) {
+  d.speculation = make_speculation(verifier, drafter, g, a);
+  return d;
+}
+
 TEST(Serving, SpeculativeGainVanishesNearTheCriticalBatch) {
   const auto& verifier = find_model("llama3-70b");
   const auto& drafter = find_model("llama3-8b");
   const auto& v5e = testing::book_v5e();
   const int g = 4;
   const double a = 0.8;
-  const auto small = speculative(verifier, drafter, v5e, deployment(16, Dtype::int8, Dtype::int8, 2048, 1), g, a);
+  const auto at = [&](std::int64_t b) {
+    return speculative(verifier, v5e, speculating(deployment(16, Dtype::int8, Dtype::int8, 2048, b), verifier, drafter, g, a));
+  };
+  const auto small = at(1);
   EXPECT_NEAR(small.expected_tokens, (1 - std::pow(0.8, 5)) / 0.2, 1e-12);
   EXPECT_GT(small.speedup, 1.5);
   // B (g + 1) past B* = 120: verifying g + 1 tokens costs g + 1 times the math.
-  const auto large = speculative(verifier, drafter, v5e, deployment(16, Dtype::int8, Dtype::int8, 2048, 128), g, a);
-  EXPECT_LT(large.speedup, 1.0);
+  EXPECT_LT(at(128).speedup, 1.0);
   double previous = small.speedup;
   for (std::int64_t b : {4, 16, 32, 64, 128}) {
-    const auto s = speculative(verifier, drafter, v5e, deployment(16, Dtype::int8, Dtype::int8, 2048, b), g, a);
+    const auto s = at(b);
     EXPECT_LE(s.speedup, previous + 1e-12) << b;
     previous = s.speedup;
   }
-  EXPECT_THROW(speculative(verifier, drafter, v5e, deployment(16, Dtype::int8, Dtype::int8, 2048, 1), 0, a), Error);
-  EXPECT_THROW(speculative(verifier, drafter, v5e, deployment(16, Dtype::int8, Dtype::int8, 2048, 1), 4, 1.0), Error);
+  EXPECT_THROW(make_speculation(verifier, drafter, 0, a), Error);
+  EXPECT_THROW(make_speculation(verifier, drafter, 4, 1.0), Error);
+  EXPECT_THROW(speculative(verifier, v5e, deployment(16, Dtype::int8, Dtype::int8, 2048, 1)), Error) << "no drafter";
+}
+
+TEST(Serving, SpeculationRefusesADrafterWithAnotherVocabulary) {
+  ModelSpec other = find_model("llama3-8b");
+  other.name = "other-tokenizer";
+  other.vocab = 32000;
+  try {
+    make_speculation(find_model("llama3-70b"), other, 4, 0.8);
+    FAIL() << "a drafter with 32000 tokens was taken for a 128256-token verifier";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("vocabulary"), std::string::npos) << e.what();
+  }
+}
+
+// The drafter flows into every figure: its weights and KV into memory, its steps into the
+// step, its tokens into throughput and TPOT, its prefill into the price.
+TEST(Serving, SpeculationFlowsIntoEveryFigure) {
+  const auto& verifier = find_model("llama3-70b");
+  const auto& drafter = find_model("llama3-8b");
+  const ChipSpec h100 = find_chip("h100");
+  Deployment plain = deployment(4, Dtype::bf16, Dtype::bf16, 8192, 1);
+  plain.prompt_len = 1024;
+  const Deployment spec = speculating(plain, verifier, drafter, 4, 0.7);
+  const double E = spec.speculation->expected_tokens();
+  EXPECT_NEAR(E, (1 - std::pow(0.7, 5)) / 0.3, 1e-12);
+
+  // Memory: the drafter's weights and KV take room.
+  const double kv_seq = (kv_bytes_token(verifier, Dtype::bf16) + kv_bytes_token(drafter, Dtype::bf16)) * 8192;
+  EXPECT_EQ(max_batch(verifier, h100, spec),
+            std::int64_t(std::floor((spec.usable * 4 * h100.memory_bytes - param_bytes(verifier, Dtype::bf16) -
+                                     param_bytes(drafter, Dtype::bf16)) /
+                                    kv_seq)));
+  EXPECT_LT(max_batch(verifier, h100, spec), max_batch(verifier, h100, plain));
+
+  const auto p = estimate(verifier, h100, plain);
+  const auto s = estimate(verifier, h100, spec);
+  EXPECT_DOUBLE_EQ(s.tokens_per_step, E);
+  EXPECT_DOUBLE_EQ(s.param_bytes, p.param_bytes + s.drafter_param_bytes);
+  // The step: g drafter steps plus the verifier over g + 1 tokens.
+  Deployment d1 = plain;
+  EXPECT_NEAR(s.step_time_s,
+              4 * decode_step(drafter, h100, d1).total_s + decode_step(verifier, h100, d1, 5).total_s, 1e-12);
+  EXPECT_NEAR(s.decode_tokens_per_s, E / s.step_time_s, 1e-9);
+  EXPECT_NEAR(s.tpot_disaggregated_s, s.served_step_s / E, 1e-15);
+  // At B = 1 the drafter pays: faster decode, lower TPOT, a cheaper token.
+  EXPECT_GT(s.decode_tokens_per_s, 1.5 * p.decode_tokens_per_s);
+  EXPECT_LT(s.tpot_s, p.tpot_s);
+  ASSERT_TRUE(s.usd_per_mtok && p.usd_per_mtok);
+  EXPECT_LT(*s.usd_per_mtok, *p.usd_per_mtok);
+  // Prefill builds both caches: the drafter's share of the prompt's FLOPs on top.
+  EXPECT_NEAR(s.t_prefill_s / p.t_prefill_s, 1 + drafter.active_params() / verifier.active_params(), 0.02);
+  // Little's law still holds for the served figures: qps x (time a request holds the chips).
+  EXPECT_NEAR(s.qps * (s.t_prefill_s + plain.decode_len * s.served_step_s / (1 * E)), 1.0, 1e-9);
 }
 
 TEST(Serving, BatchFrontierIsParetoEfficient) {

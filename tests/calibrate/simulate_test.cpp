@@ -197,5 +197,42 @@ TEST(Load, TheSimulatorAndTheClosedFormAgreeUnderLoad) {
   }
 }
 
+// A drafter in the deployment: the simulator draws each step's accepted drafts and reaches
+// the closed form's tokens/s at load and its TPOT when lightly loaded; the same arrivals
+// without the drafter decode slower per request.
+TEST(Load, SpeculationAgreesBetweenTheSimulatorAndTheClosedForm) {
+  const auto& m = find_model("llama3-70b");
+  const auto& c = find_chip("h100");
+  Deployment d;
+  d.chips = 2;
+  d.weights = d.kv = Dtype::fp8;
+  d.prompt_len = 1000;
+  d.decode_len = 1000;
+  d.context = 2000;
+  d.prefill_chunk = 8192;
+  d.speculation = make_speculation(m, find_model("llama3-8b"), 4, 0.7);
+  d.batch = max_batch(m, c, d);
+  const ServingEstimate full = estimate(m, c, d);
+  SimulationSpec s;
+  s.qps = 3 * full.qps;
+  s.requests = 3000;
+  const SimulationResult loaded = simulate(m, c, d, s);
+  EXPECT_TRUE(loaded.saturated);
+  EXPECT_NEAR(loaded.throughput_tokens_per_s / full.tokens_per_s, 1.0, 0.15);
+
+  // Lightly loaded: about one request at a time, its TPOT the B = 1 step over E tokens.
+  Deployment one = d;
+  one.batch = 1;
+  const ServingEstimate single = estimate(m, c, one);
+  s.qps = 0.05 * single.qps;
+  s.requests = 300;
+  const SimulationResult light = simulate(m, c, d, s);
+  EXPECT_NEAR(light.tpot_s.p50 / single.tpot_disaggregated_s, 1.0, 0.15);
+  Deployment plain = d;
+  plain.speculation.reset();
+  const SimulationResult without = simulate(m, c, plain, s);
+  EXPECT_GT(without.tpot_s.p50, 1.5 * light.tpot_s.p50);
+}
+
 }  // namespace
 }  // namespace roofaudit::calibrate

@@ -200,6 +200,10 @@ TEST_F(Cli, ImplausibleModelChipAndPriceFilesAreRefusedNamingTheField) {
         model(R"("num_attention_heads": 4, "vocab_size": 300, "num_local_experts": 8, "num_experts_per_tok": 16)")},
        "16 experts per token out of 8"},
       {{"predict", "--chip", "h100", "--accept", "0.5"}, "--accept requires --draft"},
+      {{"predict", "--chip", "h100", "--draft", model(R"("num_attention_heads": 4, "vocab_size": 32000)")},
+       "vocabulary of 32000 tokens, verifier llama3-70b one of 128256"},
+      {{"predict", "--compare", "--draft", model(R"("num_attention_heads": 4, "vocab_size": 32001)")},
+       "vocabulary of 32001 tokens"},
       {{"predict", "--chip", "h100", "--watts", "700"}, "--watts requires --purchase-usd"},
   };
   for (const auto& [args, fragment] : cases) {

@@ -1,4 +1,6 @@
 // The roofaudit binary as a user runs it: `predict`, `catalog` and the BLAS child process.
+#include <cmath>
+
 #include "tests/cli/cli_fixture.hpp"
 
 namespace roofaudit {
@@ -57,6 +59,35 @@ TEST_F(Cli, PredictReadsAHuggingFaceConfig) {
   write_all(dir.file("broken.json"), R"({"num_hidden_layers": 80, "hidden_size": 8192})");
   expect_one_line_error(roofaudit(dir, {"predict", "--model", dir.file("broken.json"), "--chip", "h100"}),
                         "intermediate_size");
+}
+
+// A drafter is part of the deployment: the headline, the memory, the load plan and the
+// compared rows all carry it, and the JSON names it.
+TEST_F(Cli, PredictCarriesTheDrafterIntoEveryFigure) {
+  const std::vector<std::string> base = {"predict", "--chip", "h100", "--chips", "2", "--weights", "fp8",
+                                         "--context", "2000", "--prompt-len", "1000", "--decode-len", "1000", "--qps", "10", "--json"};
+  auto with = [&](std::vector<std::string> extra) {
+    auto a = base;
+    a.insert(a.end(), extra.begin(), extra.end());
+    const auto r = roofaudit(dir, a);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  };
+  const auto plain = with({});
+  const auto spec = with({"--draft", "llama3-8b", "--draft-len", "4", "--accept", "0.8"});
+  EXPECT_TRUE(plain["speculation"].is_null());
+  EXPECT_EQ(spec["speculation"]["drafter"], "llama3-8b");
+  EXPECT_NEAR(spec["tokens_per_step"].get<double>(), (1 - std::pow(0.8, 5)) / 0.2, 1e-9);
+  EXPECT_GT(spec["param_bytes"].get<double>(), plain["param_bytes"].get<double>() + 7e9);
+  EXPECT_LT(spec["max_batch"].get<std::int64_t>(), plain["max_batch"].get<std::int64_t>());
+  // At batch 1 the drafter cuts the TPOT and the price, and a load needs fewer replicas.
+  EXPECT_LT(spec["tpot_s"].get<double>(), 0.7 * plain["tpot_s"].get<double>());
+  EXPECT_LT(spec["usd_per_mtok"].get<double>(), plain["usd_per_mtok"].get<double>());
+  EXPECT_LT(spec["replicas"].get<std::int64_t>(), plain["replicas"].get<std::int64_t>());
+  EXPECT_GT(spec["speculative"]["speedup"].get<double>(), 1.5);
+  const auto compare = roofaudit(dir, {"predict", "--compare", "--draft", "llama3-8b", "--json"});
+  ASSERT_EQ(compare.exit_code, 0) << compare.err;
+  for (const auto& row : nlohmann::json::parse(compare.out)) EXPECT_EQ(row["speculation"]["drafter"], "llama3-8b") << row["chip"];
 }
 
 TEST_F(Cli, PredictSweepAndCompareGiveJsonArrays) {
