@@ -231,30 +231,52 @@ double ring_all_reduce_s(const ChipSpec& c, int Y, double bytes) {
   return 2.0 * (Y - 1) / Y * bytes / (W_ici / 2.0);
 }
 
+double pipeline_link_bytes_per_s(const ChipSpec& c, int chips) {
+  if (c.link_topology == "switch" && c.link_domain > 0 && chips > c.link_domain && c.network_bytes_per_s > 0)
+    return c.network_bytes_per_s;
+  return c.link_bytes_per_s;
+}
+
 StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq) {
-  const double N = d.chips;
+  const int P = d.pp();
+  // A stage of Y chips sees m micro-batches of b sequences each round (P = 1: one of B on N).
+  const double micro = double(std::clamp<std::int64_t>(d.batch, 1, P));
+  const double b = double(d.batch) / micro;
+  const double Y_chips = double(d.chips) / P;
   const double W = c.memory_bytes_per_s * bandwidth_efficiency(c, d.weights);
   const double C = compute_ops_per_s(c, d.weights) * matmul_efficiency(c, d.weights);
   StepTime s;
-  // MoE: only the experts this step's tokens reach are read.
-  s.t_param_s = step_weight_bytes(m, d.weights, double(d.batch) * tokens_per_seq) / (N * W);
-  s.t_flops_s = 2.0 * m.active_params() * double(d.batch) * tokens_per_seq / (N * C);
+  // A round is P ticks; in each a stage runs one micro-batch over its L / P layers. A
+  // micro-batch's round thus reads every stage's weights (over Y chips each) and does its
+  // b sequences' math and KV reads; P = 1: the whole batch on N chips. MoE: only the
+  // experts a micro-batch reaches.
+  s.t_param_s = step_weight_bytes(m, d.weights, b * tokens_per_seq) / (Y_chips * W);
+  s.t_flops_s = 2.0 * m.active_params() * b * tokens_per_seq / (Y_chips * C);
   const double W_kv = c.efficiency.kv_bandwidth > 0 ? c.memory_bytes_per_s * c.efficiency.kv_bandwidth : W;
-  s.t_kv_s = double(d.batch) * double(d.context) * kv_bytes_token(m, d.kv) / (N * W_kv);
+  s.t_kv_s = b * double(d.context) * kv_bytes_token(m, d.kv) / (Y_chips * W_kv);
   // Communication that does not hide under the matmuls it feeds: two collectives per
   // layer (after attention and after the MLP), each exposed by t_ici - max(t_hbm, t_math).
-  if (d.chips > 1) {
-    const int Y = d.tp_group();
-    const auto t = tp_times(m, c, double(d.batch) * tokens_per_seq, Y);
+  // A micro-batch meets every layer's collectives in its round.
+  const int Y = d.tp_group();
+  if (Y > 1) {
+    const double tokens = b * tokens_per_seq;
+    const auto t = tp_times(m, c, tokens, Y);
     s.t_comm_s = m.layers * 2.0 *
                  (c.collectives_overlap ? std::max(0.0, t.t_ici - std::max(t.t_hbm, t.t_math))
-                                        : c.link_latency_s + ring_all_reduce_s(c, Y, double(d.batch) * tokens_per_seq * 2.0 * m.d_model));
+                                        : c.link_latency_s + ring_all_reduce_s(c, Y, tokens * 2.0 * m.d_model));
+  }
+  // A round passes a micro-batch's activations (bf16) from each stage to the next, P times.
+  if (P > 1) {
+    const double link = pipeline_link_bytes_per_s(c, d.chips);
+    s.t_pp_s = link > 0 ? P * (c.link_latency_s + b * tokens_per_seq * 2.0 * m.d_model / link) : 0.0;
   }
   s.t_overhead_s = m.layers * c.efficiency.layer_overhead_s;
-  const double curve = decode_curve_ratio(c, d.weights, double(d.batch) * tokens_per_seq);
+  const double curve = decode_curve_ratio(c, d.weights, b * tokens_per_seq);
+  // Each tick is a stage's max; the P ticks sum to the max of the round's totals. Fewer
+  // micro-batches than stages leave stages idle (the decode bubble), not the round shorter.
   const double memory_and_math = d.overlap_kv ? std::max(s.t_flops_s * curve, s.t_param_s * curve + s.t_kv_s)
                                               : std::max(s.t_flops_s, s.t_param_s) * curve + s.t_kv_s;
-  s.total_s = memory_and_math + s.t_comm_s + s.t_overhead_s;
+  s.total_s = memory_and_math + s.t_comm_s + s.t_pp_s + s.t_overhead_s;
   return s;
 }
 
@@ -268,6 +290,7 @@ StepTime decode_iteration(const ModelSpec& m, const ChipSpec& c, const Deploymen
   s.t_kv_s += g * draft.t_kv_s;
   s.t_flops_s += g * draft.t_flops_s;
   s.t_comm_s += g * draft.t_comm_s;
+  s.t_pp_s += g * draft.t_pp_s;
   s.t_overhead_s += g * draft.t_overhead_s;
   s.total_s += g * draft.total_s;
   s.tokens_per_seq = sp.expected_tokens();
@@ -303,10 +326,11 @@ namespace {
 
 double model_prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   const double math = 2.0 * m.active_params() / (d.chips * compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu);
-  if (c.collectives_overlap || d.chips <= 1) return math;
-  // Collectives between the matmuls: each token's activations (bf16) all-reduced twice a layer.
   const int Y = d.tp_group();
-  return math + m.layers * 2.0 * ring_all_reduce_s(c, Y, 2.0 * m.d_model);
+  if (c.collectives_overlap || Y <= 1) return math;
+  // Collectives between the matmuls: each token's activations (bf16) all-reduced twice a
+  // layer of its stage, the P stages at work on other tokens meanwhile.
+  return math + double(m.layers) / d.pp() * 2.0 * ring_all_reduce_s(c, Y, 2.0 * m.d_model);
 }
 
 }  // namespace
@@ -315,6 +339,26 @@ double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployme
   // A drafter prefills the prompt too: its KV cache is built from it.
   return model_prefill_s_per_token(m, c, d) +
          (d.speculation ? model_prefill_s_per_token(d.speculation->drafter, c, d) : 0.0);
+}
+
+void check_pipeline(const ModelSpec& m, const Deployment& d) {
+  const int P = d.pp();
+  if (P == 1) return;
+  if (d.chips % P != 0) throw Error(fmt::format("--pp {} does not divide the {} chips", P, d.chips));
+  if (P > m.layers) throw Error(fmt::format("--pp {} is more stages than {}'s {} layers", P, m.name, m.layers));
+  if (d.tp_degree > 0 && d.tp_degree * P != d.chips)
+    throw Error(fmt::format("--tp {} x --pp {} is not the {} chips", d.tp_degree, P, d.chips));
+}
+
+std::vector<int> pipeline_options(const ModelSpec& m, const Deployment& d, int chips) {
+  if (d.pp_degree > 0) return chips % d.pp_degree == 0 ? std::vector<int>{d.pp_degree} : std::vector<int>{};
+  std::vector<int> out;
+  for (int P = 1; P <= chips && P <= m.layers; P *= 2) {
+    if (chips % P != 0) break;
+    if (d.tp_degree > 0 && d.tp_degree * P != chips) continue;
+    out.push_back(P);
+  }
+  return out;
 }
 
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
@@ -382,9 +426,15 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   // A chunk carries at most the prompt: a 256-token prompt under an 8192-token budget is one
   // 256-token chunk.
   e.t_chunk_s = d.prefill_chunk > 0 ? s_per_token * double(std::min(d.prefill_chunk, d.prompt_len)) : 0.0;
-  e.prefill_wall_s = d.prefill_chunk > 0
-                         ? std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) * (e.step_time_s + e.t_chunk_s)
-                         : e.t_prefill_s;
+  // One prompt's k chunks are its micro-batches through P stages: k + P - 1 chunk times
+  // (GPipe), the pipeline's fill and drain idle, (P - 1) / (k + P - 1) of it.
+  const int P = d.pp();
+  const double chunks = d.prefill_chunk > 0 ? std::ceil(double(d.prompt_len) / double(d.prefill_chunk)) : 1.0;
+  e.prefill_bubble = (P - 1.0) / (chunks + P - 1.0);
+  e.decode_bubble = 1.0 - double(std::clamp<std::int64_t>(d.batch, 1, P)) / P;
+  e.t_pp_s = s.t_pp_s;
+  e.prefill_wall_s = d.prefill_chunk > 0 ? chunks * e.step_time_s + (chunks + P - 1) * e.t_chunk_s
+                                         : e.t_prefill_s * P;
   // Per output token: the step's share (E tokens a step) and the prompts a full batch
   // brings in over a request's T_dec tokens.
   e.tpot_aggregated_s = e.served_step_s / E + double(d.batch) * e.t_prefill_s / double(d.decode_len);
@@ -392,11 +442,12 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   const double kv_link = c.network_bytes_per_s > 0 ? c.network_bytes_per_s : c.link_bytes_per_s;
   e.t_kv_transfer_s = kv_link > 0 ? double(d.prompt_len) * e.kv_bytes_per_token / kv_link : 0.0;
   e.tpot_disaggregated_s = e.served_step_s / E;
-  e.ttft_disaggregated_s = e.t_prefill_s + e.t_kv_transfer_s;
+  e.ttft_disaggregated_s = e.t_prefill_s * (chunks + P - 1) / chunks + e.t_kv_transfer_s;
   choose_serving_mode(e, {});
 
   if (d.tp_degree > d.chips)
     throw Error(fmt::format("--tp {} is more than the {} chips of the deployment", d.tp_degree, d.chips));
+  check_pipeline(m, d);
   const int Y = d.tp_group();
   const auto tp = tp_times(m, c, double(d.batch), Y);
   e.t_ici_s = tp.t_ici;
@@ -452,18 +503,22 @@ double latency_ratio(double tpot_s, double ttft_s, const LatencyObjectives& o) {
 
 }  // namespace
 
+double prompt_tokens_per_step(const ServingEstimate& e) {
+  const auto& d = e.deployment;
+  return double(d.batch) * double(d.prompt_len) * e.tokens_per_step / double(d.decode_len);
+}
+
+bool chunk_too_small(const ServingEstimate& e) {
+  return e.deployment.prefill_chunk > 0 && prompt_tokens_per_step(e) > double(e.deployment.prefill_chunk);
+}
+
 void choose_serving_mode(ServingEstimate& e, const LatencyObjectives& o) {
   const double aggregated = latency_ratio(e.tpot_aggregated_s, e.ttft_aggregated_s, o);
   const double disaggregated = latency_ratio(e.tpot_disaggregated_s, e.ttft_disaggregated_s, o);
   // Equal in cost: one pool and no KV to send unless only a prefill pool meets the
   // objectives (or, none meeting them, comes nearer).
-  // Chunked into the steps, each step must also carry B S_p E / T_dec prompt tokens (E tokens a step); a chunk
-  // smaller than that cannot keep the batch full, and only a prefill pool serves the load.
-  const auto& d = e.deployment;
-  const bool chunk_too_small = d.prefill_chunk > 0 && double(d.batch) * double(d.prompt_len) * e.tokens_per_step /
-                                                         double(d.decode_len) >
-                                                     double(d.prefill_chunk);
-  const bool pool = chunk_too_small || (aggregated > 1 && disaggregated < aggregated);
+  // A chunk too small for the prompts a full batch needs each step leaves only the pool.
+  const bool pool = chunk_too_small(e) || (aggregated > 1 && disaggregated < aggregated);
   e.serving_mode = pool ? "disaggregated" : "aggregated";
   e.tpot_s = pool ? e.tpot_disaggregated_s : e.tpot_aggregated_s;
   e.ttft_s = pool ? e.ttft_disaggregated_s : e.ttft_aggregated_s;
@@ -513,22 +568,29 @@ ServingEstimate largest_batch_meeting(const ModelSpec& m, const ChipSpec& c, Dep
 
 std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const ChipSpec& c,
                                                       const std::vector<Deployment>& bases, std::int64_t batch,
-                                                      const LatencyObjectives& objectives) {
+                                                      const LatencyObjectives& objectives, int only_chips) {
   std::optional<ServingEstimate> best, closest;
   const int reach = objectives.any() ? 64 : 4;  // how far past the smallest fitting count to look
-  for (Deployment d : bases) {
+  for (const Deployment& base : bases) {
+    Deployment d = base;
     int first = 0;
     try {
-      first = chips_needed(m, c, d, std::max<std::int64_t>(batch, 1));
+      first = only_chips > 0 ? only_chips : chips_needed(m, c, d, std::max<std::int64_t>(batch, 1));
     } catch (const Error&) {
       continue;
     }
-    std::vector<int> options = c.topologies;
-    if (options.empty())
-      for (std::int64_t n = first; n <= std::int64_t(reach) * first && n <= kMostChips; n *= 2) options.push_back(int(n));
-    for (int n : options) {
+    std::vector<int> counts = c.topologies;
+    if (only_chips > 0) counts = {only_chips};
+    else if (counts.empty())
+      for (std::int64_t n = first; n <= std::int64_t(reach) * first && n <= kMostChips; n *= 2) counts.push_back(int(n));
+    std::vector<std::pair<int, int>> options;  // chips, pipeline stages
+    for (int n : counts) {
       if (n < first || std::int64_t(n) > std::int64_t(reach) * first) continue;
+      for (int P : pipeline_options(m, base, n)) options.emplace_back(n, P);
+    }
+    for (const auto& [n, P] : options) {
       d.chips = n;
+      d.pp_degree = P;
       const std::int64_t fit = max_batch(m, c, d);
       if (fit < 1 || (batch >= 0 && batch > fit)) continue;
       ServingEstimate e;

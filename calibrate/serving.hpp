@@ -57,22 +57,37 @@ double held_kv_bytes_token(const ModelSpec& m, const Deployment& d);
 
 struct StepTime {
   double t_param_s = 0, t_kv_s = 0, t_flops_s = 0, t_comm_s = 0, t_overhead_s = 0;
+  double t_pp_s = 0;  // pipeline stages' sends
   double total_s = 0;
   double tokens_per_seq = 1;  // output tokens the step yields per sequence (expected)
 };
 // One decode step: `tokens_per_seq` tokens for each of B sequences (1 for plain decode,
-// g + 1 when verifying a draft). Parameter and KV bytes are read once per step.
+// g + 1 when verifying a draft). Parameter and KV bytes are read once per step. Over P
+// pipeline stages the step is a round: m = min(B, P) micro-batches of B / m sequences each
+// pass the P stages, so each stage of Y = N / P chips reads its weights m times and a round
+// takes the weights over Y chips' bandwidth, the micro-batch's math over Y chips, and the
+// P sends between stages.
 StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq = 1);
 // One step of the deployment: decode_step, or with speculation the drafter's g steps and
 // the verifier's pass over g + 1 tokens (each part summed), yielding expected_tokens.
 StepTime decode_iteration(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
+
+// Throws Error for pipeline stages that do not divide the chips, outnumber the layers, or
+// with the tensor-parallel degree do not make the chips.
+void check_pipeline(const ModelSpec& m, const Deployment& d);
+// The pipeline depths to try on `chips` chips: the deployment's own where it fixes one (none
+// where it does not divide them); where it is free, 1 and each power of two dividing the
+// chips, up to the layers (and, with a tensor-parallel degree fixed, the one they make).
+std::vector<int> pipeline_options(const ModelSpec& m, const Deployment& d, int chips);
 
 // Everything for one deployment. Does not throw for a deployment that does not fit:
 // `fits` says so and max_batch tells by how much.
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
 
 // Prefill per prompt token, compute bound: 2 P_active / (N C mfu) (t_prefill = this x S_p,
-// t_chunk = this x c).
+// t_chunk = this x c): the chips' time per token with the pipeline full.
+// The stage-to-stage link: within a switch's domain its links, past it the network.
+double pipeline_link_bytes_per_s(const ChipSpec& c, int chips);
 double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
 // Tensor parallelism over Y chips: the largest Y whose per-matmul communication hides
 // under the larger of its memory and compute time.
@@ -103,6 +118,11 @@ SpeculativeEstimate speculative(const ModelSpec& verifier, const ChipSpec& c, co
 // memory holds the weights and `batch` sequences of KV; throws Error "does not fit".
 int chips_needed(const ModelSpec& m, const ChipSpec& c, Deployment d, std::int64_t batch);
 
+// Chunked into the steps, a full batch needs B S_p E / T_dec prompt tokens each step (E
+// tokens a step); a chunk smaller than that cannot keep the batch full.
+double prompt_tokens_per_step(const ServingEstimate& e);
+bool chunk_too_small(const ServingEstimate& e);
+
 // Chooses how prefill is served (ServingEstimate::serving_mode) against the objectives and
 // sets tpot_s and ttft_s from it.
 void choose_serving_mode(ServingEstimate& e, const LatencyObjectives& o);
@@ -124,9 +144,12 @@ ServingEstimate largest_batch_meeting(const ModelSpec& m, const ChipSpec& c, Dep
 // the smallest (a larger group cuts the step) and, where the batch is free, the largest
 // batch that still meets them; where none does, the one closest to them (by
 // objective_ratio), with slo_met false and what it misses.
+//
+// Each chip count is tried at every pipeline depth pipeline_options allows (tensor-parallel
+// over the rest). only_chips > 0: that count alone.
 std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const ChipSpec& c,
                                                       const std::vector<Deployment>& bases, std::int64_t batch,
-                                                      const LatencyObjectives& objectives = {});
+                                                      const LatencyObjectives& objectives = {}, int only_chips = 0);
 
 // Batch sizes 1, 2, 4, ... up to max_batch (and max_batch itself), keeping only the
 // Pareto-efficient points of (step time, USD per 1M tokens) - or of (step time,

@@ -3,6 +3,7 @@
 // deployment, and what the model predicts for them. Plain data; the logic lives in
 // serving.cpp (the model), catalog.cpp (catalogues, chip and config files) and
 // local_chip.cpp (measured devices).
+#include <algorithm>
 #include <cstdint>
 #include <map>
 #include <optional>
@@ -156,15 +157,20 @@ struct Deployment {
   std::int64_t prompt_len = 8192;  // S_p
   double usable = 0.9;           // u
   std::int64_t prefill_chunk = 512;  // c
-  int tp_degree = 0;             // Y for the tensor-parallel check (0: chips)
+  int tp_degree = 0;             // Y for the tensor-parallel check (0: chips / P)
+  // P: pipeline stages, each holding L / P layers on N / P chips (tensor-parallel within a
+  // stage). Decode keeps min(B, P) micro-batches in flight; a prompt's chunks are its
+  // micro-batches. 0: free, for the configuration search to choose (1 elsewhere).
+  int pp_degree = 1;
   // The KV read overlaps the matmuls (t_step = max(t_flops, t_param + t_kv)), as the book's
   // cost tables take it (attention of one micro-batch beside the matmuls of another);
   // false: the specification's max(t_flops, t_param) + t_kv, attention after the matmuls.
   bool overlap_kv = false;
   std::optional<Speculation> speculation;  // empty: one token per sequence a step
 
-  // Y: the tensor-parallel group (tp_degree, else every chip).
-  int tp_group() const { return tp_degree > 0 ? tp_degree : chips; }
+  int pp() const { return pp_degree > 0 ? pp_degree : 1; }
+  // Y: the tensor-parallel group (tp_degree, else every chip of a stage).
+  int tp_group() const { return tp_degree > 0 ? tp_degree : std::max(chips / pp(), 1); }
 };
 
 // The prompt a request brings when none is given: what its decoded tokens leave of the
@@ -228,6 +234,10 @@ struct ServingEstimate {
   std::string serving_mode = "aggregated";
   double tpot_aggregated_s = 0, ttft_aggregated_s = 0, tpot_disaggregated_s = 0, ttft_disaggregated_s = 0;
   double t_kv_transfer_s = 0;  // disaggregated: the prompt's KV to the decode chips (0: no link known)
+  // Pipeline parallelism (P > 1): the idle fraction of a decode round, 1 - min(B, P) / P,
+  // and of one prompt's prefill, (P - 1) / (k + P - 1) over its k chunks (GPipe's bubble);
+  // t_pp_s: the step's sends from stage to stage.
+  double decode_bubble = 0, prefill_bubble = 0, t_pp_s = 0;
   std::optional<bool> slo_met;        // empty: no objectives
   std::vector<ObjectiveMiss> misses;  // the bounds it fails
 };

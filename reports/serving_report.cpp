@@ -44,7 +44,9 @@ nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
     speculation = {{"drafter", d.speculation->drafter.name}, {"draft_len", d.speculation->draft_len},
                    {"acceptance", d.speculation->acceptance}, {"drafter_param_bytes", e.drafter_param_bytes},
                    {"drafter_kv_bytes_per_token", e.drafter_kv_bytes_per_token}};
-  return {{"model", e.model}, {"speculation", speculation}, {"tokens_per_step", e.tokens_per_step}, {"chip", e.chip}, {"chips", d.chips},
+  return {{"model", e.model}, {"speculation", speculation}, {"tokens_per_step", e.tokens_per_step},
+          {"pp_degree", d.pp()}, {"tp_group", d.tp_group()}, {"decode_bubble", e.decode_bubble},
+          {"prefill_bubble", e.prefill_bubble}, {"t_pp_s", e.t_pp_s}, {"chip", e.chip}, {"chips", d.chips},
           {"weights", calibrate::dtype_name(d.weights)}, {"kv", calibrate::dtype_name(d.kv)},
           {"context", d.context}, {"batch", d.batch}, {"decode_len", d.decode_len}, {"prompt_len", d.prompt_len},
           {"usable", d.usable}, {"overlap_kv", d.overlap_kv}, {"param_bytes", e.param_bytes}, {"kv_bytes_per_token", e.kv_bytes_per_token},
@@ -85,9 +87,16 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
   const std::string memory_and_math =
       d.overlap_kv ? fmt::format("max(compute {}, weights {}{} + KV {}, overlapped)", ms(e.t_flops_s), ms(e.t_param_s), curve_text, ms(e.t_kv_s))
                    : fmt::format("max(weights {}, compute {}){} + KV {}", ms(e.t_param_s), ms(e.t_flops_s), curve_text, ms(e.t_kv_s));
-  out += fmt::format("  decode      step {} = {}{}{}\n", ms(e.step_time_s), memory_and_math,
+  out += fmt::format("  decode      step {} = {}{}{}{}\n", ms(e.step_time_s), memory_and_math,
                      e.t_comm_s > 0 ? " + exposed comm " + ms(e.t_comm_s) : "",
+                     e.t_pp_s > 0 ? " + stage sends " + ms(e.t_pp_s) : "",
                      e.t_overhead_s > 0 ? " + layer overhead " + ms(e.t_overhead_s) : "");
+  if (d.pp() > 1)
+    out += fmt::format("              pipeline: {} stages of {} chips (tensor-parallel within), {} micro-batches of {:g} "
+                       "sequences a step; decode bubble {:.0f}%, a prompt's prefill bubble {:.0f}%\n",
+                       d.pp(), d.tp_group(), std::min<std::int64_t>(d.batch, d.pp()),
+                       double(d.batch) / double(std::clamp<std::int64_t>(d.batch, 1, d.pp())), 100 * e.decode_bubble,
+                       100 * e.prefill_bubble);
   if (d.speculation)
     out += fmt::format("              speculative: {} drafts {} tokens, then the verifier checks {}; {:.2f} tokens a step "
                        "at acceptance {:.2f} (each part above sums both models)\n",
@@ -98,8 +107,12 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
   out += fmt::format("  served      {:.0f} output tokens/s, {:.1f} per chip, {:.2f} QPS ({}-token prompts, {} decoded "
                      "tokens; prefill {:.0f}% of the chips' time), {}\n",
                      e.tokens_per_s, e.tokens_per_s_per_chip, e.qps, d.prompt_len, d.decode_len, 100 * e.prefill_share,
-                     e.serving_mode == "aggregated" ? "prefill chunked into the decode steps"
-                                                    : "prefill on a pool of its own (only it meets the objectives)");
+                     e.serving_mode == "aggregated" ? std::string("prefill chunked into the decode steps")
+                     : calibrate::chunk_too_small(e)
+                         ? fmt::format("prefill on a pool of its own (a {}-token chunk cannot carry the {:.0f} prompt "
+                                       "tokens a full batch needs each step)",
+                                       d.prefill_chunk, calibrate::prompt_tokens_per_step(e))
+                         : std::string("prefill on a pool of its own (only it meets the objectives)"));
   out += fmt::format("  latency     TPOT {}, TTFT {} at full load{}\n", ms(e.tpot_s), ms(e.ttft_s),
                      e.serving_mode == "aggregated"
                          ? fmt::format("; a prefill pool instead: TPOT {}, TTFT {}", ms(e.tpot_disaggregated_s),

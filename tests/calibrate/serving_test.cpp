@@ -393,6 +393,103 @@ TEST(Serving, SpeculationFlowsIntoEveryFigure) {
   EXPECT_NEAR(s.qps * (s.t_prefill_s + plain.decode_len * s.served_step_s / (1 * E)), 1.0, 1e-9);
 }
 
+// Pipeline parallelism against its closed forms: a prompt's k chunks through P stages take
+// k + P - 1 chunk times (GPipe's bubble (P - 1) / (k + P - 1)); decode with B >= P keeps
+// every stage busy and does the math of N chips, but each micro-batch reads every stage's
+// weights, so the weights' term is P times tensor parallelism's; with B < P stages idle.
+TEST(Serving, PipelineParallelismMatchesItsClosedForms) {
+  const auto& m = find_model("llama3-70b");
+  const ChipSpec c = find_chip("h100");
+  Deployment tp = testing::deployment_of(8, Dtype::bf16, Dtype::bf16, 8192, 64);
+  tp.prompt_len = 4096;
+  tp.prefill_chunk = 512;
+  for (int P : {2, 4, 8}) {
+    Deployment pp = tp;
+    pp.pp_degree = P;
+    const auto a = estimate(m, c, tp), b = estimate(m, c, pp);
+    const double k = 4096.0 / 512;
+    EXPECT_NEAR(b.prefill_bubble, (P - 1) / (k + P - 1), 1e-12) << P;
+    EXPECT_NEAR((b.ttft_disaggregated_s - b.t_kv_transfer_s) / b.t_prefill_s, (k + P - 1) / k, 1e-9) << P;
+    EXPECT_NEAR(b.prefill_wall_s, k * b.step_time_s + (k + P - 1) * b.t_chunk_s, 1e-12) << P;
+    EXPECT_EQ(b.decode_bubble, 0) << P;
+    EXPECT_NEAR(b.t_flops_s, a.t_flops_s, 1e-12 * a.t_flops_s) << P;
+    EXPECT_NEAR(b.t_param_s, P * a.t_param_s, 1e-9 * a.t_param_s) << P;
+    EXPECT_NEAR(b.t_kv_s, a.t_kv_s, 1e-12 * a.t_kv_s) << "each sequence's KV read once a round, over every chip";
+    EXPECT_GT(b.t_pp_s, P * c.link_latency_s) << P;
+    // The same memory: the same largest batch.
+    EXPECT_EQ(b.max_batch, a.max_batch);
+  }
+  // Fewer sequences than stages: 1 - B / P of the round idle, the step no shorter.
+  Deployment few = tp;
+  few.pp_degree = 8;
+  few.batch = 2;
+  const auto f = estimate(m, c, few);
+  EXPECT_NEAR(f.decode_bubble, 1 - 2.0 / 8, 1e-12);
+  few.batch = 1;
+  EXPECT_NEAR(estimate(m, c, few).t_param_s, f.t_param_s, 1e-15) << "one sequence or two: each round reads every stage";
+  // One stage is tensor parallelism unchanged.
+  Deployment one = tp;
+  one.pp_degree = 1;
+  EXPECT_EQ(estimate(m, c, one).step_time_s, estimate(m, c, tp).step_time_s);
+  // Stages must divide the chips, number no more than the layers, and make the chips with --tp.
+  Deployment bad = tp;
+  bad.pp_degree = 3;
+  EXPECT_THROW(estimate(m, c, bad), Error);
+  bad.chips = 128;
+  bad.pp_degree = 128;
+  EXPECT_THROW(estimate(m, c, bad), Error);
+  bad.pp_degree = 2;
+  bad.tp_degree = 8;
+  EXPECT_THROW(estimate(m, c, bad), Error);
+}
+
+// The search chooses the split: over PCIe (L40S) the collectives of eight-way tensor
+// parallelism cost more than the pipeline's stage sends; inside an NVLink domain at a
+// small batch, tensor parallelism's bandwidth wins.
+TEST(Serving, TheSearchChoosesTensorAndPipelineDegrees) {
+  const auto& m = find_model("llama3-70b");
+  ChipSpec l40s = find_chip("l40s");
+  l40s.usd_per_hour = 1.0;
+  Deployment free = testing::deployment_of(8, Dtype::bf16, Dtype::bf16, 8192, 32);
+  free.pp_degree = 0;
+  const auto pcie = cheapest_configuration(m, l40s, {free}, 32, {}, 8);
+  ASSERT_TRUE(pcie);
+  EXPECT_GT(pcie->deployment.pp(), 1);
+  Deployment only_tp = free;
+  only_tp.pp_degree = 1;
+  EXPECT_LT(*pcie->usd_per_mtok, *estimate(m, l40s, only_tp).usd_per_mtok);
+  const auto nvlink = cheapest_configuration(m, find_chip("h100"), {free}, 1, {}, 8);
+  ASSERT_TRUE(nvlink);
+  EXPECT_EQ(nvlink->deployment.pp(), 1);
+  // A fixed --pp is kept; one that does not divide the chips leaves nothing to try.
+  EXPECT_EQ(pipeline_options(m, only_tp, 8), std::vector<int>{1});
+  Deployment three = free;
+  three.pp_degree = 3;
+  EXPECT_TRUE(pipeline_options(m, three, 8).empty());
+  EXPECT_EQ(pipeline_options(m, free, 8), (std::vector<int>{1, 2, 4, 8}));
+}
+
+// Under a TPOT objective the search grows the chips: int8 LLaMA 3 70B on H100 misses 12 ms
+// on the fewest chips that hold it and meets it on more.
+TEST(Serving, ObjectivesGrowTheChipCount) {
+  const auto& m = find_model("llama3-70b");
+  const ChipSpec c = find_chip("h100");
+  Deployment d = testing::deployment_of(1, Dtype::int8, Dtype::int8, 8192, 1);
+  d.pp_degree = 0;
+  LatencyObjectives o;
+  o.tpot_s = 0.012;
+  d.chips = chips_needed(m, c, d, 1);
+  d.pp_degree = 1;
+  auto fewest = estimate(m, c, d);
+  check_objectives(fewest, o);
+  EXPECT_FALSE(*fewest.slo_met);
+  d.pp_degree = 0;
+  const auto grown = cheapest_configuration(m, c, {d}, 1, o);
+  ASSERT_TRUE(grown);
+  EXPECT_TRUE(*grown->slo_met);
+  EXPECT_GT(grown->deployment.chips, fewest.deployment.chips);
+}
+
 TEST(Serving, BatchFrontierIsParetoEfficient) {
   const auto frontier = batch_frontier(find_model("llama3-70b"), find_chip("tpu-v5e"),
                                        deployment(16, Dtype::int8, Dtype::int8, 8192, 1));

@@ -90,6 +90,30 @@ TEST_F(Cli, PredictCarriesTheDrafterIntoEveryFigure) {
   for (const auto& row : nlohmann::json::parse(compare.out)) EXPECT_EQ(row["speculation"]["drafter"], "llama3-8b") << row["chip"];
 }
 
+// Under --tpot-ms, --chips min grows the chips until the objective is met (int8 LLaMA 3
+// 70B on H100 misses 12 ms on the fewest that hold it); --pp fixes the stages, and one
+// that does not divide the chips is refused.
+TEST_F(Cli, PredictGrowsChipsAndSplitsStagesUnderObjectives) {
+  const auto fewest = roofaudit(dir, {"predict", "--chip", "h100", "--weights", "int8", "--json"});
+  const auto held = roofaudit(dir, {"predict", "--chip", "h100", "--weights", "int8", "--tpot-ms", "12", "--json"});
+  ASSERT_EQ(fewest.exit_code, 0) << fewest.err;
+  ASSERT_EQ(held.exit_code, 0) << held.err;
+  const auto a = nlohmann::json::parse(fewest.out), b = nlohmann::json::parse(held.out);
+  EXPECT_GT(a["tpot_s"].get<double>(), 0.012);
+  EXPECT_TRUE(b["slo_met"].get<bool>());
+  EXPECT_LE(b["tpot_s"].get<double>(), 0.012);
+  EXPECT_GT(b["chips"].get<int>(), a["chips"].get<int>());
+  const auto staged = roofaudit(dir, {"predict", "--chip", "l40s", "--chips", "8", "--pp", "4", "--batch", "16", "--json"});
+  ASSERT_EQ(staged.exit_code, 0) << staged.err;
+  const auto s = nlohmann::json::parse(staged.out);
+  EXPECT_EQ(s["pp_degree"], 4);
+  EXPECT_EQ(s["tp_group"], 2);
+  EXPECT_GT(s["t_pp_s"].get<double>(), 0);
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "l40s", "--chips", "8", "--pp", "3"}), "--pp 3 does not divide the 8 chips");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "l40s", "--chips", "8", "--pp", "2", "--tp", "2"}),
+                        "--tp 2 x --pp 2 is not the 8 chips");
+}
+
 TEST_F(Cli, PredictSweepAndCompareGiveJsonArrays) {
   const auto sweep = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--sweep",
                                      "batch", "--json"});
