@@ -103,12 +103,23 @@ ModelSpec model_from_hf_config(const nlohmann::json& j, const std::string& name,
                             "group of query heads",
                             where, m.q_heads, m.kv_heads));
   if (m.head_dim < 1) throw Error(fmt::format("{} gives a head dimension below 1", where));
-  if (j.contains("num_local_experts") && !j["num_local_experts"].is_null()) {
-    m.experts = field("num_local_experts", 4096);
+  // Experts: Mixtral's names, or Qwen's (num_experts, each expert moe_intermediate_size wide).
+  const auto given = [&](const char* key) { return j.contains(key) && !j[key].is_null(); };
+  const char* experts_key = given("num_local_experts") ? "num_local_experts" : given("num_experts") ? "num_experts" : nullptr;
+  if (experts_key) {
+    m.experts = field(experts_key, 4096);
     m.active_experts = field("num_experts_per_tok", 4096);
     if (m.active_experts > m.experts)
       throw Error(fmt::format("{} routes {} experts per token out of {}", where, m.active_experts,
                               m.experts));
+    if (given("moe_intermediate_size")) m.d_ff = field("moe_intermediate_size", 1 << 20);
+    // Every layer an expert layer: dense layers between them are not modelled.
+    const bool some_dense = (given("decoder_sparse_step") && j["decoder_sparse_step"] != 1) ||
+                            (given("mlp_only_layers") && j["mlp_only_layers"].is_array() && !j["mlp_only_layers"].empty());
+    if (some_dense)
+      throw Error(fmt::format("{} mixes dense and expert layers (decoder_sparse_step, mlp_only_layers): only models whose "
+                              "every layer routes to experts are modelled",
+                              where));
   }
   return m;
 }

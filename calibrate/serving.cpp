@@ -82,7 +82,11 @@ Speculation make_speculation(const ModelSpec& verifier, const ModelSpec& drafter
 }
 
 double held_weight_bytes(const ModelSpec& m, const Deployment& d) {
-  return param_bytes(m, d.weights) + (d.speculation ? param_bytes(d.speculation->drafter, d.weights) : 0.0);
+  // Under expert parallelism every chip holds the weights outside the experts whole.
+  const double experts = double(m.experts) * m.layers * m.expert_params() * bytes_per_element(d.weights);
+  const double replicated = d.ep() > 1 ? (d.ep() - 1) * (param_bytes(m, d.weights) - experts) : 0.0;
+  return param_bytes(m, d.weights) + replicated +
+         (d.speculation ? param_bytes(d.speculation->drafter, d.weights) : 0.0);
 }
 
 double expected_experts_touched(const ModelSpec& m, double tokens) {
@@ -91,6 +95,29 @@ double expected_experts_touched(const ModelSpec& m, double tokens) {
   // with probability 1 - k/E, and all of them with (1 - k/E)^tokens.
   const double E = m.experts, k = m.active_experts;
   return E * (1.0 - std::pow(1.0 - k / E, std::max(tokens, 0.0)));
+}
+
+double expected_busiest_chip_experts(const ModelSpec& m, double tokens, int chips) {
+  if (m.experts == 0) return 0;
+  if (chips <= 1) return expected_experts_touched(m, tokens);
+  const int n = std::max(m.experts / chips, 1);  // experts per chip
+  const double p = std::clamp(expected_experts_touched(m, tokens) / m.experts, 0.0, 1.0);
+  // F(j) = P(a chip reaches at most j of its n experts), summed from the binomial pmf.
+  double pmf = std::pow(1.0 - p, n), cdf = 0, busiest = 0;
+  for (int j = 0; j < n; ++j) {
+    cdf += pmf;
+    busiest += 1.0 - std::pow(std::min(cdf, 1.0), chips);  // P(max > j)
+    pmf = p < 1 ? pmf * double(n - j) / double(j + 1) * p / (1.0 - p) : 0.0;
+  }
+  return busiest;
+}
+
+double all_to_all_s(const ModelSpec& m, const ChipSpec& c, int chips, double tokens) {
+  const double W_ici = ici_bytes_per_s(c, chips);
+  if (chips <= 1 || W_ici <= 0) return 0;
+  const double N = chips;
+  const double bytes = tokens / N * m.active_experts * 2.0 * m.d_model * (N - 1) / N;
+  return c.link_latency_s + bytes / (W_ici / 2.0);
 }
 
 double step_weight_bytes(const ModelSpec& m, Dtype weights, double tokens) {
@@ -237,7 +264,35 @@ double pipeline_link_bytes_per_s(const ChipSpec& c, int chips) {
   return c.link_bytes_per_s;
 }
 
+namespace {
+
+// Expert parallelism: each chip serves B / N sequences through the whole attention and reads
+// its own experts the step's tokens reach; the step waits for the busiest chip and for two
+// all-to-alls an expert layer.
+StepTime expert_parallel_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq) {
+  const double N = d.chips, tokens = double(d.batch) * tokens_per_seq;
+  const double W = c.memory_bytes_per_s * bandwidth_efficiency(c, d.weights);
+  const double C = compute_ops_per_s(c, d.weights) * matmul_efficiency(c, d.weights);
+  const double bpe = bytes_per_element(d.weights);
+  const double outside_experts = m.total_params() - double(m.experts) * m.layers * m.expert_params();
+  StepTime s;
+  s.t_param_s = (outside_experts + m.layers * expected_busiest_chip_experts(m, tokens, d.chips) * m.expert_params()) * bpe / W;
+  s.t_flops_s = 2.0 * m.active_params() * tokens / (N * C);
+  const double W_kv = c.efficiency.kv_bandwidth > 0 ? c.memory_bytes_per_s * c.efficiency.kv_bandwidth : W;
+  s.t_kv_s = double(d.batch) / N * double(d.context) * kv_bytes_token(m, d.kv) / W_kv;
+  s.t_comm_s = m.layers * 2.0 * all_to_all_s(m, c, d.chips, tokens);
+  s.t_overhead_s = m.layers * c.efficiency.layer_overhead_s;
+  const double curve = decode_curve_ratio(c, d.weights, tokens / N);
+  const double memory_and_math = d.overlap_kv ? std::max(s.t_flops_s * curve, s.t_param_s * curve + s.t_kv_s)
+                                              : std::max(s.t_flops_s, s.t_param_s) * curve + s.t_kv_s;
+  s.total_s = memory_and_math + s.t_comm_s + s.t_overhead_s;
+  return s;
+}
+
+}  // namespace
+
 StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d, int tokens_per_seq) {
+  if (d.ep() > 1) return expert_parallel_step(m, c, d, tokens_per_seq);
   const int P = d.pp();
   // A stage of Y chips sees m micro-batches of b sequences each round (P = 1: one of B on N).
   const double micro = double(std::clamp<std::int64_t>(d.batch, 1, P));
@@ -326,6 +381,10 @@ namespace {
 
 double model_prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
   const double math = 2.0 * m.active_params() / (d.chips * compute_ops_per_s(c, d.weights) * c.efficiency.prefill_mfu);
+  // Expert parallelism: a token's two all-to-alls an expert layer, bandwidth alone (a
+  // chunk's tokens share the latency).
+  if (d.ep() > 1 && m.experts > 0)
+    return math + m.layers * 2.0 * std::max(0.0, all_to_all_s(m, c, d.chips, 1.0) - c.link_latency_s);
   const int Y = d.tp_group();
   if (c.collectives_overlap || Y <= 1) return math;
   // Collectives between the matmuls: each token's activations (bf16) all-reduced twice a
@@ -341,7 +400,15 @@ double prefill_s_per_token(const ModelSpec& m, const ChipSpec& c, const Deployme
          (d.speculation ? model_prefill_s_per_token(d.speculation->drafter, c, d) : 0.0);
 }
 
-void check_pipeline(const ModelSpec& m, const Deployment& d) {
+void check_parallelism(const ModelSpec& m, const Deployment& d) {
+  const int ep = d.ep();
+  if (ep > 1) {
+    if (m.experts == 0) throw Error(fmt::format("--ep {}: {} has no experts to spread", ep, m.name));
+    if (ep != d.chips) throw Error(fmt::format("--ep {} must be the {} chips: experts spread over every chip", ep, d.chips));
+    if (m.experts % ep != 0) throw Error(fmt::format("--ep {} does not divide {}'s {} experts", ep, m.name, m.experts));
+    if (d.pp() > 1) throw Error("--ep and --pp together are not modelled: experts spread over every chip of one stage");
+    if (d.tp_degree > 1) throw Error("--ep and --tp together are not modelled: attention is data-parallel under --ep");
+  }
   const int P = d.pp();
   if (P == 1) return;
   if (d.chips % P != 0) throw Error(fmt::format("--pp {} does not divide the {} chips", P, d.chips));
@@ -359,6 +426,14 @@ std::vector<int> pipeline_options(const ModelSpec& m, const Deployment& d, int c
     out.push_back(P);
   }
   return out;
+}
+
+std::vector<int> expert_options(const ModelSpec& m, const Deployment& d, int chips) {
+  if (d.ep_degree > 0)
+    return d.ep_degree == 1 || (d.ep_degree == chips && m.experts % chips == 0) ? std::vector<int>{d.ep_degree}
+                                                                               : std::vector<int>{};
+  if (chips > 1 && m.experts > 0 && m.experts % chips == 0 && d.tp_degree <= 1) return {1, chips};
+  return {1};
 }
 
 ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment& d) {
@@ -433,6 +508,11 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
   e.prefill_bubble = (P - 1.0) / (chunks + P - 1.0);
   e.decode_bubble = 1.0 - double(std::clamp<std::int64_t>(d.batch, 1, P)) / P;
   e.t_pp_s = s.t_pp_s;
+  if (d.ep() > 1) {
+    e.busiest_chip_experts = expected_busiest_chip_experts(m, double(d.batch), d.chips);
+    e.experts_per_chip = m.experts / d.chips;
+    e.t_all_to_all_s = m.layers * 2.0 * all_to_all_s(m, c, d.chips, double(d.batch));
+  }
   e.prefill_wall_s = d.prefill_chunk > 0 ? chunks * e.step_time_s + (chunks + P - 1) * e.t_chunk_s
                                          : e.t_prefill_s * P;
   // Per output token: the step's share (E tokens a step) and the prompts a full batch
@@ -447,7 +527,7 @@ ServingEstimate estimate(const ModelSpec& m, const ChipSpec& c, const Deployment
 
   if (d.tp_degree > d.chips)
     throw Error(fmt::format("--tp {} is more than the {} chips of the deployment", d.tp_degree, d.chips));
-  check_pipeline(m, d);
+  check_parallelism(m, d);
   const int Y = d.tp_group();
   const auto tp = tp_times(m, c, double(d.batch), Y);
   e.t_ici_s = tp.t_ici;
@@ -583,14 +663,20 @@ std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const 
     if (only_chips > 0) counts = {only_chips};
     else if (counts.empty())
       for (std::int64_t n = first; n <= std::int64_t(reach) * first && n <= kMostChips; n *= 2) counts.push_back(int(n));
-    std::vector<std::pair<int, int>> options;  // chips, pipeline stages
+    struct Split {
+      int chips, stages, experts;
+    };
+    std::vector<Split> options;
     for (int n : counts) {
       if (n < first || std::int64_t(n) > std::int64_t(reach) * first) continue;
-      for (int P : pipeline_options(m, base, n)) options.emplace_back(n, P);
+      for (int P : pipeline_options(m, base, n))
+        for (int ep : expert_options(m, base, n))
+          if (P == 1 || ep == 1) options.push_back({n, P, ep});
     }
-    for (const auto& [n, P] : options) {
+    for (const auto& [n, P, ep] : options) {
       d.chips = n;
       d.pp_degree = P;
+      d.ep_degree = ep;
       const std::int64_t fit = max_batch(m, c, d);
       if (fit < 1 || (batch >= 0 && batch > fit)) continue;
       ServingEstimate e;

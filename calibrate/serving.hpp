@@ -16,6 +16,15 @@ double kv_bytes_token(const ModelSpec& m, Dtype kv);
 // MoE: the experts per layer that `tokens` tokens reach, E (1 - (1 - k/E)^tokens) under
 // uniform routing (k at one token, towards E as the batch grows); 0 for a dense model.
 double expected_experts_touched(const ModelSpec& m, double tokens);
+// Expert parallelism over `chips`: the expected largest number of experts any one chip's
+// E / chips reach with `tokens` tokens, each expert reached independently with probability
+// expected_experts_touched / E: E[max] = sum_j (1 - F(j - 1)^chips), F the binomial CDF
+// over a chip's experts. One chip: expected_experts_touched.
+double expected_busiest_chip_experts(const ModelSpec& m, double tokens, int chips);
+// One expert-parallel all-to-all of `tokens` tokens over the deployment's chips: each chip
+// sends its tokens' activations (bf16) to their k experts, (N - 1) / N of them elsewhere, at
+// W_ici / 2 a direction, plus the link's latency.
+double all_to_all_s(const ModelSpec& m, const ChipSpec& c, int chips, double tokens);
 // The weight bytes one decode step reads: every weight of a dense model; of an MoE, all but
 // the experts the step's tokens leave untouched.
 double step_weight_bytes(const ModelSpec& m, Dtype weights, double tokens);
@@ -73,12 +82,17 @@ StepTime decode_step(const ModelSpec& m, const ChipSpec& c, const Deployment& d,
 StepTime decode_iteration(const ModelSpec& m, const ChipSpec& c, const Deployment& d);
 
 // Throws Error for pipeline stages that do not divide the chips, outnumber the layers, or
-// with the tensor-parallel degree do not make the chips.
-void check_pipeline(const ModelSpec& m, const Deployment& d);
+// with the tensor-parallel degree do not make the chips; and for expert parallelism on a
+// dense model, over other than every chip, over chips that do not divide the experts, or
+// beside pipeline stages.
+void check_parallelism(const ModelSpec& m, const Deployment& d);
 // The pipeline depths to try on `chips` chips: the deployment's own where it fixes one (none
 // where it does not divide them); where it is free, 1 and each power of two dividing the
 // chips, up to the layers (and, with a tensor-parallel degree fixed, the one they make).
 std::vector<int> pipeline_options(const ModelSpec& m, const Deployment& d, int chips);
+// The expert-parallel degrees to try on `chips` chips: the deployment's own (where legal);
+// where free, 1 and, for an MoE whose experts the chips divide, every chip.
+std::vector<int> expert_options(const ModelSpec& m, const Deployment& d, int chips);
 
 // Everything for one deployment. Does not throw for a deployment that does not fit:
 // `fits` says so and max_batch tells by how much.
@@ -146,7 +160,8 @@ ServingEstimate largest_batch_meeting(const ModelSpec& m, const ChipSpec& c, Dep
 // objective_ratio), with slo_met false and what it misses.
 //
 // Each chip count is tried at every pipeline depth pipeline_options allows (tensor-parallel
-// over the rest). only_chips > 0: that count alone.
+// over the rest) and, for an MoE, with its experts spread (expert_options). only_chips > 0:
+// that count alone.
 std::optional<ServingEstimate> cheapest_configuration(const ModelSpec& m, const ChipSpec& c,
                                                       const std::vector<Deployment>& bases, std::int64_t batch,
                                                       const LatencyObjectives& objectives = {}, int only_chips = 0);

@@ -162,6 +162,11 @@ struct Deployment {
   // stage). Decode keeps min(B, P) micro-batches in flight; a prompt's chunks are its
   // micro-batches. 0: free, for the configuration search to choose (1 elsewhere).
   int pp_degree = 1;
+  // Expert parallelism over every chip (E: MoE models only): each chip holds E / N whole
+  // experts and the attention and other weights entire, serving B / N of the sequences
+  // (attention data-parallel); each expert layer sends the tokens to their experts and back,
+  // two all-to-alls. 1: experts split tensor-parallel like the rest. 0: free, as pp_degree.
+  int ep_degree = 1;
   // The KV read overlaps the matmuls (t_step = max(t_flops, t_param + t_kv)), as the book's
   // cost tables take it (attention of one micro-batch beside the matmuls of another);
   // false: the specification's max(t_flops, t_param) + t_kv, attention after the matmuls.
@@ -169,6 +174,7 @@ struct Deployment {
   std::optional<Speculation> speculation;  // empty: one token per sequence a step
 
   int pp() const { return pp_degree > 0 ? pp_degree : 1; }
+  int ep() const { return ep_degree > 0 ? ep_degree : 1; }
   // Y: the tensor-parallel group (tp_degree, else every chip of a stage).
   int tp_group() const { return tp_degree > 0 ? tp_degree : std::max(chips / pp(), 1); }
 };
@@ -238,6 +244,10 @@ struct ServingEstimate {
   // and of one prompt's prefill, (P - 1) / (k + P - 1) over its k chunks (GPipe's bubble);
   // t_pp_s: the step's sends from stage to stage.
   double decode_bubble = 0, prefill_bubble = 0, t_pp_s = 0;
+  // Expert parallelism: the experts a layer's busiest chip reads in a step (the step waits
+  // for it), and the step's all-to-alls (inside t_comm_s).
+  double busiest_chip_experts = 0, t_all_to_all_s = 0;
+  int experts_per_chip = 0;
   std::optional<bool> slo_met;        // empty: no objectives
   std::vector<ObjectiveMiss> misses;  // the bounds it fails
 };

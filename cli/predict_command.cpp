@@ -40,6 +40,7 @@ struct PredictOptions {
   std::int64_t chunk = 512;
   int tp = 0;
   int pp = 0;  // 0: chosen where objectives search the configurations, else 1
+  int ep = 0;  // the same
   bool overlap_kv = false;
   std::string sweep;
   bool compare = false;
@@ -119,6 +120,7 @@ Deployment base_deployment(const PredictOptions& o, const ModelSpec& m, Dtype we
   d.prefill_chunk = o.chunk;
   d.tp_degree = o.tp;
   d.pp_degree = o.pp;
+  d.ep_degree = o.ep;
   d.overlap_kv = o.overlap_kv;
   if (!o.draft.empty()) d.speculation = make_speculation(m, load_model(o.draft), o.draft_len, o.accept);
   return d;
@@ -167,7 +169,8 @@ ServingEstimate plan(const ModelSpec& m, const ChipSpec& c, Deployment d, const 
                             d.tp_degree > d.chips ? "is more than" : "does not divide", d.chips,
                             chips_text == "min" ? " that fit (give --chips)" : ""));
   if (d.pp_degree == 0) d.pp_degree = 1;
-  check_pipeline(m, d);
+  if (d.ep_degree == 0) d.ep_degree = 1;
+  check_parallelism(m, d);
   const std::int64_t fit = max_batch(m, c, d);
   d.batch = batch < 0 ? fit : batch;
   if (fit < 1 || d.batch > fit) {
@@ -182,11 +185,11 @@ ServingEstimate plan(const ModelSpec& m, const ChipSpec& c, Deployment d, const 
 // plan() held to the objectives: with --batch max, the largest batch that meets them (the
 // largest that fits is the cheapest on its chips); objectives checked either way. Under
 // objectives, --chips min grows the chips (up to 64x the fewest that fit) and a free --pp
-// chooses the pipeline depth: the cheapest configuration that meets them, else the nearest.
+// and --ep choose the pipeline depth and whether experts spread: the cheapest configuration that meets them, else the nearest.
 ServingEstimate plan_meeting(const ModelSpec& m, const ChipSpec& c, const Deployment& d, const std::string& chips,
                              std::int64_t batch, const LatencyObjectives& objectives) {
   ServingEstimate e = plan(m, c, d, chips, batch);
-  if (objectives.any() && (chips == "min" || d.pp_degree == 0)) {
+  if (objectives.any() && (chips == "min" || d.pp_degree == 0 || d.ep_degree == 0)) {
     if (auto found = cheapest_configuration(m, c, {d}, batch, objectives, chips == "min" ? 0 : e.deployment.chips))
       return *found;
   }
@@ -416,6 +419,10 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_option("--pp", o->pp,
                   "pipeline stages, dividing the chips (tensor-parallel within each); default 1, or chosen with the "
                   "chips under --tpot-ms / --ttft-ms")
+      ->check(whole_in(1, 1 << 20));
+  cmd->add_option("--ep", o->ep,
+                  "MoE: spread the experts over this many chips, all of them (attention data-parallel, two all-to-alls "
+                  "an expert layer); default 1, or chosen with the chips under --tpot-ms / --ttft-ms")
       ->check(whole_in(1, 1 << 20));
   cmd->add_flag("--overlap-kv", o->overlap_kv,
                 "the KV read overlaps the matmuls: step max(compute, weights + KV), as the book's cost tables take "

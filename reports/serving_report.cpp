@@ -46,7 +46,8 @@ nlohmann::json estimate_to_json(const calibrate::ServingEstimate& e) {
                    {"drafter_kv_bytes_per_token", e.drafter_kv_bytes_per_token}};
   return {{"model", e.model}, {"speculation", speculation}, {"tokens_per_step", e.tokens_per_step},
           {"pp_degree", d.pp()}, {"tp_group", d.tp_group()}, {"decode_bubble", e.decode_bubble},
-          {"prefill_bubble", e.prefill_bubble}, {"t_pp_s", e.t_pp_s}, {"chip", e.chip}, {"chips", d.chips},
+          {"prefill_bubble", e.prefill_bubble}, {"t_pp_s", e.t_pp_s}, {"ep_degree", d.ep()},
+          {"busiest_chip_experts", e.busiest_chip_experts}, {"t_all_to_all_s", e.t_all_to_all_s}, {"chip", e.chip}, {"chips", d.chips},
           {"weights", calibrate::dtype_name(d.weights)}, {"kv", calibrate::dtype_name(d.kv)},
           {"context", d.context}, {"batch", d.batch}, {"decode_len", d.decode_len}, {"prompt_len", d.prompt_len},
           {"usable", d.usable}, {"overlap_kv", d.overlap_kv}, {"param_bytes", e.param_bytes}, {"kv_bytes_per_token", e.kv_bytes_per_token},
@@ -97,6 +98,10 @@ std::string render_estimate_text(const calibrate::ServingEstimate& e, const cali
                        d.pp(), d.tp_group(), std::min<std::int64_t>(d.batch, d.pp()),
                        double(d.batch) / double(std::clamp<std::int64_t>(d.batch, 1, d.pp())), 100 * e.decode_bubble,
                        100 * e.prefill_bubble);
+  if (d.ep() > 1)
+    out += fmt::format("              experts: {} on each of {} chips, attention data-parallel ({:g} sequences a chip); the "
+                       "busiest chip reads {:.2f} experts a layer; all-to-alls {} of the exposed comm\n",
+                       e.experts_per_chip, d.chips, double(d.batch) / d.chips, e.busiest_chip_experts, ms(e.t_all_to_all_s));
   if (d.speculation)
     out += fmt::format("              speculative: {} drafts {} tokens, then the verifier checks {}; {:.2f} tokens a step "
                        "at acceptance {:.2f} (each part above sums both models)\n",

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <numeric>
 #include <random>
 
 #include "calibrate/catalog.hpp"
@@ -704,6 +705,75 @@ TEST(Moe, AStepReadsTheExpertsItsTokensReach) {
   d.batch = 1;
   const auto e = estimate(mixtral, find_chip("h100"), d);
   EXPECT_NEAR(e.t_param_s, mixtral.active_params() * 2 / (3.35e12 * 0.8), 1e-9);
+}
+
+// Expert parallelism: the step waits for the chip whose own experts the step's tokens reach
+// most. The expected maximum against a simulation of the routing, and its limits: one chip
+// reads every expert reached; many tokens reach all E / N of every chip.
+TEST(Moe, TheBusiestChipUnderExpertParallelism) {
+  const auto& qwen = find_model("qwen3-30b-a3b");
+  EXPECT_DOUBLE_EQ(expected_busiest_chip_experts(qwen, 5, 1), expected_experts_touched(qwen, 5));
+  EXPECT_NEAR(expected_busiest_chip_experts(qwen, 4096, 8), 16.0, 1e-6);
+  EXPECT_EQ(expected_busiest_chip_experts(find_model("llama3-70b"), 8, 8), 0.0);
+  std::mt19937_64 rng(5);
+  std::vector<int> order(128);
+  for (int tokens : {1, 4, 16}) {
+    double sum = 0;
+    const int trials = 4000;
+    for (int t = 0; t < trials; ++t) {
+      std::array<bool, 128> hit{};
+      for (int i = 0; i < tokens; ++i) {
+        std::iota(order.begin(), order.end(), 0);
+        for (int k = 0; k < 8; ++k) {  // 8 distinct experts a token
+          std::uniform_int_distribution<int> pick(k, 127);
+          std::swap(order[std::size_t(k)], order[std::size_t(pick(rng))]);
+          hit[std::size_t(order[std::size_t(k)])] = true;
+        }
+      }
+      int busiest = 0;
+      for (int chip = 0; chip < 8; ++chip)
+        busiest = std::max(busiest, int(std::count(hit.begin() + chip * 16, hit.begin() + chip * 16 + 16, true)));
+      sum += busiest;
+    }
+    EXPECT_NEAR(sum / trials / expected_busiest_chip_experts(qwen, tokens, 8), 1.0, 0.08) << tokens;
+  }
+}
+
+// Under expert parallelism each chip holds the weights outside the experts whole, reads them
+// and its busiest experts, and each expert layer pays two all-to-alls of the closed form.
+TEST(Moe, ExpertParallelismCostsItsAllToAllsAndItsReplicas) {
+  const auto& m = find_model("mixtral-8x7b");
+  const ChipSpec c = find_chip("h100");
+  Deployment tp = testing::deployment_of(8, Dtype::bf16, Dtype::bf16, 8192, 64);
+  Deployment ep = tp;
+  ep.ep_degree = 8;
+  const double outside = (m.total_params() - 8.0 * m.layers * m.expert_params()) * 2;
+  EXPECT_NEAR(held_weight_bytes(m, ep), param_bytes(m, Dtype::bf16) + 7 * outside, 1);
+  EXPECT_LT(max_batch(m, c, ep), max_batch(m, c, tp));
+  const auto e = estimate(m, c, ep);
+  const double a2a = c.link_latency_s + 64.0 / 8 * 2 * 2 * 4096 * 7.0 / 8 / (ici_bytes_per_s(c, 8) / 2);
+  EXPECT_NEAR(all_to_all_s(m, c, 8, 64), a2a, 1e-15);
+  EXPECT_NEAR(e.t_comm_s, m.layers * 2 * a2a, 1e-12);
+  EXPECT_NEAR(e.t_param_s, (outside + m.layers * e.busiest_chip_experts * m.expert_params() * 2) / (c.memory_bytes_per_s * 0.8),
+              1e-9);
+  EXPECT_EQ(e.experts_per_chip, 1);
+  // The search tries both and keeps the cheaper.
+  Deployment free = tp;
+  free.ep_degree = 0;
+  free.pp_degree = 1;
+  const auto best = cheapest_configuration(m, c, {free}, 64, {}, 8);
+  ASSERT_TRUE(best && best->usd_per_mtok);
+  EXPECT_LE(*best->usd_per_mtok, std::min(*estimate(m, c, tp).usd_per_mtok, *e.usd_per_mtok) * (1 + 1e-12));
+  EXPECT_EQ(expert_options(m, free, 8), (std::vector<int>{1, 8}));
+  EXPECT_EQ(expert_options(m, free, 16), std::vector<int>{1}) << "16 chips do not divide 8 experts";
+  // Refused: a dense model, fewer than every chip, with stages.
+  Deployment bad = ep;
+  EXPECT_THROW(estimate(find_model("llama3-70b"), c, bad), Error);
+  bad.ep_degree = 4;
+  EXPECT_THROW(estimate(m, c, bad), Error);
+  bad.ep_degree = 8;
+  bad.pp_degree = 2;
+  EXPECT_THROW(estimate(m, c, bad), Error);
 }
 
 }  // namespace

@@ -56,6 +56,18 @@ TEST_F(Cli, PredictReadsAHuggingFaceConfig) {
   const auto built_in = roofaudit(dir, {"predict", "--model", "llama3-70b", "--chip", "h100", "--json"});
   ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
   EXPECT_EQ(nlohmann::json::parse(from_file.out)["param_bytes"], nlohmann::json::parse(built_in.out)["param_bytes"]);
+  // Qwen's MoE names: num_experts, each moe_intermediate_size wide; dense layers between
+  // expert layers are refused, not mis-sized.
+  const std::string qwen = R"({"num_hidden_layers": 48, "hidden_size": 2048, "intermediate_size": 6144, "moe_intermediate_size": 768,
+                "num_attention_heads": 32, "num_key_value_heads": 4, "head_dim": 128, "vocab_size": 151936,
+                "num_experts": 128, "num_experts_per_tok": 8, "decoder_sparse_step": 1, "mlp_only_layers": [])";
+  write_all(dir.file("qwen.json"), qwen + "}");
+  const auto q = roofaudit(dir, {"predict", "--model", dir.file("qwen.json"), "--chip", "h100", "--json"});
+  const auto q_built_in = roofaudit(dir, {"predict", "--model", "qwen3-30b-a3b", "--chip", "h100", "--json"});
+  ASSERT_EQ(q.exit_code, 0) << q.err;
+  EXPECT_EQ(nlohmann::json::parse(q.out)["param_bytes"], nlohmann::json::parse(q_built_in.out)["param_bytes"]);
+  write_all(dir.file("mixed.json"), qwen + R"(, "mlp_only_layers": [0, 1]})");
+  expect_one_line_error(roofaudit(dir, {"predict", "--model", dir.file("mixed.json"), "--chip", "h100"}), "mixes dense and expert layers");
   write_all(dir.file("broken.json"), R"({"num_hidden_layers": 80, "hidden_size": 8192})");
   expect_one_line_error(roofaudit(dir, {"predict", "--model", dir.file("broken.json"), "--chip", "h100"}),
                         "intermediate_size");
@@ -112,6 +124,15 @@ TEST_F(Cli, PredictGrowsChipsAndSplitsStagesUnderObjectives) {
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "l40s", "--chips", "8", "--pp", "3"}), "--pp 3 does not divide the 8 chips");
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "l40s", "--chips", "8", "--pp", "2", "--tp", "2"}),
                         "--tp 2 x --pp 2 is not the 8 chips");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--chips", "8", "--ep", "8"}), "has no experts to spread");
+  expect_one_line_error(roofaudit(dir, {"predict", "--model", "mixtral-8x7b", "--chip", "h100", "--chips", "8", "--ep", "4"}),
+                        "--ep 4 must be the 8 chips");
+  const auto spread = roofaudit(dir, {"predict", "--model", "mixtral-8x7b", "--chip", "h100", "--chips", "8", "--ep", "8",
+                                      "--batch", "64", "--json"});
+  ASSERT_EQ(spread.exit_code, 0) << spread.err;
+  const auto x = nlohmann::json::parse(spread.out);
+  EXPECT_EQ(x["ep_degree"], 8);
+  EXPECT_GT(x["t_all_to_all_s"].get<double>(), 0);
 }
 
 TEST_F(Cli, PredictSweepAndCompareGiveJsonArrays) {
