@@ -114,6 +114,9 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
     }
     std::sort(c.topologies.begin(), c.topologies.end());
   }
+  // A board one can buy: its price and rated power, for owned comparisons.
+  c.list_purchase_usd = number_in(j, "purchase_usd", 0, 0, 1e9, false, where);
+  c.board_watts = number_in(j, "board_watts", 0, 0, 1e6, false, where);
   if (j.contains("efficiency")) {
     const auto& e = j["efficiency"];
     if (!e.is_object()) throw Error(fmt::format("{}: efficiency must be an object of fractions", where));
@@ -137,10 +140,17 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
   }
   for (const char* figure : {"flops", "memory", "link", "price"})
     c.provenance[figure] = {provenance, text_in(sources, figure, origin, where)};
+  if (c.list_purchase_usd > 0) c.provenance["purchase"] = {provenance, text_in(sources, "purchase", origin, where)};
+  if (c.board_watts > 0) c.provenance["power"] = {provenance, text_in(sources, "power", origin, where)};
   // Efficiencies and a collective's latency are solved from published engine measurements
-  // (or a user's), not read off a spec sheet.
-  if (j.contains("efficiency") || c.link_latency_s > 0)
-    c.provenance["efficiency"] = {"fitted", text_in(sources, "efficiency", origin, where)};
+  // (or a user's), not read off a spec sheet; "efficiency_kind": "assumed" where a chip
+  // borrows another's fit.
+  if (j.contains("efficiency") || c.link_latency_s > 0) {
+    const std::string kind = text_in(j, "efficiency_kind", "fitted", where);
+    if (kind != "fitted" && kind != "assumed")
+      throw Error(fmt::format("{}: efficiency_kind takes 'fitted' or 'assumed', not '{}'", where, kind));
+    c.provenance["efficiency"] = {kind, text_in(sources, "efficiency", origin, where)};
+  }
   return c;
 }
 
@@ -168,8 +178,11 @@ nlohmann::json chip_to_catalogue_json(const ChipSpec& c) {
           {"collective_latency_s", c.link_latency_s},
           {"efficiency", {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
                           {"prefill_mfu", c.efficiency.prefill_mfu}, {"layer_overhead_s", c.efficiency.layer_overhead_s}}},
+          {"purchase_usd", c.list_purchase_usd}, {"board_watts", c.board_watts},
+          {"efficiency_kind", c.provenance.count("efficiency") ? c.provenance.at("efficiency").kind : std::string("fitted")},
           {"sources", {{"flops", source("flops")}, {"memory", source("memory")}, {"link", source("link")},
-                       {"price", source("price")}, {"efficiency", source("efficiency")}}}};
+                       {"price", source("price")}, {"efficiency", source("efficiency")}, {"purchase", source("purchase")},
+                       {"power", source("power")}}}};
 }
 
 nlohmann::json chip_spec_to_json(const ChipSpec& c) {

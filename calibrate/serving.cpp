@@ -17,7 +17,8 @@ double bytes_per_element(Dtype d) {
     case Dtype::fp16: return 2;
     case Dtype::fp8:
     case Dtype::int8: return 1;
-    case Dtype::int4: return 0.5;
+    case Dtype::int4:
+    case Dtype::fp4: return 0.5;
   }
   return 2;
 }
@@ -30,14 +31,15 @@ std::string dtype_name(Dtype d) {
     case Dtype::fp8: return "fp8";
     case Dtype::int8: return "int8";
     case Dtype::int4: return "int4";
+    case Dtype::fp4: return "fp4";
   }
   return "?";
 }
 
 Dtype parse_dtype(const std::string& name) {
-  for (Dtype d : {Dtype::fp32, Dtype::bf16, Dtype::fp16, Dtype::fp8, Dtype::int8, Dtype::int4})
+  for (Dtype d : {Dtype::fp32, Dtype::bf16, Dtype::fp16, Dtype::fp8, Dtype::int8, Dtype::int4, Dtype::fp4})
     if (dtype_name(d) == name) return d;
-  throw Error(fmt::format("unknown dtype '{}' (known: fp32, bf16, fp16, fp8, int8, int4)", name));
+  throw Error(fmt::format("unknown dtype '{}' (known: fp32, bf16, fp16, fp8, int8, int4, fp4)", name));
 }
 
 double ChipSpec::peak_ops(Dtype d) const {
@@ -135,24 +137,40 @@ double held_kv_bytes_token(const ModelSpec& m, const Deployment& d) {
 }
 
 double compute_ops_per_s(const ChipSpec& c, Dtype weights) {
-  // Matrix units with no int4 path dequantize 4-bit weights and multiply in bf16 (as the
-  // W4A16 kernels of serving engines do): the bf16 rate, not int8's.
-  if (weights == Dtype::int4 && !c.peak_ops_per_s.count(Dtype::int4)) return c.peak_ops(Dtype::bf16);
+  // int4 weights are weight-only quantization in serving engines (AWQ, GPTQ and their
+  // Marlin kernels): dequantized and multiplied at the bf16 rate even where the matrix units
+  // have an int4 path, which would need 4-bit activations. fp4 (NVFP4, MXFP4) quantizes the
+  // activations too and runs at the fp4 rate where there is one. Matrix units with no path
+  // for the weights' dtype (fp4 on Hopper, fp8 on Ampere or a TPU v5e) dequantize them: the
+  // bf16 rate.
+  if (weights == Dtype::int4) return c.peak_ops(Dtype::bf16);
   return c.peak_ops(weights);
 }
 
+namespace {
+
+// The dtype whose measured efficiency stands for these weights: a 4-bit format streams like
+// the 8-bit one of its kind.
+Dtype measured_as(Dtype weights) {
+  if (weights == Dtype::int4) return Dtype::int8;
+  if (weights == Dtype::fp4) return Dtype::fp8;
+  return weights;
+}
+
+}  // namespace
+
 double bandwidth_efficiency(const ChipSpec& c, Dtype weights) {
-  const auto it = c.efficiency.bandwidth_by_dtype.find(weights == Dtype::int4 ? Dtype::int8 : weights);
+  const auto it = c.efficiency.bandwidth_by_dtype.find(measured_as(weights));
   return it != c.efficiency.bandwidth_by_dtype.end() ? it->second : c.efficiency.bandwidth;
 }
 
 double matmul_efficiency(const ChipSpec& c, Dtype weights) {
-  const auto it = c.efficiency.matmul_by_dtype.find(weights == Dtype::int4 ? Dtype::int8 : weights);
+  const auto it = c.efficiency.matmul_by_dtype.find(measured_as(weights));
   return it != c.efficiency.matmul_by_dtype.end() ? it->second : c.efficiency.decode_matmul;
 }
 
 double decode_curve_ratio(const ChipSpec& c, Dtype weights, double batch) {
-  const auto it = c.efficiency.decode_curve.find(weights == Dtype::int4 ? Dtype::int8 : weights);
+  const auto it = c.efficiency.decode_curve.find(measured_as(weights));
   if (it == c.efficiency.decode_curve.end() || it->second.empty()) return 1.0;
   const auto& curve = it->second;
   if (batch <= curve.front().first) return curve.front().second;

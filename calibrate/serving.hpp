@@ -30,7 +30,7 @@ double all_to_all_s(const ModelSpec& m, const ChipSpec& c, int chips, double tok
 double step_weight_bytes(const ModelSpec& m, Dtype weights, double tokens);
 
 // The matmul rate decode uses for these weights: the weights' own dtype where the chip
-// has a path for it, else bf16 (int4 without an int4 path is dequantized to bf16).
+// has a path for it, else bf16 (dequantized); int4 always at bf16's (weight-only).
 double compute_ops_per_s(const ChipSpec& c, Dtype weights);
 
 // The achieved fractions of memory bandwidth and matmul peak for these weights: the

@@ -12,7 +12,8 @@
 
 namespace roofaudit::calibrate {
 
-enum class Dtype { fp32, bf16, fp16, fp8, int8, int4 };
+// Appended only: stored runs and chip files name dtypes by their names, never by number.
+enum class Dtype { fp32, bf16, fp16, fp8, int8, int4, fp4 };
 
 double bytes_per_element(Dtype d);
 std::string dtype_name(Dtype d);
@@ -93,6 +94,9 @@ struct ChipSpec {
   // Owned hardware: the price split into capital (purchase over its paid hours) and power,
   // per chip and hour, and the purchase itself (all 0 for a rented chip).
   double purchase_usd = 0, capital_usd_per_hour = 0, power_usd_per_hour = 0;
+  // A board's published purchase price and rated power (catalogue GPUs; 0: not sold, as TPUs
+  // are not), from which --owned prices the chip as owned hardware.
+  double list_purchase_usd = 0, board_watts = 0;
   std::vector<int> topologies;          // legal chip counts, ascending; empty: any
   Efficiency efficiency;
   std::map<std::string, Provenance> provenance;  // per figure: "flops", "hbm", "price", ...

@@ -58,6 +58,7 @@ struct PredictOptions {
   std::uint64_t seed = 1;
   std::int64_t run = 0;      // local chips: the calibrated run (0: the latest that calibrates the device)
   std::string price_config;  // owned-cost JSON file
+  bool owned = false;        // every chip one can buy at its catalogue purchase price and power
 };
 
 void check_fraction(double v, const char* what, bool allow_above_one = false) {
@@ -77,16 +78,26 @@ ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
       throw Error(fmt::format("--price-per-hour must be a non-negative number, not {}", *o.price_per_hour));
     c.usd_per_hour = *o.price_per_hour;
     c.provenance["price"] = {"given", "--price-per-hour"};
-  } else if (o.purchase_usd) {
+  } else if (o.purchase_usd || (o.owned && c.list_purchase_usd > 0)) {
+    // Owned: the given purchase price, else (--owned) the catalogue's board price and power.
     OwnedCost cost;
-    cost.purchase_usd = *o.purchase_usd;
+    cost.purchase_usd = o.purchase_usd ? *o.purchase_usd : c.list_purchase_usd;
+    if (!o.purchase_usd) cost.watts = c.board_watts;
     if (o.lifetime_years) cost.lifetime_h = *o.lifetime_years * 8766.0;
     if (o.utilisation) cost.utilisation = *o.utilisation;
     if (o.watts) cost.watts = *o.watts;
     if (o.pue) cost.pue = *o.pue;
     if (o.usd_per_kwh) cost.usd_per_kwh = *o.usd_per_kwh;
     set_owned_price(c, cost);
-    c.provenance["price"] = {"owned", "purchase, lifetime, utilisation and power flags"};
+    if (o.purchase_usd) {
+      c.provenance["price"] = {"owned", "purchase, lifetime, utilisation and power flags"};
+    } else {
+      const auto source = [&](const char* figure) {
+        const auto it = c.provenance.find(figure);
+        return it == c.provenance.end() ? std::string("-") : it->second.source;
+      };
+      c.provenance["price"] = {"owned", fmt::format("catalogue purchase ({}) and power ({})", source("purchase"), source("power"))};
+    }
   }
   if (o.bw_efficiency) check_fraction(c.efficiency.bandwidth = *o.bw_efficiency, "--bw-efficiency");
   if (o.matmul_efficiency) check_fraction(c.efficiency.decode_matmul = *o.matmul_efficiency, "--matmul-efficiency");
@@ -98,7 +109,12 @@ ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
   return c;
 }
 
-Dtype default_kv(Dtype weights) { return weights == Dtype::int4 ? Dtype::int8 : weights; }
+// 4-bit weights keep an 8-bit cache (int8 beside int4, fp8 beside fp4), as engines do.
+Dtype default_kv(Dtype weights) {
+  if (weights == Dtype::int4) return Dtype::int8;
+  if (weights == Dtype::fp4) return Dtype::fp8;
+  return weights;
+}
 
 Deployment base_deployment(const PredictOptions& o, const ModelSpec& m, Dtype weights) {
   if (o.context <= 0) throw Error(fmt::format("--context must be at least 1, not {}", o.context));
@@ -240,7 +256,7 @@ void print_rows(const std::vector<ServingEstimate>& rows, const PredictOptions& 
 
 int run_compare(const GlobalOptions& global, const PredictOptions& o, const ModelSpec& m, std::int64_t batch) {
   std::vector<Dtype> dtypes;
-  if (o.weights.empty()) dtypes = {Dtype::bf16, Dtype::int8, Dtype::int4};
+  if (o.weights.empty()) dtypes = {Dtype::bf16, Dtype::fp8, Dtype::int8, Dtype::int4, Dtype::fp4};
   else dtypes = weight_options(o.weights);
   // Options named one by one are shown one by one: each chip's cheapest setup per option.
   const bool per_option = dtypes.size() > 1 && !o.weights.empty();
@@ -272,7 +288,11 @@ int run_compare(const GlobalOptions& global, const PredictOptions& o, const Mode
                          m.name, o.context, batch < 0 ? std::string("max") : std::to_string(batch), o.usable,
                          objectives.any()
                              ? fmt::format(" meeting {} (those that cannot last, nearest first)", objectives_phrase(objectives))
-                             : ""));
+                             : "") +
+                 (o.owned ? fmt::format("owned: each board at its catalogue price and power over {:g} years at {:.2f} "
+                                        "utilisation (chips not sold, the TPUs, at their rental price)\n",
+                                        o.lifetime_years.value_or(5.0), o.utilisation.value_or(0.7))
+                          : ""));
   return 0;
 }
 
@@ -296,6 +316,16 @@ SimulationSpec simulation_spec(const PredictOptions& o) {
 }
 
 int run_predict(const GlobalOptions& global, const PredictOptions& o) {
+  if (!o.purchase_usd && !o.owned) {
+    const std::pair<const char*, bool> details[] = {{"--lifetime-years", o.lifetime_years.has_value()},
+                                                    {"--utilisation", o.utilisation.has_value()},
+                                                    {"--watts", o.watts.has_value()},
+                                                    {"--pue", o.pue.has_value()},
+                                                    {"--usd-per-kwh", o.usd_per_kwh.has_value()}};
+    for (const auto& [flag, given] : details)
+      if (given) throw Error(fmt::format("{} requires --purchase-usd or --owned", flag));
+  }
+  if (o.owned && !o.price_config.empty()) throw Error("--owned and --price-config both price the chips: give one");
   const ModelSpec m = load_model(o.model);
   const std::int64_t batch = parse_batch(o.batch.empty() ? (o.compare ? "max" : "1") : o.batch);
   base_deployment(o, m, Dtype::bf16);  // the lengths and the drafter refused before any chip is read
@@ -377,8 +407,8 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
                   "owned-cost JSON: usd_per_hour, or purchase_usd, lifetime_years, utilisation, watts, pue, usd_per_kwh");
   cmd->add_option("--chips", o->chips, "number of chips, or 'min' for the smallest legal topology that fits")
       ->capture_default_str();
-  cmd->add_option("--weights", o->weights, "weight dtype: bf16, fp8, int8, int4 (default bf16; --compare tries each)");
-  cmd->add_option("--kv", o->kv, "KV-cache dtype (default: as the weights, int8 for int4 weights)");
+  cmd->add_option("--weights", o->weights, "weight dtype: bf16, fp8, int8, int4, fp4, or several separated by commas (default bf16; --compare tries each)");
+  cmd->add_option("--kv", o->kv, "KV-cache dtype: bf16, fp8, int8, fp4 (default: as the weights; int8 beside int4, fp8 beside fp4)");
   cmd->add_option("--context", o->context, "context length S in tokens")->capture_default_str()->check(
       whole_in(1, kMostTokens));
   cmd->add_option("--batch", o->batch,
@@ -432,25 +462,26 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_flag("--json", o->json, "print JSON");
   cmd->add_option("--price-per-hour", o->price_per_hour, "USD per chip-hour, overriding the catalogue")
       ->check(price_field_check("usd_per_hour"));
-  // The owned-cost details only mean something beside a purchase price, and the drafting
-  // details beside a drafter: given alone they would be silently ignored.
+  // The owned-cost details only mean something beside a purchase price or --owned (checked
+  // in run_predict), and the drafting details beside a drafter: given alone they would be
+  // silently ignored.
   auto* purchase = cmd->add_option("--purchase-usd", o->purchase_usd, "owned hardware: purchase price per chip")
                        ->check(price_field_check("purchase_usd"));
+  auto* owned = cmd->add_flag("--owned", o->owned,
+                              "owned hardware: each chip one can buy at the catalogue's board price and power (TPUs, not "
+                              "sold, stay rented); the lifetime, utilisation, power and electricity flags apply");
+  owned->excludes(purchase);
+  owned->excludes("--price-per-hour");
   cmd->add_option("--lifetime-years", o->lifetime_years, "owned hardware: depreciation period (default 5)")
-      ->check(price_field_check("lifetime_years"))
-      ->needs(purchase);
+      ->check(price_field_check("lifetime_years"));
   cmd->add_option("--utilisation", o->utilisation, "owned hardware: fraction of hours in use (default 0.7)")
-      ->check(price_field_check("utilisation"))
-      ->needs(purchase);
+      ->check(price_field_check("utilisation"));
   cmd->add_option("--watts", o->watts, "owned hardware: power per chip at load")
-      ->check(price_field_check("watts"))
-      ->needs(purchase);
+      ->check(price_field_check("watts"));
   cmd->add_option("--pue", o->pue, "owned hardware: power usage effectiveness (default 1.3)")
-      ->check(price_field_check("pue"))
-      ->needs(purchase);
+      ->check(price_field_check("pue"));
   cmd->add_option("--usd-per-kwh", o->usd_per_kwh, "owned hardware: electricity price (default 0.15)")
-      ->check(price_field_check("usd_per_kwh"))
-      ->needs(purchase);
+      ->check(price_field_check("usd_per_kwh"));
   cmd->add_option("--bw-efficiency", o->bw_efficiency, "achieved fraction of memory bandwidth (default 1.0)")
       ->check(finite_in(0, 1));
   cmd->add_option("--matmul-efficiency", o->matmul_efficiency, "achieved fraction of matmul peak at decode (default 1.0)")

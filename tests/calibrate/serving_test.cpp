@@ -9,6 +9,7 @@
 #include <array>
 #include <numeric>
 #include <random>
+#include <regex>
 
 #include "calibrate/catalog.hpp"
 #include "calibrate/chip_codec.hpp"
@@ -74,9 +75,16 @@ TEST(Catalog, SeedValuesAreExact) {
   EXPECT_EQ(v5e.peak_ops(Dtype::int8), 3.94e14) << "the published int8 rate (the specification: unless an entry says otherwise, bf16's)";
   EXPECT_EQ(find_chip("tpu-v5p").peak_ops(Dtype::int8), 9.18e14);
   EXPECT_EQ(find_chip("tpu-v6e").memory_bytes, 32e9);
-  // int4 weights on matrix units with no int4 path are dequantized: the bf16 rate, not int8's.
+  // int4 weights are weight-only: dequantized, at the bf16 rate, even beside an int4 path
+  // (it would need 4-bit activations). fp4 quantizes activations too: the fp4 rate where the
+  // chip has one (B200), else dequantized to bf16 (H100); fp8 likewise (A100 has none).
   EXPECT_EQ(compute_ops_per_s(find_chip("h100"), Dtype::int4), 9.9e14);
-  EXPECT_EQ(compute_ops_per_s(find_chip("a100-80gb"), Dtype::int4), 1.248e15);
+  EXPECT_EQ(compute_ops_per_s(find_chip("a100-80gb"), Dtype::int4), 3.12e14);
+  EXPECT_EQ(compute_ops_per_s(find_chip("b200"), Dtype::fp4), 9e15);
+  EXPECT_EQ(compute_ops_per_s(find_chip("h100"), Dtype::fp4), 9.9e14);
+  EXPECT_EQ(compute_ops_per_s(find_chip("a100-80gb"), Dtype::fp8), 3.12e14);
+  EXPECT_EQ(bytes_per_element(Dtype::fp4), 0.5);
+  EXPECT_EQ(parse_dtype("fp4"), Dtype::fp4);
   const auto& v5p = find_chip("tpu-v5p");
   EXPECT_EQ(v5p.peak_ops(Dtype::bf16), 4.59e14);
   EXPECT_EQ(v5p.memory_bytes, 96e9);
@@ -398,6 +406,38 @@ TEST(Serving, SpeculationFlowsIntoEveryFigure) {
 // k + P - 1 chunk times (GPipe's bubble (P - 1) / (k + P - 1)); decode with B >= P keeps
 // every stage busy and does the math of N chips, but each micro-batch reads every stage's
 // weights, so the weights' term is P times tensor parallelism's; with B < P stages idle.
+// Every catalogue figure names its source with a date; every GPU has an on-demand price, a
+// purchase price and a board power (TPUs are rented, not sold); efficiencies say whether
+// they were fitted or assumed.
+TEST(Catalog, EveryFigureHasADatedSource) {
+  const std::regex dated("(19|20)[0-9]{2}");
+  for (const auto& c : catalog_chips()) {
+    for (const char* figure : {"flops", "memory", "link", "price"}) {
+      ASSERT_TRUE(c.provenance.count(figure)) << c.name << " " << figure;
+      EXPECT_TRUE(std::regex_search(c.provenance.at(figure).source, dated)) << c.name << " " << figure << ": "
+                                                                          << c.provenance.at(figure).source;
+    }
+    EXPECT_TRUE(c.usd_per_hour.has_value()) << c.name;
+    if (c.kind == "gpu") {
+      EXPECT_GT(c.list_purchase_usd, 0) << c.name;
+      EXPECT_GT(c.board_watts, 0) << c.name;
+      for (const char* figure : {"purchase", "power", "efficiency"}) {
+        ASSERT_TRUE(c.provenance.count(figure)) << c.name << " " << figure;
+        EXPECT_TRUE(std::regex_search(c.provenance.at(figure).source, dated)) << c.name << " " << figure;
+      }
+      const std::string kind = c.provenance.at("efficiency").kind;
+      EXPECT_TRUE(kind == "fitted" || kind == "assumed") << c.name << ": " << kind;
+    } else {
+      EXPECT_EQ(c.list_purchase_usd, 0) << c.name;
+    }
+  }
+  // The catalogue's JSON keeps them.
+  const ChipSpec b200 = chip_from_json(chip_to_catalogue_json(find_chip("b200")), "round trip");
+  EXPECT_EQ(b200.list_purchase_usd, 35000);
+  EXPECT_EQ(b200.provenance.at("efficiency").kind, "assumed");
+  EXPECT_EQ(b200.peak_ops(Dtype::fp4), 9e15);
+}
+
 TEST(Serving, PipelineParallelismMatchesItsClosedForms) {
   const auto& m = find_model("llama3-70b");
   const ChipSpec c = find_chip("h100");

@@ -135,6 +135,34 @@ TEST_F(Cli, PredictGrowsChipsAndSplitsStagesUnderObjectives) {
   EXPECT_GT(x["t_all_to_all_s"].get<double>(), 0);
 }
 
+// --owned prices each board one can buy at the catalogue's purchase price and power (the
+// TPUs stay rented); every chip is priced, so the comparison ranks them all by cost.
+TEST_F(Cli, PredictComparesOwnedHardwareAtCataloguePrices) {
+  const auto r = roofaudit(dir, {"predict", "--compare", "--owned", "--weights", "fp8", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto rows = nlohmann::json::parse(r.out);
+  ASSERT_GE(rows.size(), 11u);
+  for (const auto& row : rows) {
+    ASSERT_FALSE(row["usd_per_mtok"].is_null()) << row["chip"];
+    if (row["chip"].get<std::string>().rfind("tpu", 0) == 0) {
+      EXPECT_TRUE(row["capital_usd"].is_null()) << row["chip"];
+    } else if (row["chip"] != "local") {
+      // capital = purchase / (5 years x 0.7) per chip-hour, power = watts x 1.3 x 0.15 USD/kWh
+      ASSERT_FALSE(row["capital_usd"].is_null()) << row["chip"];
+      const double chips = row["chips"].get<double>();
+      const double purchase = row["capital_usd"].get<double>() / chips;
+      EXPECT_NEAR(row["capex_usd_per_hour"].get<double>() / chips, purchase / (5 * 8766.0 * 0.7), 1e-9) << row["chip"];
+    }
+  }
+  const auto h100 = roofaudit(dir, {"predict", "--chip", "h100", "--owned", "--usd-per-kwh", "0.3", "--json"});
+  ASSERT_EQ(h100.exit_code, 0) << h100.err;
+  const auto j = nlohmann::json::parse(h100.out);
+  EXPECT_NEAR(j["opex_usd_per_hour"].get<double>() / j["chips"].get<double>(), 0.7 * 1.3 * 0.3, 1e-9);
+  EXPECT_NEAR(j["capital_usd"].get<double>() / j["chips"].get<double>(), 27000, 1e-6);
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--pue", "1.2"}), "--pue requires --purchase-usd or --owned");
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--owned", "--purchase-usd", "1000"}), "excludes");
+}
+
 TEST_F(Cli, PredictSweepAndCompareGiveJsonArrays) {
   const auto sweep = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--sweep",
                                      "batch", "--json"});
