@@ -124,6 +124,24 @@ ChipSpec chip_from_json(const nlohmann::json& j, const std::string& origin) {
     c.efficiency.decode_matmul = number_in(e, "decode_matmul", c.efficiency.decode_matmul, 0, 1, true, where);
     c.efficiency.prefill_mfu = number_in(e, "prefill_mfu", c.efficiency.prefill_mfu, 0, 1, true, where);
     c.efficiency.layer_overhead_s = number_in(e, "layer_overhead_s", c.efficiency.layer_overhead_s, 0, 1, false, where);
+    // Per weight dtype, (batch, measured step / modelled step) pairs, ascending in batch.
+    if (e.contains("decode_curve") && !e["decode_curve"].is_null()) {
+      if (!e["decode_curve"].is_object()) throw Error(fmt::format("{}: efficiency.decode_curve must map dtypes to [batch, ratio] lists", where));
+      for (const auto& [name, points] : e["decode_curve"].items()) {
+        const Dtype d = parse_dtype(name);
+        if (!points.is_array()) throw Error(fmt::format("{}: efficiency.decode_curve.{} must be a list of [batch, ratio]", where, name));
+        auto& curve = c.efficiency.decode_curve[d];
+        for (const auto& point : points) {
+          if (!point.is_array() || point.size() != 2 || !point[0].is_number() || !point[1].is_number())
+            throw Error(fmt::format("{}: efficiency.decode_curve.{} takes [batch, ratio] pairs, not {}", where, name, point.dump()));
+          const double batch = point[0].get<double>(), ratio = point[1].get<double>();
+          if (!(batch >= 1 && batch <= 1e7) || !(ratio > 0 && ratio <= 100) || (!curve.empty() && batch <= curve.back().first))
+            throw Error(fmt::format("{}: efficiency.decode_curve.{}: batches ascending from 1, ratios in (0, 100], not {}", where,
+                                    name, point.dump()));
+          curve.push_back({batch, ratio});
+        }
+      }
+    }
   }
   if (j.contains("collectives_overlap")) {
     if (!j["collectives_overlap"].is_boolean())
@@ -163,7 +181,9 @@ ChipSpec chip_from_file_json(const nlohmann::json& j, const std::string& origin)
 }
 
 nlohmann::json chip_to_catalogue_json(const ChipSpec& c) {
-  nlohmann::json flops;
+  nlohmann::json flops, curves = nlohmann::json::object();
+  for (const auto& [d, curve] : c.efficiency.decode_curve)
+    for (const auto& [batch, ratio] : curve) curves[dtype_name(d)].push_back({batch, ratio});
   for (const auto& [d, v] : c.peak_ops_per_s) flops[dtype_name(d)] = v;
   auto source = [&](const char* figure) {
     const auto p = c.provenance.find(figure);
@@ -177,7 +197,8 @@ nlohmann::json chip_to_catalogue_json(const ChipSpec& c) {
           {"topologies", c.topologies}, {"collectives_overlap", c.collectives_overlap},
           {"collective_latency_s", c.link_latency_s},
           {"efficiency", {{"bandwidth", c.efficiency.bandwidth}, {"decode_matmul", c.efficiency.decode_matmul},
-                          {"prefill_mfu", c.efficiency.prefill_mfu}, {"layer_overhead_s", c.efficiency.layer_overhead_s}}},
+                          {"prefill_mfu", c.efficiency.prefill_mfu}, {"layer_overhead_s", c.efficiency.layer_overhead_s},
+                          {"decode_curve", curves}}},
           {"purchase_usd", c.list_purchase_usd}, {"board_watts", c.board_watts},
           {"efficiency_kind", c.provenance.count("efficiency") ? c.provenance.at("efficiency").kind : std::string("fitted")},
           {"sources", {{"flops", source("flops")}, {"memory", source("memory")}, {"link", source("link")},

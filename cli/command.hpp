@@ -33,6 +33,7 @@ void add_runs_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_show_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_catalog_verb(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_calibrate_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_blas_child_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_devices_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action);

@@ -35,6 +35,7 @@ void size_string(const std::uint8_t* data, std::size_t size);    // --min-size /
 void run_reference(const std::uint8_t* data, std::size_t size);  // --run, show, compare, tag ...
 void merge_database(const std::uint8_t* data, std::size_t size); // merge's reading of a foreign file
 void open_database(const std::uint8_t* data, std::size_t size);  // a file handed as --db, read
+void engine_output(const std::uint8_t* data, std::size_t size);  // calibrate --engine's file
 
 struct NamedTarget {
   std::string_view name;
@@ -43,7 +44,7 @@ struct NamedTarget {
 inline constexpr NamedTarget kTargets[] = {
     {"hf_config", hf_config},         {"chip_json", chip_json},         {"price_config", price_config},
     {"size_string", size_string},     {"run_reference", run_reference}, {"merge_database", merge_database},
-    {"open_database", open_database},
+    {"open_database", open_database}, {"engine_output", engine_output},
 };
 
 }  // namespace roofaudit::fuzz

@@ -1,9 +1,11 @@
 // What the command line names: sizes (--min-size, --max-size) and stored runs (--run,
 // show, compare, tag, check --baseline ...).
+#include <cmath>
 #include <string>
 
 #include <fmt/format.h>
 
+#include "calibrate/engine_fit.hpp"
 #include "cli/run_reference.hpp"
 #include "fuzz/fixtures.hpp"
 #include "fuzz/targets.hpp"
@@ -61,6 +63,25 @@ void run_reference(const std::uint8_t* data, std::size_t size) {
   } else {
     // "latest" and machines stand for a complete run, never a failed or running one.
     require(r.status == "complete", fmt::format("'{}' resolved to {} run {}", ref, r.status, r.id));
+  }
+}
+
+void engine_output(const std::uint8_t* data, std::size_t size) {
+  calibrate::EngineRecord r;
+  try {
+    r = calibrate::read_engine_output(text_of(data, size), "bench");
+  } catch (const Error&) {
+    return;
+  }
+  require(!r.points.empty(), "an engine record with no point");
+  for (const auto& p : r.points) {
+    require(p.batch >= 1 && p.batch <= 10'000'000, fmt::format("batch {}", p.batch));
+    require(std::isfinite(p.context) && p.context >= 0, fmt::format("context {}", p.context));
+    if (p.kind == calibrate::EnginePoint::Kind::served)
+      require(std::isfinite(p.tokens_per_s) && p.tokens_per_s > 0 && p.prompt_len >= 1 && p.decode_len >= 1,
+              fmt::format("served point '{}'", p.label));
+    else
+      require(std::isfinite(p.seconds) && p.seconds > 0, fmt::format("point '{}' takes {} s", p.label, p.seconds));
   }
 }
 

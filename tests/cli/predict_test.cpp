@@ -163,6 +163,28 @@ TEST_F(Cli, PredictComparesOwnedHardwareAtCataloguePrices) {
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--owned", "--purchase-usd", "1000"}), "excludes");
 }
 
+// calibrate --engine: llama-bench's JSON fitted into a chip file that predict then reproduces.
+TEST_F(Cli, CalibrateFitsAnEngineAndPredictUsesIt) {
+  const std::string test =
+      R"("gpu_info": "NVIDIA H100 80GB HBM3", "model_type": "llama 8B Q8_0", "model_size": 8540000000, "model_n_params": 8030261248, "type_k": "f16")";
+  write_all(dir.file("bench.json"), "[{" + test + R"(, "n_prompt": 512, "n_gen": 0, "avg_ts": 9000},
+                                         {)" + test + R"(, "n_prompt": 0, "n_gen": 128, "avg_ts": 150}])");
+  const auto fit = roofaudit(dir, {"calibrate", "--engine", dir.file("bench.json"), "--chip", "h100", "--out", dir.file("fit.json"),
+                                   "--json"});
+  ASSERT_EQ(fit.exit_code, 0) << fit.err;
+  const auto j = nlohmann::json::parse(fit.out);
+  EXPECT_EQ(j["engine"], "llama-bench");
+  EXPECT_EQ(j["weights"], "int8");
+  const auto predicted = roofaudit(dir, {"predict", "--chip", dir.file("fit.json"), "--model", "llama3-8b", "--weights", "int8",
+                                         "--kv", "fp16", "--context", "128", "--prompt-len", "64", "--decode-len", "64", "--json"});
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  // The step at batch 1 is the engine's: 1 / 150 s (at its 64-token mean KV, within 2%).
+  EXPECT_NEAR(nlohmann::json::parse(predicted.out)["step_time_s"].get<double>() * 150, 1.0, 0.02);
+  write_all(dir.file("junk.json"), "{\"hello\": 1}");
+  expect_one_line_error(roofaudit(dir, {"calibrate", "--engine", dir.file("junk.json"), "--chip", "h100"}), "JSON, but neither");
+  expect_one_line_error(roofaudit(dir, {"calibrate", "--engine", dir.file("missing.json"), "--chip", "h100"}), "missing.json");
+}
+
 TEST_F(Cli, PredictSweepAndCompareGiveJsonArrays) {
   const auto sweep = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--sweep",
                                      "batch", "--json"});
