@@ -294,6 +294,20 @@ std::vector<std::pair<std::int64_t, std::int64_t>> read_length_trace(const std::
   return out;
 }
 
+Workload read_workload(const std::string& path) {
+  Workload w;
+  w.trace = read_length_trace(path);
+  double prompt = 0, decode = 0;
+  for (const auto& [p, n] : w.trace) {
+    prompt += double(p);
+    decode += double(n);
+    w.longest = std::max(w.longest, p + n);
+  }
+  w.prompt_len = std::max<std::int64_t>(1, std::llround(prompt / double(w.trace.size())));
+  w.decode_len = std::max<std::int64_t>(1, std::llround(decode / double(w.trace.size())));
+  return w;
+}
+
 LoadPlan plan_load(const ServingEstimate& e, double qps) {
   if (!(qps > 0) || !std::isfinite(qps)) throw Error(fmt::format("--qps must be a positive rate, not {}", qps));
   LoadPlan p;

@@ -26,6 +26,14 @@ LengthDistribution parse_length_distribution(const std::string& text, const char
 // the line that is not two positive whole numbers, or when none is.
 std::vector<std::pair<std::int64_t, std::int64_t>> read_length_trace(const std::string& path);
 
+// A workload: a trace of requests, and what the closed form takes of it: the mean prompt and
+// decode lengths (rounded, at least 1) and the longest request (the context it needs).
+struct Workload {
+  std::vector<std::pair<std::int64_t, std::int64_t>> trace;
+  std::int64_t prompt_len = 0, decode_len = 0, longest = 0;
+};
+Workload read_workload(const std::string& path);
+
 // What N requests per second need, prefill included: with prefill on the same chips,
 // replicas of qps / (requests a replica serves, ServingEstimate::qps); with a prefill pool,
 // decode replicas from each one's decode capacity (B / (t_step x T_dec), the book's count)

@@ -58,6 +58,8 @@ struct PredictOptions {
   std::uint64_t seed = 1;
   std::int64_t run = 0;      // local chips: the calibrated run (0: the latest that calibrates the device)
   std::string price_config;  // owned-cost JSON file
+  std::string workload;      // a CSV trace of prompt,decode: its means for the closed form, itself for --simulate
+  bool context_given = false, prompt_given = false, decode_given = false;
   bool owned = false;        // every chip one can buy at its catalogue purchase price and power
 };
 
@@ -114,6 +116,18 @@ Dtype default_kv(Dtype weights) {
   if (weights == Dtype::int4) return Dtype::int8;
   if (weights == Dtype::fp4) return Dtype::fp8;
   return weights;
+}
+
+// --workload fills what the flags leave: the mean lengths, and a context for the longest request.
+PredictOptions with_workload(PredictOptions o) {
+  if (o.workload.empty()) return o;
+  const Workload w = read_workload(o.workload);
+  if (o.prompt_given || o.decode_given)
+    throw Error("--workload gives the prompt and decode lengths: drop --prompt-len and --decode-len");
+  o.prompt_len = w.prompt_len;
+  o.decode_len = w.decode_len;
+  if (!o.context_given) o.context = std::max(w.longest, w.prompt_len + w.decode_len);
+  return o;
 }
 
 Deployment base_deployment(const PredictOptions& o, const ModelSpec& m, Dtype weights) {
@@ -303,6 +317,13 @@ SimulationSpec simulation_spec(const PredictOptions& o) {
   s.requests = o.requests;
   s.seed = o.seed;
   s.disaggregated = o.disaggregated;
+  if (!o.workload.empty()) {
+    if (o.prompt_len_dist != "fixed" || o.decode_len_dist != "fixed")
+      throw Error("--workload is the trace --simulate draws from: drop --prompt-len-dist and --decode-len-dist");
+    s.prompt.kind = s.decode.kind = LengthDistribution::Kind::trace;
+    s.trace = read_workload(o.workload).trace;
+    return s;
+  }
   s.prompt = parse_length_distribution(o.prompt_len_dist, "--prompt-len-dist");
   s.decode = parse_length_distribution(o.decode_len_dist, "--decode-len-dist");
   const bool prompt_trace = s.prompt.kind == LengthDistribution::Kind::trace;
@@ -315,7 +336,8 @@ SimulationSpec simulation_spec(const PredictOptions& o) {
   return s;
 }
 
-int run_predict(const GlobalOptions& global, const PredictOptions& o) {
+int run_predict(const GlobalOptions& global, const PredictOptions& given) {
+  const PredictOptions o = with_workload(given);
   if (!o.purchase_usd && !o.owned) {
     const std::pair<const char*, bool> details[] = {{"--lifetime-years", o.lifetime_years.has_value()},
                                                     {"--utilisation", o.utilisation.has_value()},
@@ -423,6 +445,9 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   cmd->add_option("--chunk", o->chunk, "chunked-prefill chunk in tokens (0: the prompt at once)")
       ->capture_default_str()
       ->check(whole_in(0, kMostTokens));
+  cmd->add_option("--workload", o->workload,
+                  "a CSV trace of requests (prompt,decode tokens a line): the closed form takes its mean lengths and a "
+                  "context for its longest, --simulate replays it");
   add_objective_options(*cmd, o->tpot_ms, o->ttft_ms);
   auto* qps = cmd->add_option("--qps", o->qps, "load: requests per second; the replicas it needs (with --simulate: the rate at one replica)")
       ->check(finite_in(0, 1e9));
@@ -503,7 +528,12 @@ void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action
   // the batch frontier alone. A drafter is part of the deployment: every mode carries it.
   compare->excludes(chip)->excludes(sweep)->excludes(qps)->excludes(simulate);
   sweep->excludes(qps)->excludes(simulate);
-  cmd->callback([&action, &global, o] { action = [&global, o] { return run_predict(global, *o); }; });
+  cmd->callback([&action, &global, o, cmd] {
+    o->context_given = cmd->count("--context") > 0;
+    o->prompt_given = cmd->count("--prompt-len") > 0;
+    o->decode_given = cmd->count("--decode-len") > 0;
+    action = [&global, o] { return run_predict(global, *o); };
+  });
 }
 
 }  // namespace roofaudit::cli

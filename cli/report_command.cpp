@@ -10,6 +10,7 @@
 #include "calibrate/catalog.hpp"
 #include "calibrate/knee.hpp"
 #include "calibrate/serving.hpp"
+#include "calibrate/simulate.hpp"
 #include "cli/chips.hpp"
 #include "probes/probe.hpp"
 #include "cli/command.hpp"
@@ -38,6 +39,10 @@ struct ReportOptions {
   std::optional<double> price_per_hour;
   std::string price_config;
   std::optional<double> tpot_ms, ttft_ms;
+  std::string workload;  // a CSV trace: the serving table at its mean lengths
+  // The lengths the serving table serves: the workload's means, else the context less 512
+  // decoded tokens.
+  std::int64_t decode_len = Deployment{}.decode_len, prompt_len = 0;
 };
 
 // Measured points for the roofline: each decode step and GEMM at its arithmetic intensity.
@@ -130,7 +135,8 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
     d.weights = w;
     d.kv = w == Dtype::int4 ? Dtype::int8 : w;
     d.context = o.context;
-    d.prompt_len = default_prompt_len(o.context, d.decode_len);
+    d.decode_len = o.decode_len;
+    d.prompt_len = o.prompt_len;
     d.usable = o.usable;
     bases.push_back(d);
   }
@@ -179,7 +185,7 @@ int run_report(const GlobalOptions& global, const ReportOptions& o) {
   r.model = model.name;
   r.deployment = fmt::format("context {}, usable memory fraction {:.2f}, the largest batch that fits, weights bf16, int8 "
                              "or int4 (KV int8 for int4), prompts of {} tokens and {} decoded (tokens/s and prices include the prefill)",
-                             o.context, o.usable, default_prompt_len(o.context, Deployment{}.decode_len), Deployment{}.decode_len);
+                             o.context, o.usable, o.prompt_len, o.decode_len);
   r.objectives = latency_objectives(o.tpot_ms, o.ttft_ms);
   if (r.objectives.any()) r.objectives_text = objectives_phrase(r.objectives);
   r.local = local_sections(db, view, price);
@@ -221,7 +227,26 @@ void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action)
   add_objective_options(*cmd, o->tpot_ms, o->ttft_ms);
   cmd->add_option("--price-config", o->price_config,
                   "owned-cost JSON: usd_per_hour, or purchase_usd, lifetime_years, utilisation, watts, pue, usd_per_kwh");
-  cmd->callback([&action, &global, o] { action = [&global, o] { return run_report(global, *o); }; });
+  cmd->add_option("--workload", o->workload,
+                  "a CSV trace of requests (prompt,decode tokens a line): the serving table at its mean lengths, its "
+                  "context the longest request's unless --context is given");
+  cmd->callback([&action, &global, o, cmd] {
+    const bool context_given = cmd->count("--context") > 0;
+    action = [&global, o, context_given] {
+      ReportOptions r = *o;
+      if (!r.workload.empty()) {
+        const calibrate::Workload w = calibrate::read_workload(r.workload);
+        r.prompt_len = w.prompt_len;
+        r.decode_len = w.decode_len;
+        if (!context_given) r.context = std::max(w.longest, w.prompt_len + w.decode_len);
+        if (r.prompt_len > r.context)
+          throw Error(fmt::format("--workload's mean prompt ({} tokens) is longer than --context {}", r.prompt_len, r.context));
+      } else {
+        r.prompt_len = calibrate::default_prompt_len(r.context, r.decode_len);
+      }
+      return run_report(global, r);
+    };
+  });
 }
 
 }  // namespace roofaudit::cli

@@ -185,6 +185,24 @@ TEST_F(Cli, CalibrateFitsAnEngineAndPredictUsesIt) {
   expect_one_line_error(roofaudit(dir, {"calibrate", "--engine", dir.file("missing.json"), "--chip", "h100"}), "missing.json");
 }
 
+// --workload: a trace's mean lengths for the closed form (its longest request the context),
+// the trace itself for --simulate, and the report's serving table at the same means.
+TEST_F(Cli, AWorkloadTraceDrivesPredictAndReport) {
+  write_all(dir.file("trace.csv"), "prompt,decode\n2000,200\n6000,400\n1000,1200\n");
+  const auto r = roofaudit(dir, {"predict", "--chip", "h100", "--weights", "fp8", "--workload", dir.file("trace.csv"), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["prompt_len"], 3000);
+  EXPECT_EQ(j["decode_len"], 600);
+  EXPECT_EQ(j["context"], 6400);
+  expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--workload", dir.file("trace.csv"), "--decode-len", "9"}),
+                        "--workload gives the prompt and decode lengths");
+  seeded();
+  const auto report = roofaudit(dir, {"--db", db, "report", "--workload", dir.file("trace.csv")});
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  EXPECT_NE(report.out.find("prompts of 3000 tokens and 600 decoded"), std::string::npos) << report.out.substr(0, 2000);
+}
+
 TEST_F(Cli, PredictSweepAndCompareGiveJsonArrays) {
   const auto sweep = roofaudit(dir, {"predict", "--chip", "tpu-v5e", "--chips", "16", "--weights", "int8", "--sweep",
                                      "batch", "--json"});
