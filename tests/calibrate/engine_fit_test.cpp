@@ -1,6 +1,7 @@
 // Serving engines' benchmark output read and fitted: each format's reader, the fit
 // recovering efficiencies from output the serving model itself produced, and refusals.
 #include "calibrate/engine_fit.hpp"
+#include "calibrate/deployment_fixture.hpp"
 
 #include <gtest/gtest.h>
 
@@ -123,14 +124,7 @@ TEST(EngineFit, ScalesToAServedThroughput) {
   half.efficiency.bandwidth *= 0.5;
   half.efficiency.decode_matmul *= 0.5;
   half.efficiency.prefill_mfu *= 0.5;
-  Deployment d;
-  d.chips = 2;
-  d.weights = d.kv = Dtype::fp8;
-  d.batch = 32;
-  d.prompt_len = 1000;
-  d.decode_len = 1000;
-  d.context = 2000;
-  d.prefill_chunk = 8192;
+  const Deployment d = testing::served_fp8(2, 1000, 1000, 32);
   const double served = estimate(m, half, d).tokens_per_s;
   const std::string result = fmt::format(
       R"({{"date": "20250601-120000", "backend": "vllm", "model_id": "meta-llama/Llama-3.3-70B-Instruct", "num_prompts": 320,

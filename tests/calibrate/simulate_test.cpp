@@ -203,13 +203,7 @@ TEST(Load, TheSimulatorAndTheClosedFormAgreeUnderLoad) {
 TEST(Load, SpeculationAgreesBetweenTheSimulatorAndTheClosedForm) {
   const auto& m = find_model("llama3-70b");
   const auto& c = find_chip("h100");
-  Deployment d;
-  d.chips = 2;
-  d.weights = d.kv = Dtype::fp8;
-  d.prompt_len = 1000;
-  d.decode_len = 1000;
-  d.context = 2000;
-  d.prefill_chunk = 8192;
+  Deployment d = testing::served_fp8(2, 1000, 1000, 1);
   d.speculation = make_speculation(m, find_model("llama3-8b"), 4, 0.7);
   d.batch = max_batch(m, c, d);
   const ServingEstimate full = estimate(m, c, d);
