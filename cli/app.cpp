@@ -67,7 +67,7 @@ int run_cli(int argc, char** argv) {
   static constexpr VerbRegistrar kVerbs[] = {add_run_verb,     add_probes_verb,  add_devices_verb,
                                              add_runs_verb,    add_show_verb,    add_predict_verb,
                                              add_report_verb,  add_export_verb,  add_check_verb,   add_series_verbs, add_catalog_verb, add_calibrate_verb,
-                                             add_blas_child_verb};
+                                             add_blas_child_verb, add_self_doc_verb};
   for (VerbRegistrar add : kVerbs) add(app, global, action);
 
   // The first word that is no global option and no verb is a typo: name it, and the verbs.

@@ -34,6 +34,7 @@ void add_show_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_predict_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_catalog_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_calibrate_verb(CLI::App& app, const GlobalOptions& global, Action& action);
+void add_self_doc_verb(CLI::App& app, const GlobalOptions& global, Action& action);  // man page, completion
 void add_blas_child_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_devices_verb(CLI::App& app, const GlobalOptions& global, Action& action);
 void add_report_verb(CLI::App& app, const GlobalOptions& global, Action& action);

@@ -1,5 +1,6 @@
 // The roofaudit binary as a user runs it: `predict`, `catalog` and the BLAS child process.
 #include <cmath>
+#include <cstdlib>
 
 #include "tests/cli/cli_fixture.hpp"
 
@@ -301,6 +302,38 @@ TEST_F(Cli, PredictRefusesBadInput) {
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--price-per-hour", "-1"}), "--price-per-hour");
   expect_one_line_error(roofaudit(dir, {"predict", "--chip", "h100", "--purchase-usd", "30000", "--utilisation", "2"}),
                         "utilisation");
+}
+
+// The installed manual page and bash completion come from the CLI definition itself: every
+// verb and every option --help shows is in them, and the completion is valid bash.
+TEST_F(Cli, TheManualAndTheCompletionFollowTheCli) {
+  const auto man = roofaudit(dir, {"self-doc", "man"});
+  const auto bash = roofaudit(dir, {"self-doc", "bash"});
+  ASSERT_EQ(man.exit_code, 0) << man.err;
+  ASSERT_EQ(bash.exit_code, 0) << bash.err;
+  EXPECT_EQ(man.out.rfind(".TH ROOFAUDIT 1", 0), 0u);
+  for (const char* verb : {"run", "probes", "devices", "runs", "show", "predict", "report", "export", "check", "tag",
+                           "history", "compare", "merge", "catalog", "calibrate"}) {
+    EXPECT_NE(man.out.find(std::string(".SS ") + verb + "\n"), std::string::npos) << verb;
+    EXPECT_NE(bash.out.find(std::string(" ") + verb), std::string::npos) << verb;
+  }
+  EXPECT_EQ(man.out.find(".SS blas"), std::string::npos) << "internal verbs stay out";
+  const auto help = roofaudit(dir, {"predict", "--help"});
+  // Each option opens a line of the help: "  --name ...".
+  for (std::size_t at = help.out.find("\n  --"); at != std::string::npos; at = help.out.find("\n  --", at + 1)) {
+    const std::string option = help.out.substr(at + 3, help.out.find_first_of(" ,\n", at + 3) - at - 3);
+    if (option == "--help") continue;
+    std::string escaped;
+    for (char c : option) escaped += c == '-' ? std::string("\\-") : std::string(1, c);
+    EXPECT_NE(man.out.find("\\fB" + escaped + "\\fR"), std::string::npos) << option;
+    EXPECT_NE(bash.out.find(option), std::string::npos) << option;
+  }
+  write_all(dir.file("completion.bash"), bash.out);
+  EXPECT_EQ(std::system(("bash -n " + dir.file("completion.bash")).c_str()), 0);
+  const std::string probe = "bash -c 'source " + dir.file("completion.bash") +
+                            " && COMP_WORDS=(roofaudit predict --chip h10) COMP_CWORD=3 && _roofaudit && "
+                            "[ \"${COMPREPLY[0]}\" = h100 ]'";
+  EXPECT_EQ(std::system(probe.c_str()), 0) << "--chip completes catalogue chips";
 }
 
 TEST_F(Cli, CatalogListsChipsAndModels) {
