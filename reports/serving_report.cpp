@@ -191,14 +191,22 @@ std::string render_frontier_text(const std::vector<calibrate::ServingEstimate>& 
   return out;
 }
 
+// How the chips split the model: "TP 8", "TP 4 x PP 2", "EP 8".
+std::string split_text(const calibrate::Deployment& d) {
+  if (d.ep() > 1) return fmt::format("EP {}", d.ep());
+  if (d.pp() > 1) return fmt::format("TP {} x PP {}", d.tp_group(), d.pp());
+  return fmt::format("TP {}", d.tp_group());
+}
+
 std::string render_compare_text(const std::vector<calibrate::ServingEstimate>& rows) {
-  std::string out = fmt::format("{:<12} {:>6} {:>7} {:>7} {:>11} {:>10} {:>13} {:>9} {:>11}{}\n", "chip", "chips", "weights",
-                                "batch", "step", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok",
+  std::string out = fmt::format("{:<12} {:>6} {:>12} {:>7} {:>7} {:>11} {:>10} {:>13} {:>9} {:>11}{}\n", "chip", "chips", "split",
+                                "weights", "batch", "step", "tokens/s", "tokens/s/chip", "USD/h", "USD/1M tok",
                                 any_objectives(rows) ? "  objectives" : "");
   for (const auto& e : rows)
-    out += fmt::format("{:<12} {:>6} {:>7} {:>7} {:>11} {:>10.0f} {:>13.1f} {:>9} {:>11}{}\n", e.chip, e.deployment.chips,
-                       calibrate::dtype_name(e.deployment.weights), e.deployment.batch, ms(e.step_time_s), e.tokens_per_s,
-                       e.tokens_per_s_per_chip, usd(e.usd_per_hour), usd(e.usd_per_mtok, 3), objectives_cell(e));
+    out += fmt::format("{:<12} {:>6} {:>12} {:>7} {:>7} {:>11} {:>10.0f} {:>13.1f} {:>9} {:>11}{}\n", e.chip, e.deployment.chips,
+                       split_text(e.deployment), calibrate::dtype_name(e.deployment.weights), e.deployment.batch,
+                       ms(e.step_time_s), e.tokens_per_s, e.tokens_per_s_per_chip, usd(e.usd_per_hour), usd(e.usd_per_mtok, 3),
+                       objectives_cell(e));
   return out;
 }
 
