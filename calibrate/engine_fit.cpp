@@ -281,7 +281,7 @@ EngineFit fit_engine(const EngineRecord& record, const ModelSpec& model, const C
   Deployment base;
   base.chips = chips;
   base.weights = *weights;
-  base.kv = record.kv.value_or(*weights == Dtype::int4 ? Dtype::int8 : *weights == Dtype::fp4 ? Dtype::fp8 : *weights);
+  base.kv = record.kv.value_or(default_kv_dtype(*weights));
   base.usable = 1.0;
   base.prefill_chunk = 8192;
   ChipSpec& c = fit.chip;

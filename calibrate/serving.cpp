@@ -136,6 +136,12 @@ double held_kv_bytes_token(const ModelSpec& m, const Deployment& d) {
   return kv_bytes_token(m, d.kv) + (d.speculation ? kv_bytes_token(d.speculation->drafter, d.kv) : 0.0);
 }
 
+Dtype default_kv_dtype(Dtype weights) {
+  if (weights == Dtype::int4) return Dtype::int8;
+  if (weights == Dtype::fp4) return Dtype::fp8;
+  return weights;
+}
+
 double compute_ops_per_s(const ChipSpec& c, Dtype weights) {
   // int4 weights are weight-only quantization in serving engines (AWQ, GPTQ and their
   // Marlin kernels): dequantized and multiplied at the bf16 rate even where the matrix units

@@ -29,6 +29,10 @@ double all_to_all_s(const ModelSpec& m, const ChipSpec& c, int chips, double tok
 // the experts the step's tokens leave untouched.
 double step_weight_bytes(const ModelSpec& m, Dtype weights, double tokens);
 
+// The KV cache's dtype beside these weights when none is given: the weights' own, but an
+// 8-bit cache beside 4-bit weights (int8 beside int4, fp8 beside fp4), as engines keep it.
+Dtype default_kv_dtype(Dtype weights);
+
 // The matmul rate decode uses for these weights: the weights' own dtype where the chip
 // has a path for it, else bf16 (dequantized); int4 always at bf16's (weight-only).
 double compute_ops_per_s(const ChipSpec& c, Dtype weights);

@@ -111,13 +111,6 @@ ChipSpec adjust_chip(ChipSpec c, const PredictOptions& o) {
   return c;
 }
 
-// 4-bit weights keep an 8-bit cache (int8 beside int4, fp8 beside fp4), as engines do.
-Dtype default_kv(Dtype weights) {
-  if (weights == Dtype::int4) return Dtype::int8;
-  if (weights == Dtype::fp4) return Dtype::fp8;
-  return weights;
-}
-
 // --workload fills what the flags leave: the mean lengths, and a context for the longest request.
 PredictOptions with_workload(PredictOptions o) {
   if (o.workload.empty()) return o;
@@ -142,7 +135,7 @@ Deployment base_deployment(const PredictOptions& o, const ModelSpec& m, Dtype we
     throw Error(fmt::format("--usable must be in (0, 1], not {}", o.usable));
   Deployment d;
   d.weights = weights;
-  d.kv = o.kv.empty() ? default_kv(weights) : parse_dtype(o.kv);
+  d.kv = o.kv.empty() ? default_kv_dtype(weights) : parse_dtype(o.kv);
   d.context = o.context;
   d.decode_len = o.decode_len;
   d.prompt_len = o.prompt_len > 0 ? o.prompt_len : default_prompt_len(o.context, o.decode_len);

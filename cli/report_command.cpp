@@ -133,7 +133,7 @@ void add_serving(reports::AuditReport& r, const ModelSpec& model, const ReportOp
   for (Dtype w : {Dtype::bf16, Dtype::int8, Dtype::int4}) {
     Deployment d;
     d.weights = w;
-    d.kv = w == Dtype::int4 ? Dtype::int8 : w;
+    d.kv = default_kv_dtype(w);
     d.context = o.context;
     d.decode_len = o.decode_len;
     d.prompt_len = o.prompt_len;
