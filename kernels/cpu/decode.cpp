@@ -58,12 +58,14 @@ template <typename T, typename Fill>
 void pack_for(DecodeKernel kernel, Panel& out, std::size_t rows, std::size_t k, const Fill& fill, int threads,
               std::vector<std::int32_t>* row_sum) {
   switch (kernel) {
+#if ROOFAUDIT_X86
     case DecodeKernel::amx:         // the same packing: its tiles read it directly
     case DecodeKernel::avx512_dot:  // 32-bit groups: 4 int8 or 2 bf16
       return pack_rows<T>(out, rows, k, 4 / sizeof(T), lowp::kTileCols, fill, threads, row_sum);
+#endif
     case DecodeKernel::portable: return pack_rows<T>(out, rows, k, k, 1, fill, threads, nullptr);
     default: {
-      const bool quads = sizeof(T) == 1 && lowp::wide_kernels(kernel).int8_group == 4;  // vpdpbusd: 4 bytes and the row sums
+      const bool quads = sizeof(T) == 1 && lowp::wide_kernels(kernel).int8_group == 4;  // vpdpbusd, sdot: 4 bytes and the row sums
       return pack_rows<T>(out, rows, k, quads ? 4 : 2, lowp::wide_kernels(kernel).panel, fill, threads, quads ? row_sum : nullptr);
     }
   }
@@ -106,6 +108,7 @@ void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::s
   out.ld = rows_;
   out.row_sum = row_sum_.data();
   switch (kernel_) {
+#if ROOFAUDIT_X86
     case DecodeKernel::amx:
       if (lowp::amx_shape_ok(k_, batch, false))
         return lowp::amx_int8(packed_.data(), rows_, k_, x, false, batch, out, threads);
@@ -113,6 +116,7 @@ void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::s
     case DecodeKernel::avx512_dot:
       return lowp::decode_tiles_int8(packed_.data(), rows_, k_, row_sum_.data(), row_scale_.data(), x, x_scale, batch,
                                      y, threads);
+#endif
     case DecodeKernel::portable:
       return lowp::portable_int8(
           reinterpret_cast<const std::int8_t*>(packed_.data()), rows_, k_, x, batch,
@@ -130,10 +134,12 @@ void DecodeWeights::step_int8(const std::int8_t* x, const float* x_scale, std::s
 void DecodeWeights::step_bf16(const std::uint16_t* x, std::size_t batch, float* y, int threads) const {
   if (type_ != DecodeType::bf16) throw std::invalid_argument("decode: bf16 step on int8 weights");
   switch (kernel_) {
+#if ROOFAUDIT_X86
     case DecodeKernel::amx:
       if (lowp::amx_shape_ok(k_, batch, true)) return lowp::amx_bf16(packed_.data(), rows_, k_, x, batch, y, rows_, threads);
       [[fallthrough]];
     case DecodeKernel::avx512_dot: return lowp::decode_tiles_bf16(packed_.data(), rows_, k_, x, batch, y, threads);
+#endif
     case DecodeKernel::portable:
       return lowp::portable_bf16(
           reinterpret_cast<const std::uint16_t*>(packed_.data()), rows_, k_, x, batch,

@@ -36,12 +36,18 @@ void* ScratchBuffer::get(std::size_t bytes) {
 bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& cpu) {
   switch (kernel) {
     case LowpKernel::amx:  // its small batches run the avx512_dot tiles
+#if ROOFAUDIT_X86
       return (type == LowpType::int8 ? cpu.amx_int8 && cpu.avx512_vnni : cpu.amx_bf16 && cpu.avx512_bf16) &&
              lowp::amx_permitted();
+#else
+      return false;
+#endif
     case LowpKernel::avx512_dot: return type == LowpType::int8 ? cpu.avx512_vnni : cpu.avx512_bf16;
     case LowpKernel::avx512: return cpu.avx512;
     case LowpKernel::avx_vnni: return type == LowpType::int8 && cpu.avx_vnni;  // no bf16 dot in AVX-VNNI
     case LowpKernel::avx2: return cpu.avx2;
+    case LowpKernel::neon_dot: return type == LowpType::int8 ? cpu.dotprod : cpu.bf16;
+    case LowpKernel::neon: return cpu.neon;
     case LowpKernel::portable: return true;
   }
   return false;
@@ -52,7 +58,7 @@ std::vector<LowpKernel> lowp_kernels(LowpType type, const CpuFeatures& cpu) {
   // does 16 pair products per instruction, vpmaddwd + vpaddd zmm 32 per two).
   std::vector<LowpKernel> out;
   for (LowpKernel k : {LowpKernel::amx, LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni, LowpKernel::avx2,
-                       LowpKernel::portable})
+                       LowpKernel::neon_dot, LowpKernel::neon, LowpKernel::portable})
     if (lowp_kernel_supported(k, type, cpu)) out.push_back(k);
   return out;
 }
@@ -66,6 +72,8 @@ std::string lowp_kernel_isa(LowpKernel kernel, LowpType type) {
     case LowpKernel::avx512: return "avx512";
     case LowpKernel::avx_vnni: return "avx-vnni";
     case LowpKernel::avx2: return "avx2";
+    case LowpKernel::neon_dot: return type == LowpType::int8 ? "dotprod" : "i8mm";
+    case LowpKernel::neon: return "neon";
     case LowpKernel::portable: return "generic";
   }
   return "?";
@@ -73,10 +81,15 @@ std::string lowp_kernel_isa(LowpKernel kernel, LowpType type) {
 
 const lowp::WideKernels& lowp::wide_kernels(LowpKernel kernel) {
   switch (kernel) {
+#if ROOFAUDIT_X86
     case LowpKernel::avx512: return kWide_avx512;
     case LowpKernel::avx_vnni: return kWide_avxvnni;
     case LowpKernel::avx2: return kWide_avx2;
-    default: throw std::logic_error("not a widening kernel");
+#else
+    case LowpKernel::neon_dot: return kWide_neon_dot;
+    case LowpKernel::neon: return kWide_neon;
+#endif
+    default: throw std::logic_error("not a kernel of the wide framework on this architecture");
   }
 }
 
@@ -141,10 +154,12 @@ const T* transpose(const T* b, std::size_t n, std::size_t k, int threads) {
 void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::size_t m, std::size_t n, std::size_t k,
                int threads, LowpKernel kernel) {
   require_lowp_kernel(kernel, LowpType::bf16, "gemm");
+#if ROOFAUDIT_X86
   if (kernel == LowpKernel::amx && lowp::amx_shape_ok(k, m, true))
     return lowp::amx_bf16(lowp::pack_dot_bf16(b, n, k, threads), n, k, a, m, c, n, threads);
   if (kernel == LowpKernel::avx512_dot || kernel == LowpKernel::amx)
     return lowp::gemm_bf16_dot(a, b, c, m, n, k, threads);
+#endif
   if (kernel == LowpKernel::portable) {
     const std::uint16_t* bt = transpose(b, n, k, threads);
     lowp::portable_bf16(bt, n, k, a, m, [&](std::size_t i, std::size_t j, float dot) { c[i * n + j] = dot; }, threads);
@@ -158,6 +173,7 @@ void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::si
 void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std::size_t m, std::size_t n,
                std::size_t k, int threads, LowpKernel kernel) {
   require_lowp_kernel(kernel, LowpType::int8, "gemm");
+#if ROOFAUDIT_X86
   if (kernel == LowpKernel::amx && lowp::amx_shape_ok(k, m, false)) {
     lowp::Int8Out out;
     out.c = c;
@@ -166,6 +182,7 @@ void gemm_int8(const std::uint8_t* a, const std::int8_t* b, std::int32_t* c, std
   }
   if (kernel == LowpKernel::avx512_dot || kernel == LowpKernel::amx)
     return lowp::gemm_int8_dot(a, b, c, m, n, k, threads);
+#endif
   if (kernel == LowpKernel::portable) {
     const std::int8_t* bt = transpose(b, n, k, threads);
     lowp::portable_int8(bt, n, k, a, m, [&](std::size_t i, std::size_t j, std::int32_t dot) { c[i * n + j] = dot; },

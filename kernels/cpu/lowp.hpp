@@ -7,6 +7,8 @@
 //   avx512      AVX-512 BW without them: vpmaddwd zmm / bf16 widened to vfmadd231ps zmm
 //   avx_vnni    AVX-VNNI vpdpwssd ymm (int8 only; bf16 runs the avx2 path)
 //   avx2        AVX2: vpmaddwd + vpaddd ymm / bf16 widened to vfmadd231ps ymm
+//   neon_dot    AArch64 SDOT (dotprod) / BFDOT (bf16), 8 x 8 register tiles
+//   neon        AArch64 Advanced SIMD: smull + addp on int16 pairs / bf16 widened to fmla
 //   portable    C++ in register blocks of 4 rows x 4 vectors, for any CPU
 #include <string>
 #include <vector>
@@ -16,7 +18,7 @@
 namespace roofaudit::kernels {
 
 enum class LowpType { int8, bf16 };
-enum class LowpKernel { amx, avx512_dot, avx512, avx_vnni, avx2, portable };
+enum class LowpKernel { amx, avx512_dot, avx512, avx_vnni, avx2, neon_dot, neon, portable };
 
 // Whether `cpu` can run `kernel` for `type`.
 bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& cpu);
@@ -24,7 +26,8 @@ bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& 
 std::vector<LowpKernel> lowp_kernels(LowpType type, const CpuFeatures& cpu);
 // The fastest kernel for `type` on this CPU, within ROOFAUDIT_MAX_ISA.
 LowpKernel best_lowp_kernel(LowpType type);
-// "avx512-vnni", "avx512-bf16", "avx512", "avx-vnni", "avx2", "generic": the ISA class.
+// "avx512-vnni", "avx512-bf16", "avx512", "avx-vnni", "avx2", "dotprod", "i8mm", "neon",
+// "generic": the ISA class (isa.hpp).
 std::string lowp_kernel_isa(LowpKernel kernel, LowpType type);
 // The instruction sequence, for the record.
 std::string lowp_kernel_name(LowpKernel kernel, LowpType type);

@@ -29,7 +29,7 @@ struct Int8Out {
 };
 
 struct WideKernels {
-  const char* isa;            // "avx2", "avx-vnni", "avx512"
+  const char* isa;            // "avx2", "avx-vnni", "avx512", "neon", "dotprod"
   const char* int8_name;      // the instruction sequence, for the record
   const char* bf16_name;
   std::size_t panel;          // rows per weight panel
@@ -59,13 +59,16 @@ struct ScratchBuffer {
 extern const WideKernels kWide_avx2;
 extern const WideKernels kWide_avxvnni;
 extern const WideKernels kWide_avx512;
+extern const WideKernels kWide_neon;
+extern const WideKernels kWide_neon_dot;
 }  // namespace roofaudit::kernels::lowp
 
 #include "kernels/cpu/bf16.hpp"
 #include "kernels/cpu/lowp.hpp"
 
 namespace roofaudit::kernels::lowp {
-// The widening kernels of avx512, avx_vnni and avx2 (std::logic_error for the others).
+// The kernels of this framework: avx512, avx_vnni, avx2, neon_dot, neon (std::logic_error
+// for the others).
 const WideKernels& wide_kernels(LowpKernel kernel);
 
 // Packed sizes and group offsets: panel p holds, for every k-group q (`group` elements),

@@ -25,7 +25,26 @@ constexpr std::size_t kAheadBytes = 4096;
 template <std::size_t N>
 using ic = std::integral_constant<std::size_t, N>;
 
-constexpr std::size_t kG = Vec::kInt8Group;  // int8 elements per k-group: 2 (i16 pairs) or 4 (u8 x s8 quads)
+constexpr std::size_t kG = Vec::kInt8Group;  // int8 elements per k-group: 2 (i16 pairs) or 4 (byte quads)
+// Quads (kG 4): whether the dot instruction takes the activations as unsigned bytes
+// (vpdpbusd: u8 x s8, the default) or as signed ones (AArch64's sdot: s8 x s8). Activations
+// of the other signedness go in with their top bit flipped (+-128), and each row's weight
+// sum times 128 takes the offset back out.
+template <typename V>
+constexpr bool quads_signed() {
+  if constexpr (requires { V::kSignedQuads; }) return V::kSignedQuads;
+  else return false;
+}
+constexpr bool kQuadsSigned = quads_signed<Vec>();
+// bf16: whether Vec has a bf16 pair-dot instruction (AArch64's bfdot): activations then stay
+// bf16 pairs and each fp32 lane gains a pair of products per instruction; otherwise both are
+// widened to fp32 and run FMAs.
+template <typename V>
+constexpr bool bf16_pair_dot() {
+  if constexpr (requires { V::kBf16PairDot; }) return V::kBf16PairDot;
+  else return false;
+}
+constexpr bool kBf16Dot = bf16_pair_dot<Vec>();
 
 // One M x kPanel tile over `groups` k-groups. w: the panel's first group (kPanel x kG
 // bytes per group); x: kMr words per group: (x[2q] | x[2q+1] << 16) as 16-bit integers,
@@ -115,22 +134,66 @@ void tile_bf16(const std::uint32_t* w, const float* x, std::size_t groups, float
     }
 }
 
+// The bf16 tile on a pair-dot instruction: w: kPanel uint32 pairs per group; x: kMr uint32
+// pairs per group (each vector's two bf16 of the group). Two accumulator sets at small M,
+// for the same latency reason as above.
+template <std::size_t M, typename V = Vec>
+void tile_bf16_dot(const std::uint32_t* w, const std::uint32_t* x, std::size_t groups, float* out, bool add) {
+  if constexpr (kBf16Dot) {
+    constexpr std::size_t kSets = M <= 2 ? 2 : 1;
+    F acc[kSets][M][kV];
+#pragma GCC unroll 2
+    for (std::size_t s = 0; s < kSets; ++s)
+#pragma GCC unroll 16
+      for (std::size_t i = 0; i < M; ++i)
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < kV; ++v) acc[s][i][v] = Vec::zero_f();
+    for (std::size_t q = 0; q < groups; ++q) {
+      const std::uint32_t* wq = w + q * kPanel;
+      Vec::prefetch(wq + kAheadBytes / 4);
+      I wv[kV];
+#pragma GCC unroll 2
+      for (std::size_t v = 0; v < kV; ++v) wv[v] = Vec::load_u32(wq + v * kLanes);
+      const std::size_t s = kSets > 1 ? q % kSets : 0;
+#pragma GCC unroll 16
+      for (std::size_t i = 0; i < M; ++i) {
+        const I b = Vec::bcast_i(x[q * kMr + i]);
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < kV; ++v) acc[s][i][v] = V::dot_bf16(acc[s][i][v], wv[v], b);
+      }
+    }
+#pragma GCC unroll 16
+    for (std::size_t i = 0; i < M; ++i)
+#pragma GCC unroll 2
+      for (std::size_t v = 0; v < kV; ++v) {
+        F sum = acc[0][i][v];
+        if constexpr (kSets > 1) sum = Vec::add_f(sum, acc[1][i][v]);
+        float* p = out + i * kPanel + v * kLanes;
+        Vec::store_f(p, add ? Vec::add_f(Vec::load_f(p), sum) : sum);
+      }
+  }
+}
+
 using Int8Tile = void (*)(const std::int8_t*, const std::uint32_t*, std::size_t, std::int32_t*, bool);
 using Bf16Tile = void (*)(const std::uint32_t*, const float*, std::size_t, float*, bool);
+using Bf16DotTile = void (*)(const std::uint32_t*, const std::uint32_t*, std::size_t, float*, bool);
 template <std::size_t... N>
 struct Tiles {
   static constexpr Int8Tile int8[] = {tile_int8<N + 1>...};
   static constexpr Bf16Tile bf16[] = {tile_bf16<N + 1>...};
+  static constexpr Bf16DotTile bf16_dot[] = {tile_bf16_dot<N + 1>...};
 };
 template <std::size_t... N>
 Tiles<N...> tiles_of(std::index_sequence<N...>);
 using AllTiles = decltype(tiles_of(std::make_index_sequence<kMr>{}));
 
 // Activations into panels of kMr vectors: for each k-group the word of each vector in
-// turn (a pair of 16-bit integers, or a quad of bytes with signed values offset by 128 for
-// the unsigned side of vpdpbusd). Vectors past `batch` and elements past k are zero.
+// turn (a pair of 16-bit integers, or a quad of bytes, top bit flipped where their
+// signedness is not the dot instruction's: see kQuadsSigned). Vectors past `batch` and
+// elements past k are zero. bf16 activations for a pair-dot take the same shape.
 template <typename T>
 const std::uint32_t* pack_int8_activations(const T* x, std::size_t batch, std::size_t k) {
+  constexpr std::size_t kG = sizeof(T) == 2 ? 2 : lowp::ROOFAUDIT_WIDE_NS::kG;  // bf16: pairs
   const std::size_t groups = (k + kG - 1) / kG, panels = (batch + kMr - 1) / kMr;
   thread_local ScratchBuffer scratch;
   auto* out = static_cast<std::uint32_t*>(scratch.get(panels * groups * kMr * 4));
@@ -142,8 +205,8 @@ const std::uint32_t* pack_int8_activations(const T* x, std::size_t batch, std::s
       if (b < batch)
         for (std::size_t e = 0; e < kG; ++e) {
           const T v = kG * q + e < k ? x[b * k + kG * q + e] : T(0);
-          if constexpr (kG == 2) word |= std::uint32_t(std::uint16_t(std::int16_t(v))) << (16 * e);
-          else word |= std::uint32_t(std::uint8_t(kSigned ? int(v) + 128 : int(v))) << (8 * e);
+          if constexpr (kG == 2 || sizeof(T) == 2) word |= std::uint32_t(std::uint16_t(v)) << (16 * e);
+          else word |= std::uint32_t(std::uint8_t(kSigned != kQuadsSigned ? std::uint8_t(v) ^ 0x80u : std::uint8_t(v))) << (8 * e);
         }
       dst[q * kMr] = word;
     }
@@ -200,14 +263,33 @@ void run_panels(const WT* w, std::size_t wstride, std::size_t rows, std::size_t 
   std::free(accs);
 }
 
+// Each row's weight sum, read back from the panels (zero padding adds nothing).
+const std::int32_t* packed_row_sums(const std::int8_t* w, std::size_t rows, std::size_t groups) {
+  thread_local ScratchBuffer scratch;
+  auto* sums = static_cast<std::int32_t*>(scratch.get(rows * sizeof(std::int32_t)));
+  for (std::size_t r = 0; r < rows; ++r) {
+    std::int32_t s = 0;
+    const std::int8_t* panel = w + (r / kPanel) * groups * kPanel * kG + (r % kPanel) * kG;
+    for (std::size_t q = 0; q < groups; ++q)
+      for (std::size_t e = 0; e < kG; ++e) s += panel[q * kPanel * kG + e];
+    sums[r] = s;
+  }
+  return sums;
+}
+
 void product_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,
                   std::size_t batch, const Int8Out& out, int threads) {
   const std::uint32_t* xp = x_unsigned ? pack_int8_activations(static_cast<const std::uint8_t*>(x), batch, k)
                                        : pack_int8_activations(static_cast<const std::int8_t*>(x), batch, k);
   const std::size_t groups = (k + kG - 1) / kG;
-  // Quads of signed activations ran as x + 128: the row sums take the offset back out.
-  const bool offset = kG == 4 && !x_unsigned;
-  auto dot_of = [&](std::size_t r, std::int32_t dot) { return offset ? dot - 128 * out.row_sum[r] : dot; };
+  // Quads whose signedness was flipped ran as x + 128 (signed x, unsigned dot) or x - 128
+  // (unsigned x, signed dot): the row sums take the offset back out. A caller that packed
+  // no row sums (the GEMM) gets them computed here from the packed weights.
+  const bool offset = kG == 4 && x_unsigned == kQuadsSigned;
+  const std::int32_t* row_sum = out.row_sum;
+  if (offset && !row_sum) row_sum = packed_row_sums(w, rows, groups);
+  const std::int32_t sign = kQuadsSigned ? 1 : -1;
+  auto dot_of = [&](std::size_t r, std::int32_t dot) { return offset ? dot + sign * 128 * row_sum[r] : dot; };
   if (out.y)
     run_panels<std::int32_t>(
         w, kG, rows, groups, xp, 1, batch, AllTiles::int8,
@@ -224,10 +306,13 @@ void product_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const v
 
 void product_bf16(const std::uint32_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
                   float* y, std::size_t ldy, int threads) {
-  const float* xp = pack_bf16_activations(x, batch, k);
-  run_panels<float>(
-      w, 1, rows, (k + 1) / 2, xp, 2, batch, AllTiles::bf16,
-      [&](std::size_t b, std::size_t r, float dot) { y[b * ldy + r] = dot; }, threads);
+  auto finish = [&](std::size_t b, std::size_t r, float dot) { y[b * ldy + r] = dot; };
+  if constexpr (kBf16Dot)
+    run_panels<float>(w, 1, rows, (k + 1) / 2, pack_int8_activations(x, batch, k), 1, batch, AllTiles::bf16_dot,
+                      finish, threads);
+  else
+    run_panels<float>(w, 1, rows, (k + 1) / 2, pack_bf16_activations(x, batch, k), 2, batch, AllTiles::bf16, finish,
+                      threads);
 }
 
 }  // namespace roofaudit::kernels::lowp::ROOFAUDIT_WIDE_NS

@@ -11,7 +11,11 @@ namespace {
 // multiply and the chains are not folded into a closed form.
 template <typename V>
 inline void opaque(V& v) {
+#if defined(__aarch64__)
+  asm volatile("" : "+w"(v));  // any SIMD/FP (or SVE) register
+#else
   asm volatile("" : "+x"(v));
+#endif
 }
 
 // Sum of chain starting values: chain c, lane l starts at c + l.

@@ -8,7 +8,8 @@
 
 namespace roofaudit::kernels {
 
-enum class Isa { generic, avx2, avx512 };
+// generic: 16-byte vectors of the baseline (SSE2 on x86-64, NEON on AArch64).
+enum class Isa { generic, avx2, avx512, sve };
 
 std::string_view isa_name(Isa isa);
 

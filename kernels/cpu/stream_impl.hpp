@@ -1,7 +1,9 @@
 // One definition of the streaming kernels, included by one translation unit per ISA.
 // The including file defines ROOFAUDIT_VEC_BYTES and ROOFAUDIT_ISA_NS and is compiled
 // with the matching -m flags; GCC vector extensions then lower to that ISA's vectors.
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 
 #include <cstddef>
 #include <cstdint>
@@ -29,14 +31,30 @@ template <typename V, typename T>
 inline void store(T* p, V v) {
   *reinterpret_cast<V*>(__builtin_assume_aligned(p, ROOFAUDIT_VEC_BYTES)) = v;
 }
-// Non-temporal store: bypasses the caches, so no read-for-ownership of the target line.
-inline void store_nt(std::uint64_t* p, vu64 v) {
-#if ROOFAUDIT_VEC_BYTES == 64
-  _mm512_stream_si512(reinterpret_cast<__m512i*>(p), reinterpret_cast<__m512i&>(v));
+// Non-temporal stores of two vectors: they bypass the caches, so no read-for-ownership
+// of the target line. AArch64 has it only as a pair (stnp), so the pair is the unit.
+inline void store_nt_pair(std::uint64_t* p, vu64 a, vu64 b) {
+#if defined(__aarch64__)
+  static_assert(ROOFAUDIT_VEC_BYTES == 16);
+  asm volatile("stnp %q0, %q1, [%2]" : : "w"(a), "w"(b), "r"(p) : "memory");
+#elif ROOFAUDIT_VEC_BYTES == 64
+  _mm512_stream_si512(reinterpret_cast<__m512i*>(p), reinterpret_cast<__m512i&>(a));
+  _mm512_stream_si512(reinterpret_cast<__m512i*>(p + kLanes), reinterpret_cast<__m512i&>(b));
 #elif ROOFAUDIT_VEC_BYTES == 32
-  _mm256_stream_si256(reinterpret_cast<__m256i*>(p), reinterpret_cast<__m256i&>(v));
+  _mm256_stream_si256(reinterpret_cast<__m256i*>(p), reinterpret_cast<__m256i&>(a));
+  _mm256_stream_si256(reinterpret_cast<__m256i*>(p + kLanes), reinterpret_cast<__m256i&>(b));
 #else
-  _mm_stream_si128(reinterpret_cast<__m128i*>(p), reinterpret_cast<__m128i&>(v));
+  _mm_stream_si128(reinterpret_cast<__m128i*>(p), reinterpret_cast<__m128i&>(a));
+  _mm_stream_si128(reinterpret_cast<__m128i*>(p + kLanes), reinterpret_cast<__m128i&>(b));
+#endif
+}
+// After non-temporal stores: x86's are weakly ordered and need sfence to be published;
+// AArch64's follow the normal ordering, and the barrier makes them visible the same way.
+inline void publish_nt() {
+#if defined(__aarch64__)
+  asm volatile("dmb ishst" ::: "memory");
+#else
+  _mm_sfence();
 #endif
 }
 
@@ -57,11 +75,16 @@ std::uint64_t read_sum(const std::uint64_t* a, std::size_t n, std::size_t passes
   return sum;
 }
 
-// One body for the regular and the non-temporal variant of each store kernel.
+// One body for the regular and the non-temporal variant of each store kernel: vectors
+// u and u + 1 of an unrolled step go out together.
 template <bool kNonTemporal>
-inline void put(std::uint64_t* p, vu64 v) {
-  if constexpr (kNonTemporal) store_nt(p, v);
-  else store(p, v);
+inline void put_pair(std::uint64_t* p, vu64 a, vu64 b) {
+  if constexpr (kNonTemporal) {
+    store_nt_pair(p, a, b);
+  } else {
+    store(p, a);
+    store(p + kLanes, b);
+  }
 }
 
 template <bool kNonTemporal>
@@ -69,25 +92,26 @@ void fill_impl(std::uint64_t* a, std::size_t n, std::uint64_t value, std::size_t
   const vu64 v = vu64{} + value;
   for (std::size_t p = 0; p < passes; ++p) {
     for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
-#pragma GCC unroll 8
-      for (std::size_t u = 0; u < kUnroll; ++u) put<kNonTemporal>(a + i + u * kLanes, v);
+#pragma GCC unroll 4
+      for (std::size_t u = 0; u < kUnroll; u += 2) put_pair<kNonTemporal>(a + i + u * kLanes, v, v);
     }
     pass_barrier();
   }
-  if constexpr (kNonTemporal) _mm_sfence();  // NT stores are weakly ordered: publish them
+  if constexpr (kNonTemporal) publish_nt();
 }
 
 template <bool kNonTemporal>
 void copy_impl(std::uint64_t* dst, const std::uint64_t* src, std::size_t n, std::size_t passes) {
   for (std::size_t p = 0; p < passes; ++p) {
     for (std::size_t i = 0; i < n; i += kLanes * kUnroll) {
-#pragma GCC unroll 8
-      for (std::size_t u = 0; u < kUnroll; ++u)
-        put<kNonTemporal>(dst + i + u * kLanes, load<vu64>(src + i + u * kLanes));
+#pragma GCC unroll 4
+      for (std::size_t u = 0; u < kUnroll; u += 2)
+        put_pair<kNonTemporal>(dst + i + u * kLanes, load<vu64>(src + i + u * kLanes),
+                               load<vu64>(src + i + (u + 1) * kLanes));
     }
     pass_barrier();
   }
-  if constexpr (kNonTemporal) _mm_sfence();
+  if constexpr (kNonTemporal) publish_nt();
 }
 
 void fill(std::uint64_t* a, std::size_t n, std::uint64_t value, std::size_t passes) {

@@ -44,13 +44,20 @@ inline float silu(float g) {
 
 // The vector loops of the step (SwiGLU, attention) are compiled once per ISA class, so
 // ROOFAUDIT_MAX_ISA caps them as it caps the products. A step picks its build once
-// (cpu_features() reads the environment), not per head.
+// (cpu_features() reads the environment), not per head. On AArch64 the baseline build is
+// Advanced SIMD (NEON) already, and SVE builds the same loops at the CPU's vector length.
+#if ROOFAUDIT_X86
 #define ROOFAUDIT_PER_ISA(name, params, args)                                                          \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma"))) void name##_avx512 params { \
     name##_body args;                                                                                 \
   }                                                                                                   \
   __attribute__((target("avx2,fma"))) void name##_avx2 params { name##_body args; }                   \
   void name##_generic params { name##_body args; }
+#else
+#define ROOFAUDIT_PER_ISA(name, params, args)                                               \
+  __attribute__((target("arch=armv8.2-a+sve"))) void name##_sve params { name##_body args; } \
+  void name##_generic params { name##_body args; }
+#endif
 
 __attribute__((always_inline)) inline void swiglu_body(const float* gate_up, std::size_t F, float* out) {
 #pragma omp simd
@@ -165,12 +172,17 @@ ROOFAUDIT_PER_ISA(attend,
 
 }  // namespace
 
+#if ROOFAUDIT_X86
 swiglu_fn swiglu_for(const CpuFeatures& cpu) {
   return cpu.avx512 ? swiglu_avx512 : cpu.avx2 ? swiglu_avx2 : swiglu_generic;
 }
 attend_fn attend_for(const CpuFeatures& cpu) {
   return cpu.avx512 ? attend_avx512 : cpu.avx2 ? attend_avx2 : attend_generic;
 }
+#else
+swiglu_fn swiglu_for(const CpuFeatures& cpu) { return cpu.sve ? swiglu_sve : swiglu_generic; }
+attend_fn attend_for(const CpuFeatures& cpu) { return cpu.sve ? attend_sve : attend_generic; }
+#endif
 
 // Rotary embedding of one head at position pos: pairs (i, i + H/2).
 void rope(float* v, int head_dim, std::size_t pos, double theta) {

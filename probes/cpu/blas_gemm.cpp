@@ -130,6 +130,10 @@ BlasGemmResult measure_blas_gemm_in_child(const std::string& executable, const s
 }
 
 std::vector<std::string> wider_blas_coretypes(const std::string& current) {
+#if !defined(__x86_64__)
+  (void)current;  // OpenBLAS picks AArch64 cores (NeoverseN1, V1, ...) itself: no wider x86 core to try
+  return {};
+#else
   __builtin_cpu_init();
   const bool avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
                       __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq");
@@ -140,6 +144,7 @@ std::vector<std::string> wider_blas_coretypes(const std::string& current) {
   std::vector<std::string> out = {"SkylakeX"};
   if (__builtin_cpu_supports("avx512bf16")) out.push_back("Cooperlake");
   return out;
+#endif
 }
 
 }  // namespace roofaudit

@@ -138,7 +138,13 @@ class CpuGemmProbe final : public DrivenProbe {
     // (vpmaddubsw), as its documentation says: it is given 7-bit weights there, which it
     // computes exactly, and the record says so.
     const kernels::CpuFeatures cpu = kernels::cpu_features();
+    // (x86 only: on AArch64 it computes int8 with its own exact kernels.)
+#if defined(__x86_64__)
     const bool seven_bit = library == "onednn" && !bf16 && !cpu.avx512_vnni && !cpu.avx_vnni;
+#else
+    const bool seven_bit = false;
+    (void)cpu;
+#endif
     for (auto& x : bi) x = bf16 ? int(rng.below(17)) - 8 : seven_bit ? int(rng.below(128)) - 64 : int(rng.below(256)) - 128;
     if (seven_bit) m.params["b_range"] = "[-64, 63]: no VNNI, oneDNN's u8 x s8 pairs saturate at 16 bits";
     std::vector<std::uint16_t> a16, b16;

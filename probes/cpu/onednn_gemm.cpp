@@ -26,12 +26,18 @@ void cap_isa_once() {
   static const bool done = [] {
     const std::string cap = kernels::isa_cap();
     dnnl_cpu_isa_t isa = dnnl_cpu_isa_all;
+#if !defined(__x86_64__)
+    // oneDNN's ISA cap names x86 levels only: on AArch64 it runs what it finds, and the
+    // record names the implementation it chose.
+    (void)cap;
+#else
     if (cap == "generic") isa = dnnl_cpu_isa_sse41;  // oneDNN's lowest level
     else if (cap == "avx2") isa = dnnl_cpu_isa_avx2;
     else if (cap == "avx-vnni") isa = dnnl_cpu_isa_avx2_vnni;
     else if (cap == "avx512") isa = dnnl_cpu_isa_avx512_core;
     else if (cap == "avx512-vnni") isa = dnnl_cpu_isa_avx512_core_vnni;
     else if (cap == "avx512-bf16") isa = dnnl_cpu_isa_avx512_core_bf16;
+#endif
     if (isa != dnnl_cpu_isa_all) ok(dnnl_set_max_cpu_isa(isa), "capping the ISA");
     return true;
   }();

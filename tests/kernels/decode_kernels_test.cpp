@@ -126,9 +126,20 @@ TEST(DecodeKernelDispatch, AvxVnniHasNoBf16Kernel) {
   EXPECT_EQ(lowp_kernels(DecodeType::bf16, all).front(), DecodeKernel::avx2);
 }
 
+// Neoverse N1 has SDOT but no BFDOT: its bf16 runs the widening NEON kernel.
+TEST(DecodeKernelDispatch, DotprodWithoutBf16WidensBf16) {
+  CpuFeatures n1;
+  n1.neon = n1.dotprod = true;
+  EXPECT_EQ(lowp_kernels(DecodeType::int8, n1).front(), DecodeKernel::neon_dot);
+  EXPECT_EQ(lowp_kernels(DecodeType::bf16, n1).front(), DecodeKernel::neon);
+  EXPECT_EQ(lowp_kernel_isa(DecodeKernel::neon_dot, DecodeType::int8), "dotprod");
+}
+
 TEST(DecodeKernelDispatch, RefusesAKernelTheCpuCannotRun) {
   const ScopedIsaCap cap("generic");
   EXPECT_THROW(DecodeWeights::int8(1, 1, [](std::size_t, std::int8_t*) {}, {1.0f}, DecodeKernel::avx2, 1),
+               std::invalid_argument);
+  EXPECT_THROW(DecodeWeights::int8(1, 1, [](std::size_t, std::int8_t*) {}, {1.0f}, DecodeKernel::neon, 1),
                std::invalid_argument);
   EXPECT_EQ(best_lowp_kernel(DecodeType::int8), DecodeKernel::portable);
 }
@@ -143,6 +154,11 @@ TEST(DecodeKernelDispatch, TheIsaCapPicksEachClassesKernel) {
   };
   const Expect cases[] = {
       {"generic", true, DecodeKernel::portable, DecodeKernel::portable},
+#if defined(__aarch64__)
+      {"neon", host.neon, DecodeKernel::neon, DecodeKernel::neon},
+      {"dotprod", host.dotprod, DecodeKernel::neon_dot, DecodeKernel::neon},
+      {"i8mm", host.i8mm && host.bf16, DecodeKernel::neon_dot, DecodeKernel::neon_dot},
+#else
       {"avx2", host.avx2, DecodeKernel::avx2, DecodeKernel::avx2},
       {"avx-vnni", host.avx_vnni, DecodeKernel::avx_vnni, DecodeKernel::avx2},
       {"avx512", host.avx512, DecodeKernel::avx512, DecodeKernel::avx512},
@@ -152,6 +168,7 @@ TEST(DecodeKernelDispatch, TheIsaCapPicksEachClassesKernel) {
        lowp_kernel_supported(DecodeKernel::amx, DecodeType::int8, host) &&
            lowp_kernel_supported(DecodeKernel::amx, DecodeType::bf16, host),
        DecodeKernel::amx, DecodeKernel::amx},
+#endif
   };
   int checked = 0;
   for (const auto& c : cases) {

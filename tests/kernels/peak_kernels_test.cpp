@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <set>
 
 #include "tests/kernels/lowp_kernel_params.hpp"
@@ -38,8 +39,7 @@ TEST_P(PeakKernelsTest, Fp32AndBf16StayExactUpToTheirLimits) {
     }
 }
 
-INSTANTIATE_TEST_SUITE_P(IsaCaps, PeakKernelsTest,
-                         ::testing::Values("", "avx512-bf16", "avx512-vnni", "avx512", "avx-vnni", "avx2", "generic"),
+INSTANTIATE_TEST_SUITE_P(IsaCaps, PeakKernelsTest, ::testing::ValuesIn(kIsaCaps),
                          [](const auto& info) {
                            std::string name = info.param.empty() ? std::string("widest") : info.param;
                            for (char& c : name)
@@ -72,6 +72,44 @@ TEST(PeakDispatch, EachCapNamesItsClassesSequences) {
   const auto generic = peak_kernels();
   ASSERT_EQ(generic.size(), 4u);
   for (const auto& k : generic) EXPECT_EQ(k.isa, "generic");
+}
+
+// AArch64: each class offers its own instructions and every narrower one's; SVE's run at
+// the vector length the CPU has, and the operation counts scale with it.
+TEST(PeakDispatch, EachArmClassNamesItsInstructions) {
+  const CpuFeatures host = host_cpu_features();
+  if (!host.neon) GTEST_SKIP() << "this CPU is not an AArch64 one with Advanced SIMD";
+  auto instructions = [](const char* c) {
+    const ScopedIsaCap cap(c);
+    std::set<std::string> out;
+    for (const auto& k : peak_kernels()) out.insert(k.instruction);
+    return out;
+  };
+  const auto neon = instructions("neon");
+  EXPECT_TRUE(neon.count("fmla v.4s") && neon.count("sxtl + smlal v.4s") && !neon.count("sdot v.4s"));
+  if (host.dotprod) {
+    EXPECT_TRUE(instructions("dotprod").count("sdot v.4s"));
+  }
+  if (host.i8mm && host.bf16) {
+    const auto i8mm = instructions("i8mm");
+    for (const char* want : {"smmla v.4s", "usdot v.4s", "bfdot v.4s", "bfmmla v.4s"}) {
+      EXPECT_TRUE(i8mm.count(want)) << want;
+    }
+    for (const auto& i : i8mm) {
+      EXPECT_EQ(i.find("SVE"), std::string::npos) << i;
+    }
+  }
+  if (host.sve) {
+    const ScopedIsaCap cap("sve");
+    double fp32_neon = 0, fp32_sve = 0;
+    for (const auto& k : peak_kernels()) {
+      if (k.precision == Precision::fp32) (k.isa == "sve" ? fp32_sve : fp32_neon) = k.ops_per_iteration;
+    }
+    // 16 SVE chains of sve_bits / 32 lanes against 20 NEON chains of 4 lanes.
+    EXPECT_DOUBLE_EQ(fp32_sve / fp32_neon, (16.0 * host.sve_bits / 32) / (20.0 * 4));
+  }
+  const ScopedIsaCap cap("avx2");
+  EXPECT_THROW(peak_kernels(), std::invalid_argument) << "an x86 class is no AArch64 cap";
 }
 
 }  // namespace
