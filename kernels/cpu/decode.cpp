@@ -65,8 +65,10 @@ void pack_for(DecodeKernel kernel, Panel& out, std::size_t rows, std::size_t k, 
 #endif
     case DecodeKernel::portable: return pack_rows<T>(out, rows, k, k, 1, fill, threads, nullptr);
     default: {
-      const bool quads = sizeof(T) == 1 && lowp::wide_kernels(kernel).int8_group == 4;  // vpdpbusd, sdot: 4 bytes and the row sums
-      return pack_rows<T>(out, rows, k, quads ? 4 : 2, lowp::wide_kernels(kernel).panel, fill, threads, quads ? row_sum : nullptr);
+      const auto& wide = lowp::wide_kernels(kernel);
+      const bool quads = sizeof(T) == 1 && wide.int8_group == 4;  // vpdpbusd, sdot: 4 bytes and the row sums
+      return pack_rows<T>(out, rows, k, sizeof(T) == 1 ? wide.int8_group : wide.bf16_group, wide.panel, fill, threads,
+                          quads ? row_sum : nullptr);
     }
   }
 }

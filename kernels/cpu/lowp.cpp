@@ -46,6 +46,7 @@ bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& 
     case LowpKernel::avx512: return cpu.avx512;
     case LowpKernel::avx_vnni: return type == LowpType::int8 && cpu.avx_vnni;  // no bf16 dot in AVX-VNNI
     case LowpKernel::avx2: return cpu.avx2;
+    case LowpKernel::neon_mmla: return type == LowpType::int8 ? cpu.i8mm : cpu.bf16;
     case LowpKernel::neon_dot: return type == LowpType::int8 ? cpu.dotprod : cpu.bf16;
     case LowpKernel::neon: return cpu.neon;
     case LowpKernel::portable: return true;
@@ -58,7 +59,7 @@ std::vector<LowpKernel> lowp_kernels(LowpType type, const CpuFeatures& cpu) {
   // does 16 pair products per instruction, vpmaddwd + vpaddd zmm 32 per two).
   std::vector<LowpKernel> out;
   for (LowpKernel k : {LowpKernel::amx, LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni, LowpKernel::avx2,
-                       LowpKernel::neon_dot, LowpKernel::neon, LowpKernel::portable})
+                       LowpKernel::neon_mmla, LowpKernel::neon_dot, LowpKernel::neon, LowpKernel::portable})
     if (lowp_kernel_supported(k, type, cpu)) out.push_back(k);
   return out;
 }
@@ -72,6 +73,7 @@ std::string lowp_kernel_isa(LowpKernel kernel, LowpType type) {
     case LowpKernel::avx512: return "avx512";
     case LowpKernel::avx_vnni: return "avx-vnni";
     case LowpKernel::avx2: return "avx2";
+    case LowpKernel::neon_mmla: return "i8mm";
     case LowpKernel::neon_dot: return type == LowpType::int8 ? "dotprod" : "i8mm";
     case LowpKernel::neon: return "neon";
     case LowpKernel::portable: return "generic";
@@ -86,6 +88,7 @@ const lowp::WideKernels& lowp::wide_kernels(LowpKernel kernel) {
     case LowpKernel::avx_vnni: return kWide_avxvnni;
     case LowpKernel::avx2: return kWide_avx2;
 #else
+    case LowpKernel::neon_mmla: return kWide_neon_mmla;
     case LowpKernel::neon_dot: return kWide_neon_dot;
     case LowpKernel::neon: return kWide_neon;
 #endif
@@ -166,7 +169,7 @@ void gemm_bf16(const std::uint16_t* a, const std::uint16_t* b, float* c, std::si
     return;
   }
   const auto& w = lowp::wide_kernels(kernel);
-  const auto* packed = static_cast<const std::uint32_t*>(pack_columns_wide(b, n, k, 2, w.panel, threads));
+  const auto* packed = static_cast<const std::uint32_t*>(pack_columns_wide(b, n, k, w.bf16_group, w.panel, threads));
   w.bf16(packed, n, k, a, m, c, n, threads);
 }
 

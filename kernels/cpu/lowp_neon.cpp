@@ -5,6 +5,9 @@
 //             instructions. bf16: each pair of weights widened to two fp32 vectors
 //             (shift, mask), then FMLA against broadcast fp32 activations.
 //   neon_dot  int8: SDOT on quads of signed bytes (dotprod). bf16: BFDOT on pairs (bf16).
+//   neon_mmla int8: SMMLA (signed activations) / USMMLA (unsigned) on 2 x 8 blocks (i8mm).
+//             bf16: BFMMLA on 2 x 4 blocks (bf16). Twice a dot instruction's products per
+//             instruction: Neoverse V1/V2 issue SMMLA at SDOT's rate.
 // Blocking for Neoverse V1/V2 (four 128-bit pipes, 32 vector registers): tiles of 8
 // activation vectors by 8 weight rows (two vectors) keep 16 accumulators, two weight
 // vectors and a broadcast in registers; N1 (two pipes) runs the same tiles at half rate.
@@ -14,7 +17,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <cstring>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "kernels/cpu/lowp_wide.hpp"
@@ -86,10 +91,59 @@ struct Vec : neon_vec::Vec128 {
 #undef ROOFAUDIT_WIDE_NS
 #pragma GCC pop_options
 
+#pragma GCC push_options
+#pragma GCC target("arch=armv8.2-a+i8mm+bf16")
+namespace roofaudit::kernels::lowp::neon_mmla {
+struct Vec : neon_vec::Vec128 {
+  static constexpr std::size_t kInt8Group = 8;
+  static constexpr bool kMmla = true;
+  static I load_16(const void* p) { return vreinterpretq_s32_u8(vld1q_u8(static_cast<const std::uint8_t*>(p))); }
+  template <int kKind>
+  static auto mmla_zero() {
+    if constexpr (kKind == 2) return vdupq_n_f32(0.0f);
+    else return vdupq_n_s32(0);
+  }
+  // acc (2 x 2) += x (2 vectors x 8 bytes) . w (2 rows x 8 bytes)^T.
+  template <int kKind, typename A>
+  static A mmla(A acc, I x, I w) {
+    if constexpr (kKind == 0) return vmmlaq_s32(acc, vreinterpretq_s8_s32(x), vreinterpretq_s8_s32(w));
+    else if constexpr (kKind == 1) return vusmmlaq_s32(acc, vreinterpretq_u8_s32(x), vreinterpretq_s8_s32(w));
+    else return vbfmmlaq_f32(acc, vreinterpretq_bf16_s32(x), vreinterpretq_bf16_s32(w));
+  }
+  // Lanes (0, 1) are vector 2i's results for rows 2j, 2j + 1; lanes (2, 3) vector 2i + 1's.
+  static void store_2x2(std::int32_t* row0, std::int32_t* row1, I acc, bool add) {
+    int32x2_t lo = vget_low_s32(acc), hi = vget_high_s32(acc);
+    if (add) {
+      lo = vadd_s32(lo, vld1_s32(row0));
+      hi = vadd_s32(hi, vld1_s32(row1));
+    }
+    vst1_s32(row0, lo);
+    vst1_s32(row1, hi);
+  }
+  static void store_2x2(float* row0, float* row1, F acc, bool add) {
+    float32x2_t lo = vget_low_f32(acc), hi = vget_high_f32(acc);
+    if (add) {
+      lo = vadd_f32(lo, vld1_f32(row0));
+      hi = vadd_f32(hi, vld1_f32(row1));
+    }
+    vst1_f32(row0, lo);
+    vst1_f32(row1, hi);
+  }
+};
+}  // namespace roofaudit::kernels::lowp::neon_mmla
+
+#define ROOFAUDIT_WIDE_NS neon_mmla
+#include "kernels/cpu/lowp_wide_impl.hpp"
+#undef ROOFAUDIT_WIDE_NS
+#pragma GCC pop_options
+
 namespace roofaudit::kernels::lowp {
 const WideKernels kWide_neon = {"neon", "sxtl + smull/smull2 + addp (i16 pairs) 8x8 tile",
                                 "bf16 widened (shl/and), fmla 8x8 tile", neon::kPanel, neon::kG,
                                 neon::product_int8, neon::product_bf16};
 const WideKernels kWide_neon_dot = {"dotprod", "sdot (s8 quads) 8x8 tile", "bfdot (bf16 pairs) 8x8 tile",
                                     neon_dot::kPanel, neon_dot::kG, neon_dot::product_int8, neon_dot::product_bf16};
+const WideKernels kWide_neon_mmla = {"i8mm", "smmla / usmmla (2x8 blocks) 8x8 tile", "bfmmla (2x4 blocks) 8x8 tile",
+                                     neon_mmla::kPanel, neon_mmla::kG, neon_mmla::product_int8, neon_mmla::product_bf16,
+                                     4};
 }  // namespace roofaudit::kernels::lowp

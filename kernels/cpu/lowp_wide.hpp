@@ -33,13 +33,14 @@ struct WideKernels {
   const char* int8_name;      // the instruction sequence, for the record
   const char* bf16_name;
   std::size_t panel;          // rows per weight panel
-  std::size_t int8_group;     // int8 elements per packed k-group: 2 (vpmaddwd / vpdpwssd) or 4 (vpdpbusd)
+  std::size_t int8_group;     // int8 elements per packed k-group: 2 (vpmaddwd), 4 (vpdpbusd, sdot) or 8 (smmla)
   // w: packed int8 weights (pack_wide_int8); x: batch x k int8 (x_unsigned: uint8), row-major.
   void (*int8)(const std::int8_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,
                std::size_t batch, const Int8Out& out, int threads);
-  // w: packed bf16 weights (pack_wide_bf16); x: batch x k bf16; y[b * ldy + r].
+  // w: packed bf16 weights, bf16_group elements per k-group; x: batch x k bf16; y[b * ldy + r].
   void (*bf16)(const std::uint32_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
                float* y, std::size_t ldy, int threads);
+  std::size_t bf16_group = 2;  // bf16 elements per packed k-group: 2, or 4 (bfmmla)
 };
 
 // Scratch that only grows, one per calling thread (a fresh buffer per step would spend
@@ -61,6 +62,7 @@ extern const WideKernels kWide_avxvnni;
 extern const WideKernels kWide_avx512;
 extern const WideKernels kWide_neon;
 extern const WideKernels kWide_neon_dot;
+extern const WideKernels kWide_neon_mmla;
 }  // namespace roofaudit::kernels::lowp
 
 #include "kernels/cpu/bf16.hpp"

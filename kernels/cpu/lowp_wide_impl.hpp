@@ -45,13 +45,24 @@ constexpr bool bf16_pair_dot() {
   else return false;
 }
 constexpr bool kBf16Dot = bf16_pair_dot<Vec>();
+// Matrix tiles (AArch64's SMMLA / USMMLA / BFMMLA): Vec::kMmla. One instruction multiplies
+// a pair of activation vectors by a pair of weight rows over 8 bytes of k (8 int8 or 4
+// bf16) into a 2 x 2 block of the result. Both sides are packed in 8-byte groups: weight
+// rows 2j and 2j + 1 of a panel side by side, activation vectors 2i and 2i + 1 likewise.
+template <typename V>
+constexpr bool matrix_tiles() {
+  if constexpr (requires { V::kMmla; }) return V::kMmla;
+  else return false;
+}
+constexpr bool kMmla = matrix_tiles<Vec>();
 
 // One M x kPanel tile over `groups` k-groups. w: the panel's first group (kPanel x kG
 // bytes per group); x: kMr words per group: (x[2q] | x[2q+1] << 16) as 16-bit integers,
 // or the quad x[4q..4q+3] as unsigned bytes. out (row stride kPanel) is overwritten, or
 // added to when `add`.
-template <std::size_t M>
+template <std::size_t M, typename V = Vec>
 void tile_int8(const std::int8_t* w, const std::uint32_t* x, std::size_t groups, std::int32_t* out, bool add) {
+  if constexpr (!matrix_tiles<V>()) {
   I acc[M][kV];
 #pragma GCC unroll 16
   for (std::size_t i = 0; i < M; ++i)
@@ -63,12 +74,12 @@ void tile_int8(const std::int8_t* w, const std::uint32_t* x, std::size_t groups,
     Vec::prefetch(wq + kAheadBytes);
     I wv[kV];
 #pragma GCC unroll 2
-    for (std::size_t v = 0; v < kV; ++v) wv[v] = Vec::load_int8(wq + v * kLanes * kG);
+    for (std::size_t v = 0; v < kV; ++v) wv[v] = V::load_int8(wq + v * kLanes * kG);
 #pragma GCC unroll 16
     for (std::size_t i = 0; i < M; ++i) {
       const I b = Vec::bcast_i(x[q * kMr + i]);
 #pragma GCC unroll 2
-      for (std::size_t v = 0; v < kV; ++v) acc[i][v] = Vec::dot_int8(acc[i][v], wv[v], b);
+      for (std::size_t v = 0; v < kV; ++v) acc[i][v] = V::dot_int8(acc[i][v], wv[v], b);
     }
   }
 #pragma GCC unroll 16
@@ -78,6 +89,7 @@ void tile_int8(const std::int8_t* w, const std::uint32_t* x, std::size_t groups,
       std::int32_t* p = out + i * kPanel + v * kLanes;
       Vec::store_i(p, add ? Vec::add_i(Vec::load_i(p), acc[i][v]) : acc[i][v]);
     }
+  }
 }
 
 // The bf16 tile: w: kPanel uint32 pairs per group; x: kMr x 2 floats per group. The
@@ -174,7 +186,61 @@ void tile_bf16_dot(const std::uint32_t* w, const std::uint32_t* x, std::size_t g
   }
 }
 
+// The matrix tile: M vectors (rounded up to pairs; the padding vector is zero) by the
+// panel's kPanel rows over `groups` 8-byte groups. kKind: 0 int8 with signed activations
+// (smmla), 1 int8 with unsigned ones (usmmla), 2 bf16 (bfmmla). w: the panel's first group
+// (kPanel x 8 bytes per group); x: kMr 8-byte words per group. out as the other tiles.
+template <std::size_t M, int kKind, typename V = Vec>
+void tile_mmla(const void* wv, const std::uint64_t* x, std::size_t groups, void* out, bool add) {
+  if constexpr (matrix_tiles<V>()) {
+    constexpr std::size_t P = (M + 1) / 2, R = kPanel / 2;
+    static_assert(kPanel % 2 == 0 && kMr % 2 == 0);
+    using A = std::conditional_t<kKind == 2, F, I>;
+    const auto* w = static_cast<const unsigned char*>(wv);
+    A acc[P][R];
+#pragma GCC unroll 8
+    for (std::size_t p = 0; p < P; ++p)
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < R; ++r) acc[p][r] = V::template mmla_zero<kKind>();
+    for (std::size_t q = 0; q < groups; ++q) {
+      const unsigned char* wq = w + q * kPanel * 8;
+      V::prefetch(wq + kAheadBytes);
+      I wp[R];
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < R; ++r) wp[r] = V::load_16(wq + r * 16);
+#pragma GCC unroll 8
+      for (std::size_t p = 0; p < P; ++p) {
+        const I xp = V::load_16(x + q * kMr + 2 * p);
+#pragma GCC unroll 8
+        for (std::size_t r = 0; r < R; ++r) acc[p][r] = V::template mmla<kKind>(acc[p][r], xp, wp[r]);
+      }
+    }
+    using Out = std::conditional_t<kKind == 2, float, std::int32_t>;
+#pragma GCC unroll 8
+    for (std::size_t p = 0; p < P; ++p)
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < R; ++r) {
+        Out* row0 = static_cast<Out*>(out) + 2 * p * kPanel + 2 * r;
+        V::store_2x2(row0, row0 + kPanel, acc[p][r], add);
+      }
+  }
+}
+template <std::size_t M>
+void tile_mmla_s8(const std::int8_t* w, const std::uint64_t* x, std::size_t groups, std::int32_t* out, bool add) {
+  tile_mmla<M, 0>(w, x, groups, out, add);
+}
+template <std::size_t M>
+void tile_mmla_u8(const std::int8_t* w, const std::uint64_t* x, std::size_t groups, std::int32_t* out, bool add) {
+  tile_mmla<M, 1>(w, x, groups, out, add);
+}
+template <std::size_t M>
+void tile_mmla_bf16(const std::uint16_t* w, const std::uint64_t* x, std::size_t groups, float* out, bool add) {
+  tile_mmla<M, 2>(w, x, groups, out, add);
+}
+
 using Int8Tile = void (*)(const std::int8_t*, const std::uint32_t*, std::size_t, std::int32_t*, bool);
+using MmlaInt8Tile = void (*)(const std::int8_t*, const std::uint64_t*, std::size_t, std::int32_t*, bool);
+using MmlaBf16Tile = void (*)(const std::uint16_t*, const std::uint64_t*, std::size_t, float*, bool);
 using Bf16Tile = void (*)(const std::uint32_t*, const float*, std::size_t, float*, bool);
 using Bf16DotTile = void (*)(const std::uint32_t*, const std::uint32_t*, std::size_t, float*, bool);
 template <std::size_t... N>
@@ -182,6 +248,9 @@ struct Tiles {
   static constexpr Int8Tile int8[] = {tile_int8<N + 1>...};
   static constexpr Bf16Tile bf16[] = {tile_bf16<N + 1>...};
   static constexpr Bf16DotTile bf16_dot[] = {tile_bf16_dot<N + 1>...};
+  static constexpr MmlaInt8Tile mmla_s8[] = {tile_mmla_s8<N + 1>...};
+  static constexpr MmlaInt8Tile mmla_u8[] = {tile_mmla_u8<N + 1>...};
+  static constexpr MmlaBf16Tile mmla_bf16[] = {tile_mmla_bf16<N + 1>...};
 };
 template <std::size_t... N>
 Tiles<N...> tiles_of(std::index_sequence<N...>);
@@ -208,6 +277,25 @@ const std::uint32_t* pack_int8_activations(const T* x, std::size_t batch, std::s
           if constexpr (kG == 2 || sizeof(T) == 2) word |= std::uint32_t(std::uint16_t(v)) << (16 * e);
           else word |= std::uint32_t(std::uint8_t(kSigned != kQuadsSigned ? std::uint8_t(v) ^ 0x80u : std::uint8_t(v))) << (8 * e);
         }
+      dst[q * kMr] = word;
+    }
+  }
+  return out;
+}
+
+// Activations for the matrix tiles: per panel of kMr vectors and per group, each vector's
+// 8 bytes of k in turn (8 int8 or 4 bf16, zero past k; vectors past `batch` zero).
+template <typename T>
+const std::uint64_t* pack_mmla_activations(const T* x, std::size_t batch, std::size_t k) {
+  constexpr std::size_t E = 8 / sizeof(T);
+  const std::size_t groups = (k + E - 1) / E, panels = (batch + kMr - 1) / kMr;
+  thread_local ScratchBuffer scratch;
+  auto* out = static_cast<std::uint64_t*>(scratch.get(panels * groups * kMr * 8));
+  for (std::size_t b = 0; b < panels * kMr; ++b) {
+    std::uint64_t* dst = out + (b / kMr) * groups * kMr + b % kMr;
+    for (std::size_t q = 0; q < groups; ++q) {
+      std::uint64_t word = 0;
+      if (b < batch) std::memcpy(&word, x + b * k + E * q, (k - E * q < E ? k - E * q : E) * sizeof(T));
       dst[q * kMr] = word;
     }
   }
@@ -277,10 +365,25 @@ const std::int32_t* packed_row_sums(const std::int8_t* w, std::size_t rows, std:
   return sums;
 }
 
+// Runs the product's tiles and hands each result to `finish(b, r, dot)`.
+template <typename Finish>
+void run_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,
+              std::size_t batch, const Finish& finish, int threads) {
+  const std::size_t groups = (k + kG - 1) / kG;
+  if constexpr (kMmla) {
+    const std::uint64_t* xp = x_unsigned ? pack_mmla_activations(static_cast<const std::uint8_t*>(x), batch, k)
+                                         : pack_mmla_activations(static_cast<const std::int8_t*>(x), batch, k);
+    run_panels<std::int32_t>(w, kG, rows, groups, xp, 1, batch, x_unsigned ? AllTiles::mmla_u8 : AllTiles::mmla_s8,
+                             finish, threads);
+  } else {
+    const std::uint32_t* xp = x_unsigned ? pack_int8_activations(static_cast<const std::uint8_t*>(x), batch, k)
+                                         : pack_int8_activations(static_cast<const std::int8_t*>(x), batch, k);
+    run_panels<std::int32_t>(w, kG, rows, groups, xp, 1, batch, AllTiles::int8, finish, threads);
+  }
+}
+
 void product_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const void* x, bool x_unsigned,
                   std::size_t batch, const Int8Out& out, int threads) {
-  const std::uint32_t* xp = x_unsigned ? pack_int8_activations(static_cast<const std::uint8_t*>(x), batch, k)
-                                       : pack_int8_activations(static_cast<const std::int8_t*>(x), batch, k);
   const std::size_t groups = (k + kG - 1) / kG;
   // Quads whose signedness was flipped ran as x + 128 (signed x, unsigned dot) or x - 128
   // (unsigned x, signed dot): the row sums take the offset back out. A caller that packed
@@ -291,23 +394,28 @@ void product_int8(const std::int8_t* w, std::size_t rows, std::size_t k, const v
   const std::int32_t sign = kQuadsSigned ? 1 : -1;
   auto dot_of = [&](std::size_t r, std::int32_t dot) { return offset ? dot + sign * 128 * row_sum[r] : dot; };
   if (out.y)
-    run_panels<std::int32_t>(
-        w, kG, rows, groups, xp, 1, batch, AllTiles::int8,
+    run_int8(
+        w, rows, k, x, x_unsigned, batch,
         [&](std::size_t b, std::size_t r, std::int32_t dot) {
           out.y[b * out.ld + r] = float(dot_of(r, dot)) * (out.row_scale ? out.row_scale[r] : 1.0f) *
                                   (out.x_scale ? out.x_scale[b] : 1.0f);
         },
         threads);
   else
-    run_panels<std::int32_t>(
-        w, kG, rows, groups, xp, 1, batch, AllTiles::int8,
+    run_int8(
+        w, rows, k, x, x_unsigned, batch,
         [&](std::size_t b, std::size_t r, std::int32_t dot) { out.c[b * out.ld + r] = dot_of(r, dot); }, threads);
 }
 
+// w: the packed bf16 weights (2-element groups as uint32 pairs; 4-element groups for the
+// matrix tiles).
 void product_bf16(const std::uint32_t* w, std::size_t rows, std::size_t k, const std::uint16_t* x, std::size_t batch,
                   float* y, std::size_t ldy, int threads) {
   auto finish = [&](std::size_t b, std::size_t r, float dot) { y[b * ldy + r] = dot; };
-  if constexpr (kBf16Dot)
+  if constexpr (kMmla)
+    run_panels<float>(reinterpret_cast<const std::uint16_t*>(w), 4, rows, (k + 3) / 4, pack_mmla_activations(x, batch, k),
+                      1, batch, AllTiles::mmla_bf16, finish, threads);
+  else if constexpr (kBf16Dot)
     run_panels<float>(w, 1, rows, (k + 1) / 2, pack_int8_activations(x, batch, k), 1, batch, AllTiles::bf16_dot,
                       finish, threads);
   else

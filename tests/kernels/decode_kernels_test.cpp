@@ -157,7 +157,7 @@ TEST(DecodeKernelDispatch, TheIsaCapPicksEachClassesKernel) {
 #if defined(__aarch64__)
       {"neon", host.neon, DecodeKernel::neon, DecodeKernel::neon},
       {"dotprod", host.dotprod, DecodeKernel::neon_dot, DecodeKernel::neon},
-      {"i8mm", host.i8mm && host.bf16, DecodeKernel::neon_dot, DecodeKernel::neon_dot},
+      {"i8mm", host.i8mm && host.bf16, DecodeKernel::neon_mmla, DecodeKernel::neon_mmla},
 #else
       {"avx2", host.avx2, DecodeKernel::avx2, DecodeKernel::avx2},
       {"avx-vnni", host.avx_vnni, DecodeKernel::avx_vnni, DecodeKernel::avx2},
