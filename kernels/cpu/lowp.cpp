@@ -47,6 +47,9 @@ bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& 
     case LowpKernel::avx_vnni: return type == LowpType::int8 && cpu.avx_vnni;  // no bf16 dot in AVX-VNNI
     case LowpKernel::avx2: return cpu.avx2;
     case LowpKernel::neon_mmla: return type == LowpType::int8 ? cpu.i8mm : cpu.bf16;
+    case LowpKernel::sve:  // built for 128, 256 and 512 bits
+      return cpu.sve && (cpu.sve_bits == 128 || cpu.sve_bits == 256 || cpu.sve_bits == 512) &&
+             (type == LowpType::int8 || cpu.bf16);
     case LowpKernel::neon_dot: return type == LowpType::int8 ? cpu.dotprod : cpu.bf16;
     case LowpKernel::neon: return cpu.neon;
     case LowpKernel::portable: return true;
@@ -59,7 +62,7 @@ std::vector<LowpKernel> lowp_kernels(LowpType type, const CpuFeatures& cpu) {
   // does 16 pair products per instruction, vpmaddwd + vpaddd zmm 32 per two).
   std::vector<LowpKernel> out;
   for (LowpKernel k : {LowpKernel::amx, LowpKernel::avx512_dot, LowpKernel::avx512, LowpKernel::avx_vnni, LowpKernel::avx2,
-                       LowpKernel::neon_mmla, LowpKernel::neon_dot, LowpKernel::neon, LowpKernel::portable})
+                       LowpKernel::neon_mmla, LowpKernel::sve, LowpKernel::neon_dot, LowpKernel::neon, LowpKernel::portable})
     if (lowp_kernel_supported(k, type, cpu)) out.push_back(k);
   return out;
 }
@@ -74,6 +77,7 @@ std::string lowp_kernel_isa(LowpKernel kernel, LowpType type) {
     case LowpKernel::avx_vnni: return "avx-vnni";
     case LowpKernel::avx2: return "avx2";
     case LowpKernel::neon_mmla: return "i8mm";
+    case LowpKernel::sve: return "sve";
     case LowpKernel::neon_dot: return type == LowpType::int8 ? "dotprod" : "i8mm";
     case LowpKernel::neon: return "neon";
     case LowpKernel::portable: return "generic";
@@ -89,6 +93,13 @@ const lowp::WideKernels& lowp::wide_kernels(LowpKernel kernel) {
     case LowpKernel::avx2: return kWide_avx2;
 #else
     case LowpKernel::neon_mmla: return kWide_neon_mmla;
+    case LowpKernel::sve:  // the build for the vector length this process runs at
+      switch (host_cpu_features().sve_bits) {
+        case 128: return kWide_sve128;
+        case 256: return kWide_sve256;
+        case 512: return kWide_sve512;
+        default: throw std::logic_error("no SVE build for this vector length");
+      }
     case LowpKernel::neon_dot: return kWide_neon_dot;
     case LowpKernel::neon: return kWide_neon;
 #endif

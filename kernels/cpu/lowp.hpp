@@ -7,6 +7,7 @@
 //   avx512      AVX-512 BW without them: vpmaddwd zmm / bf16 widened to vfmadd231ps zmm
 //   avx_vnni    AVX-VNNI vpdpwssd ymm (int8 only; bf16 runs the avx2 path)
 //   avx2        AVX2: vpmaddwd + vpaddd ymm / bf16 widened to vfmadd231ps ymm
+//   sve         AArch64 SVE SDOT / BFDOT at the CPU's vector length (128, 256 or 512 bits)
 //   neon_mmla   AArch64 SMMLA/USMMLA (i8mm) / BFMMLA (bf16), 2 x 2 blocks in 8 x 8 tiles
 //   neon_dot    AArch64 SDOT (dotprod) / BFDOT (bf16), 8 x 8 register tiles
 //   neon        AArch64 Advanced SIMD: smull + addp on int16 pairs / bf16 widened to fmla
@@ -19,7 +20,7 @@
 namespace roofaudit::kernels {
 
 enum class LowpType { int8, bf16 };
-enum class LowpKernel { amx, avx512_dot, avx512, avx_vnni, avx2, neon_mmla, neon_dot, neon, portable };
+enum class LowpKernel { amx, avx512_dot, avx512, avx_vnni, avx2, neon_mmla, sve, neon_dot, neon, portable };
 
 // Whether `cpu` can run `kernel` for `type`.
 bool lowp_kernel_supported(LowpKernel kernel, LowpType type, const CpuFeatures& cpu);

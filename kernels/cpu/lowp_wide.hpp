@@ -63,13 +63,16 @@ extern const WideKernels kWide_avx512;
 extern const WideKernels kWide_neon;
 extern const WideKernels kWide_neon_dot;
 extern const WideKernels kWide_neon_mmla;
+extern const WideKernels kWide_sve128;
+extern const WideKernels kWide_sve256;
+extern const WideKernels kWide_sve512;
 }  // namespace roofaudit::kernels::lowp
 
 #include "kernels/cpu/bf16.hpp"
 #include "kernels/cpu/lowp.hpp"
 
 namespace roofaudit::kernels::lowp {
-// The kernels of this framework: avx512, avx_vnni, avx2, neon_dot, neon (std::logic_error
+// The kernels of this framework: avx512, avx_vnni, avx2, neon_mmla, sve, neon_dot, neon (std::logic_error
 // for the others).
 const WideKernels& wide_kernels(LowpKernel kernel);
 

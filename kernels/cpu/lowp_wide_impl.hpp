@@ -195,7 +195,7 @@ void tile_mmla(const void* wv, const std::uint64_t* x, std::size_t groups, void*
   if constexpr (matrix_tiles<V>()) {
     constexpr std::size_t P = (M + 1) / 2, R = kPanel / 2;
     static_assert(kPanel % 2 == 0 && kMr % 2 == 0);
-    using A = std::conditional_t<kKind == 2, F, I>;
+    using A = decltype(V::template mmla_zero<kKind>());
     const auto* w = static_cast<const unsigned char*>(wv);
     A acc[P][R];
 #pragma GCC unroll 8
@@ -205,12 +205,12 @@ void tile_mmla(const void* wv, const std::uint64_t* x, std::size_t groups, void*
     for (std::size_t q = 0; q < groups; ++q) {
       const unsigned char* wq = w + q * kPanel * 8;
       V::prefetch(wq + kAheadBytes);
-      I wp[R];
+      typename V::I wp[R];
 #pragma GCC unroll 8
       for (std::size_t r = 0; r < R; ++r) wp[r] = V::load_16(wq + r * 16);
 #pragma GCC unroll 8
       for (std::size_t p = 0; p < P; ++p) {
-        const I xp = V::load_16(x + q * kMr + 2 * p);
+        const typename V::I xp = V::load_16(x + q * kMr + 2 * p);
 #pragma GCC unroll 8
         for (std::size_t r = 0; r < R; ++r) acc[p][r] = V::template mmla<kKind>(acc[p][r], xp, wp[r]);
       }

@@ -158,6 +158,8 @@ TEST(DecodeKernelDispatch, TheIsaCapPicksEachClassesKernel) {
       {"neon", host.neon, DecodeKernel::neon, DecodeKernel::neon},
       {"dotprod", host.dotprod, DecodeKernel::neon_dot, DecodeKernel::neon},
       {"i8mm", host.i8mm && host.bf16, DecodeKernel::neon_mmla, DecodeKernel::neon_mmla},
+      {"sve", host.sve && !host.i8mm && (host.sve_bits == 128 || host.sve_bits == 256 || host.sve_bits == 512),
+       DecodeKernel::sve, host.bf16 ? DecodeKernel::sve : DecodeKernel::neon},
 #else
       {"avx2", host.avx2, DecodeKernel::avx2, DecodeKernel::avx2},
       {"avx-vnni", host.avx_vnni, DecodeKernel::avx_vnni, DecodeKernel::avx2},

@@ -13,13 +13,13 @@
 namespace roofaudit::kernels {
 
 inline const LowpKernel kAllLowpKernels[] = {LowpKernel::amx,  LowpKernel::avx512_dot, LowpKernel::avx512,
-                                              LowpKernel::avx_vnni, LowpKernel::avx2, LowpKernel::neon_mmla, LowpKernel::neon_dot,
+                                              LowpKernel::avx_vnni, LowpKernel::avx2, LowpKernel::neon_mmla, LowpKernel::sve, LowpKernel::neon_dot,
                                               LowpKernel::neon, LowpKernel::portable};
 
 // The kernels that have a bf16 form: AVX-VNNI has no bf16 instruction, so its class runs
 // the AVX2 bf16 kernel (DecodeKernelDispatch checks that it is never offered for bf16).
 inline const LowpKernel kBf16LowpKernels[] = {LowpKernel::amx,      LowpKernel::avx512_dot, LowpKernel::avx512,
-                                               LowpKernel::avx2,     LowpKernel::neon_mmla,  LowpKernel::neon_dot, LowpKernel::neon,
+                                               LowpKernel::avx2,     LowpKernel::neon_mmla,  LowpKernel::sve, LowpKernel::neon_dot, LowpKernel::neon,
                                                LowpKernel::portable};
 
 inline std::string lowp_kernel_test_name(const ::testing::TestParamInfo<LowpKernel>& info) {
@@ -30,6 +30,7 @@ inline std::string lowp_kernel_test_name(const ::testing::TestParamInfo<LowpKern
     case LowpKernel::avx_vnni: return "avx_vnni";
     case LowpKernel::avx2: return "avx2";
     case LowpKernel::neon_mmla: return "neon_mmla";
+    case LowpKernel::sve: return "sve";
     case LowpKernel::neon_dot: return "neon_dot";
     case LowpKernel::neon: return "neon";
     case LowpKernel::portable: return "portable";

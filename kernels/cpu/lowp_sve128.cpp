@@ -1,0 +1,2 @@
+// The SVE products built for 128-bit vectors; see lowp_sve_impl.hpp.
+#include "kernels/cpu/lowp_sve_impl.hpp"
