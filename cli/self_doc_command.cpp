@@ -82,8 +82,9 @@ void print_man(const CLI::App& app) {
   out << ".SH FILES\n.TP\n\\fI$XDG_DATA_HOME/roofaudit/roofaudit.db\\fR\nThe default database "
          "(\\fI~/.local/share/roofaudit/roofaudit.db\\fR), else \\fB$ROOFAUDIT_DB\\fR or \\fB\\-\\-db\\fR.\n";
   out << ".SH ENVIRONMENT\n.TP\n\\fBROOFAUDIT_DB\\fR\nThe database when \\fB\\-\\-db\\fR is not given.\n"
-         ".TP\n\\fBROOFAUDIT_MAX_ISA\\fR\nCaps the CPU kernels' instruction set (avx2, avx512, ...), so any host "
-         "exercises the lower paths.\n.TP\n\\fBROOFAUDIT_VK_VALIDATION\\fR\n1 runs the GPU probes under the Khronos "
+         ".TP\n\\fBROOFAUDIT_MAX_ISA\\fR\nCaps the CPU kernels' instruction set (x86-64: generic, avx2, "
+         "avx-vnni, avx512, avx512-vnni, avx512-bf16, amx; AArch64: generic, neon, dotprod, i8mm, sve, sve2), so any "
+         "host exercises the lower paths.\n.TP\n\\fBROOFAUDIT_VK_VALIDATION\\fR\n1 runs the GPU probes under the Khronos "
          "validation layer.\n";
   out << ".SH EXIT STATUS\n0 success; 1 a measurement failed validation; 2 bad input, an unusable database or "
          "output that could not be written; 3 an internal error; 130 interrupted.\n";

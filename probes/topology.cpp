@@ -39,6 +39,29 @@ std::uint64_t read_u64_file(const std::string& path) {
 
 }  // namespace
 
+// AArch64's /proc/cpuinfo names no model: it gives the MIDR's implementer and part
+// numbers, which name the core (the table of Arm's and the server vendors' published
+// MIDR values). Empty when the pair is not one of these.
+std::string arm_core_name(const std::string& implementer, const std::string& part) {
+  struct Core {
+    unsigned implementer, part;
+    const char* name;
+  };
+  static const Core cores[] = {
+      {0x41, 0xd08, "Arm Cortex-A72"},   {0x41, 0xd0b, "Arm Cortex-A76"},   {0x41, 0xd0c, "Arm Neoverse N1"},
+      {0x41, 0xd40, "Arm Neoverse V1"},  {0x41, 0xd49, "Arm Neoverse N2"},  {0x41, 0xd4f, "Arm Neoverse V2"},
+      {0x41, 0xd8e, "Arm Neoverse N3"},  {0x41, 0xd84, "Arm Neoverse V3"},  {0x46, 0x001, "Fujitsu A64FX"},
+      {0xc0, 0xac3, "Ampere AmpereOne"}, {0xc0, 0xac4, "Ampere AmpereOne"},
+  };
+  try {
+    const unsigned i = unsigned(std::stoul(implementer, nullptr, 0)), p = unsigned(std::stoul(part, nullptr, 0));
+    for (const auto& c : cores)
+      if (c.implementer == i && c.part == p) return c.name;
+  } catch (...) {
+  }
+  return {};
+}
+
 Topology::Topology() {
   if (hwloc_topology_init(&topo_) != 0 || hwloc_topology_load(topo_) != 0)
     throw Error("hwloc could not read the machine topology");
@@ -53,6 +76,14 @@ Topology::Topology() {
   }
   if (cpu_model_.empty()) cpu_model_ = read_cpuinfo_field("model name");
   if (cpu_vendor_.empty()) cpu_vendor_ = read_cpuinfo_field("vendor_id");
+  if (cpu_model_.empty()) {  // AArch64: the core from the MIDR fields, else the fields themselves
+    const std::string implementer = read_cpuinfo_field("CPU implementer"), part = read_cpuinfo_field("CPU part");
+    if (!implementer.empty()) {
+      cpu_model_ = arm_core_name(implementer, part);
+      if (cpu_model_.empty()) cpu_model_ = "AArch64 implementer " + implementer + " part " + part;
+      if (cpu_vendor_.empty()) cpu_vendor_ = "implementer " + implementer;
+    }
+  }
   if (cpu_model_.empty()) cpu_model_ = "unknown";
   cpu_model_.erase(cpu_model_.find_last_not_of(" \t") + 1);
 

@@ -20,6 +20,10 @@ struct CacheLevel {
   int pus_per_instance = 0;
 };
 
+// The AArch64 core named by /proc/cpuinfo's "CPU implementer" and "CPU part" (e.g.
+// "0x41", "0xd4f": "Arm Neoverse V2"); empty for a pair it does not know.
+std::string arm_core_name(const std::string& implementer, const std::string& part);
+
 class Topology {
  public:
   Topology();

@@ -141,6 +141,13 @@ TEST(CpuLatencyProbe, ValidatesAndCoversTheRange) {
   EXPECT_GE(ms.back().summary->best, ms.front().summary->best);
 }
 
+TEST(Topology, ArmCoresAreNamedFromTheirMidrFields) {
+  EXPECT_EQ(arm_core_name("0x41", "0xd4f"), "Arm Neoverse V2");  // Grace, Graviton 4
+  EXPECT_EQ(arm_core_name("0x41", "0xd0c"), "Arm Neoverse N1");  // Graviton 2, Altra
+  EXPECT_EQ(arm_core_name("0x41", "0x999"), "");
+  EXPECT_EQ(arm_core_name("garbage", ""), "");
+}
+
 TEST(Topology, PinOrderCoversTheAllowedCpusOnce) {
   Topology t;
   ASSERT_GE(t.pus(), 1);
